@@ -1,0 +1,39 @@
+import { Command, Flags } from '@oclif/core';
+import { discoverTasksFromConfig } from '../lib/tasks.js';
+
+export default class Tasks extends Command {
+  static override description = 'List the segmentation tasks registered by the installed task plugins.';
+
+  static override examples = ['<%= config.bin %> tasks', '<%= config.bin %> tasks --json'];
+
+  static override flags = {
+    json: Flags.boolean({ description: 'print the full task definitions as JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Tasks);
+    const { registry, problems } = await discoverTasksFromConfig(this.config);
+    for (const p of problems) this.warn(`plugin ${p.plugin}: ${p.problem}`);
+    const tasks = registry.list();
+    if (flags.json) {
+      this.log(JSON.stringify(tasks.map(({ task, source }) => ({ ...task, source })), null, 2));
+      return;
+    }
+    if (tasks.length === 0) {
+      this.log('No tasks registered. Install a task plugin: mednext plugins install <package>');
+      return;
+    }
+    for (const { task, source } of tasks) {
+      this.log(`${task.id}  ${task.description}`);
+      this.log(`  from     ${source}`);
+      this.log(`  labels   ${task.labels.map((l) => `${l.value} ${l.name}`).join(', ')}`);
+      this.log(
+        `  regions  ${task.regions.map((r) => `${r.name}={${r.labels.join(',')}} thr ${r.threshold} min ${r.minSize}`).join('; ')}`,
+      );
+      const t = task.training;
+      this.log(
+        `  recipe   MedNeXt-${t.preset} k${t.kernelSize}, patch ${t.patchSize.join('x')}, batch ${t.batchSize}, ${t.epochs} epochs x ${t.iterationsPerEpoch}, lr ${t.learningRate}, ${t.loss}, ${t.folds} folds`,
+      );
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** @mednext-ts/io-nifti (work in progress). */
+export {};

@@ -1,0 +1,2 @@
+/** @mednext-ts/metrics (work in progress). */
+export {};

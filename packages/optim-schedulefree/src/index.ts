@@ -1,0 +1,2 @@
+/** @mednext-ts/optim-schedulefree (work in progress). */
+export {};

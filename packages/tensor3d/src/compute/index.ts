@@ -1,0 +1,4 @@
+export * from './backend.js';
+export * from './environment.js';
+export * from './optional-import.js';
+export { installWebGpu, type WebGpuProbe } from './webgpu-adapter.js';

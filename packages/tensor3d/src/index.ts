@@ -1,0 +1,5 @@
+/**
+ * @mednext-ts/tensor3d: 3-D volumes, volume operations, and the compute layer
+ * (tfjs backend selection and the project's own kernels).
+ */
+export * from './compute/index.js';

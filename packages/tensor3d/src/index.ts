@@ -3,3 +3,4 @@
  * (tfjs backend selection and the project's own kernels).
  */
 export * from './compute/index.js';
+export * from './volume/index.js';

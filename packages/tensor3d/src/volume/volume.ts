@@ -1,0 +1,58 @@
+/**
+ * The volume representation shared by every package.
+ *
+ * Voxels are stored in C order with the LAST axis fastest, like a NumPy array, and the axes
+ * are the image axes (x, y, z) of the NIfTI file: `shape = [nx, ny, nz]`, index
+ * `(x * ny + y) * nz + z`. This is what nibabel's `get_fdata()` indexing and the PyTorch
+ * pipelines of nnU-Net/MedNeXt see, so patch sizes (128x160x112), connected-component
+ * numbering ("first voxel in C order") and checkpoint kernels mean the same thing here as
+ * there. (NIfTI files store x fastest; `@mednext-ts/io-nifti` converts.)
+ */
+
+/** Typed arrays a volume can hold. */
+export type VoxelArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+/** Shape of a 3-D volume, `[nx, ny, nz]`, last axis fastest in memory. */
+export type Shape3 = [number, number, number];
+
+/** A single-channel 3-D volume in C order. */
+export interface Volume<T extends VoxelArray = Float32Array> {
+  data: T;
+  shape: Shape3;
+  /** Voxel size in mm along each axis (defaults to 1 where unknown). */
+  spacing?: [number, number, number];
+}
+
+/** A multi-channel volume, `[channels, nx, ny, nz]`, channel slowest (one contiguous volume per channel). */
+export interface ChannelVolume<T extends VoxelArray = Float32Array> {
+  data: T;
+  /** `[channels, nx, ny, nz]`. */
+  shape: [number, number, number, number];
+  spacing?: [number, number, number];
+}
+
+/** Number of voxels of a shape. */
+export function voxelCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Flat index of voxel (x, y, z) in a C-order volume of this shape. */
+export function flatIndex(shape: Shape3, x: number, y: number, z: number): number {
+  return (x * shape[1] + y) * shape[2] + z;
+}
+
+/** Throws when `data.length` does not match `shape`; `what` names the volume in the message. */
+export function assertShape(data: { length: number }, shape: readonly number[], what = 'volume'): void {
+  const expected = voxelCount(shape);
+  if (data.length !== expected) {
+    throw new RangeError(`${what}: shape [${shape.join(', ')}] needs ${expected} voxels but the data has ${data.length}`);
+  }
+}

@@ -1,0 +1,1 @@
+export { parseNpy, serializeNpy, type NpyArray } from './npy.js';

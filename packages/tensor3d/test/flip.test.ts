@@ -5,7 +5,9 @@ import { allMirrorCombinations, flipSpatial } from '../src/volume/flip.js';
 function coded(outer: number, nx: number, ny: number, nz: number): Float32Array {
   const a = new Float32Array(outer * nx * ny * nz);
   let i = 0;
-  for (let o = 0; o < outer; o++) for (let x = 0; x < nx; x++) for (let y = 0; y < ny; y++) for (let z = 0; z < nz; z++) a[i++] = o * 1000 + x * 100 + y * 10 + z;
+  for (let o = 0; o < outer; o++)
+    for (let x = 0; x < nx; x++)
+      for (let y = 0; y < ny; y++) for (let z = 0; z < nz; z++) a[i++] = o * 1000 + x * 100 + y * 10 + z;
   return a;
 }
 

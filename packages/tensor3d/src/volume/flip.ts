@@ -14,13 +14,18 @@ export type SpatialAxis = 0 | 1 | 2;
  * @param axes - spatial axes to mirror; an empty list returns a copy.
  * @returns a new array of the same type (the input is not modified).
  */
-export function flipSpatial<T extends Float32Array | Uint8Array>(data: T, spatial: readonly [number, number, number], axes: readonly SpatialAxis[]): T {
+export function flipSpatial<T extends Float32Array | Uint8Array>(
+  data: T,
+  spatial: readonly [number, number, number],
+  axes: readonly SpatialAxis[],
+): T {
   const [nx, ny, nz] = spatial;
   const block = nx * ny * nz;
   if (block === 0 || data.length % block !== 0) {
     throw new RangeError(`flipSpatial: ${data.length} values do not hold whole [${spatial.join(', ')}] volumes`);
   }
-  for (const a of axes) if (a !== 0 && a !== 1 && a !== 2) throw new RangeError(`flipSpatial: axis ${String(a)} is not 0, 1 or 2`);
+  for (const a of axes)
+    if (a !== 0 && a !== 1 && a !== 2) throw new RangeError(`flipSpatial: axis ${String(a)} is not 0, 1 or 2`);
   const fx = axes.includes(0);
   const fy = axes.includes(1);
   const fz = axes.includes(2);

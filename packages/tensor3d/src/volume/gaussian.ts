@@ -26,7 +26,8 @@ export function gaussianImportanceMap(shape: Shape3, options: GaussianOptions = 
   const sigmaScale = options.sigmaScale ?? 1 / 8;
   if (!(sigmaScale > 0)) throw new RangeError(`gaussianImportanceMap: sigmaScale must be > 0, got ${sigmaScale}`);
   for (const n of shape) {
-    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`gaussianImportanceMap: bad patch shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new RangeError(`gaussianImportanceMap: bad patch shape [${shape.join(', ')}]`);
   }
   const profiles = shape.map((n) => gaussianProfile(n, sigmaScale * n));
   const [px, py, pz] = profiles as [Float64Array, Float64Array, Float64Array];

@@ -70,7 +70,11 @@ export function windowStarts(size: number, patch: number, overlap = 0.5): number
 
 /** All window origins `[x, y, z]` in C order (x slowest). */
 export function windowOrigins(shape: Shape3, patchSize: Shape3, overlap = 0.5): Shape3[] {
-  const [sx, sy, sz] = [0, 1, 2].map((a) => windowStarts(shape[a]!, patchSize[a]!, overlap)) as [number[], number[], number[]];
+  const [sx, sy, sz] = [0, 1, 2].map((a) => windowStarts(shape[a]!, patchSize[a]!, overlap)) as [
+    number[],
+    number[],
+    number[],
+  ];
   const origins: Shape3[] = [];
   for (const x of sx) for (const y of sy) for (const z of sz) origins.push([x, y, z]);
   return origins;
@@ -95,14 +99,21 @@ export async function slidingWindowInference(
   const [px, py, pz] = patch;
   const outChannels = options.outChannels;
   const batchSize = options.batchSize ?? 1;
-  if (!Number.isInteger(outChannels) || outChannels <= 0) throw new RangeError(`slidingWindowInference: outChannels must be a positive integer, got ${outChannels}`);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`slidingWindowInference: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(outChannels) || outChannels <= 0)
+    throw new RangeError(`slidingWindowInference: outChannels must be a positive integer, got ${outChannels}`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new RangeError(`slidingWindowInference: batchSize must be a positive integer, got ${batchSize}`);
   if (input.data.length !== inChannels * nx * ny * nz) {
-    throw new RangeError(`slidingWindowInference: input shape [${input.shape.join(', ')}] does not match its ${input.data.length} values`);
+    throw new RangeError(
+      `slidingWindowInference: input shape [${input.shape.join(', ')}] does not match its ${input.data.length} values`,
+    );
   }
   const origins = windowOrigins([nx, ny, nz], patch, options.overlap ?? 0.5);
   const patchVoxels = px * py * pz;
-  const weights = (options.blend ?? 'gaussian') === 'gaussian' ? gaussianImportanceMap(patch, { sigmaScale: options.sigmaScale }) : new Float32Array(patchVoxels).fill(1);
+  const weights =
+    (options.blend ?? 'gaussian') === 'gaussian'
+      ? gaussianImportanceMap(patch, { sigmaScale: options.sigmaScale })
+      : new Float32Array(patchVoxels).fill(1);
   const volumeVoxels = nx * ny * nz;
   // Float64 accumulation: weight * p is exact in double, so a voxel seen by one window comes back
   // bit-identical, and many overlapping windows lose nothing to float32 rounding.
@@ -113,7 +124,8 @@ export async function slidingWindowInference(
 
   for (let first = 0; first < origins.length; first += batchSize) {
     const windows = origins.slice(first, first + batchSize);
-    for (let b = 0; b < windows.length; b++) extractWindow(input, windows[b]!, patch, batch, b * inChannels * patchVoxels, padValue);
+    for (let b = 0; b < windows.length; b++)
+      extractWindow(input, windows[b]!, patch, batch, b * inChannels * patchVoxels, padValue);
     const result = await predict(batch.subarray(0, windows.length * inChannels * patchVoxels), windows.length);
     if (result.length !== windows.length * outChannels * patchVoxels) {
       throw new RangeError(
@@ -121,7 +133,17 @@ export async function slidingWindowInference(
       );
     }
     for (let b = 0; b < windows.length; b++) {
-      accumulateWindow(acc, weightSum, [nx, ny, nz], outChannels, windows[b]!, patch, result, b * outChannels * patchVoxels, weights);
+      accumulateWindow(
+        acc,
+        weightSum,
+        [nx, ny, nz],
+        outChannels,
+        windows[b]!,
+        patch,
+        result,
+        b * outChannels * patchVoxels,
+        weights,
+      );
     }
     options.onProgress?.(first + windows.length, origins.length);
   }
@@ -134,7 +156,14 @@ export async function slidingWindowInference(
 }
 
 /** Copies one window (all channels) into `dst` at `offset`; voxels outside the image get `padValue`. */
-function extractWindow(input: ChannelVolume, origin: Shape3, patch: Shape3, dst: Float32Array, offset: number, padValue: number): void {
+function extractWindow(
+  input: ChannelVolume,
+  origin: Shape3,
+  patch: Shape3,
+  dst: Float32Array,
+  offset: number,
+  padValue: number,
+): void {
   const [channels, nx, ny, nz] = input.shape;
   const [px, py, pz] = patch;
   const [ox, oy, oz] = origin;

@@ -62,7 +62,11 @@ export function scaleShiftIntensity(
  * Contrast change on one channel, in place: `v ← (v − mean)·factor + mean`, then clipped to the
  * channel's original [min, max] (nnU-Net's "preserve range").
  */
-export function adjustContrast(volume: ChannelVolume<Float32Array>, channel: number, factor: number): ChannelVolume<Float32Array> {
+export function adjustContrast(
+  volume: ChannelVolume<Float32Array>,
+  channel: number,
+  factor: number,
+): ChannelVolume<Float32Array> {
   const d = channelView(volume, channel);
   let sum = 0;
   let lo = Infinity;
@@ -307,7 +311,8 @@ export function simulateLowResolution(
     for (let j = 0; j < small[1]; j++)
       for (let k = 0; k < small[2]; k++) low[o++] = d[(pick(i, 0) * shape[1] + pick(j, 1)) * shape[2] + pick(k, 2)]!;
   // Upsample with aligned centres: source position of voxel x is (x + 0.5)·m/n − 0.5, clamped.
-  const back = (x: number, a: number) => Math.min(small[a]! - 1, Math.max(0, ((x + 0.5) * small[a]!) / shape[a]! - 0.5));
+  const back = (x: number, a: number) =>
+    Math.min(small[a]! - 1, Math.max(0, ((x + 0.5) * small[a]!) / shape[a]! - 0.5));
   o = 0;
   for (let x = 0; x < shape[0]; x++)
     for (let y = 0; y < shape[1]; y++)

@@ -15,11 +15,7 @@ export interface PadResult<T extends VoxelArray> {
  * evenly (the extra voxel of an odd amount goes after, as nnU-Net does). Axes that are already
  * large enough are left alone. Returns the input unchanged (offset 0) when nothing needs padding.
  */
-export function padChannels<T extends VoxelArray>(
-  volume: ChannelVolume<T>,
-  minShape: Shape3,
-  value = 0,
-): PadResult<T> {
+export function padChannels<T extends VoxelArray>(volume: ChannelVolume<T>, minShape: Shape3, value = 0): PadResult<T> {
   assertShape(volume.data, volume.shape, 'padChannels');
   const [c, nx, ny, nz] = volume.shape;
   const src: Shape3 = [nx, ny, nz];

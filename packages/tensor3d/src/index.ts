@@ -4,3 +4,4 @@
  */
 export * from './compute/index.js';
 export * from './volume/index.js';
+export * from './ops/index.js';

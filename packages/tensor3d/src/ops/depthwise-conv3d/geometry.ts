@@ -20,7 +20,13 @@ export function convOutLength(n: number, k: number, stride: number, pad: number)
 }
 
 /** Output length of a transposed conv along one axis: `(n - 1) * s - 2p + k + outputPadding` (PyTorch). */
-export function convTransposeOutLength(n: number, k: number, stride: number, pad: number, outputPadding: number): number {
+export function convTransposeOutLength(
+  n: number,
+  k: number,
+  stride: number,
+  pad: number,
+  outputPadding: number,
+): number {
   return (n - 1) * stride - 2 * pad + k + outputPadding;
 }
 

@@ -24,16 +24,34 @@ import {
 
 /** What these kernels need from a backend: synchronous reads and creating a tensor from values. */
 interface ReadableBackend {
-  readSync(dataId: object): ArrayLike<number> | unknown;
-  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array): TensorInfo;
+  readSync(dataId: object): unknown;
+  makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array): TensorInfo;
+}
+
+/** Backend methods as found on the tfjs backends (wasm has `makeOutput` instead of `makeTensorInfo`). */
+interface BackendMethods {
+  readSync?: (dataId: object) => unknown;
+  makeTensorInfo?: (shape: number[], dtype: DataType, values?: Float32Array) => TensorInfo;
+  makeOutput?: (shape: number[], dtype: DataType, memoryOffset?: number, values?: Float32Array) => TensorInfo;
 }
 
 function asReadable(backend: unknown, kernel: string): ReadableBackend {
-  const b = backend as Partial<ReadableBackend> | null;
-  if (!b || typeof b.readSync !== 'function' || typeof b.makeTensorInfo !== 'function') {
-    throw new Error(`${kernel}: this backend cannot read tensor data synchronously (no readSync/makeTensorInfo)`);
+  const b = (backend ?? {}) as BackendMethods;
+  const { readSync, makeTensorInfo, makeOutput } = b;
+  if (typeof readSync === 'function') {
+    if (typeof makeTensorInfo === 'function') {
+      return { readSync: (id) => readSync.call(b, id), makeTensorInfo: (s, d, v) => makeTensorInfo.call(b, s, d, v) };
+    }
+    if (typeof makeOutput === 'function') {
+      return {
+        readSync: (id) => readSync.call(b, id),
+        makeTensorInfo: (s, d, v) => makeOutput.call(b, s, d, undefined, v),
+      };
+    }
   }
-  return b as ReadableBackend;
+  throw new Error(
+    `${kernel}: this backend cannot read tensor data synchronously (no readSync and makeTensorInfo/makeOutput)`,
+  );
 }
 
 /** Reads a tensor as float32, converting other numeric dtypes. */

@@ -64,7 +64,9 @@ function forEachTap(g: ConvGeometry, visit: (inOff: number, outOff: number, fOff
 
 function checkLength(what: string, data: ArrayLike<number>, shape: readonly number[]): void {
   if (data.length !== sizeOf(shape)) {
-    throw new Error(`depthwise-conv3d reference: ${what} has ${data.length} values but shape [${shape}] needs ${sizeOf(shape)}`);
+    throw new Error(
+      `depthwise-conv3d reference: ${what} has ${data.length} values but shape [${shape}] needs ${sizeOf(shape)}`,
+    );
   }
 }
 

@@ -90,7 +90,10 @@ export function checkNumber(owner: string, name: string, value: unknown, range: 
 }
 
 /** Shared validation of the schedule options common to both optimizers. */
-function checkSchedule(owner: string, cfg: { lr: number; weightDecay: number; warmupSteps: number; r: number; weightLrPower: number }): void {
+function checkSchedule(
+  owner: string,
+  cfg: { lr: number; weightDecay: number; warmupSteps: number; r: number; weightLrPower: number },
+): void {
   checkNumber(owner, 'lr', cfg.lr, { min: 0 });
   checkNumber(owner, 'weightDecay', cfg.weightDecay, { min: 0 });
   checkNumber(owner, 'warmupSteps', cfg.warmupSteps, { min: 0, integer: true });

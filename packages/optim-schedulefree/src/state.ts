@@ -46,7 +46,8 @@ export function validateStateJSON(
   if (typeof state !== 'object' || state === null) fail('state must be an object');
   const s = state as Partial<ScheduleFreeStateJSON>;
   if (s.format !== STATE_FORMAT) fail(`"format" must be "${STATE_FORMAT}", got ${JSON.stringify(s.format)}`);
-  if (s.version !== STATE_VERSION) fail(`unsupported "version" ${JSON.stringify(s.version)} (expected ${STATE_VERSION})`);
+  if (s.version !== STATE_VERSION)
+    fail(`unsupported "version" ${JSON.stringify(s.version)} (expected ${STATE_VERSION})`);
   if (s.className !== expectedClass) {
     fail(`state was saved by ${JSON.stringify(s.className)}, cannot load it into ${expectedClass}`);
   }

@@ -1,0 +1,75 @@
+import { add, mul, serialization, sub, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+
+import { lerp } from './lerp.js';
+import { resolveSGDOptions, type SGDScheduleFreeConfig, type SGDScheduleFreeOptions } from './options.js';
+import type { ScheduleHyperparameters, StepScalars } from './schedule.js';
+import { ScheduleFreeOptimizer, type SlotMap } from './schedule-free-optimizer.js';
+
+/**
+ * Schedule-Free SGD, matching `schedulefree.SGDScheduleFree` 1.4.1: the AdamW skeleton with
+ * `u = g (+ weightDecay·y)` (no normalisation) and `momentum` as the interpolation constant.
+ *
+ * Starts in eval mode: call `train()` before training and `eval()` before evaluating or saving.
+ */
+export class SGDScheduleFree extends ScheduleFreeOptimizer {
+  /** @nocollapse */
+  static get className(): string {
+    return 'SGDScheduleFree';
+  }
+
+  protected readonly slotNames = ['z'] as const;
+  private cfg: SGDScheduleFreeConfig;
+
+  constructor(options: SGDScheduleFreeOptions = {}) {
+    super();
+    this.cfg = resolveSGDOptions(options);
+  }
+
+  /** The resolved hyper-parameters. */
+  get config(): Readonly<SGDScheduleFreeConfig> {
+    return { ...this.cfg };
+  }
+
+  /** Learning rate. May be changed between steps; `lr_max` never decreases. */
+  get lr(): number {
+    return this.cfg.lr;
+  }
+  set lr(value: number) {
+    this.cfg = resolveSGDOptions({ ...this.cfg, lr: value });
+  }
+
+  protected get interpolationBeta(): number {
+    return this.cfg.momentum;
+  }
+
+  protected get scheduleHyperparameters(): ScheduleHyperparameters {
+    return this.cfg;
+  }
+
+  protected updateParameter(y: Variable, grad: Tensor, slots: SlotMap, step: StepScalars): void {
+    const z = slots.get('z')!;
+    const u = this.cfg.weightDecay !== 0 ? add(grad, mul(y, this.cfg.weightDecay)) : grad;
+    const newY = add(lerp(y, z, step.ckp1), mul(u, step.lr * (this.cfg.momentum * (1 - step.ckp1) - 1)));
+    const newZ = sub(z, mul(u, step.lr));
+    y.assign(newY);
+    z.assign(newZ);
+  }
+
+  protected configForState(): Record<string, unknown> {
+    return this.getConfig();
+  }
+
+  getConfig(): serialization.ConfigDict {
+    return { ...this.cfg };
+  }
+
+  /** @nocollapse */
+  static override fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T {
+    return new cls(config);
+  }
+}
+
+serialization.registerClass(SGDScheduleFree);

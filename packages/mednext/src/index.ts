@@ -2,3 +2,8 @@
  * @mednext-ts/mednext: MedNeXt v1 networks, weights I/O, training, inference and ensembling.
  */
 export * from './tasks/index.js';
+export * from './model/index.js';
+export * from './weights/index.js';
+export * from './io/index.js';
+export * from './inference/index.js';
+export * from './postprocess/index.js';

@@ -1,0 +1,4 @@
+/** Inference: mirror TTA, ensembling, sharding (sliding windows live in @mednext-ts/tensor3d). */
+export * from './ensemble.js';
+export * from './shard.js';
+export * from './tta.js';

@@ -1,0 +1,3 @@
+/** Postprocessing: thresholds, minimum component sizes, regions to labels. */
+export * from './config.js';
+export * from './labels.js';

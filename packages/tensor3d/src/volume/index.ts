@@ -8,3 +8,7 @@ export * from './crop.js';
 export * from './normalize.js';
 export * from './pad.js';
 export * from './patch.js';
+export * from './connected-components.js';
+export * from './morphology.js';
+export * from './distance-transform.js';
+export * from './surface.js';

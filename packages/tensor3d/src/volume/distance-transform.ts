@@ -1,0 +1,141 @@
+/**
+ * Exact Euclidean distance transform with anisotropic voxel spacing.
+ *
+ * Felzenszwalb & Huttenlocher's separable algorithm ("Distance Transforms of Sampled
+ * Functions", 2012): the squared distance is a sum of per-axis squared terms, so three passes of
+ * a 1-D lower-envelope-of-parabolas transform (one per axis) give the exact result in O(n).
+ * Same values as SciPy's `distance_transform_edt(~features, sampling=spacing)`.
+ */
+import { assertShape, voxelCount, type Shape3 } from './volume.js';
+
+/** Per-line scratch buffers of the 1-D transform, sized for the longest axis. */
+interface LineScratch {
+  f: Float64Array;
+  out: Float64Array;
+  v: Int32Array;
+  z: Float64Array;
+}
+
+function makeScratch(len: number): LineScratch {
+  return {
+    f: new Float64Array(len),
+    out: new Float64Array(len),
+    v: new Int32Array(len),
+    z: new Float64Array(len + 1),
+  };
+}
+
+/**
+ * 1-D squared distance transform of `f[0..n)` with sample spacing `w`:
+ * `out[q] = min_p ((q - p) * w)^2 + f[p]`. Infinite samples are skipped; a line without any
+ * finite sample stays infinite. Returns false when the whole line is infinite.
+ */
+function transformLine(s: LineScratch, n: number, w: number): boolean {
+  const { f, out, v, z } = s;
+  let k = -1;
+  for (let q = 0; q < n; q++) {
+    const fq = f[q];
+    if (fq === Infinity) continue;
+    if (k < 0) {
+      k = 0;
+      v[0] = q;
+      z[0] = -Infinity;
+      z[1] = Infinity;
+      continue;
+    }
+    const xq = q * w;
+    const hq = fq + xq * xq;
+    let p = v[k];
+    let xp = p * w;
+    // Where the parabola from q overtakes the one from v[k].
+    let sIntersect = (hq - (f[p] + xp * xp)) / (2 * (xq - xp));
+    while (sIntersect <= z[k]) {
+      k--;
+      p = v[k];
+      xp = p * w;
+      sIntersect = (hq - (f[p] + xp * xp)) / (2 * (xq - xp));
+    }
+    k++;
+    v[k] = q;
+    z[k] = sIntersect;
+    z[k + 1] = Infinity;
+  }
+  if (k < 0) {
+    out.fill(Infinity, 0, n);
+    return false;
+  }
+  let j = 0;
+  for (let q = 0; q < n; q++) {
+    const xq = q * w;
+    while (z[j + 1] < xq) j++;
+    const d = (q - v[j]) * w;
+    out[q] = d * d + f[v[j]];
+  }
+  return true;
+}
+
+function checkSpacing(spacing: readonly number[], what: string): void {
+  if (spacing.length !== 3 || spacing.some((s) => !(s > 0) || !Number.isFinite(s))) {
+    throw new RangeError(`${what}: spacing must be three positive finite numbers, got [${spacing.join(', ')}]`);
+  }
+}
+
+/**
+ * Squared Euclidean distance (in mm², axis steps scaled by `spacing`) from every voxel to the
+ * nearest non-zero voxel of `features`; 0 on the features, `Infinity` everywhere when there is
+ * no feature voxel.
+ *
+ * @param features - voxel values in C order (`shape = [nx, ny, nz]`, last axis fastest).
+ * @param spacing - voxel size along each axis (default 1 mm).
+ */
+export function squaredDistanceTransform(
+  features: ArrayLike<number>,
+  shape: Shape3,
+  spacing: readonly [number, number, number] = [1, 1, 1],
+): Float64Array {
+  assertShape(features, shape, 'squaredDistanceTransform: features');
+  checkSpacing(spacing, 'squaredDistanceTransform');
+  const [nx, ny, nz] = shape;
+  const n = voxelCount(shape);
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) d[i] = features[i] !== 0 ? 0 : Infinity;
+  const s = makeScratch(Math.max(nx, ny, nz));
+
+  // Last axis (contiguous lines).
+  for (let base = 0; base < n; base += nz) {
+    for (let q = 0; q < nz; q++) s.f[q] = d[base + q];
+    transformLine(s, nz, spacing[2]);
+    for (let q = 0; q < nz; q++) d[base + q] = s.out[q];
+  }
+  // Middle axis.
+  for (let x = 0; x < nx; x++) {
+    for (let z = 0; z < nz; z++) {
+      const base = x * ny * nz + z;
+      for (let q = 0; q < ny; q++) s.f[q] = d[base + q * nz];
+      if (!transformLine(s, ny, spacing[1])) continue;
+      for (let q = 0; q < ny; q++) d[base + q * nz] = s.out[q];
+    }
+  }
+  // First axis.
+  const stride = ny * nz;
+  for (let base = 0; base < stride; base++) {
+    for (let q = 0; q < nx; q++) s.f[q] = d[base + q * stride];
+    if (!transformLine(s, nx, spacing[0])) continue;
+    for (let q = 0; q < nx; q++) d[base + q * stride] = s.out[q];
+  }
+  return d;
+}
+
+/**
+ * Euclidean distance (mm) from every voxel to the nearest non-zero voxel of `features`; see
+ * {@link squaredDistanceTransform}.
+ */
+export function distanceTransform(
+  features: ArrayLike<number>,
+  shape: Shape3,
+  spacing: readonly [number, number, number] = [1, 1, 1],
+): Float64Array {
+  const d = squaredDistanceTransform(features, shape, spacing);
+  for (let i = 0; i < d.length; i++) d[i] = Math.sqrt(d[i]);
+  return d;
+}

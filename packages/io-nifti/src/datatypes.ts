@@ -4,17 +4,11 @@
 
 /** Typed arrays holding raw (unscaled) voxel values. int64/uint64 files are held as exact float64. */
 export type NiftiTypedArray =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array;
+  Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 /** Names of the supported datatypes. */
-export type DatatypeName = 'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64' | 'int64' | 'uint64';
+export type DatatypeName =
+  'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64' | 'int64' | 'uint64';
 
 type TypedArrayCtor = {
   new (length: number): NiftiTypedArray;
@@ -43,10 +37,34 @@ const TABLE: DatatypeInfo[] = [
   { code: 512, name: 'uint16', bytes: 2, integer: true, min: 0, max: 65535, array: Uint16Array },
   { code: 8, name: 'int32', bytes: 4, integer: true, min: -(2 ** 31), max: 2 ** 31 - 1, array: Int32Array },
   { code: 768, name: 'uint32', bytes: 4, integer: true, min: 0, max: 2 ** 32 - 1, array: Uint32Array },
-  { code: 16, name: 'float32', bytes: 4, integer: false, min: -3.4028234663852886e38, max: 3.4028234663852886e38, array: Float32Array },
-  { code: 64, name: 'float64', bytes: 8, integer: false, min: -Number.MAX_VALUE, max: Number.MAX_VALUE, array: Float64Array },
+  {
+    code: 16,
+    name: 'float32',
+    bytes: 4,
+    integer: false,
+    min: -3.4028234663852886e38,
+    max: 3.4028234663852886e38,
+    array: Float32Array,
+  },
+  {
+    code: 64,
+    name: 'float64',
+    bytes: 8,
+    integer: false,
+    min: -Number.MAX_VALUE,
+    max: Number.MAX_VALUE,
+    array: Float64Array,
+  },
   // Held as float64: only values within +-2^53 are exact, which the reader and writer check.
-  { code: 1024, name: 'int64', bytes: 8, integer: true, min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, array: Float64Array },
+  {
+    code: 1024,
+    name: 'int64',
+    bytes: 8,
+    integer: true,
+    min: -Number.MAX_SAFE_INTEGER,
+    max: Number.MAX_SAFE_INTEGER,
+    array: Float64Array,
+  },
   { code: 1280, name: 'uint64', bytes: 8, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER, array: Float64Array },
 ];
 

@@ -1,0 +1,144 @@
+/**
+ * @mednext-ts/io-nifti/node: file helpers for Node. gzip goes through node:zlib (about 3x faster than the
+ * web streams or JS inflaters on a BraTS volume); writes are atomic (temporary file in the same folder, then
+ * rename).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { BRATS_LABEL_SUFFIX, BRATS_MODALITIES, assembleBratsCase, type BratsCase, type NamedImage } from '../brats.js';
+import { NiftiError } from '../errors.js';
+import type { NiftiImage } from '../image.js';
+import { decodeNifti, decodeNiftiPair, type DecodeOptions } from '../read.js';
+import { encodeNiftiRaw, type EncodeOptions } from '../write.js';
+
+const gunzipAsync = promisify(zlib.gunzip);
+const gzipAsync = promisify(zlib.gzip);
+
+/** gunzip with node:zlib (verifies CRC and length; runs on the libuv thread pool). */
+export async function nodeGunzip(gz: Uint8Array): Promise<Uint8Array> {
+  return gunzipAsync(gz);
+}
+
+/** gzip with node:zlib at level 6 (the gzip/nibabel default). */
+export async function nodeGzip(raw: Uint8Array): Promise<Uint8Array> {
+  return gzipAsync(raw, { level: 6 });
+}
+
+/** Options for {@link readNifti}. */
+export type ReadOptions = Omit<DecodeOptions, 'file'>;
+
+async function readFileOrThrow(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new NiftiError(
+      'MISSING_FILE',
+      code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`,
+      file,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Reads a `.nii`, `.nii.gz`, or `.hdr`/`.img` pair (given either name, optionally `.gz`).
+ */
+export async function readNifti(file: string, options: ReadOptions = {}): Promise<NiftiImage> {
+  const opts = { decompress: nodeGunzip, ...options, file };
+  const pair = /\.(hdr|img)(\.gz)?$/i.exec(file);
+  if (!pair) return decodeNifti(await readFileOrThrow(file), opts);
+  const gz = pair[2] ?? '';
+  const stem = file.slice(0, pair.index);
+  const hdrFile = `${stem}.hdr${gz}`;
+  const imgFile = `${stem}.img${gz}`;
+  const [hdr, img] = await Promise.all([readFileOrThrow(hdrFile), readFileOrThrow(imgFile)]);
+  return decodeNiftiPair(hdr, img, { ...opts, file: hdrFile, imgFile, owned: true });
+}
+
+/** Options for {@link writeNifti}. */
+export type WriteOptions = Pick<EncodeOptions, 'format'> & { level?: number };
+
+/**
+ * Writes `image` to `file` (`.nii`, or gzipped `.nii.gz`). The bytes go to a temporary file in the same
+ * folder which is then renamed over `file`, so readers never see a partial file and a failed write leaves
+ * nothing behind.
+ */
+export async function writeNifti(file: string, image: NiftiImage, options: WriteOptions = {}): Promise<void> {
+  const gz = /\.nii\.gz$/i.test(file);
+  if (!gz && !/\.nii$/i.test(file)) {
+    throw new NiftiError('BAD_ARGUMENT', 'output name must end in .nii or .nii.gz', file);
+  }
+  const raw = encodeNiftiRaw(image, options.format);
+  const bytes = gz ? await gzipAsync(raw, { level: options.level ?? 6 }) : raw;
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    await writeFile(tmp, bytes, { flag: 'wx' });
+    await rename(tmp, file);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw new NiftiError('WRITE_FAILED', `write failed (${(error as Error).message})`, file, { cause: error });
+  }
+}
+
+/** Options for {@link loadBratsCase}. */
+export interface LoadBratsOptions extends ReadOptions {
+  /** Modality suffixes in channel order (default t1n, t1c, t2w, t2f). */
+  modalities?: readonly string[];
+  /** Load the `-seg` label map when present (default true). */
+  loadLabel?: boolean;
+}
+
+/**
+ * Loads a BraTS 2023/2024 case folder (`<ID>-t1c.nii.gz`, `-t1n`, `-t2f`, `-t2w`, optional `-seg`):
+ * the modalities as one C-order float32 `[4, nx, ny, nz]` volume, the label map as uint8 when present, and the
+ * first modality as geometry reference. Files must agree in shape and affine.
+ */
+export async function loadBratsCase(dir: string, options: LoadBratsOptions = {}): Promise<BratsCase> {
+  const modalities = options.modalities ?? BRATS_MODALITIES;
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (error) {
+    throw new NiftiError(
+      'MISSING_FILE',
+      `cannot list case folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      dir,
+      { cause: error },
+    );
+  }
+  const find = (suffix: string): string[] => names.filter((n) => new RegExp(`-${suffix}\\.nii(\\.gz)?$`, 'i').test(n));
+  const missing = modalities.filter((m) => find(m).length === 0);
+  if (missing.length > 0) {
+    const found = names.filter((n) => /\.nii(\.gz)?$/i.test(n));
+    throw new NiftiError(
+      'MISSING_FILE',
+      `missing modality ${missing.join(', ')} (need files ending -${modalities.join('/-')}.nii.gz); found: ${found.length ? found.join(', ') : 'no NIfTI files'}`,
+      dir,
+    );
+  }
+  const ambiguous = modalities.filter((m) => find(m).length > 1);
+  if (ambiguous.length > 0) {
+    throw new NiftiError(
+      'BAD_ARGUMENT',
+      `more than one file for ${ambiguous.map((m) => `${m} (${find(m).join(', ')})`).join('; ')}`,
+      dir,
+    );
+  }
+  const firstName = find(modalities[0]!)[0]!;
+  const id = firstName.replace(new RegExp(`-${modalities[0]}\\.nii(\\.gz)?$`, 'i'), '');
+  const load = async (name: string, fileName: string): Promise<NamedImage> => {
+    const file = path.join(dir, fileName);
+    return { name, file, image: await readNifti(file, options) };
+  };
+  const images = await Promise.all(modalities.map((m) => load(m, find(m)[0]!)));
+  const segName = options.loadLabel === false ? undefined : find(BRATS_LABEL_SUFFIX)[0];
+  const seg = segName ? await load(BRATS_LABEL_SUFFIX, segName) : undefined;
+  return assembleBratsCase(id, images, seg);
+}

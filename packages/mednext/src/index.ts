@@ -7,3 +7,4 @@ export * from './weights/index.js';
 export * from './io/index.js';
 export * from './inference/index.js';
 export * from './postprocess/index.js';
+export * from './losses/index.js';

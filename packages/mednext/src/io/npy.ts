@@ -66,7 +66,8 @@ export function parseNpy(bytes: Uint8Array, source = '.npy input'): NpyArray {
   const descr = headerField(header, 'descr', `['"]([^'"]+)['"]`, source);
   const fortran = headerField(header, 'fortran_order', '(True|False)', source);
   const shapeText = headerField(header, 'shape', '\\(([^)]*)\\)', source);
-  if (fortran === 'True') throw new Error(`${source}: Fortran-ordered .npy arrays are not supported; save with C order`);
+  if (fortran === 'True')
+    throw new Error(`${source}: Fortran-ordered .npy arrays are not supported; save with C order`);
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
@@ -83,7 +84,9 @@ export function parseNpy(bytes: Uint8Array, source = '.npy input'): NpyArray {
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLen;
   if (bytes.length < dataStart + count * reader.size) {
-    throw new Error(`${source}: truncated: expected ${count * reader.size} data bytes, found ${bytes.length - dataStart}`);
+    throw new Error(
+      `${source}: truncated: expected ${count * reader.size} data bytes, found ${bytes.length - dataStart}`,
+    );
   }
   const data = new Float32Array(count);
   if (kind === 'f4' && (bytes.byteOffset + dataStart) % 4 === 0) {
@@ -115,6 +118,8 @@ export function serializeNpy(data: Float32Array, shape: readonly number[]): Uint
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, headerBytes.length, true);
   out.set(headerBytes, 10);
-  new Uint8Array(out.buffer, 10 + headerBytes.length).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  new Uint8Array(out.buffer, 10 + headerBytes.length).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
   return out;
 }

@@ -47,8 +47,16 @@ export type PresetName = 'S' | 'B' | 'M' | 'L';
 const PRESETS: Record<PresetName, { exp_r: number[]; block_counts: number[]; checkpoint_style: string | null }> = {
   S: { exp_r: [2, 2, 2, 2, 2, 2, 2, 2, 2], block_counts: [2, 2, 2, 2, 2, 2, 2, 2, 2], checkpoint_style: null },
   B: { exp_r: [2, 3, 4, 4, 4, 4, 4, 3, 2], block_counts: [2, 2, 2, 2, 2, 2, 2, 2, 2], checkpoint_style: null },
-  M: { exp_r: [2, 3, 4, 4, 4, 4, 4, 3, 2], block_counts: [3, 4, 4, 4, 4, 4, 4, 4, 3], checkpoint_style: 'outside_block' },
-  L: { exp_r: [3, 4, 8, 8, 8, 8, 8, 4, 3], block_counts: [3, 4, 8, 8, 8, 8, 8, 4, 3], checkpoint_style: 'outside_block' },
+  M: {
+    exp_r: [2, 3, 4, 4, 4, 4, 4, 3, 2],
+    block_counts: [3, 4, 4, 4, 4, 4, 4, 4, 3],
+    checkpoint_style: 'outside_block',
+  },
+  L: {
+    exp_r: [3, 4, 8, 8, 8, 8, 8, 4, 3],
+    block_counts: [3, 4, 8, 8, 8, 8, 8, 4, 3],
+    checkpoint_style: 'outside_block',
+  },
 };
 
 /** Options of {@link presetConfig}. */

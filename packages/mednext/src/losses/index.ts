@@ -1,0 +1,2 @@
+export * from './region-losses.js';
+export * from './deep-supervision.js';

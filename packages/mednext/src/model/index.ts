@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './architecture.js';
+export * from './layers.js';
+export * from './mednext.js';

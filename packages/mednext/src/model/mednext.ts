@@ -1,0 +1,176 @@
+/**
+ * The MedNeXt v1 3-D network (Roy et al. 2023) as explicit tfjs variables plus a forward function.
+ *
+ * Variables are keyed by the official PyTorch `state_dict()` names and stored in PyTorch layout, so
+ * checkpoints load without conversion and `tf.variableGrads` returns gradients in the official layout.
+ * The forward pass works on NDHWC tensors (tfjs's layout); {@link toNdhwc}/{@link toNcdhw} convert at
+ * the boundary.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
+import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
+import { pointwise, pointwiseTransposed, runBlock } from './layers.js';
+
+/** Options of {@link MedNeXt.create}. */
+export interface CreateOptions {
+  /** Seed of the (PyTorch-default) uniform initialisation; random when absent. */
+  seed?: number;
+}
+
+/** Options of {@link MedNeXt.forward}. */
+export interface ForwardOptions {
+  /**
+   * Training mode. MedNeXt has no dropout and no running statistics, so the values are the same
+   * in both modes; the flag is accepted so callers can state intent (and for future checkpointing).
+   */
+  training?: boolean;
+  /**
+   * Return the 5 deep-supervision outputs. Defaults to the config's `deep_supervision`; requesting
+   * it from a model built without the heads is an error.
+   */
+  deepSupervision?: boolean;
+}
+
+/** NCDHW → NDHWC. */
+export function toNdhwc(x: tf.Tensor5D): tf.Tensor5D {
+  return tf.transpose(x, [0, 2, 3, 4, 1]);
+}
+
+/** NDHWC → NCDHW. */
+export function toNcdhw(x: tf.Tensor5D): tf.Tensor5D {
+  return tf.transpose(x, [0, 4, 1, 2, 3]);
+}
+
+function initialValue(spec: ParamSpec, seed: number | undefined): tf.Tensor {
+  switch (spec.init.kind) {
+    case 'ones':
+      return tf.ones(spec.shape);
+    case 'zeros':
+      return tf.zeros(spec.shape);
+    default: {
+      const bound = 1 / Math.sqrt(spec.init.fanIn);
+      return tf.randomUniform(spec.shape, -bound, bound, 'float32', seed);
+    }
+  }
+}
+
+/** A MedNeXt v1 network: configuration, variables, forward pass. */
+export class MedNeXt {
+  /** The configuration as given (official argument names). */
+  readonly config: MedNeXtConfig;
+  /** The configuration with defaults filled in. */
+  readonly resolved: ResolvedConfig;
+  readonly architecture: Architecture;
+  /** Parameters in PyTorch order and layout, keyed by official state-dict names. */
+  readonly params: Map<string, tf.Variable>;
+
+  private constructor(config: MedNeXtConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.resolved = resolveConfig(config);
+    this.architecture = buildArchitecture(this.resolved);
+    this.params = params;
+  }
+
+  /** Builds a freshly initialised network (PyTorch default initialisation). */
+  static create(config: MedNeXtConfig, options: CreateOptions = {}): MedNeXt {
+    const arch = buildArchitecture(resolveConfig(config));
+    const params = new Map<string, tf.Variable>();
+    parameterSpecs(arch).forEach((spec, i) => {
+      const seed = options.seed === undefined ? undefined : options.seed * 100003 + i;
+      const init = initialValue(spec, seed);
+      // dummy_tensor exists only for state-dict compatibility and is never used.
+      params.set(spec.name, tf.variable(init, spec.name !== 'dummy_tensor', spec.name));
+      init.dispose();
+    });
+    return new MedNeXt(config, params);
+  }
+
+  /** The parameter list (names, shapes, initialisers) of this configuration. */
+  parameterSpecs(): ParamSpec[] {
+    return parameterSpecs(this.architecture);
+  }
+
+  /** Total number of scalar parameters, including `dummy_tensor` (as PyTorch counts them). */
+  parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** The trainable variables (everything except `dummy_tensor`). */
+  trainableVariables(): tf.Variable[] {
+    return [...this.params.entries()].filter(([name]) => name !== 'dummy_tensor').map(([, v]) => v);
+  }
+
+  /** Checks the input and returns its spatial size. */
+  private checkInput(x: tf.Tensor): void {
+    if (x.rank !== 5) throw new Error(`MedNeXt.forward: expected a 5-D NDHWC tensor, got rank ${x.rank}`);
+    const [, d, h, w, c] = x.shape;
+    if (c !== this.resolved.inChannels) {
+      throw new Error(
+        `MedNeXt.forward: input has ${c} channels (last axis, NDHWC), the model expects ${this.resolved.inChannels}`,
+      );
+    }
+    if ([d, h, w].some((v) => v % 16 !== 0)) {
+      throw new Error(
+        `MedNeXt.forward: every spatial dimension must be a multiple of 16 (4 down/up levels), got ${d}x${h}x${w}`,
+      );
+    }
+  }
+
+  /**
+   * Runs the network on an NDHWC input `[N, D, H, W, in_channels]`.
+   * @returns logits, NDHWC: `[main]`, or with deep supervision `[out_0 (S), out_1 (S/2), ..., out_4 (S/16)]`
+   */
+  forward(x: tf.Tensor5D, options: ForwardOptions = {}): tf.Tensor5D[] {
+    this.checkInput(x);
+    const ds = options.deepSupervision ?? this.resolved.deepSupervision;
+    if (ds && !this.resolved.deepSupervision) {
+      throw new Error('MedNeXt.forward: deep supervision requested but the model was built without the DS heads');
+    }
+    const arch = this.architecture;
+    const p = (name: string): tf.Tensor => {
+      const v = this.params.get(name);
+      if (!v) throw new Error(`MedNeXt: parameter '${name}' is missing`);
+      return v;
+    };
+    const head = (h: tf.Tensor5D, name: string): tf.Tensor5D =>
+      tf.tidy(() => pointwiseTransposed(h, p(`${name}.conv_out.weight`), p(`${name}.conv_out.bias`)));
+    // Each block runs in its own tidy so a large patch only keeps the live activations.
+    const step = (h: tf.Tensor5D, fn: (t: tf.Tensor5D) => tf.Tensor5D, keepInput: boolean): tf.Tensor5D => {
+      const out = tf.tidy(() => fn(h));
+      if (!keepInput) h.dispose();
+      return out;
+    };
+    const outputs: tf.Tensor5D[] = [];
+    const skips: tf.Tensor5D[] = [];
+    let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);
+    for (let j = 0; j < 4; j++) {
+      for (const b of arch.encoders[j]) h = step(h, (t) => runBlock(t, b, p), false);
+      skips.push(h);
+      h = step(h, (t) => runBlock(t, arch.downs[j], p), true);
+    }
+    for (const b of arch.bottleneck) h = step(h, (t) => runBlock(t, b, p), false);
+    const dsOut: tf.Tensor5D[] = [];
+    if (ds) dsOut.push(head(h, 'out_4'));
+    for (let i = 0; i < 4; i++) {
+      const j = 3 - i;
+      const skip = skips[j];
+      h = step(h, (t) => tf.add(runBlock(t, arch.ups[i], p), skip), false);
+      skip.dispose();
+      for (const b of arch.decoders[i]) h = step(h, (t) => runBlock(t, b, p), false);
+      if (ds && j > 0) dsOut.push(head(h, `out_${j}`));
+    }
+    outputs.push(head(h, 'out_0'));
+    h.dispose();
+    // dsOut was filled deepest first (out_4, out_3, ..., out_1); the official order is out_1..out_4.
+    outputs.push(...dsOut.reverse());
+    return outputs;
+  }
+
+  /** Frees every variable. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}

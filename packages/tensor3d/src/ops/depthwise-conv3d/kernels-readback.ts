@@ -28,16 +28,20 @@ interface ReadableBackend {
   makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array): TensorInfo;
 }
 
-/** Backend methods as found on the tfjs backends (wasm has `makeOutput` instead of `makeTensorInfo`). */
+/**
+ * Backend methods as found on the tfjs backends: cpu has `makeTensorInfo`, wasm `makeOutput`, and
+ * tfjs-node at least `write`.
+ */
 interface BackendMethods {
   readSync?: (dataId: object) => unknown;
   makeTensorInfo?: (shape: number[], dtype: DataType, values?: Float32Array) => TensorInfo;
   makeOutput?: (shape: number[], dtype: DataType, memoryOffset?: number, values?: Float32Array) => TensorInfo;
+  write?: (values: Float32Array, shape: number[], dtype: DataType) => object;
 }
 
 function asReadable(backend: unknown, kernel: string): ReadableBackend {
   const b = (backend ?? {}) as BackendMethods;
-  const { readSync, makeTensorInfo, makeOutput } = b;
+  const { readSync, makeTensorInfo, makeOutput, write } = b;
   if (typeof readSync === 'function') {
     if (typeof makeTensorInfo === 'function') {
       return { readSync: (id) => readSync.call(b, id), makeTensorInfo: (s, d, v) => makeTensorInfo.call(b, s, d, v) };
@@ -48,9 +52,16 @@ function asReadable(backend: unknown, kernel: string): ReadableBackend {
         makeTensorInfo: (s, d, v) => makeOutput.call(b, s, d, undefined, v),
       };
     }
+    // Older tfjs-node backends only have the generic KernelBackend.write.
+    if (typeof write === 'function') {
+      return {
+        readSync: (id) => readSync.call(b, id),
+        makeTensorInfo: (s, d, v) => ({ dataId: write.call(b, v, s, d), shape: s, dtype: d }),
+      };
+    }
   }
   throw new Error(
-    `${kernel}: this backend cannot read tensor data synchronously (no readSync and makeTensorInfo/makeOutput)`,
+    `${kernel}: this backend cannot read tensor data synchronously (no readSync, or no makeTensorInfo/makeOutput/write)`,
   );
 }
 

@@ -1,0 +1,70 @@
+/**
+ * Discovery of BraTS case folders under one or more dataset roots.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A dataset root and the source tag its cases get. */
+export interface DatasetRoot {
+  path: string;
+  source: string;
+}
+
+/** A case folder found on disk. */
+export interface DiscoveredCase {
+  /** Folder name (BraTS case ids are the folder names, e.g. `BraTS-SSA-00002-000`). */
+  id: string;
+  source: string;
+  dir: string;
+}
+
+/**
+ * Parses a `--root` value `path[:tag]`; without a tag the source is the folder's base name.
+ * (A Windows drive letter `C:\…` is not mistaken for a tag.)
+ */
+export function parseRoot(value: string): DatasetRoot {
+  const m = /^(.*[^:\\/]):([A-Za-z0-9_.-]+)$/.exec(value);
+  if (m && !/^[A-Za-z]$/.test(m[1]!)) return { path: m[1]!, source: m[2]! };
+  return { path: value, source: path.basename(path.resolve(value)) };
+}
+
+/**
+ * Lists the case folders of each root: sub-folders holding a NIfTI file for the first modality
+ * (`*-<modality>.nii[.gz]`). Folders without one are skipped; a case id found under two roots is
+ * an error naming both.
+ */
+export async function discoverCases(
+  roots: readonly DatasetRoot[],
+  modalities: readonly string[],
+): Promise<DiscoveredCase[]> {
+  if (roots.length === 0) throw new Error('discoverCases: no dataset roots given');
+  const first = new RegExp(`-${modalities[0]}\\.nii(\\.gz)?$`, 'i');
+  const found = new Map<string, DiscoveredCase>();
+  for (const root of roots) {
+    let entries;
+    try {
+      entries = await readdir(root.path, { withFileTypes: true });
+    } catch (error) {
+      throw new Error(
+        `dataset root ${root.path}: cannot list (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    let count = 0;
+    for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+      const dir = path.join(root.path, e.name);
+      const files = await readdir(dir);
+      if (!files.some((f) => first.test(f))) continue;
+      const prior = found.get(e.name);
+      if (prior) throw new Error(`case ${e.name} is in both ${prior.dir} and ${dir}; give each case once`);
+      found.set(e.name, { id: e.name, source: root.source, dir });
+      count++;
+    }
+    if (count === 0) {
+      throw new Error(`dataset root ${root.path}: no case folders with *-${modalities[0]}.nii.gz files found`);
+    }
+  }
+  return [...found.values()];
+}

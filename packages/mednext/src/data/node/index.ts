@@ -1,0 +1,3 @@
+export * from './cache.js';
+export * from './discover.js';
+export * from './preprocess.js';

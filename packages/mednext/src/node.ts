@@ -1,0 +1,5 @@
+/**
+ * @mednext-ts/mednext/node: the parts that need Node (file system, worker threads): the
+ * preprocessing cache, dataset discovery and the file-based training runner.
+ */
+export * from './data/node/index.js';

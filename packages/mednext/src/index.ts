@@ -8,3 +8,4 @@ export * from './io/index.js';
 export * from './inference/index.js';
 export * from './postprocess/index.js';
 export * from './losses/index.js';
+export * from './data/index.js';

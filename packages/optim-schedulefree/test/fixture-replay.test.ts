@@ -19,14 +19,24 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const MEASURE = process.env.SF_MEASURE === '1';
-const worst: Record<string, number> = {};
 function check(label: string, actual: ArrayLike<number>, expected: number[], tol: Tolerance): void {
-  const r = worstRatio(actual, expected, tol);
-  worst[label] = Math.max(worst[label] ?? 0, r);
-  expect(r, `${label}: worst |a-e|/(atol+rtol|e|)`).toBeLessThanOrEqual(1);
+  expect(worstRatio(actual, expected, tol), `${label}: worst |a-e|/(atol+rtol|e|)`).toBeLessThanOrEqual(1);
 }
 
+/*
+ * Tolerances, |a − e| ≤ atol + rtol·|e|.
+ *
+ * The fixtures are float64; the port keeps tensors in float32 (unit roundoff 2^-24 ≈ 6e-8) and only
+ * the scalar coefficients in float64. The gradients are replayed, so rounding errors do not feed back
+ * through the loss: each step adds a handful of float32 roundings to y, z and v, and over the 50
+ * steps of the longest fixture they add up to at most ~50 · 4 · 6e-8 ≈ 1e-5 relative. Hence rtol
+ * 1e-5 (the spec's suggestion for a float32 port), plus atol 1e-6 for entries near zero, where
+ * cancellation in lerp leaves an absolute error of a few ulps of |y| ≈ |z| ≈ 1. exp_avg_sq is a
+ * convex combination of positive terms, so its relative error cannot exceed the same bound and it
+ * needs no atol. The losses are computed in float32 from these parameters: rtol 1e-5.
+ * Measured worst case: 6.4% of these bounds. The group scalars (k, lr_max, weight_sum, scheduled_lr,
+ * c_t) are float64 JS numbers computed in the reference's order of operations and must be identical.
+ */
 const TOL: Record<string, Tolerance> = {
   params: { atol: 1e-6, rtol: 1e-5 },
   expAvgSq: { atol: 0, rtol: 1e-5 },
@@ -127,16 +137,3 @@ describe.each(FIXTURE_NAMES)('fixture %s', (name) => {
     await replay(fx, false);
   });
 });
-
-if (MEASURE) {
-  describe('report', () => {
-    it('prints the worst ratios', () => {
-      const byKind: Record<string, number> = {};
-      for (const [k, v] of Object.entries(worst)) {
-        const kind = k.split(' ')[1]!.split('.')[0]!;
-        byKind[kind] = Math.max(byKind[kind] ?? 0, v);
-      }
-      console.log(byKind);
-    });
-  });
-}

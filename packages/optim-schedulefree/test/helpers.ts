@@ -72,7 +72,9 @@ export function worstRatio(actual: ArrayLike<number>, expected: readonly number[
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
   let worst = 0;
   for (let i = 0; i < expected.length; i++) {
-    const r = Math.abs(actual[i]! - expected[i]!) / (tol.atol + tol.rtol * Math.abs(expected[i]!));
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    // diff === 0 passes even a zero tolerance (0/0 would be NaN).
+    const r = diff === 0 ? 0 : diff / (tol.atol + tol.rtol * Math.abs(expected[i]!));
     if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
   }
   return worst;

@@ -181,11 +181,10 @@ function detectFormat(view: DataView, file?: string): { format: 'nifti1' | 'nift
 
 /**
  * Parses and validates the fixed header and any extensions.
+ * Extensions are not read here (see {@link parseExtensions}): where they end depends on the file layout.
  *
  * @param bytes - header bytes (for single files: the whole uncompressed file).
  * @param file - name used in error messages.
- * @param extensionsEnd - where extensions stop (vox_offset for single files, end of the .hdr for pairs);
- *   defaults to the header's vox_offset, or the end of `bytes` for pairs.
  */
 export function parseHeader(bytes: Uint8Array, file?: string, limits: HeaderLimits = {}): ParsedHeader {
   if (bytes.length < 4) {
@@ -201,7 +200,7 @@ export function parseHeader(bytes: Uint8Array, file?: string, limits: HeaderLimi
       file,
     );
   }
-  const h = format === 'nifti1' ? readNifti1(bytes, view, le) : readNifti2(bytes, view, le, file);
+  const h = format === 'nifti1' ? readNifti1(bytes, view, le) : readNifti2(bytes, view, le);
   validateMagic(bytes, format, file);
   h.magic = readString(bytes, format === 'nifti1' ? 344 : 4, 3);
   const datatype = validateDatatype(h, file);
@@ -346,7 +345,7 @@ function readNifti1(bytes: Uint8Array, v: DataView, le: boolean): NiftiHeader {
   return h;
 }
 
-function readNifti2(bytes: Uint8Array, v: DataView, le: boolean, file?: string): NiftiHeader {
+function readNifti2(bytes: Uint8Array, v: DataView, le: boolean): NiftiHeader {
   const i16 = (o: number) => v.getInt16(o, le);
   const i32 = (o: number) => v.getInt32(o, le);
   const f64 = (o: number) => v.getFloat64(o, le);
@@ -389,7 +388,6 @@ function readNifti2(bytes: Uint8Array, v: DataView, le: boolean, file?: string):
   h.intentCode = i32(504);
   h.intentName = readString(bytes, 508, 16);
   h.dimInfo = bytes[524]!;
-  void file;
   return h;
 }
 
@@ -480,7 +478,7 @@ function writeNifti1(
   const i16 = (o: number, x: number, name: string) => v.setInt16(o, checkInt16(name, x), true);
   const f32 = (o: number, x: number) => v.setFloat32(o, x, true);
   v.setInt32(0, NIFTI1_HEADER_SIZE, true);
-  b[38] = 0x72; // 'r' (regular), as nibabel and FSL write it; ignored by NIfTI readers.
+  // Bytes 4..38 (unused Analyze fields, including `regular`) stay zero, as nibabel writes them.
   b[39] = h.dimInfo & 0xff;
   h.dim.forEach((d, i) => i16(40 + 2 * i, d, `dim[${i}]`));
   f32(56, h.intentP1);

@@ -9,3 +9,4 @@ export * from './inference/index.js';
 export * from './postprocess/index.js';
 export * from './losses/index.js';
 export * from './data/index.js';
+export * from './demo/index.js';

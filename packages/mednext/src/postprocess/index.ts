@@ -1,3 +1,4 @@
 /** Postprocessing: thresholds, minimum component sizes, regions to labels. */
 export * from './config.js';
 export * from './labels.js';
+export * from './postprocess.js';

@@ -1,0 +1,206 @@
+/**
+ * Depthwise 3-D convolution on the WebAssembly kernels: forward (stride 1 or 2, symmetric zero padding)
+ * and the transposed stride-2 form (PyTorch ConvTranspose3d "scatter" semantics, no kernel flip).
+ * Layout NDHWC; filter [kd, kh, kw, C]. Channels that are not a multiple of 4 are zero-padded on the way in.
+ */
+import { type KernelRuntime } from './runtime.js';
+import { depthwiseName } from './wasm/module.js';
+import { depthwiseBlock } from './wasm/gen-depthwise.js';
+
+/** NDHWC shape. */
+export type Shape5 = [n: number, d: number, h: number, w: number, c: number];
+
+/** Arguments of {@link depthwiseConv3d} and {@link depthwiseConvTranspose3d}. */
+export interface DepthwiseConv3dArgs {
+  /** Input, NDHWC. */
+  x: Float32Array;
+  shape: Shape5;
+  /** Filter [k, k, k, C], C fastest. */
+  filter: Float32Array;
+  /** Kernel size (3, 5 or 7). */
+  k: number;
+  /** Per-channel bias; zero when omitted. */
+  bias?: Float32Array;
+  /** Zero padding on both sides of each spatial axis; default floor(k/2). */
+  pad?: number;
+}
+
+/** A result with its NDHWC shape. */
+export interface Tensor5 {
+  data: Float32Array;
+  shape: Shape5;
+}
+
+/** Per-axis tap table: `[tFirst, count, iFirst]` per output index. */
+interface AxisTable {
+  table: Int32Array;
+  /** first and end of the run of interior outputs (all taps valid) */
+  interiorStart: number;
+  interiorEnd: number;
+}
+
+function forwardAxis(nIn: number, nOut: number, k: number, s: number, p: number): AxisTable {
+  const table = new Int32Array(nOut * 3);
+  for (let o = 0; o < nOut; o++) {
+    const i0 = o * s - p;
+    const tLo = Math.max(0, -i0);
+    const tHi = Math.min(k, nIn - i0);
+    table.set([tLo, Math.max(0, tHi - tLo), i0 + tLo], o * 3);
+  }
+  return withInterior(table, nOut, (o) => table[o * 3 + 1] === k);
+}
+
+function transposedAxis(nIn: number, nOut: number, k: number, p: number): AxisTable {
+  const table = new Int32Array(nOut * 3);
+  const full = (par: number): number => (par === 0 ? (k + 1) >> 1 : (k - 1) >> 1);
+  for (let o = 0; o < nOut; o++) {
+    const x = o + p;
+    const par = x & 1;
+    let tLo = Math.max(par, x - 2 * (nIn - 1));
+    if ((tLo & 1) !== par) tLo++;
+    let tHi = Math.min(k - 1, x);
+    if ((tHi & 1) !== par) tHi--;
+    const count = tHi >= tLo ? (tHi - tLo) / 2 + 1 : 0;
+    table.set([tLo, count, count > 0 ? (x - tLo) / 2 : 0], o * 3);
+  }
+  return withInterior(table, nOut, (o) => {
+    const par = (o + p) & 1;
+    return table[o * 3] === par && table[o * 3 + 1] === full(par);
+  });
+}
+
+function withInterior(table: Int32Array, n: number, interior: (o: number) => boolean): AxisTable {
+  let a = 0;
+  while (a < n && !interior(a)) a++;
+  let b = a;
+  while (b < n && interior(b)) b++;
+  return { table, interiorStart: a, interiorEnd: b };
+}
+
+function checkArgs(fn: string, a: DepthwiseConv3dArgs): void {
+  const [n, d, h, w, c] = a.shape;
+  if (a.shape.length !== 5 || [n, d, h, w, c].some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error(`${fn}: shape must be 5 positive integers [N, D, H, W, C], got [${a.shape.join(', ')}]`);
+  }
+  if (a.x.length !== n * d * h * w * c) {
+    throw new Error(`${fn}: x has ${a.x.length} values, shape [${a.shape.join(', ')}] needs ${n * d * h * w * c}`);
+  }
+  if (![3, 5, 7].includes(a.k)) throw new Error(`${fn}: kernel size k must be 3, 5 or 7, got ${a.k}`);
+  if (a.filter.length !== a.k ** 3 * c) {
+    throw new Error(
+      `${fn}: filter has ${a.filter.length} values, [${a.k}, ${a.k}, ${a.k}, ${c}] needs ${a.k ** 3 * c}`,
+    );
+  }
+  if (a.bias && a.bias.length !== c) throw new Error(`${fn}: bias has ${a.bias.length} values, expected C = ${c}`);
+  const p = a.pad ?? a.k >> 1;
+  if (!Number.isInteger(p) || p < 0 || p >= a.k) throw new Error(`${fn}: pad must be an integer in [0, k), got ${p}`);
+}
+
+/** Copies [V, C] rows into [V, Cp] rows (Cp >= C, zero padding) at `addr` in kernel memory. */
+function putChannels(rt: KernelRuntime, src: Float32Array, rows: number, c: number, cp: number): number {
+  const addr = rt.alloc(rows * cp * 4);
+  const dst = rt.f32(addr, rows * cp);
+  if (c === cp) dst.set(src);
+  else {
+    dst.fill(0);
+    for (let r = 0; r < rows; r++) dst.set(src.subarray(r * c, r * c + c), r * cp);
+  }
+  return addr;
+}
+
+/** Copies [V, Cp] rows out of kernel memory into a new [V, C] array. */
+function takeChannels(rt: KernelRuntime, addr: number, rows: number, c: number, cp: number): Float32Array {
+  const src = rt.f32(addr, rows * cp);
+  if (c === cp) return src.slice();
+  const out = new Float32Array(rows * c);
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * cp, r * cp + c), r * c);
+  return out;
+}
+
+function run(
+  rt: KernelRuntime,
+  a: DepthwiseConv3dArgs,
+  stride: 1 | 2,
+  transposed: boolean,
+  outSpatial: number[],
+): Tensor5 {
+  const [n, d, h, w, c] = a.shape;
+  const k = a.k;
+  const p = a.pad ?? k >> 1;
+  const [od, oh, ow] = outSpatial;
+  const cp = (c + 3) & ~3;
+  const axis = (nIn: number, nOut: number): AxisTable =>
+    transposed ? transposedAxis(nIn, nOut, k, p) : forwardAxis(nIn, nOut, k, stride, p);
+  const [tD, tH, tW] = [axis(d, od), axis(h, oh), axis(w, ow)];
+  let owA = tW.interiorStart;
+  if (transposed && ((owA + p) & 1) === 1) owA++;
+  const owB = Math.max(owA, tW.interiorEnd);
+  const mark = rt.mark();
+  try {
+    const wAddr = putChannels(rt, a.filter, k * k * k, c, cp);
+    const bAddr = putChannels(rt, a.bias ?? new Float32Array(c), 1, c, cp);
+    const tabs = [tD, tH, tW].map((t) => rt.put(t.table, 'i32'));
+    const inVox = d * h * w;
+    const outVox = od * oh * ow;
+    const out = new Float32Array(n * outVox * c);
+    const xAddr = rt.alloc(inVox * cp * 4);
+    const yAddr = rt.alloc(outVox * cp * 4);
+    const name = depthwiseName({ k, stride, transposed });
+    for (let b = 0; b < n; b++) {
+      const xs = a.x.subarray(b * inVox * c, (b + 1) * inVox * c);
+      if (c === cp) rt.f32(xAddr, inVox * cp).set(xs);
+      else {
+        const tmp = putChannels(rt, xs, inVox, c, cp);
+        rt.f32(xAddr, inVox * cp).set(rt.f32(tmp, inVox * cp));
+        rt.release(tmp);
+      }
+      rt.dispatch(name, [xAddr, wAddr, bAddr, yAddr, h, w, cp, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], od);
+      out.set(takeChannels(rt, yAddr, outVox, c, cp), b * outVox * c);
+    }
+    return { data: out, shape: [n, od, oh, ow, c] };
+  } finally {
+    rt.release(mark);
+  }
+}
+
+/** Output size of a forward depthwise conv along one axis. */
+export function convOutSize(n: number, k: number, stride: number, pad: number): number {
+  return Math.floor((n + 2 * pad - k) / stride) + 1;
+}
+
+/** Output size of the transposed stride-2 conv along one axis (output padding 0): 2n - 1 for pad = k//2. */
+export function convTransposeOutSize(n: number, k: number, pad: number): number {
+  return (n - 1) * 2 - 2 * pad + k;
+}
+
+/** Depthwise 3-D convolution, stride 1 or 2, NDHWC. */
+export function depthwiseConv3d(rt: KernelRuntime, args: DepthwiseConv3dArgs & { stride?: 1 | 2 }): Tensor5 {
+  checkArgs('depthwiseConv3d', args);
+  const stride = args.stride ?? 1;
+  if (stride !== 1 && stride !== 2) throw new Error(`depthwiseConv3d: stride must be 1 or 2, got ${String(stride)}`);
+  const p = args.pad ?? args.k >> 1;
+  const out = args.shape.slice(1, 4).map((s) => convOutSize(s, args.k, stride, p));
+  if (out.some((s) => s < 1))
+    throw new Error(`depthwiseConv3d: input [${args.shape.join(', ')}] too small for k ${args.k}`);
+  return run(rt, args, stride, false, out);
+}
+
+/**
+ * Transposed depthwise 3-D convolution with stride 2 (the MedNeXt up-block conv): per axis, input i and tap t
+ * add `x[i] * w[t]` to output `2i - pad + t`. Output size `(n-1)*2 - 2*pad + k` unless `outputShape` is given
+ * (larger sizes are output padding: outputs no tap reaches get just the bias).
+ */
+export function depthwiseConvTranspose3d(
+  rt: KernelRuntime,
+  args: DepthwiseConv3dArgs & { outputShape?: [number, number, number] },
+): Tensor5 {
+  checkArgs('depthwiseConvTranspose3d', args);
+  const p = args.pad ?? args.k >> 1;
+  const out = args.outputShape ?? args.shape.slice(1, 4).map((s) => convTransposeOutSize(s, args.k, p));
+  if (out.length !== 3 || out.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new Error(`depthwiseConvTranspose3d: outputShape must be 3 positive integers, got [${out.join(', ')}]`);
+  }
+  return run(rt, args, 2, true, out);
+}
+
+export { depthwiseBlock };

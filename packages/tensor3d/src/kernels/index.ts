@@ -1,0 +1,26 @@
+/**
+ * Fast CPU kernels for MedNeXt in WebAssembly SIMD (generated at load time), with optional worker threads.
+ */
+export { createKernelRuntime, createKernelRuntimeSync, KernelRuntime, type KernelRuntimeOptions } from './runtime.js';
+export {
+  depthwiseConv3d,
+  depthwiseConvTranspose3d,
+  convOutSize,
+  convTransposeOutSize,
+  type DepthwiseConv3dArgs,
+  type Shape5,
+  type Tensor5,
+} from './depthwise.js';
+export { matmulBias, packPanels, gemmInMemory, type MatmulOptions, type GemmPointers } from './pointwise.js';
+export {
+  gelu,
+  channelStats,
+  channelAffine,
+  normAffine,
+  groupNormPerChannel,
+  channelStatsInMemory,
+  type ChannelStats,
+  type ChannelAffine,
+} from './normact.js';
+export { depthwiseReference, matmulReference, geluReference, erfReference } from './reference.js';
+export { hasRelaxedSimd, hasWasmSimd128 } from './wasm/module.js';

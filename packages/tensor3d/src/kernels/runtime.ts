@@ -1,0 +1,285 @@
+/**
+ * The kernel runtime: one WebAssembly memory (shared when threads are used), a bump allocator on it, the
+ * instantiated kernel module, and a synchronous fork-join dispatcher over worker threads.
+ *
+ * Threading: every worker instantiates the same compiled module on the same shared memory and sleeps on a
+ * control block (the first 4 KiB of memory) with `Atomics.wait`. A dispatch writes the function index, the
+ * arguments and one row range per thread, bumps the generation word and wakes the workers; the calling
+ * thread runs range 0 itself, then waits until every worker has counted itself done. Blocking waits on the
+ * calling thread are allowed in Node (and inside browser workers, not on a browser's main thread), which
+ * is what makes the kernels usable from synchronous tfjs kernel functions.
+ */
+import { buildKernelModule, hasRelaxedSimd } from './wasm/module.js';
+
+/** Options of {@link createKernelRuntime}. */
+export interface KernelRuntimeOptions {
+  /** Threads including the caller (default 1). Values above 1 need worker_threads and SharedArrayBuffer. */
+  threads?: number;
+  /** Use relaxed-SIMD FMA: `'auto'` (default) when the runtime validates it. */
+  relaxedSimd?: boolean | 'auto';
+  /** Initial memory in MiB (default 64); memory grows on demand up to 4 GiB. */
+  initialMiB?: number;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+const CONTROL_BYTES = 4096;
+/** Control block layout (Int32 indices). */
+const CTL = { gen: 0, done: 1, fn: 2, nargs: 3, error: 4, args: 16, ranges: 64 } as const;
+const MAX_ARGS = 40;
+const MAX_THREADS = 32;
+
+type KernelFn = (...args: number[]) => void;
+
+/** Source of a worker (evaluated, so it needs no file next to the compiled module). */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { module, memory, names, tid } = workerData;
+const instance = new WebAssembly.Instance(module, { env: { memory } });
+const fns = names.map((n) => instance.exports[n]);
+const ctl = new Int32Array(memory.buffer, 0, 1024);
+let gen = Atomics.load(ctl, ${CTL.gen});
+parentPort.postMessage('ready');
+for (;;) {
+  Atomics.wait(ctl, ${CTL.gen}, gen);
+  gen = Atomics.load(ctl, ${CTL.gen});
+  const fn = ctl[${CTL.fn}];
+  if (fn < 0) break;
+  const n = ctl[${CTL.nargs}];
+  const args = [];
+  for (let i = 0; i < n; i++) args.push(ctl[${CTL.args} + i]);
+  const start = ctl[${CTL.ranges} + 2 * tid], end = ctl[${CTL.ranges} + 2 * tid + 1];
+  try {
+    if (start < end) fns[fn](...args, start, end, tid);
+  } catch (e) {
+    Atomics.store(ctl, ${CTL.error}, tid + 1);
+  }
+  Atomics.add(ctl, ${CTL.done}, 1);
+  Atomics.notify(ctl, ${CTL.done});
+}
+`;
+
+interface WorkerLike {
+  terminate(): Promise<number> | void;
+  unref?(): void;
+}
+
+/** A compiled, instantiated kernel module with its memory and threads. Create with {@link createKernelRuntime}. */
+export class KernelRuntime {
+  readonly threads: number;
+  readonly relaxedSimd: boolean;
+  readonly memory: WebAssembly.Memory;
+  private readonly exportsByName: Record<string, KernelFn>;
+  private readonly names: string[];
+  private readonly workers: WorkerLike[];
+  private top = CONTROL_BYTES;
+
+  /** @internal use {@link createKernelRuntime} */
+  constructor(
+    memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    names: string[],
+    workers: WorkerLike[],
+    relaxedSimd: boolean,
+  ) {
+    this.memory = memory;
+    this.exportsByName = instance.exports as unknown as Record<string, KernelFn>;
+    this.names = names;
+    this.workers = workers;
+    this.threads = workers.length + 1;
+    this.relaxedSimd = relaxedSimd;
+  }
+
+  /** Allocates `bytes` (64-byte aligned) and returns the byte address; grows memory when needed. */
+  alloc(bytes: number): number {
+    const addr = (this.top + 63) & ~63;
+    const end = addr + bytes;
+    if (end > MAX_PAGES * PAGE) {
+      throw new Error(
+        `tensor3d kernels: out of WebAssembly memory (need ${(end / 2 ** 30).toFixed(2)} GiB, max 4 GiB)`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    this.top = end;
+    return addr >>> 0;
+  }
+
+  /** Current allocation mark, for {@link release}. */
+  mark(): number {
+    return this.top;
+  }
+
+  /** Frees everything allocated after `mark` (memory is kept for reuse). */
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  /** Float32 view of `n` floats at byte address `addr` (views die when memory grows: take them late). */
+  f32(addr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, addr, n);
+  }
+
+  f64(addr: number, n: number): Float64Array {
+    return new Float64Array(this.memory.buffer, addr, n);
+  }
+
+  i32(addr: number, n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, addr, n);
+  }
+
+  /** Copies `data` into fresh memory and returns its address. */
+  put(data: ArrayLike<number>, kind: 'f32' | 'i32' = 'f32'): number {
+    const addr = this.alloc(data.length * 4);
+    (kind === 'f32' ? this.f32(addr, data.length) : this.i32(addr, data.length)).set(data);
+    return addr;
+  }
+
+  /** Whether the module exports `name`. */
+  has(name: string): boolean {
+    return typeof this.exportsByName[name] === 'function';
+  }
+
+  /**
+   * Runs kernel `name(...args, start, end, tid)` over `[0, total)`, split into one contiguous range per thread
+   * (ranges rounded to multiples of `grain`), and returns when all are done. `threads` caps the thread count.
+   */
+  dispatch(name: string, args: number[], total: number, grain = 1, threads = this.threads): void {
+    const fn = this.exportsByName[name];
+    if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
+    const n = Math.max(1, Math.min(threads, this.threads, Math.ceil(total / grain)));
+    if (n === 1 || this.workers.length === 0) {
+      if (total > 0) fn(...args, 0, total, 0);
+      return;
+    }
+    if (args.length > MAX_ARGS) throw new Error(`tensor3d kernels: ${name} has too many arguments`);
+    const ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+    const units = Math.ceil(total / grain);
+    const bounds: number[] = [];
+    for (let t = 0; t < this.threads; t++) {
+      if (t >= n) bounds.push(0, 0);
+      else
+        bounds.push(
+          Math.min(total, Math.round((units * t) / n) * grain),
+          Math.min(total, Math.round((units * (t + 1)) / n) * grain),
+        );
+    }
+    ctl[CTL.fn] = this.names.indexOf(name);
+    ctl[CTL.nargs] = args.length;
+    for (let i = 0; i < args.length; i++) ctl[CTL.args + i] = args[i];
+    for (let i = 0; i < bounds.length; i++) ctl[CTL.ranges + i] = bounds[i];
+    Atomics.store(ctl, CTL.done, 0);
+    Atomics.store(ctl, CTL.error, 0);
+    Atomics.add(ctl, CTL.gen, 1);
+    Atomics.notify(ctl, CTL.gen);
+    let ownError: unknown;
+    try {
+      if (bounds[0] < bounds[1]) fn(...args, bounds[0], bounds[1], 0);
+    } catch (e) {
+      ownError = e;
+    }
+    const workers = this.workers.length;
+    for (;;) {
+      const done = Atomics.load(ctl, CTL.done);
+      if (done >= workers) break;
+      Atomics.wait(ctl, CTL.done, done);
+    }
+    if (ownError) throw ownError;
+    const err = Atomics.load(ctl, CTL.error);
+    if (err) throw new Error(`tensor3d kernels: ${name} failed in worker ${err - 1}`);
+  }
+
+  /** Stops the worker threads; the runtime stays usable single-threaded. */
+  async dispose(): Promise<void> {
+    if (this.workers.length === 0) return;
+    const ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+    ctl[CTL.fn] = -1;
+    Atomics.add(ctl, CTL.gen, 1);
+    Atomics.notify(ctl, CTL.gen);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+    (this as { threads: number }).threads = 1;
+  }
+}
+
+function exportNames(module: WebAssembly.Module): string[] {
+  return WebAssembly.Module.exports(module)
+    .filter((e) => e.kind === 'function')
+    .map((e) => e.name);
+}
+
+function compile(relaxed: boolean, shared: boolean): WebAssembly.Module {
+  const bytes = buildKernelModule({ relaxed, shared, maxPages: MAX_PAGES });
+  return new WebAssembly.Module(bytes as BufferSource);
+}
+
+function resolveRelaxed(opt: boolean | 'auto' | undefined): boolean {
+  if (opt === true && !hasRelaxedSimd()) throw new Error('tensor3d kernels: relaxedSimd requested but not supported');
+  return opt === true || ((opt ?? 'auto') === 'auto' && hasRelaxedSimd());
+}
+
+/**
+ * Creates a single-threaded runtime synchronously (no workers). Used as the default runtime of the tfjs
+ * kernels until {@link createKernelRuntime} installs a threaded one.
+ */
+export function createKernelRuntimeSync(options: Omit<KernelRuntimeOptions, 'threads'> = {}): KernelRuntime {
+  const relaxed = resolveRelaxed(options.relaxedSimd);
+  const module = compile(relaxed, false);
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil(((options.initialMiB ?? 64) * 2 ** 20) / PAGE),
+    maximum: MAX_PAGES,
+  });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return new KernelRuntime(memory, instance, exportNames(module), [], relaxed);
+}
+
+/**
+ * Creates a kernel runtime with `threads` threads (the caller plus `threads - 1` workers). Falls back to
+ * one thread, with a reason in `fallbackReason`, when worker_threads or shared memory are unavailable.
+ */
+export async function createKernelRuntime(
+  options: KernelRuntimeOptions = {},
+): Promise<KernelRuntime & { fallbackReason?: string }> {
+  const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads ?? 1)));
+  if (!Number.isFinite(threads)) throw new Error('createKernelRuntime: threads must be a positive integer');
+  if (threads === 1) return createKernelRuntimeSync(options);
+  const relaxed = resolveRelaxed(options.relaxedSimd);
+  let WorkerCtor:
+    | (new (src: string, opts: object) => WorkerLike & { once: (ev: string, cb: (x: unknown) => void) => void })
+    | undefined;
+  let reason: string | undefined;
+  if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is unavailable';
+  else {
+    try {
+      const wt = (await import('node:worker_threads')) as unknown as { Worker: typeof WorkerCtor };
+      WorkerCtor = wt.Worker;
+    } catch {
+      reason = 'node:worker_threads is unavailable (browser workers are not wired yet)';
+    }
+  }
+  if (!WorkerCtor) {
+    const rt = createKernelRuntimeSync(options) as KernelRuntime & { fallbackReason?: string };
+    rt.fallbackReason = reason;
+    return rt;
+  }
+  const module = compile(relaxed, true);
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil(((options.initialMiB ?? 64) * 2 ** 20) / PAGE),
+    maximum: MAX_PAGES,
+    shared: true,
+  });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const names = exportNames(module);
+  const workers = await Promise.all(
+    Array.from({ length: threads - 1 }, (_, i) => {
+      const w = new WorkerCtor!(WORKER_SOURCE, { eval: true, workerData: { module, memory, names, tid: i + 1 } });
+      return new Promise<WorkerLike>((resolve, reject) => {
+        w.once('message', () => resolve(w));
+        w.once('error', reject);
+      });
+    }),
+  );
+  // Workers sleep in Atomics.wait; they must not keep the process alive on their own.
+  for (const w of workers) w.unref?.();
+  return new KernelRuntime(memory, instance, names, workers, relaxed);
+}

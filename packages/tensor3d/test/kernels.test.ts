@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type KernelRuntime,
+  type Shape5,
+  channelAffine,
+  channelStats,
+  createKernelRuntime,
+  createKernelRuntimeSync,
+  depthwiseConv3d,
+  depthwiseConvTranspose3d,
+  depthwiseReference,
+  gelu,
+  geluReference,
+  groupNormPerChannel,
+  matmulBias,
+  matmulReference,
+} from '../src/kernels/index.js';
+
+/** Deterministic uniform [-1, 1) values (xorshift), so failures reproduce. */
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+let rt: KernelRuntime;
+let rt2: KernelRuntime;
+beforeAll(async () => {
+  rt = createKernelRuntimeSync();
+  rt2 = await createKernelRuntime({ threads: 2 });
+});
+afterAll(async () => {
+  await rt2.dispose();
+});
+
+describe('depthwise 3-D convolution kernels', () => {
+  // odd, non-cubic shapes; C = 8 (vector path) and C = 6 (padded to 8 internally)
+  const shapes: Shape5[] = [
+    [2, 7, 9, 11, 8],
+    [1, 5, 13, 10, 6],
+    [1, 11, 6, 17, 4],
+  ];
+  for (const k of [3, 5, 7]) {
+    for (const stride of [1, 2] as const) {
+      it(`forward k=${k} stride=${stride} matches the reference`, () => {
+        shapes.forEach((shape, si) => {
+          const c = shape[4];
+          const x = random(size(shape), 11 + si);
+          const filter = random(k ** 3 * c, 23 + k);
+          const bias = random(c, 5);
+          const got = depthwiseConv3d(rt, { x, shape, filter, k, bias, stride });
+          const want = depthwiseReference(x, shape, filter, k, {
+            stride,
+            pad: k >> 1,
+            transposed: false,
+            bias,
+            outSpatial: got.shape.slice(1, 4),
+          });
+          expect(got.shape).toEqual(want.shape);
+          expect(got.shape[1]).toBe(Math.floor((shape[1] + 2 * (k >> 1) - k) / stride) + 1);
+          // sums of k^3 products of values in [-1, 1]: float32 error grows with k^3
+          expect(maxAbsDiff(got.data, want.data)).toBeLessThan(2e-6 * k ** 2);
+        });
+      });
+    }
+    it(`transposed stride 2 k=${k} matches the reference (output 2n-1)`, () => {
+      shapes.forEach((shape, si) => {
+        const c = shape[4];
+        const x = random(size(shape), 31 + si);
+        const filter = random(k ** 3 * c, 41 + k);
+        const bias = random(c, 7);
+        const got = depthwiseConvTranspose3d(rt, { x, shape, filter, k, bias });
+        expect(got.shape).toEqual([shape[0], 2 * shape[1] - 1, 2 * shape[2] - 1, 2 * shape[3] - 1, c]);
+        const want = depthwiseReference(x, shape, filter, k, {
+          stride: 2,
+          pad: k >> 1,
+          transposed: true,
+          bias,
+          outSpatial: got.shape.slice(1, 4),
+        });
+        expect(maxAbsDiff(got.data, want.data)).toBeLessThan(2e-6 * k ** 2);
+      });
+    });
+  }
+  it('honours an explicit padding and an output shape with output padding', () => {
+    const shape: Shape5 = [1, 6, 7, 9, 4];
+    const x = random(size(shape), 3);
+    const filter = random(27 * 4, 4);
+    const fwd = depthwiseConv3d(rt, { x, shape, filter, k: 3, pad: 0, stride: 1 });
+    expect(fwd.shape).toEqual([1, 4, 5, 7, 4]);
+    const ref = depthwiseReference(x, shape, filter, 3, {
+      stride: 1,
+      pad: 0,
+      transposed: false,
+      outSpatial: [4, 5, 7],
+    });
+    expect(maxAbsDiff(fwd.data, ref.data)).toBeLessThan(1e-5);
+    const up = depthwiseConvTranspose3d(rt, { x, shape, filter, k: 3, outputShape: [12, 14, 18] });
+    const upRef = depthwiseReference(x, shape, filter, 3, {
+      stride: 2,
+      pad: 1,
+      transposed: true,
+      outSpatial: [12, 14, 18],
+    });
+    expect(maxAbsDiff(up.data, upRef.data)).toBeLessThan(1e-5);
+  });
+  it('rejects bad arguments with a message naming the argument', () => {
+    const shape: Shape5 = [1, 3, 3, 3, 4];
+    const x = random(size(shape), 1);
+    expect(() => depthwiseConv3d(rt, { x, shape, filter: random(10, 1), k: 3 })).toThrow(/filter has 10 values/);
+    expect(() => depthwiseConv3d(rt, { x, shape, filter: random(27 * 4, 1), k: 4 })).toThrow(/k must be 3, 5 or 7/);
+    expect(() => depthwiseConv3d(rt, { x: x.subarray(1), shape, filter: random(108, 1), k: 3 })).toThrow(/x has/);
+  });
+});
+
+describe('pointwise GEMM kernel', () => {
+  const cases: [number, number, number][] = [
+    [37, 19, 45], // every tail: rows, K unroll, partial column panel
+    [129, 32, 64],
+    [50, 64, 20],
+    [3, 5, 3],
+  ];
+  for (const [m, k, n] of cases) {
+    it(`[${m},${k}]x[${k},${n}] + bias matches the reference`, () => {
+      const x = random(m * k, m);
+      const w = random(k * n, k);
+      const bias = random(n, n);
+      const got = matmulBias(rt, x, m, k, w, n, { bias });
+      expect(maxAbsDiff(got, matmulReference(x, m, k, w, n, bias))).toBeLessThan(1e-6 * k);
+    });
+  }
+  it('fuses GELU and a residual add', () => {
+    const [m, k, n] = [41, 24, 36];
+    const x = random(m * k, 1);
+    const w = random(k * n, 2);
+    const bias = random(n, 3);
+    const residual = random(m * n, 4);
+    const got = matmulBias(rt, x, m, k, w, n, { bias, gelu: true, residual });
+    const lin = matmulReference(x, m, k, w, n, bias);
+    const want = lin.map((v, i) => geluReference(v) + residual[i]);
+    expect(maxAbsDiff(got, want)).toBeLessThan(2e-5);
+  });
+});
+
+describe('exact GELU kernel', () => {
+  it('matches erf-GELU to 1e-6 relative from -12 to 8 (odd length)', () => {
+    const n = 20001;
+    const x = new Float32Array(n).map((_, i) => -12 + (20 * i) / (n - 1));
+    const got = gelu(rt, x);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const want = geluReference(x[i]);
+      worst = Math.max(worst, Math.abs(got[i] - want) / Math.max(Math.abs(want), 1e-30));
+    }
+    expect(worst).toBeLessThan(1e-6);
+    expect(got[Math.round((n - 1) * 0.6)]).toBe(0); // x = 0 exactly
+  });
+});
+
+describe('GroupNorm (one group per channel) kernels', () => {
+  it('statistics and apply match a float64 reference, C not a multiple of 4', () => {
+    const m = 1000;
+    const c = 7;
+    const x = random(m * c, 9).map((v, i) => v * (1 + (i % c)) + 100 * ((i % c) - 3)); // large offsets
+    const stats = channelStats(rt, x, m, c);
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      for (let r = 0; r < m; r++) s += x[r * c + ch];
+      const mean = s / m;
+      let q = 0;
+      for (let r = 0; r < m; r++) q += (x[r * c + ch] - mean) ** 2;
+      // float32 partial sums over 64 rows of (x - x0): error relative to the spread, not to the offset
+      expect(Math.abs(stats.mean[ch] - mean)).toBeLessThan(1e-7 * Math.sqrt(q / m));
+      expect(Math.abs(stats.variance[ch] - q / m) / (q / m)).toBeLessThan(1e-6);
+    }
+    const gamma = random(c, 2);
+    const beta = random(c, 3);
+    const y = groupNormPerChannel(rt, x, m, c, gamma, beta);
+    let worst = 0;
+    let bound = 0; // float32 rounding of an x-sized value, carried through the scale
+    for (let r = 0; r < m; r++)
+      for (let ch = 0; ch < c; ch++) {
+        bound = Math.max(
+          bound,
+          1.2e-7 * Math.abs(x[r * c + ch]) * Math.abs(gamma[ch] / Math.sqrt(stats.variance[ch] + 1e-5)),
+        );
+        const want = ((x[r * c + ch] - stats.mean[ch]) / Math.sqrt(stats.variance[ch] + 1e-5)) * gamma[ch] + beta[ch];
+        worst = Math.max(worst, Math.abs(y[r * c + ch] - want));
+      }
+    expect(worst).toBeLessThan(bound + 1e-6);
+    const center = random(c, 4);
+    const scale = random(c, 5);
+    const shift = random(c, 6);
+    const aff = channelAffine(rt, x, m, c, { center, scale, shift });
+    const i = 5 * c + 2;
+    expect(Math.abs(aff[i] - ((x[i] - center[2]) * scale[2] + shift[2]))).toBeLessThan(1e-4);
+  });
+});
+
+describe('two threads on one shared memory', () => {
+  it('runs in workers and gives bit-identical results to one thread', () => {
+    expect(rt2.threads).toBe(2);
+    const shape: Shape5 = [1, 9, 8, 7, 8];
+    const x = random(size(shape), 77);
+    const filter = random(27 * 8, 78);
+    const a = depthwiseConv3d(rt, { x, shape, filter, k: 3 });
+    const b = depthwiseConv3d(rt2, { x, shape, filter, k: 3 });
+    expect(maxAbsDiff(a.data, b.data)).toBe(0);
+    const up1 = depthwiseConvTranspose3d(rt, { x, shape, filter, k: 3 });
+    const up2 = depthwiseConvTranspose3d(rt2, { x, shape, filter, k: 3 });
+    expect(maxAbsDiff(up1.data, up2.data)).toBe(0);
+    const [m, k, n] = [333, 32, 40];
+    const xm = random(m * k, 1);
+    const w = random(k * n, 2);
+    expect(
+      maxAbsDiff(matmulBias(rt, xm, m, k, w, n, { gelu: true }), matmulBias(rt2, xm, m, k, w, n, { gelu: true })),
+    ).toBe(0);
+    const s1 = channelStats(rt, xm, m, k);
+    const s2 = channelStats(rt2, xm, m, k);
+    expect(maxAbsDiff(s1.variance, s2.variance)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(gelu(rt, xm), gelu(rt2, xm))).toBe(0);
+  });
+});

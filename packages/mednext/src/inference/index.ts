@@ -2,3 +2,5 @@
 export * from './ensemble.js';
 export * from './shard.js';
 export * from './tta.js';
+export * from './pipeline.js';
+export * from './predictor.js';

@@ -7,6 +7,8 @@
  * the boundary.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients (the tfjs union package does); training needs them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
 import { pointwise, pointwiseTransposed, runBlock } from './layers.js';
@@ -79,7 +81,8 @@ export class MedNeXt {
       const seed = options.seed === undefined ? undefined : options.seed * 100003 + i;
       const init = initialValue(spec, seed);
       // dummy_tensor exists only for state-dict compatibility and is never used.
-      params.set(spec.name, tf.variable(init, spec.name !== 'dummy_tensor', spec.name));
+      // Variable names are left to tfjs: they are global, and several models (folds) may be alive at once.
+      params.set(spec.name, tf.variable(init, spec.name !== 'dummy_tensor'));
       init.dispose();
     });
     return new MedNeXt(config, params);
@@ -166,6 +169,23 @@ export class MedNeXt {
     // dsOut was filled deepest first (out_4, out_3, ..., out_1); the official order is out_1..out_4.
     outputs.push(...dsOut.reverse());
     return outputs;
+  }
+
+  /**
+   * Value and gradients of a scalar loss with respect to every trainable parameter that influences it,
+   * keyed by official parameter name (PyTorch layout). Parameters without a path to the loss (e.g. the
+   * DS heads under a main-output-only loss, `dummy_tensor`) are absent, as in PyTorch.
+   */
+  valueAndGrads(loss: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const byVariable = new Map<string, string>();
+    for (const [name, v] of this.params) byVariable.set(v.name, name);
+    const { value, grads } = tf.variableGrads(loss, this.trainableVariables());
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, v] of this.params) {
+      const g = grads[v.name];
+      if (g) out.set(name, g);
+    }
+    return { value, grads: out };
   }
 
   /** Frees every variable. */

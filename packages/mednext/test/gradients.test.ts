@@ -1,0 +1,81 @@
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  MedNeXt,
+  bceWithLogits,
+  deepSupervisionLoss,
+  loadStateDict,
+  regionDiceBceLoss,
+  targetPyramid,
+  toNdhwc,
+  type MedNeXtConfig,
+} from '../src/index.js';
+import { FIXTURES, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
+import * as fs from 'node:fs';
+
+const DIR = path.join(FIXTURES, 'config_a');
+
+/** README: per tensor max|a − b| ≤ 1e-3·max|b| + 1e-7; conv1 biases (exactly zero in theory) absolutely ≤ 1e-6. */
+function checkGrads(grads: Map<string, tf.Tensor>, refFile: string, expectedCount: number): void {
+  const ref = readSafetensors(refFile).tensors;
+  expect(ref.size).toBe(expectedCount);
+  expect([...grads.keys()].sort()).toEqual([...ref.keys()].sort());
+  for (const [name, r] of ref) {
+    const g = grads.get(name) as tf.Tensor;
+    expect(g.shape, name).toEqual(r.shape);
+    const got = g.dataSync();
+    let maxRef = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < got.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(r.data[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(got[i] - r.data[i]));
+    }
+    const tol = name.endsWith('conv1.bias') ? 1e-6 : 1e-3 * maxRef + 1e-7;
+    expect(maxDiff, `${name}: max diff ${maxDiff} vs tolerance ${tol}`).toBeLessThanOrEqual(tol);
+  }
+}
+
+describe('training fixture (config_a, one backward pass, cpu)', () => {
+  let model: MedNeXt;
+  let x: tf.Tensor5D;
+  let target: tf.Tensor5D;
+  let losses: Float32Array;
+  beforeAll(async () => {
+    await useBackend('cpu');
+    const config = JSON.parse(fs.readFileSync(path.join(DIR, 'config.json'), 'utf8')) as MedNeXtConfig;
+    model = MedNeXt.create(config);
+    loadStateDict(model, readSafetensors(path.join(DIR, 'weights.safetensors')).tensors);
+    x = toNdhwc(readNpyTensor(path.join(DIR, 'input.npy')) as tf.Tensor5D);
+    target = toNdhwc(readNpyTensor(path.join(DIR, 'train_target.npy')) as tf.Tensor5D);
+    losses = readNpyTensor(path.join(DIR, 'train_losses.npy')).dataSync() as Float32Array;
+  });
+
+  it('BCE on the main output: loss and the gradients of all 156 parameters match', () => {
+    const { value, grads } = model.valueAndGrads(() => {
+      const outs = model.forward(x, { training: true });
+      return bceWithLogits(outs[0], target);
+    });
+    expect(Math.abs(value.dataSync()[0] - losses[0])).toBeLessThan(1e-6);
+    expect(grads.has('out_1.conv_out.weight')).toBe(false);
+    expect(grads.has('dummy_tensor')).toBe(false);
+    checkGrads(grads, path.join(DIR, 'train_grads_bce.safetensors'), 156);
+    tf.dispose([value, ...grads.values()]);
+  });
+
+  it('deep-supervision Dice+BCE: nnU-Net target pyramid, loss and all 164 gradients match', () => {
+    const pyramid = targetPyramid(target, 5);
+    // The fixture's DS targets were made by nnU-Net's order-0 resize: ours must agree voxel for voxel.
+    for (let i = 1; i <= 4; i++) {
+      const ref = toNdhwc(readNpyTensor(path.join(DIR, `train_target_ds${i}.npy`)) as tf.Tensor5D);
+      expect(pyramid[i].shape).toEqual(ref.shape);
+      expect(Array.from(pyramid[i].dataSync())).toEqual(Array.from(ref.dataSync()));
+    }
+    const { value, grads } = model.valueAndGrads(() =>
+      deepSupervisionLoss(model.forward(x, { training: true }), pyramid, (o, t) => regionDiceBceLoss(o, t)),
+    );
+    expect(Math.abs(value.dataSync()[0] - losses[1])).toBeLessThan(1e-6);
+    checkGrads(grads, path.join(DIR, 'train_grads_dsloss.safetensors'), 164);
+    tf.dispose([value, ...grads.values(), ...pyramid]);
+  });
+});

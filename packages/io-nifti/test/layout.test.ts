@@ -51,16 +51,25 @@ describe('on-disk (x fastest) <-> C order (z fastest)', () => {
     expect(back.header.srowX).toEqual(img.header.srowX);
   });
 
-  it('diskToC and cToDisk are inverse on a non-cubic multi-channel array', () => {
-    const [nx, ny, nz, c] = [3, 4, 5, 2];
-    const disk = Float64Array.from({ length: nx * ny * nz * c }, (_, i) => i * 1.5);
+  it('diskToC and cToDisk are inverse across tile boundaries, with and without scaling', () => {
+    const [nx, ny, nz, c] = [37, 3, 70, 2]; // not multiples of the 32-voxel tile
+    const n = nx * ny * nz;
+    const disk = Float64Array.from({ length: n * c }, (_, i) => i * 1.5);
     const cOrder = new Float64Array(disk.length);
     diskToC(disk, cOrder, nx, ny, nz, c);
-    // voxel (2,1,3) of channel 1
-    expect(cOrder[nx * ny * nz + (2 * ny + 1) * nz + 3]).toBe(disk[nx * ny * nz + 2 + nx * (1 + ny * 3)]);
+    for (let ch = 0; ch < c; ch++)
+      for (let i = 0; i < nx; i++)
+        for (let j = 0; j < ny; j++)
+          for (let k = 0; k < nz; k++) {
+            if (cOrder[ch * n + (i * ny + j) * nz + k] !== disk[ch * n + i + nx * (j + ny * k)])
+              throw new Error(`voxel ${ch},${i},${j},${k}`);
+          }
     const again = new Float64Array(disk.length);
     cToDisk(cOrder, again, nx, ny, nz, c);
     expect(again).toEqual(disk);
+    const scaled = new Float32Array(disk.length);
+    diskToC(disk, scaled, nx, ny, nz, c, 0.5, -3);
+    expect(scaled[n + (36 * ny + 2) * nz + 69]).toBe(Math.fround(disk[n + 36 + nx * (2 + ny * 69)]! * 0.5 - 3));
   });
 
   it('fromCOrder refuses data that does not fit the shape or the reference', async () => {

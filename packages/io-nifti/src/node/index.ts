@@ -17,9 +17,15 @@ import { encodeNiftiRaw, type EncodeOptions } from '../write.js';
 const gunzipAsync = promisify(zlib.gunzip);
 const gzipAsync = promisify(zlib.gzip);
 
+/**
+ * Output chunk size for gunzip. zlib's default 16 KiB chunks make a 17 MB BraTS volume cost ~1100 callbacks
+ * and a 4x slower read; 1 MiB chunks bring the async path level with gunzipSync.
+ */
+const GUNZIP_CHUNK = 1 << 20;
+
 /** gunzip with node:zlib (verifies CRC and length; runs on the libuv thread pool). */
 export async function nodeGunzip(gz: Uint8Array): Promise<Uint8Array> {
-  return gunzipAsync(gz);
+  return gunzipAsync(gz, { chunkSize: GUNZIP_CHUNK });
 }
 
 /** gzip with node:zlib at level 6 (the gzip/nibabel default). */

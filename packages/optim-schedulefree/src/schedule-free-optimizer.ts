@@ -137,8 +137,11 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
 
     // Validate everything before mutating anything, so a bad call leaves the optimizer untouched.
     const active: Array<{ variable: Variable; grad: Tensor }> = [];
+    const seen = new Set<string>();
     for (const [name, grad] of entries) {
       if (grad == null) continue; // No gradient: skipped completely, unlike a zero gradient.
+      if (seen.has(name)) throw new Error(`${owner}.applyGradients: two gradients for "${name}"`);
+      seen.add(name);
       const variable = this.lookupVariable(name, 'applyGradients');
       if (!sameShape(grad.shape, variable.shape)) {
         throw new Error(
@@ -201,6 +204,9 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
       throw new Error(
         `${owner}.setWeights: expected at least "iter" and "${GROUP_WEIGHT_NAME}", got ${weightValues.length} entries`,
       );
+    }
+    if (weightValues[0]!.name !== 'iter') {
+      throw new Error(`${owner}.setWeights: first entry must be "iter", got "${weightValues[0]!.name}"`);
     }
     const rest = await this.extractIterations(weightValues);
     const groupEntry = rest[0]!;

@@ -131,6 +131,12 @@ describe('errors and bookkeeping', () => {
     expect(() => opt.applyGradients({ [w.name]: tf.ones([3]) })).toThrow(
       /gradient for "behaviour_\d+" has shape \[3\], variable has \[2\]/,
     );
+    expect(() =>
+      opt.applyGradients([
+        { name: w.name, tensor: tf.ones([2]) },
+        { name: w.name, tensor: tf.ones([2]) },
+      ]),
+    ).toThrow(/two gradients for "behaviour_\d+"/);
     expect(opt.groupState.k).toBe(0);
     opt.dispose();
   });

@@ -130,6 +130,7 @@ describe('checkpoint and resume', () => {
     await expect(other.setWeights(w.filter((e) => !e.name.endsWith('/exp_avg_sq')))).rejects.toThrow(
       /"[^"]+\/exp_avg_sq" is missing/,
     );
+    await expect(other.setWeights(w.slice(1))).rejects.toThrow(/first entry must be "iter"/);
     await expect(other.setWeights([w[0]!, w[2]!])).rejects.toThrow(/second entry must be "schedulefree\/group"/);
     tf.dispose(w.map((e) => e.tensor));
     opt.dispose();

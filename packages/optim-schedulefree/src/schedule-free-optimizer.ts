@@ -162,11 +162,12 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
     }
 
     const step = advanceSchedule(this.group, this.scheduleHyperparameters);
-    tidy(() => {
-      for (const { variable, grad } of active) {
-        this.updateParameter(variable, grad, this.slotsFor(variable), step);
-      }
-    });
+    // One tidy per parameter: temporaries are freed as we go, so peak memory is one parameter's
+    // worth of intermediates rather than the whole model's.
+    for (const { variable, grad } of active) {
+      const slots = this.slotsFor(variable);
+      tidy(() => this.updateParameter(variable, grad, slots, step));
+    }
     this.iterations_ = this.group.k;
   }
 
@@ -317,7 +318,7 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
     if (!slots) {
       slots = new Map();
       for (const slot of this.slotNames) {
-        // Variables are not freed by the surrounding tidy; the inner tidy frees the temporaries.
+        // The tidy frees the temporaries; the returned variable is kept.
         const init = tidy(() => (slot === 'z' ? variable.clone() : zerosLike(variable)).variable(false));
         slots.set(slot, init);
       }
@@ -332,9 +333,7 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
       variable: this.lookupVariable(name, caller),
       z: slots.get('z')!,
     }));
-    tidy(() => {
-      for (const { variable, z } of targets) variable.assign(lerp(variable, z, w));
-    });
+    for (const { variable, z } of targets) tidy(() => variable.assign(lerp(variable, z, w)));
   }
 
   private lookupVariable(name: string, caller: string): Variable {

@@ -224,6 +224,17 @@ for (const backend of BACKENDS) {
         });
       });
 
+      it('maps n voxels to ceil(n / 2) in the MedNeXt down block (k = 3, 5, 7; stride 2, padding k//2)', () => {
+        for (const k of [3, 5, 7]) {
+          const y = depthwiseConv3d(tf.zeros([1, 8, 9, 5, 2]) as Tensor5D, tf.zeros([k, k, k, 2]) as Tensor4D, {
+            strides: 2,
+            padding: (k - 1) / 2,
+          });
+          expect(y.shape).toEqual([1, 4, 5, 3, 2]);
+          y.dispose();
+        }
+      });
+
       describe('depthwiseConvTranspose3d forward and gradients vs the brute-force oracle', () => {
         TRANSPOSE_CASES.forEach((c, i) => {
           it(c.label, async () => {

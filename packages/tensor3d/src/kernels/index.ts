@@ -24,3 +24,12 @@ export {
 } from './normact.js';
 export { depthwiseReference, matmulReference, geluReference, erfReference } from './reference.js';
 export { hasRelaxedSimd, hasWasmSimd128 } from './wasm/module.js';
+export {
+  registerFastKernels,
+  unregisterFastKernels,
+  setKernelRuntime,
+  getKernelRuntime,
+  FAST_KERNEL_BACKENDS,
+  FAST_KERNEL_NAMES,
+  type RegisterFastKernelsOptions,
+} from './tfjs.js';

@@ -73,6 +73,8 @@ export class KernelRuntime {
   private readonly names: string[];
   private readonly workers: WorkerLike[];
   private top = CONTROL_BYTES;
+  /** Number of kernel dispatches so far (diagnostics: shows which calls took the fast path). */
+  dispatches = 0;
 
   /** @internal use {@link createKernelRuntime} */
   constructor(
@@ -147,6 +149,7 @@ export class KernelRuntime {
   dispatch(name: string, args: number[], total: number, grain = 1, threads = this.threads): void {
     const fn = this.exportsByName[name];
     if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
+    this.dispatches++;
     const n = Math.max(1, Math.min(threads, this.threads, Math.ceil(total / grain)));
     if (n === 1 || this.workers.length === 0) {
       if (total > 0) fn(...args, 0, total, 0);

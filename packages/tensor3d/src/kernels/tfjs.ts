@@ -1,0 +1,231 @@
+/**
+ * Registers the WebAssembly kernels as tfjs kernels for the CPU backends (`cpu`, `wasm`), under the names the
+ * ops already use, so model code stays one: `DepthwiseConv3D` and `DepthwiseConv3DBackpropInput` (the
+ * depthwise ops of `../ops`) and `BatchMatMul` (what `tf.matMul` runs, i.e. every pointwise conv).
+ *
+ * Each registration keeps the kernel it replaces and hands it every call the fast path does not cover
+ * (other kernel sizes, strides or paddings; batched or transposed-A matmuls; non-float32 inputs).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { type KernelRuntime, createKernelRuntimeSync } from './runtime.js';
+import { type Shape5, depthwiseConv3d, depthwiseConvTranspose3d } from './depthwise.js';
+import { gemmInMemory, packPanels } from './pointwise.js';
+import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
+import { registerDepthwiseConv3dKernels } from '../ops/depthwise-conv3d/register.js';
+
+/** Backends the kernels can be registered for (both keep tensors in host-readable memory). */
+export const FAST_KERNEL_BACKENDS = ['cpu', 'wasm'] as const;
+
+/** Kernel names this module registers. */
+export const FAST_KERNEL_NAMES = ['DepthwiseConv3D', 'DepthwiseConv3DBackpropInput', 'BatchMatMul'] as const;
+
+let runtime: KernelRuntime | undefined;
+
+/** The runtime the registered kernels use: the one installed with {@link setKernelRuntime}, else single-threaded. */
+export function getKernelRuntime(): KernelRuntime {
+  runtime ??= createKernelRuntimeSync();
+  return runtime;
+}
+
+/** Makes the registered kernels use `rt` (e.g. a two-thread runtime from `createKernelRuntime`). */
+export function setKernelRuntime(rt: KernelRuntime): void {
+  runtime = rt;
+}
+
+interface HostBackend {
+  readSync(dataId: object): unknown;
+  makeTensorInfo?: (shape: number[], dtype: DataType, values?: Float32Array) => TensorInfo;
+  makeOutput?: (shape: number[], dtype: DataType, memoryOffset?: number, values?: Float32Array) => TensorInfo;
+}
+
+function read(backend: unknown, t: TensorInfo): Float32Array {
+  const v = (backend as HostBackend).readSync(t.dataId);
+  if (v instanceof Float32Array) return v;
+  return Float32Array.from(v as ArrayLike<number>);
+}
+
+function output(backend: unknown, shape: number[], values: Float32Array): TensorInfo {
+  const b = backend as HostBackend;
+  if (typeof b.makeTensorInfo === 'function') return b.makeTensorInfo(shape, 'float32', values);
+  if (typeof b.makeOutput === 'function') return b.makeOutput(shape, 'float32', undefined, values);
+  throw new Error('tensor3d fast kernels: backend has neither makeTensorInfo nor makeOutput');
+}
+
+type Triple = [number, number, number];
+
+function uniform(t: Triple | undefined): number | undefined {
+  return t && t[0] === t[1] && t[1] === t[2] ? t[0] : undefined;
+}
+
+/** Cubic filter [k,k,k,C] with k in {3,5,7}, or undefined. */
+function cubicK(filter: TensorInfo): number | undefined {
+  const [a, b, c] = filter.shape;
+  return a === b && b === c && [3, 5, 7].includes(a) ? a : undefined;
+}
+
+function flipFilter(f: Float32Array, k: number, c: number): Float32Array {
+  const out = new Float32Array(f.length);
+  const taps = k * k * k;
+  for (let t = 0; t < taps; t++) out.set(f.subarray(t * c, t * c + c), (taps - 1 - t) * c);
+  return out;
+}
+
+function depthwiseForward(fallback: KernelFunc | undefined): KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const attrs = args.attrs as unknown as { strides: Triple; pad: Triple };
+    const k = cubicK(filter);
+    const s = uniform(attrs.strides);
+    const p = uniform(attrs.pad);
+    if (k && (s === 1 || s === 2) && p !== undefined && p < k && x.dtype === 'float32' && x.shape.length === 5) {
+      const r = depthwiseConv3d(getKernelRuntime(), {
+        x: read(args.backend, x),
+        shape: x.shape as Shape5,
+        filter: read(args.backend, filter),
+        k,
+        stride: s,
+        pad: p,
+      });
+      return output(args.backend, r.shape, r.data);
+    }
+    if (!fallback) throw new Error('DepthwiseConv3D: no kernel for these attributes');
+    return fallback(args);
+  };
+}
+
+function depthwiseBackpropInput(fallback: KernelFunc | undefined): KernelFunc {
+  return (args) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const attrs = args.attrs as unknown as { strides: Triple; pad: Triple; inputShape: Shape5 };
+    const k = cubicK(filter);
+    const s = uniform(attrs.strides);
+    const p = uniform(attrs.pad);
+    const out = attrs.inputShape;
+    if (k && p !== undefined && p < k && dy.dtype === 'float32' && dy.shape.length === 5) {
+      const base = { x: read(args.backend, dy), shape: dy.shape as Shape5, k };
+      if (s === 2) {
+        const r = depthwiseConvTranspose3d(getKernelRuntime(), {
+          ...base,
+          filter: read(args.backend, filter),
+          pad: p,
+          outputShape: [out[1], out[2], out[3]],
+        });
+        return output(args.backend, r.shape, r.data);
+      }
+      if (s === 1 && out.slice(1, 4).every((n, a) => n === dy.shape[a + 1] + k - 1 - 2 * p)) {
+        // stride-1 transposed conv = forward conv with the flipped kernel and padding k-1-p
+        const r = depthwiseConv3d(getKernelRuntime(), {
+          ...base,
+          filter: flipFilter(read(args.backend, filter), k, filter.shape[3]),
+          stride: 1,
+          pad: k - 1 - p,
+        });
+        return output(args.backend, r.shape, r.data);
+      }
+    }
+    if (!fallback) throw new Error('DepthwiseConv3DBackpropInput: no kernel for these attributes');
+    return fallback(args);
+  };
+}
+
+/** B [K, N] from b as stored: [K, N], or [N, K] when transposed. */
+function bAsKN(b: Float32Array, k: number, n: number, transposed: boolean): Float32Array {
+  if (!transposed) return b;
+  const out = new Float32Array(k * n);
+  for (let j = 0; j < n; j++) for (let kk = 0; kk < k; kk++) out[kk * n + j] = b[j * k + kk];
+  return out;
+}
+
+function batchMatMul(fallback: KernelFunc | undefined): KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    // rows of every batch of A concatenated form one tall-skinny GEMM against the single B
+    const batch = (t: TensorInfo): number => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+    if (!transposeA && a.dtype === 'float32' && b.dtype === 'float32' && batch(b) === 1 && a.shape.length >= 2) {
+      const m = batch(a) * a.shape[a.shape.length - 2];
+      const k = a.shape[a.shape.length - 1];
+      const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+      const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
+      if (k === kb && m > 0 && n > 0 && a.shape.length >= b.shape.length) {
+        const rt = getKernelRuntime();
+        const mark = rt.mark();
+        try {
+          const w = bAsKN(read(args.backend, b), k, n, transposeB);
+          const nw = 4 * GEMM_DEFAULT.nrv;
+          const packedB = rt.put(packPanels(w, k, n, GEMM_DEFAULT.nrv));
+          const packedBias = rt.alloc(Math.ceil(n / nw) * nw * 4);
+          rt.f32(packedBias, Math.ceil(n / nw) * nw).fill(0);
+          const ap = rt.put(read(args.backend, a));
+          const c = rt.alloc(m * n * 4);
+          gemmInMemory(rt, { a: ap, packedB, packedBias, c, residual: 0 }, m, k, n);
+          const shape = [...a.shape.slice(0, -1), n];
+          return output(args.backend, shape, rt.f32(c, m * n).slice());
+        } finally {
+          rt.release(mark);
+        }
+      }
+    }
+    if (!fallback) throw new Error('BatchMatMul: no kernel for these inputs');
+    return fallback(args);
+  };
+}
+
+const FACTORIES: Record<(typeof FAST_KERNEL_NAMES)[number], (fallback: KernelFunc | undefined) => KernelFunc> = {
+  DepthwiseConv3D: depthwiseForward,
+  DepthwiseConv3DBackpropInput: depthwiseBackpropInput,
+  BatchMatMul: batchMatMul,
+};
+
+/** Options of {@link registerFastKernels}. */
+export interface RegisterFastKernelsOptions {
+  /** Backends to register for (default both `cpu` and `wasm`). */
+  backends?: readonly string[];
+  /** Kernels to register (default all of {@link FAST_KERNEL_NAMES}). */
+  kernels?: readonly (typeof FAST_KERNEL_NAMES)[number][];
+  /** Runtime to use (default: the current one, see {@link setKernelRuntime}). */
+  runtime?: KernelRuntime;
+}
+
+const replaced = new Map<string, { previous: KernelConfig | undefined; ours: KernelFunc }>();
+
+/**
+ * Registers the fast kernels for every requested backend that tfjs knows (its package is imported), replacing
+ * what is registered under the same names and keeping it as the fallback. Importing a backend package
+ * afterwards overwrites its kernels, so call this after the backend is set up. Idempotent. Returns the
+ * `kernel@backend` pairs now served by the fast kernels.
+ */
+export function registerFastKernels(options: RegisterFastKernelsOptions = {}): string[] {
+  if (options.runtime) setKernelRuntime(options.runtime);
+  // the reference depthwise kernels become the fallbacks; registering them later would skip our names
+  registerDepthwiseConv3dKernels();
+  const done: string[] = [];
+  for (const backendName of options.backends ?? FAST_KERNEL_BACKENDS) {
+    if (!tf.findBackendFactory(backendName)) continue;
+    for (const kernelName of options.kernels ?? FAST_KERNEL_NAMES) {
+      const key = `${kernelName}@${backendName}`;
+      const current = tf.getKernel(kernelName, backendName);
+      const entry = replaced.get(key);
+      if (!entry || current?.kernelFunc !== entry.ours) {
+        if (current) tf.unregisterKernel(kernelName, backendName);
+        const ours = FACTORIES[kernelName](current?.kernelFunc);
+        replaced.set(key, { previous: current, ours });
+        tf.registerKernel({ kernelName, backendName, kernelFunc: ours });
+      }
+      done.push(key);
+    }
+  }
+  return done;
+}
+
+/** Puts back the kernels {@link registerFastKernels} replaced (where ours are still the registered ones). */
+export function unregisterFastKernels(): void {
+  for (const [key, { previous, ours }] of replaced) {
+    const [kernelName, backendName] = key.split('@');
+    if (tf.getKernel(kernelName, backendName)?.kernelFunc !== ours) continue;
+    tf.unregisterKernel(kernelName, backendName);
+    if (previous) tf.registerKernel(previous);
+  }
+  replaced.clear();
+}

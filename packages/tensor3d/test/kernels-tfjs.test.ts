@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs-core';
+import { selectBackend } from '../src/compute/index.js';
+import { depthwiseConv3d, depthwiseConvTranspose3d } from '../src/ops/index.js';
+import { registerCoreGradients } from '../src/ops/core-gradients.js';
+import { getKernelRuntime, registerFastKernels, unregisterFastKernels } from '../src/kernels/index.js';
+
+function random(shape: number[], seed: number): tf.Tensor {
+  return tf.randomUniform(shape, -1, 1, 'float32', seed);
+}
+
+async function values(t: tf.Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Runs `f` with the reference kernels and with the fast ones; returns both outputs and the fast dispatch count. */
+async function both(f: () => tf.Tensor): Promise<{ ref: Float32Array; fast: Float32Array; dispatched: number }> {
+  unregisterFastKernels();
+  const ref = await values(tf.tidy(f));
+  registerFastKernels();
+  const before = getKernelRuntime().dispatches;
+  const fast = await values(tf.tidy(f));
+  return { ref, fast, dispatched: getKernelRuntime().dispatches - before };
+}
+
+await registerCoreGradients();
+afterAll(() => unregisterFastKernels());
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`fast kernels registered on tfjs ${backend}`, () => {
+    it('selects the backend', async () => {
+      await selectBackend(backend);
+      expect(tf.getBackend()).toBe(backend);
+    });
+    const cases = [
+      { k: 3, s: 1, shape: [1, 7, 6, 9, 8] },
+      { k: 5, s: 2, shape: [2, 9, 7, 5, 6] },
+      { k: 7, s: 1, shape: [1, 5, 8, 7, 4] },
+    ];
+    for (const { k, s, shape } of cases) {
+      it(`depthwiseConv3d k${k} s${s} and its gradients match the reference kernels`, async () => {
+        const c = shape[4];
+        const x = random(shape, 1) as Tensor5D;
+        const f = random([k, k, k, c], 2) as Tensor4D;
+        const fwd = await both(() => depthwiseConv3d(x, f, { strides: s, padding: k >> 1 }));
+        expect(fwd.dispatched).toBeGreaterThan(0);
+        expect(maxAbsDiff(fwd.fast, fwd.ref)).toBeLessThan(1e-5 * k * k);
+        // dx goes through DepthwiseConv3DBackpropInput (flipped-kernel forward for s1, transposed for s2)
+        const dx = await both(() =>
+          tf.grad((xx: tf.Tensor) =>
+            tf.sum(tf.square(depthwiseConv3d(xx as Tensor5D, f, { strides: s, padding: k >> 1 }))),
+          )(x),
+        );
+        expect(dx.dispatched).toBeGreaterThan(0);
+        expect(maxAbsDiff(dx.fast, dx.ref)).toBeLessThan(1e-4 * k * k);
+      });
+    }
+    it('depthwiseConvTranspose3d stride 2 (up block) matches the reference kernel', async () => {
+      const x = random([1, 5, 6, 7, 8], 3) as Tensor5D;
+      const f = random([3, 3, 3, 8], 4) as Tensor4D;
+      const r = await both(() => depthwiseConvTranspose3d(x, f, { strides: 2, padding: 1 }));
+      expect(r.dispatched).toBeGreaterThan(0);
+      expect(r.fast.length).toBe(9 * 11 * 13 * 8);
+      expect(maxAbsDiff(r.fast, r.ref)).toBeLessThan(1e-5);
+    });
+    it('matMul (pointwise conv, transposed weight) matches tfjs', async () => {
+      const a = random([1, 301, 40], 5);
+      const w = random([36, 40], 6);
+      const r = await both(() => tf.matMul(a, w, false, true));
+      expect(r.dispatched).toBeGreaterThan(0);
+      expect(maxAbsDiff(r.fast, r.ref)).toBeLessThan(1e-5);
+      const w2 = random([40, 36], 7);
+      const r2 = await both(() => tf.matMul(tf.reshape(a, [301, 40]), w2));
+      expect(maxAbsDiff(r2.fast, r2.ref)).toBeLessThan(1e-5);
+    });
+    it('falls back to the replaced kernel where the fast path does not apply', async () => {
+      const x = random([1, 6, 6, 6, 4], 8) as Tensor5D;
+      const f = random([3, 3, 3, 4], 9) as Tensor4D;
+      const r = await both(() => depthwiseConv3d(x, f, { strides: [1, 2, 1], padding: 1 }));
+      expect(r.dispatched).toBe(0);
+      expect(maxAbsDiff(r.fast, r.ref)).toBe(0);
+    });
+  });
+}

@@ -5,3 +5,12 @@
 export * from './compute/index.js';
 export * from './volume/index.js';
 export * from './ops/index.js';
+/** The WebAssembly SIMD kernels (namespaced: their array-level names overlap the tfjs ops). */
+export * as wasmKernels from './kernels/index.js';
+export {
+  registerFastKernels,
+  unregisterFastKernels,
+  createKernelRuntime,
+  setKernelRuntime,
+  KernelRuntime,
+} from './kernels/index.js';

@@ -12,6 +12,7 @@ import {
   depthwiseConvTranspose3d,
   DEPTHWISE_CONV3D_KERNEL_NAMES,
   READBACK_BACKENDS,
+  replaceKernel,
 } from '../src/ops/index.js';
 import {
   maxAbsDiff,
@@ -99,7 +100,7 @@ async function read(t: Tensor): Promise<Float32Array> {
 /*
  * Independent oracle: tfjs's own dense Conv3D kernels with a block-diagonal [k, k, k, C, C] filter.
  * Computed once on the cpu backend, because tfjs 4.22's wasm Conv3DBackpropInputV2 only fills the first
- * depth slice and tfjs-webgpu's 5-D pad/broadcast shaders fail to compile on this adapter (both checked
+ * depth slice and tfjs-webgpu's 5-D pad shader fails to compile on this adapter (both checked
  * by hand); our kernels on every backend are compared with these cpu results.
  */
 interface DenseResult {
@@ -374,6 +375,22 @@ describe('registration and second-order gradients', () => {
       }
       expect(tf.getGradient(name), `gradient of ${name}`).toBeDefined();
     }
+  });
+
+  it('replaceKernel swaps in another implementation under the same name, and back', async () => {
+    const original = tf.getKernel('DepthwiseConv3D', 'cpu')!;
+    let calls = 0;
+    replaceKernel({ ...original, kernelFunc: (args) => (calls++, original.kernelFunc(args)) });
+    try {
+      const y = depthwiseConv3d(tf.ones([1, 3, 3, 3, 1]) as Tensor5D, tf.ones([3, 3, 3, 1]) as Tensor4D, {
+        padding: 1,
+      });
+      expect(calls).toBe(1);
+      expect((await read(y))[13]).toBe(27);
+    } finally {
+      replaceKernel(original);
+    }
+    expect(tf.getKernel('DepthwiseConv3D', 'cpu')).toBe(original);
   });
 
   it('differentiates the input gradient again (d/dfilter of dx equals the filter gradient kernel)', async () => {

@@ -1,7 +1,7 @@
 export { depthwiseConv3d, depthwiseConvTranspose3d } from './op.js';
 export type { DepthwiseConv3dOptions, DepthwiseConvTranspose3dOptions } from './op.js';
 export * from './kernel-names.js';
-export { registerDepthwiseConv3dKernels, READBACK_BACKENDS } from './register.js';
+export { registerDepthwiseConv3dKernels, replaceKernel, READBACK_BACKENDS } from './register.js';
 export {
   depthwiseConv3dReference,
   depthwiseConv3dBackpropInputReference,

@@ -32,3 +32,14 @@ export function registerDepthwiseConv3dKernels(): void {
     if (!tf.getGradient(grad.kernelName)) tf.registerGradient(grad);
   }
 }
+
+/**
+ * Registers `config`, first removing any kernel registered under the same name and backend (a plain
+ * `tf.registerKernel` would overwrite it too, but with an "already registered" warning). This is how a faster
+ * implementation, e.g. a WebAssembly SIMD `DepthwiseConv3D` for `wasm`, takes over from the reference
+ * kernels registered on import.
+ */
+export function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}

@@ -57,3 +57,10 @@ export {
   type BratsCase,
   type NamedImage,
 } from './brats.js';
+export {
+  convertDatatype,
+  resolveDatatype,
+  summarizeNifti,
+  type ConversionResult,
+  type NiftiSummary,
+} from './convert.js';

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import './gradients.js';
 import { hasWasmSimd, isNode } from './environment.js';
 import { defaultImporter, tryImport, type ModuleImporter } from './optional-import.js';
 import { installWebGpu } from './webgpu-adapter.js';

@@ -169,6 +169,31 @@ export class NiftiImage {
       COrderVolume<Float32Array> | COrderVolume<Float64Array>;
   }
 
+  /**
+   * A single-channel image as a `@mednext-ts/tensor3d` `Volume` (scaled float32, C order, `shape` a
+   * 3-tuple). Throws for multi-channel images; use {@link toChannelVolume} there.
+   */
+  toVolume(): { data: Float32Array; shape: [number, number, number]; spacing: [number, number, number] } {
+    if (this.channels !== 1) {
+      throw new NiftiError(
+        'SHAPE_MISMATCH',
+        `image has ${this.channels} channels (shape [${this.shape.join(', ')}]); use toChannelVolume()`,
+      );
+    }
+    const { data, spacing } = this.toCOrder('float32');
+    return { data, shape: this.spatialShape, spacing };
+  }
+
+  /** The image as a `@mednext-ts/tensor3d` `ChannelVolume`: scaled float32, C order, shape `[c, nx, ny, nz]`. */
+  toChannelVolume(): {
+    data: Float32Array;
+    shape: [number, number, number, number];
+    spacing: [number, number, number];
+  } {
+    const { data, spacing } = this.toCOrder('float32');
+    return { data, shape: [this.channels, ...this.spatialShape], spacing };
+  }
+
   /** Raw (unscaled) values in C order, same typed array class as {@link data}. */
   rawToCOrder(): COrderVolume<NiftiTypedArray> {
     const [nx, ny, nz] = this.spatialShape;

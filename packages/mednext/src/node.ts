@@ -3,3 +3,5 @@
  * preprocessing cache, dataset discovery and the file-based training runner.
  */
 export * from './data/node/index.js';
+export * from './inference/node/index.js';
+export * from './training/node/index.js';

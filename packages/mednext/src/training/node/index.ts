@@ -1,0 +1,2 @@
+export * from './case-store.js';
+export * from './trainer.js';

@@ -1,0 +1,130 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '@mednext-ts/tensor3d';
+import { NO_AUGMENTATION, PAPER_AUGMENTATION } from '../src/data/index.js';
+import { trainFold, type TrainOptions } from '../src/training/node/index.js';
+import { decodeResume, readCheckpointMetadata } from '../src/training/index.js';
+import { parseSafetensors } from '../src/weights/index.js';
+import { ssaTask } from './helpers/ssa-task.js';
+import { writeSyntheticCache } from './helpers/synthetic-cache.js';
+
+let tmp: string;
+let cache: string;
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-train-'));
+  cache = path.join(tmp, 'cache');
+  await writeSyntheticCache(cache, ssaTask, 6, [20, 20, 20]);
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const tiny = (outDir: string, over: Partial<TrainOptions> = {}): TrainOptions => ({
+  task: ssaTask,
+  cacheDir: cache,
+  outDir,
+  fold: 0,
+  folds: 3,
+  model: {
+    in_channels: 4,
+    n_channels: 4,
+    n_classes: 3,
+    exp_r: 2,
+    kernel_size: 3,
+    deep_supervision: true,
+    block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+  },
+  patchSize: [16, 16, 16],
+  batchSize: 2,
+  epochs: 4,
+  iterationsPerEpoch: 6,
+  learningRate: 0.01,
+  weightDecay: 0,
+  optimizer: 'schedulefree',
+  loss: 'dice-focal',
+  augmentation: NO_AUGMENTATION,
+  seed: 7,
+  ...over,
+});
+
+describe('trainFold', () => {
+  it('a tiny MedNeXt learns the synthetic tumours: loss falls, validation Dice rises', async () => {
+    const out = path.join(tmp, 'learn');
+    const result = await trainFold(tiny(out));
+    expect(result.status).toBe('completed');
+    const log = result.log;
+    expect(log.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
+    console.log(
+      log.map((e) =>
+        [e.trainLoss.toFixed(4), e.valLoss?.toFixed(4), e.valDiceMean?.toFixed(3), e.seconds.toFixed(1)].join(' '),
+      ),
+    );
+    expect(log[3]!.trainLoss).toBeLessThan(log[0]!.trainLoss * 0.9);
+    expect(log[3]!.valLoss!).toBeLessThan(log[0]!.valLoss!);
+    expect(log[3]!.valDiceMean!).toBeGreaterThan((log[0]!.valDiceMean ?? 0) + 0.1);
+    // files: splits, checkpoints with metadata, JSONL log, SVG plot
+    const splits = JSON.parse(await readFile(path.join(out, 'splits.json'), 'utf8'));
+    expect(splits.folds).toHaveLength(3);
+    const fold = path.join(out, 'fold_0');
+    const best = parseSafetensors(await readFile(path.join(fold, 'checkpoint_best.safetensors')));
+    const { config, info } = readCheckpointMetadata(best.metadata, 'best');
+    expect(config.n_classes).toBe(3);
+    expect(info.regions.map((r) => r.name)).toEqual(['WT', 'TC', 'ET']);
+    expect(info.modalities).toEqual(['t1n', 't1c', 't2w', 't2f']);
+    expect(info.patchSize).toEqual([16, 16, 16]);
+    expect(info.normalization).toBe('zscore-nonzero');
+    expect(info.epoch).toBe(result.bestEpoch);
+    const lines = (await readFile(path.join(fold, 'log.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(4);
+    const svg = await readFile(path.join(fold, 'progress.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('Dice WT');
+  });
+
+  it('resume after an interruption continues to the identical result', async () => {
+    const opts = {
+      epochs: 3,
+      iterationsPerEpoch: 2,
+      batchSize: 1,
+      augmentation: PAPER_AUGMENTATION,
+      learningRate: 0.005,
+    };
+    const a = path.join(tmp, 'uninterrupted');
+    await trainFold(tiny(a, opts));
+    const b = path.join(tmp, 'interrupted');
+    const controller = new AbortController();
+    const first = await trainFold(
+      tiny(b, { ...opts, signal: controller.signal, onEpoch: (e) => e.epoch === 1 && controller.abort() }),
+    );
+    expect(first.status).toBe('aborted');
+    expect(first.epochsDone).toBe(2);
+    const second = await trainFold(tiny(b, { ...opts, resume: true }));
+    expect(second.status).toBe('completed');
+    expect(second.epochsDone).toBe(3);
+    for (const f of ['checkpoint_last.safetensors', 'checkpoint_best.safetensors']) {
+      const [x, y] = await Promise.all([readFile(path.join(a, 'fold_0', f)), readFile(path.join(b, 'fold_0', f))]);
+      expect(Buffer.compare(x, y), f).toBe(0);
+    }
+    const ra = decodeResume(await readFile(path.join(a, 'fold_0', 'checkpoint_last.resume.safetensors')), 'a');
+    const rb = decodeResume(await readFile(path.join(b, 'fold_0', 'checkpoint_last.resume.safetensors')), 'b');
+    expect(rb.state).toEqual(ra.state);
+    for (const [name, t] of ra.optimizer.tensors) expect(rb.optimizer.tensors.get(name)!.data, name).toEqual(t.data);
+    const strip = (s: string) =>
+      s
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const { time: _t, seconds: _s, ...rest } = JSON.parse(l);
+          return rest;
+        });
+    const [la, lb] = await Promise.all([
+      readFile(path.join(a, 'fold_0', 'log.jsonl'), 'utf8'),
+      readFile(path.join(b, 'fold_0', 'log.jsonl'), 'utf8'),
+    ]);
+    expect(strip(lb)).toEqual(strip(la));
+  });
+});

@@ -1,2 +1,11 @@
-/** @mednext-ts/metrics (work in progress). */
-export {};
+/**
+ * @mednext-ts/metrics: the BraTS 2024 lesion-wise segmentation metrics (tasks SSA and PED),
+ * reproducing the official evaluation code's numbers, quirks included, with an opt-in
+ * `corrected` variant. See README.md and `shared/spec/brats-metrics.md`.
+ */
+export * from './tasks.js';
+export * from './regions.js';
+export * from './lesions.js';
+export * from './lesion-wise.js';
+export * from './whole-region.js';
+export * from './evaluate.js';

@@ -76,11 +76,15 @@ export function labelConnectedComponents(
   const back = neighbourOffsets(connectivity).filter(
     ([dx, dy, dz]) => dx < 0 || (dx === 0 && (dy < 0 || (dy === 0 && dz < 0))),
   );
+  // Layout: all back neighbours, then (for the 26-connectivity shortcut below) the four with
+  // dz = +1 once more, so that both loops are plain index ranges.
+  const nb = back.length;
+  const nRun = connectivity === 26 ? 4 : 0;
+  if (nRun) back.push(...back.filter((o) => o[2] === 1));
   const bdx = back.map((o) => o[0]);
   const bdy = back.map((o) => o[1]);
   const bdz = back.map((o) => o[2]);
   const boff = back.map(([dx, dy, dz]) => (dx * ny + dy) * nz + dz);
-  const nb = back.length;
 
   let parent = new Int32Array(1024);
   let next = 1; // provisional labels start at 1; parent[0] unused
@@ -89,7 +93,13 @@ export function labelConnectedComponents(
       for (let z = 0; z < nz; z++, i++) {
         if (mask[i] === 0) continue;
         let cur = 0;
-        for (let k = 0; k < nb; k++) {
+        // 26-connectivity shortcut: when the previous voxel on the line is set, every back
+        // neighbour with dz <= 0 is also its neighbour and already joined to it; only the four
+        // with dz = +1 can bring new components.
+        const lineRun = nRun > 0 && z > 0 && labels[i - 1] !== 0;
+        if (lineRun) cur = find(parent, labels[i - 1]);
+        const kEnd = lineRun ? nb + nRun : nb;
+        for (let k = lineRun ? nb : 0; k < kEnd; k++) {
           const xx = x + bdx[k];
           const yy = y + bdy[k];
           const zz = z + bdz[k];

@@ -80,6 +80,16 @@ function checkSpacing(spacing: readonly number[], what: string): void {
   }
 }
 
+/** Options of {@link squaredDistanceTransform}. */
+export interface DistanceTransformOptions {
+  /**
+   * Only the voxels where this mask is non-zero need exact values (others may be left at partial
+   * values): lines without such voxels are skipped in the last pass. Surface-distance code uses it
+   * to evaluate the transform at surface points only.
+   */
+  only?: ArrayLike<number>;
+}
+
 /**
  * Squared Euclidean distance (in mm², axis steps scaled by `spacing`) from every voxel to the
  * nearest non-zero voxel of `features`; 0 on the features, `Infinity` everywhere when there is
@@ -92,36 +102,65 @@ export function squaredDistanceTransform(
   features: ArrayLike<number>,
   shape: Shape3,
   spacing: readonly [number, number, number] = [1, 1, 1],
+  options: DistanceTransformOptions = {},
 ): Float64Array {
   assertShape(features, shape, 'squaredDistanceTransform: features');
   checkSpacing(spacing, 'squaredDistanceTransform');
+  const only = options.only;
+  if (only) assertShape(only, shape, 'squaredDistanceTransform: only');
   const [nx, ny, nz] = shape;
   const n = voxelCount(shape);
-  const d = new Float64Array(n);
-  for (let i = 0; i < n; i++) d[i] = features[i] !== 0 ? 0 : Infinity;
+  const d = new Float64Array(n).fill(Infinity);
   const s = makeScratch(Math.max(nx, ny, nz));
+  const w2 = spacing[2];
 
-  // Last axis (contiguous lines).
+  // Last axis (contiguous lines): 1-D nearest feature by a forward and a backward scan.
   for (let base = 0; base < n; base += nz) {
-    for (let q = 0; q < nz; q++) s.f[q] = d[base + q];
-    transformLine(s, nz, spacing[2]);
-    for (let q = 0; q < nz; q++) d[base + q] = s.out[q];
+    let last = -1;
+    for (let q = 0; q < nz; q++) {
+      if (features[base + q] !== 0) {
+        // Fill back to the midpoint between the previous feature and this one.
+        const from = last < 0 ? 0 : (last + q + 1) >> 1;
+        for (let r = from; r <= q; r++) {
+          const dd = (q - r) * w2;
+          d[base + r] = dd * dd;
+        }
+        last = q;
+      } else if (last >= 0) {
+        const dd = (q - last) * w2;
+        d[base + q] = dd * dd;
+      }
+    }
   }
   // Middle axis.
+  const nynz = ny * nz;
   for (let x = 0; x < nx; x++) {
     for (let z = 0; z < nz; z++) {
-      const base = x * ny * nz + z;
-      for (let q = 0; q < ny; q++) s.f[q] = d[base + q * nz];
-      if (!transformLine(s, ny, spacing[1])) continue;
-      for (let q = 0; q < ny; q++) d[base + q * nz] = s.out[q];
+      const base = x * nynz + z;
+      let finite = false;
+      for (let q = 0, o = base; q < ny; q++, o += nz) {
+        const v = d[o];
+        s.f[q] = v;
+        if (v !== Infinity) finite = true;
+      }
+      if (!finite) continue;
+      transformLine(s, ny, spacing[1]);
+      for (let q = 0, o = base; q < ny; q++, o += nz) d[o] = s.out[q];
     }
   }
   // First axis.
-  const stride = ny * nz;
-  for (let base = 0; base < stride; base++) {
-    for (let q = 0; q < nx; q++) s.f[q] = d[base + q * stride];
-    if (!transformLine(s, nx, spacing[0])) continue;
-    for (let q = 0; q < nx; q++) d[base + q * stride] = s.out[q];
+  for (let base = 0; base < nynz; base++) {
+    let finite = false;
+    let needed = !only;
+    for (let q = 0, o = base; q < nx; q++, o += nynz) {
+      const v = d[o];
+      s.f[q] = v;
+      if (v !== Infinity) finite = true;
+      if (!needed && only![o] !== 0) needed = true;
+    }
+    if (!finite || !needed) continue;
+    transformLine(s, nx, spacing[0]);
+    for (let q = 0, o = base; q < nx; q++, o += nynz) d[o] = s.out[q];
   }
   return d;
 }

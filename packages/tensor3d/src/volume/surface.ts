@@ -12,8 +12,8 @@
  *   wrap-around makes interior voxels of higher-numbered lesions count as surface too.
  * - Each surface point is weighted by its surfel area (marching-cubes normals, scaled by spacing).
  */
-import { squaredDistanceTransform } from './distance-transform.js';
 import { NEIGHBOUR_CODE_NORMALS } from './surface-neighbour-code-table.js';
+import { GridPointTree } from './surface-nearest.js';
 import { assertShape, type Shape3 } from './volume.js';
 
 /** Directed surface distances, each direction sorted ascending by (distance, area). */
@@ -136,28 +136,42 @@ function surfaceCodes(grid: Uint8Array, g: Shape3): { border: Uint8Array; codes:
   return { border, codes };
 }
 
+/** Grid coordinates `[i, j, k, ...]` of the set points of a border mask. */
+function borderPoints(border: Uint8Array, g: Shape3): Int32Array {
+  let m = 0;
+  for (let p = 0; p < border.length; p++) m += border[p];
+  const pts = new Int32Array(m * 3);
+  const [gx, gy, gz] = g;
+  for (let i = 0, p = 0, j = 0; i < gx; i++) {
+    for (let y = 0; y < gy; y++) {
+      for (let k = 0; k < gz; k++, p++) {
+        if (border[p] === 0) continue;
+        pts[j++] = i;
+        pts[j++] = y;
+        pts[j++] = k;
+      }
+    }
+  }
+  return pts;
+}
+
 /** Distances from the surface points of `from` to the nearest surface point of `to`, sorted by (distance, area). */
 function directed(
-  from: { border: Uint8Array; codes: Uint8Array },
-  toBorder: Uint8Array,
+  from: { border: Uint8Array; codes: Uint8Array; points: Int32Array },
+  to: { border: Uint8Array; tree: GridPointTree },
   g: Shape3,
-  spacing: readonly [number, number, number],
   areaTable: Float64Array,
 ): { distances: Float64Array; areas: Float64Array } {
-  let m = 0;
-  let toAny = false;
-  for (let p = 0; p < from.border.length; p++) {
-    m += from.border[p];
-    if (toBorder[p] !== 0) toAny = true;
-  }
-  const sq = toAny ? squaredDistanceTransform(toBorder, g, spacing) : null;
+  const m = from.points.length / 3;
   const dist = new Float64Array(m);
   const area = new Float64Array(m);
-  for (let p = 0, j = 0; p < from.border.length; p++) {
-    if (from.border[p] === 0) continue;
-    dist[j] = sq ? Math.sqrt(sq[p]) : Infinity;
+  const [, gy, gz] = g;
+  const pts = from.points;
+  for (let j = 0; j < m; j++) {
+    const p = (pts[3 * j] * gy + pts[3 * j + 1]) * gz + pts[3 * j + 2];
     area[j] = areaTable[from.codes[p]];
-    j++;
+    // A shared surface point is at distance 0: no search needed.
+    dist[j] = to.border[p] !== 0 ? 0 : Math.sqrt(to.tree.nearestSquared(pts[3 * j], pts[3 * j + 1], pts[3 * j + 2]));
   }
   const order = new Int32Array(m);
   for (let j = 0; j < m; j++) order[j] = j;
@@ -207,10 +221,12 @@ export function computeSurfaceDistances(
     }
   }
   const areaTable = surfelAreaTable(spacing);
-  const sa = surfaceCodes(ga, g);
-  const sb = surfaceCodes(gb, g);
-  const ab = directed(sa, sb.border, g, spacing, areaTable);
-  const ba = directed(sb, sa.border, g, spacing, areaTable);
+  const ca = surfaceCodes(ga, g);
+  const cb = surfaceCodes(gb, g);
+  const sa = { ...ca, points: borderPoints(ca.border, g) };
+  const sb = { ...cb, points: borderPoints(cb.border, g) };
+  const ab = directed(sa, { border: sb.border, tree: new GridPointTree(sb.points, spacing) }, g, areaTable);
+  const ba = directed(sb, { border: sa.border, tree: new GridPointTree(sa.points, spacing) }, g, areaTable);
   return { distancesAtoB: ab.distances, areasA: ab.areas, distancesBtoA: ba.distances, areasB: ba.areas };
 }
 

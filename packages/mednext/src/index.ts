@@ -10,3 +10,4 @@ export * from './postprocess/index.js';
 export * from './losses/index.js';
 export * from './data/index.js';
 export * from './demo/index.js';
+export * from './training/index.js';

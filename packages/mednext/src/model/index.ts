@@ -2,3 +2,5 @@ export * from './config.js';
 export * from './architecture.js';
 export * from './layers.js';
 export * from './mednext.js';
+export * from './summary.js';
+export { registerMedNeXtGradients } from './gradients.js';

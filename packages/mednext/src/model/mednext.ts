@@ -7,8 +7,8 @@
  * the boundary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradients (the tfjs union package does); training needs them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// Side effect: gradients of the kernels used here (tfjs-core registers none by itself).
+import './gradients.js';
 import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
 import { pointwise, pointwiseTransposed, runBlock } from './layers.js';

@@ -55,11 +55,20 @@ export function axisMapping(from: string, to: string): AxisMapping {
 /**
  * Returns the image re-indexed to orientation `target` (default `'RAS'`), data and header both updated.
  * Returns the same image when it is already in that orientation. Channels (dims >= 4) are carried along.
+ * Images without qform and sform (both codes 0) cannot be reoriented: their geometry is unknown.
  */
 export function reorient(image: NiftiImage, target = 'RAS'): NiftiImage {
   const to = parseOrientation(target);
   const from = image.orientation;
   if (from === to) return image;
+  if (image.header.qformCode <= 0 && image.header.sformCode <= 0) {
+    // Without a qform or sform the fallback affine is rebuilt from pixdim alone, so a flipped grid could not
+    // record its new orientation: refuse rather than silently mislabel the image.
+    throw new NiftiError(
+      'BAD_ARGUMENT',
+      `image has no orientation (qform_code = sform_code = 0; ${from} is only the fallback); cannot reorient to ${to}`,
+    );
+  }
   const map = axisMapping(from, to);
   const inShape = image.spatialShape;
   const outShape = map.source.map((s) => inShape[s]!) as [number, number, number];

@@ -101,6 +101,12 @@ describe('reorient (permutation and flips only)', () => {
     expect(() => reorient(img, 'RRS')).toThrow(/three letters/);
     expect(() => reorient(img, 'RA')).toThrow(/three letters/);
   });
+
+  it('refuses to reorient an image without orientation codes (except to its fallback orientation)', async () => {
+    const img = await readNifti(FIXTURES + 'no_orientation.nii');
+    expect(reorient(img, 'RAS')).toBe(img);
+    expect(() => reorient(img, 'LPS')).toThrow(/no orientation/);
+  });
 });
 
 describe('affine to quaternion', () => {

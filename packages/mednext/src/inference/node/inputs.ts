@@ -1,0 +1,113 @@
+/**
+ * What `mednext predict` reads: one BraTS case folder, a folder of case folders, or one file per
+ * modality, turned into a list of cases and loaded on demand.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { assembleBratsCase, type BratsCase } from '@mednext-ts/io-nifti';
+import { loadBratsCase, readNifti } from '@mednext-ts/io-nifti/node';
+
+/** A case to predict: a BraTS folder, or explicit files by modality. */
+export type CaseInput = { id: string; dir: string } | { id: string; files: Record<string, string> };
+
+const NIFTI = /\.nii(\.gz)?$/i;
+
+function modalityFile(names: readonly string[], modality: string): string | undefined {
+  return names.find((n) => new RegExp(`-${modality}\\.nii(\\.gz)?$`, 'i').test(n));
+}
+
+/** True when the folder holds a file for the first modality (`*-t1n.nii.gz`). */
+async function isCaseFolder(dir: string, modalities: readonly string[]): Promise<boolean> {
+  const names = await readdir(dir);
+  return modalityFile(names, modalities[0]!) !== undefined;
+}
+
+/**
+ * Resolves the command-line inputs to cases.
+ *
+ * - one folder holding `<ID>-<modality>.nii(.gz)` files: that case;
+ * - one folder of such folders: every case inside (folders without the first modality are skipped);
+ * - as many NIfTI files as modalities: one case; files are matched to modalities by their
+ *   `-<modality>` suffix, or else taken in the task's modality order. The case ID is the first
+ *   file's name without the suffix.
+ */
+export async function resolveCaseInputs(
+  inputs: readonly string[],
+  modalities: readonly string[],
+): Promise<CaseInput[]> {
+  if (inputs.length === 0)
+    throw new Error('no input given: pass a case folder, a folder of cases, or one file per modality');
+  const kinds = await Promise.all(
+    inputs.map(async (p) => {
+      try {
+        return (await stat(p)).isDirectory() ? 'dir' : 'file';
+      } catch {
+        throw new Error(`${p}: no such file or folder`);
+      }
+    }),
+  );
+  if (kinds.every((k) => k === 'file')) {
+    if (inputs.length !== modalities.length) {
+      throw new Error(
+        `${inputs.length} file(s) given; pass exactly one per modality (${modalities.join(', ')}) or a case folder`,
+      );
+    }
+    for (const f of inputs) if (!NIFTI.test(f)) throw new Error(`${f}: not a NIfTI file (.nii or .nii.gz)`);
+    const names = inputs.map((f) => path.basename(f));
+    const bySuffix = modalities.map((m) => modalityFile(names, m));
+    const files: Record<string, string> = {};
+    if (bySuffix.every((n) => n !== undefined) && new Set(bySuffix).size === modalities.length) {
+      modalities.forEach((m, i) => (files[m] = inputs[names.indexOf(bySuffix[i]!)]!));
+    } else {
+      modalities.forEach((m, i) => (files[m] = inputs[i]!));
+    }
+    const first = path.basename(files[modalities[0]!]!).replace(NIFTI, '');
+    const id = first.replace(new RegExp(`-${modalities[0]}$`, 'i'), '');
+    return [{ id, files }];
+  }
+  const cases: CaseInput[] = [];
+  for (const [i, p] of inputs.entries()) {
+    if (kinds[i] !== 'dir')
+      throw new Error(`${p}: mixing files and folders is not supported; pass folders, or one file per modality`);
+    if (await isCaseFolder(p, modalities)) {
+      cases.push({ id: caseIdOf(p, await readdir(p), modalities), dir: p });
+      continue;
+    }
+    const entries = (await readdir(p, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+    let found = 0;
+    for (const name of entries) {
+      const dir = path.join(p, name);
+      if (await isCaseFolder(dir, modalities)) {
+        cases.push({ id: caseIdOf(dir, await readdir(dir), modalities), dir });
+        found++;
+      }
+    }
+    if (found === 0)
+      throw new Error(`${p}: neither a case folder (no *-${modalities[0]}.nii.gz) nor a folder of case folders`);
+  }
+  const seen = new Set<string>();
+  for (const c of cases) {
+    if (seen.has(c.id)) throw new Error(`case ID ${c.id} appears twice in the inputs; outputs would collide`);
+    seen.add(c.id);
+  }
+  return cases;
+}
+
+function caseIdOf(dir: string, names: readonly string[], modalities: readonly string[]): string {
+  return (
+    modalityFile(names, modalities[0]!)!.replace(new RegExp(`-${modalities[0]}\\.nii(\\.gz)?$`, 'i'), '') ||
+    path.basename(dir)
+  );
+}
+
+/** Loads a case (modalities in the given order, no label map). */
+export async function loadCaseInput(input: CaseInput, modalities: readonly string[]): Promise<BratsCase> {
+  if ('dir' in input) return loadBratsCase(input.dir, { modalities, loadLabel: false });
+  const images = await Promise.all(
+    modalities.map(async (m) => ({ name: m, file: input.files[m]!, image: await readNifti(input.files[m]!) })),
+  );
+  return assembleBratsCase(input.id, images);
+}

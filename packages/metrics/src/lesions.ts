@@ -26,10 +26,11 @@ export function groupByDilation(mask: Uint8Array, shape: Shape3, dilation: numbe
 /**
  * Erases, in place, every lesion whose voxel count is <= `maxVoxels` (the official prediction
  * filter). Surviving lesions keep their numbers. Returns the voxel count per lesion number after
- * filtering (index = number).
+ * filtering (index = number; index 0 is left at 0).
  */
 export function removeSmallLesions(map: LesionMap, maxVoxels: number): Float64Array {
   const sizes = labelSizes(map.labels, map.maxLabel);
+  sizes[0] = 0;
   const drop = new Uint8Array(map.maxLabel + 1);
   for (let l = 1; l <= map.maxLabel; l++) {
     if (sizes[l] <= maxVoxels) {

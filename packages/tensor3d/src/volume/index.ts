@@ -12,3 +12,4 @@ export * from './connected-components.js';
 export * from './morphology.js';
 export * from './distance-transform.js';
 export * from './surface.js';
+export * from './surface-nearest.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NiftiImage, float64LittleEndianBytes, reorient, type Mat4 } from '../src/index.js';
+import { NiftiImage, float64LittleEndianBytes, reorient, supportedDatatypes, type Mat4 } from '../src/index.js';
 import { readNifti, writeNifti } from '../src/node/index.js';
 import { FIXTURES, maxAbsDiff, sha256 } from './helpers.js';
 
@@ -57,6 +57,13 @@ describe.skipIf(!hasNibabel())('nibabel reads what we write', () => {
     ];
     const seg = Uint8Array.from({ length: 4 * 5 * 6 }, (_, i) => i % 5);
     cases.push({ file: path.join(tmp, 'seg.nii.gz'), image: NiftiImage.fromCOrder(seg, [4, 5, 6], { affine }) });
+    for (const dt of supportedDatatypes()) {
+      // Each datatype's extremes (int64/uint64 limited to the exact float64 range) plus a ramp.
+      const data = new dt.array(4 * 3 * 2);
+      data.forEach((_, i) => (data[i] = i === 0 ? dt.min : i === 1 ? dt.max : dt.integer ? i : i * 0.25 - 1));
+      const image = NiftiImage.fromCOrder(data, [4, 3, 2], { affine, datatype: dt.code });
+      cases.push({ file: path.join(tmp, `all_${dt.name}.nii`), image });
+    }
     for (const c of cases) await writeNifti(c.file, c.image);
     const report = JSON.parse(
       execFileSync('/usr/bin/python3', ['-c', SCRIPT, ...cases.map((c) => c.file)], { encoding: 'utf8' }),

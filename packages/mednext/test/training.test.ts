@@ -127,4 +127,62 @@ describe('trainFold', () => {
     ]);
     expect(strip(lb)).toEqual(strip(la));
   });
+
+  it('fine-tuning trains only the last decoder layers and heads; UpKern starts a k5 run from k3', async () => {
+    const base = path.join(tmp, 'base');
+    await trainFold(tiny(base, { epochs: 1, iterationsPerEpoch: 1, batchSize: 1 }));
+    const start = parseSafetensors(await readFile(path.join(base, 'fold_0', 'checkpoint_last.safetensors'))).tensors;
+    const ft = path.join(tmp, 'ft');
+    const messages: string[] = [];
+    const r = await trainFold(
+      tiny(ft, {
+        epochs: 1,
+        iterationsPerEpoch: 2,
+        batchSize: 1,
+        splitsFile: path.join(base, 'splits.json'),
+        sources: ['a'],
+        init: {
+          kind: 'checkpoint',
+          path: path.join(base, 'fold_0', 'checkpoint_last.safetensors'),
+          trainLast: 2,
+          reinit: true,
+        },
+        onMessage: (m) => messages.push(m),
+      }),
+    );
+    expect(r.status).toBe('completed');
+    expect(messages[0]).toMatch(/fine-tuning 26 tensors \(last 2 decoder layers \+ heads, re-initialised\)/);
+    const after = parseSafetensors(await readFile(path.join(ft, 'fold_0', 'checkpoint_last.safetensors'))).tensors;
+    const trained = /^(up_0|dec_block_0\.0|out_[0-4])\./;
+    let changed = 0;
+    for (const [name, t] of start) {
+      if (trained.test(name)) {
+        if (
+          name.endsWith('.weight') &&
+          !name.includes('norm') &&
+          Buffer.compare(Buffer.from(t.data.buffer), Buffer.from(after.get(name)!.data.buffer)) !== 0
+        )
+          changed++;
+      } else expect(after.get(name)!.data, name).toEqual(t.data);
+    }
+    expect(changed).toBeGreaterThanOrEqual(5);
+    const ftSplits = JSON.parse(await readFile(path.join(base, 'splits.json'), 'utf8'));
+    expect(ftSplits.folds[0].val.length).toBe(2);
+
+    const up = path.join(tmp, 'upkern');
+    const k5 = await trainFold(
+      tiny(up, {
+        epochs: 1,
+        iterationsPerEpoch: 1,
+        batchSize: 1,
+        model: { ...tiny(up).model, kernel_size: 5 },
+        init: { kind: 'upkern', path: path.join(base, 'fold_0', 'checkpoint_last.safetensors') },
+        onMessage: (m) => messages.push(m),
+      }),
+    );
+    expect(k5.status).toBe('completed');
+    expect(messages[1]).toMatch(/UpKern from .*: [1-9][0-9]* kernels resampled/);
+    const k5w = parseSafetensors(await readFile(path.join(up, 'fold_0', 'checkpoint_last.safetensors'))).tensors;
+    expect(k5w.get('enc_block_0.0.conv1.weight')!.shape).toEqual([4, 1, 5, 5, 5]);
+  });
 });

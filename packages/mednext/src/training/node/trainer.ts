@@ -239,7 +239,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
     loadStateDict(model, sd.tensors, { source: init.path });
     if (init.trainLast !== undefined) {
       const names = new Set(finetuneParameterNames(model, init.trainLast));
-      trainable = trainable.filter((v) => names.has(v.name));
+      trainable = [...model.params].filter(([name]) => names.has(name)).map(([, v]) => v);
       if (init.reinit) reinitializeParameters(model, [...names], options.seed);
       say(
         `fine-tuning ${trainable.length} tensors (last ${init.trainLast} decoder layers + heads${init.reinit ? ', re-initialised' : ''}) from ${init.path}`,

@@ -2,3 +2,4 @@
 export * from './config.js';
 export * from './labels.js';
 export * from './postprocess.js';
+export * from './tune.js';

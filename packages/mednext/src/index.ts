@@ -11,3 +11,4 @@ export * from './losses/index.js';
 export * from './data/index.js';
 export * from './demo/index.js';
 export * from './training/index.js';
+export * from './export/index.js';

@@ -45,6 +45,11 @@ export interface FromCOrderOptions {
   /** Voxel sizes when neither reference nor affine gives them. */
   spacing?: [number, number, number];
   descrip?: string;
+  /**
+   * Any other header fields to set explicitly (units, intent, codes, cal_min/max...), applied last. `dim`,
+   * `datatype` and `bitpix` always come from the data and cannot be overridden here.
+   */
+  header?: Partial<Omit<NiftiHeader, 'dim' | 'datatype' | 'bitpix' | 'format' | 'littleEndian' | 'magic'>>;
 }
 
 /** A NIfTI image: header and raw values in on-disk order (x fastest, then y, z, t...). */
@@ -259,6 +264,7 @@ export class NiftiImage {
     if (!ref && options.spacing) h.pixdim = [1, ...options.spacing, 1, 1, 1, 1];
     if (options.affine) setAffine(h, options.affine);
     if (options.descrip !== undefined) h.descrip = options.descrip;
+    if (options.header) Object.assign(h, structuredClone(options.header));
     const Ctor = data.constructor as new (n: number) => NiftiTypedArray;
     const disk = new Ctor(n);
     cToDisk(data, disk, nx!, ny!, nz!, c!);

@@ -72,6 +72,28 @@ describe('on-disk (x fastest) <-> C order (z fastest)', () => {
     expect(scaled[n + (36 * ny + 2) * nz + 69]).toBe(Math.fround(disk[n + 36 + nx * (2 + ny * 69)]! * 0.5 - 3));
   });
 
+  it('fromCOrder sets explicit header fields and geometry', () => {
+    const img = NiftiImage.fromCOrder(new Float32Array(8), [2, 2, 2], {
+      spacing: [0.5, 0.6, 0.7],
+      descrip: 'probabilities',
+      header: { intentCode: 2, intentName: 'prob', xyztUnits: 2, calMax: 1 },
+    });
+    expect(img.spacing).toEqual([0.5, 0.6, 0.7]);
+    expect(img.affine).toEqual([
+      [0.5, 0, 0, 0],
+      [0, 0.6, 0, 0],
+      [0, 0, 0.7, 0],
+      [0, 0, 0, 1],
+    ]);
+    expect([
+      img.header.descrip,
+      img.header.intentCode,
+      img.header.intentName,
+      img.header.xyztUnits,
+      img.header.calMax,
+    ]).toEqual(['probabilities', 2, 'prob', 2, 1]);
+  });
+
   it('fromCOrder refuses data that does not fit the shape or the reference', async () => {
     const ref = await readNifti(FIXTURES + 'int16.nii');
     expect(() => NiftiImage.fromCOrder(new Uint8Array(10), [2, 2, 2])).toThrow(/needs 8/);

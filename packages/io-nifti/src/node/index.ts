@@ -11,7 +11,8 @@ import zlib from 'node:zlib';
 import { BRATS_LABEL_SUFFIX, BRATS_MODALITIES, assembleBratsCase, type BratsCase, type NamedImage } from '../brats.js';
 import { NiftiError } from '../errors.js';
 import type { NiftiImage } from '../image.js';
-import { decodeNifti, decodeNiftiPair, type DecodeOptions } from '../read.js';
+import { decodeNifti, decodeNiftiPair, decodeNiftiUncompressed, type DecodeOptions } from '../read.js';
+import { isGzip } from '../gzip.js';
 import { encodeNiftiRaw, type EncodeOptions } from '../write.js';
 
 const gunzipAsync = promisify(zlib.gunzip);
@@ -56,7 +57,11 @@ async function readFileOrThrow(file: string): Promise<Uint8Array> {
 export async function readNifti(file: string, options: ReadOptions = {}): Promise<NiftiImage> {
   const opts = { decompress: nodeGunzip, ...options, file };
   const pair = /\.(hdr|img)(\.gz)?$/i.exec(file);
-  if (!pair) return decodeNifti(await readFileOrThrow(file), opts);
+  if (!pair) {
+    const bytes = await readFileOrThrow(file);
+    // A fresh file buffer is ours: let the image view it instead of copying the data.
+    return isGzip(bytes) ? decodeNifti(bytes, opts) : decodeNiftiUncompressed(bytes, opts, true);
+  }
   const gz = pair[2] ?? '';
   const stem = file.slice(0, pair.index);
   const hdrFile = `${stem}.hdr${gz}`;

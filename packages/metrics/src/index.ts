@@ -9,3 +9,5 @@ export * from './lesions.js';
 export * from './lesion-wise.js';
 export * from './whole-region.js';
 export * from './evaluate.js';
+export * from './report.js';
+export * from './pairing.js';

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Runs the built binary (run `npx tsc -b` first), as a user would.
+const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../metrics/test/fixtures/brats-metrics/', import.meta.url));
+const CASES = ['02_multi_lesion_one_missed', '04_split_lesion', '10_ssa_et_netc_merge'];
+const id = (i: number) => `BraTS-SSA-0000${i + 1}-000`;
+
+const run = promisify(execFile);
+async function mednext(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'cli-evaluate-'));
+const gtDir = path.join(tmp, 'gt');
+const predDir = path.join(tmp, 'pred');
+beforeAll(() => {
+  // BraTS layout: GT in case folders next to modality images; predictions flat, named by ID.
+  CASES.forEach((c, i) => {
+    mkdirSync(path.join(gtDir, id(i)), { recursive: true });
+    copyFileSync(path.join(FIXTURES, c, 'gt.nii.gz'), path.join(gtDir, id(i), `${id(i)}-seg.nii.gz`));
+    copyFileSync(path.join(FIXTURES, c, 'gt.nii.gz'), path.join(gtDir, id(i), `${id(i)}-t1n.nii.gz`));
+    mkdirSync(predDir, { recursive: true });
+    copyFileSync(path.join(FIXTURES, c, 'pred.nii.gz'), path.join(predDir, `${id(i)}.nii.gz`));
+  });
+  // A GT case without prediction.
+  mkdirSync(path.join(gtDir, 'BraTS-SSA-00099-000'));
+  copyFileSync(
+    path.join(FIXTURES, CASES[0], 'gt.nii.gz'),
+    path.join(gtDir, 'BraTS-SSA-00099-000', 'BraTS-SSA-00099-000-seg.nii.gz'),
+  );
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+type Regions = Record<string, Record<string, number>>;
+
+describe('mednext evaluate', () => {
+  it('pairs cases by BraTS ID, reproduces the official numbers in --json, writes the Synapse CSV', async () => {
+    const csv = path.join(tmp, 'scores.csv');
+    const json = path.join(tmp, 'scores.json');
+    const { code, stdout, stderr } = await mednext(
+      'evaluate',
+      '--task',
+      'ssa',
+      '--gt',
+      gtDir,
+      '--pred',
+      predDir,
+      '--out',
+      csv,
+      '--json',
+      json,
+    );
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/case BraTS-SSA-00099-000: no prediction/);
+    expect(stdout).toMatch(/3 case\(s\), task ssa/);
+    expect(stdout).toMatch(/WT\s+LesionWise_Score_Dice/);
+
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as {
+      task: string;
+      cases: Array<{ id: string; regions: Regions }>;
+    };
+    expect(doc.task).toBe('ssa');
+    expect(doc.cases.map((c) => c.id)).toEqual([id(0), id(1), id(2)]);
+    doc.cases.forEach((c, i) => {
+      const expected = JSON.parse(readFileSync(path.join(FIXTURES, CASES[i], 'expected.json'), 'utf8')) as {
+        results: { SSA: { regions: Regions } };
+      };
+      for (const [region, fields] of Object.entries(expected.results.SSA.regions)) {
+        for (const [field, value] of Object.entries(fields)) {
+          expect(Math.abs(c.regions[region][field] - value), `${c.id} ${region} ${field}`).toBeLessThanOrEqual(1e-6);
+        }
+      }
+    });
+
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    const header = lines[0].split(',');
+    expect(header.slice(0, 4)).toEqual(['scan_id', 'LesionWise_Dice_ET', 'LesionWise_Dice_TC', 'LesionWise_Dice_WT']);
+    expect(header).toContain('Hausdorff95_TC');
+    expect(header).toContain('Num_FN_WT');
+    expect(header).toHaveLength(1 + 9 * 3);
+    expect(lines.map((l) => l.split(',')[0])).toEqual([
+      'scan_id',
+      id(0),
+      id(1),
+      id(2),
+      'mean',
+      'std',
+      '25quantile',
+      'median',
+      '75quantile',
+    ]);
+    // Mean row = mean of the case rows.
+    const col = header.indexOf('LesionWise_Dice_TC');
+    const values = lines.slice(1, 4).map((l) => Number(l.split(',')[col]));
+    expect(Number(lines[4].split(',')[col])).toBeCloseTo(values.reduce((a, b) => a + b) / 3, 12);
+  });
+
+  it('fails with a message naming the case for labels outside the task and for shape mismatches', async () => {
+    const bad = path.join(tmp, 'bad');
+    mkdirSync(bad);
+    const raw = gunzipSync(readFileSync(path.join(FIXTURES, CASES[0], 'pred.nii.gz')));
+    const voxOffset = raw.readFloatLE(108);
+    raw[voxOffset] = 7;
+    writeFileSync(path.join(bad, `${id(0)}.nii.gz`), gzipSync(raw));
+    copyFileSync(path.join(FIXTURES, '09_full_size_240x240x155', 'pred.nii.gz'), path.join(bad, `${id(1)}.nii.gz`));
+    const { code, stderr } = await mednext('evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', bad, '-q');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /case BraTS-SSA-00001-000: prediction has label 7 at voxel 0, which task ssa does not define/,
+    );
+    expect(stderr).toMatch(
+      /case BraTS-SSA-00002-000: GT shape \[64, 64, 48\] differs from prediction shape \[240, 240, 155\]/,
+    );
+    expect(stderr).toMatch(/2 of 2 case\(s\) could not be evaluated/);
+  });
+
+  it('evaluates a single pair of files and rejects a missing path', async () => {
+    const c = path.join(FIXTURES, '08_ped_labels_with_cc');
+    const ok = await mednext(
+      'evaluate',
+      '--task',
+      'ped',
+      '--gt',
+      path.join(c, 'gt.nii.gz'),
+      '--pred',
+      path.join(c, 'pred.nii.gz'),
+      '-q',
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/1 case\(s\), task ped/);
+    expect(ok.stdout).toMatch(/ED\s+Num_FN/);
+    const missing = await mednext('evaluate', '--task', 'ped', '--gt', path.join(tmp, 'nope'), '--pred', c);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/--gt .*nope: no such file or folder/);
+  });
+});

@@ -7,14 +7,10 @@ import { STATS_CHUNK } from './wasm/gen-elementwise.js';
 
 /** Exact (erf) GELU of every value; relative error about 1e-6 including the negative tail. */
 export function gelu(rt: KernelRuntime, x: Float32Array): Float32Array {
-  const vecs = Math.ceil(x.length / 4);
   const mark = rt.mark();
   try {
-    const a = rt.alloc(vecs * 16);
-    const view = rt.f32(a, vecs * 4);
-    view.set(x);
-    view.fill(0, x.length);
-    rt.dispatch('gelu', [a, a], vecs, 256);
+    const a = rt.put(x);
+    rt.dispatch('gelu', [a], x.length, 1024);
     return rt.f32(a, x.length).slice();
   } finally {
     rt.release(mark);

@@ -10,6 +10,7 @@
  * is what makes the kernels usable from synchronous tfjs kernel functions.
  */
 import { buildKernelModule, hasRelaxedSimd } from './wasm/module.js';
+import { CONST_POOL_BASE } from './wasm/encoder.js';
 
 /** Options of {@link createKernelRuntime}. */
 export interface KernelRuntimeOptions {
@@ -23,6 +24,7 @@ export interface KernelRuntimeOptions {
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+/** Reserved start of memory: the thread control block (first 2 KiB) and the constant pool (next 2 KiB). */
 const CONTROL_BYTES = 4096;
 /** Control block layout (Int32 indices). */
 const CTL = { gen: 0, done: 1, fn: 2, nargs: 3, error: 4, args: 16, ranges: 64 } as const;
@@ -37,7 +39,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { module, memory, names, tid } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const fns = names.map((n) => instance.exports[n]);
-const ctl = new Int32Array(memory.buffer, 0, 1024);
+const ctl = new Int32Array(memory.buffer, 0, 512);
 let gen = Atomics.load(ctl, ${CTL.gen});
 parentPort.postMessage('ready');
 for (;;) {
@@ -156,7 +158,7 @@ export class KernelRuntime {
       return;
     }
     if (args.length > MAX_ARGS) throw new Error(`tensor3d kernels: ${name} has too many arguments`);
-    const ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+    const ctl = new Int32Array(this.memory.buffer, 0, 512);
     const units = Math.ceil(total / grain);
     const bounds: number[] = [];
     for (let t = 0; t < this.threads; t++) {
@@ -195,7 +197,7 @@ export class KernelRuntime {
   /** Stops the worker threads; the runtime stays usable single-threaded. */
   async dispose(): Promise<void> {
     if (this.workers.length === 0) return;
-    const ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+    const ctl = new Int32Array(this.memory.buffer, 0, 512);
     ctl[CTL.fn] = -1;
     Atomics.add(ctl, CTL.gen, 1);
     Atomics.notify(ctl, CTL.gen);
@@ -211,9 +213,19 @@ function exportNames(module: WebAssembly.Module): string[] {
     .map((e) => e.name);
 }
 
-function compile(relaxed: boolean, shared: boolean): WebAssembly.Module {
-  const bytes = buildKernelModule({ relaxed, shared, maxPages: MAX_PAGES });
-  return new WebAssembly.Module(bytes as BufferSource);
+function compile(relaxed: boolean, shared: boolean): { module: WebAssembly.Module; constants: Float32Array } {
+  const { bytes, constants } = buildKernelModule({ relaxed, shared, maxPages: MAX_PAGES });
+  return { module: new WebAssembly.Module(bytes as BufferSource), constants };
+}
+
+function newMemory(initialMiB: number | undefined, shared: boolean, constants: Float32Array): WebAssembly.Memory {
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil(((initialMiB ?? 64) * 2 ** 20) / PAGE),
+    maximum: MAX_PAGES,
+    shared,
+  });
+  new Float32Array(memory.buffer, CONST_POOL_BASE, constants.length).set(constants);
+  return memory;
 }
 
 function resolveRelaxed(opt: boolean | 'auto' | undefined): boolean {
@@ -227,11 +239,8 @@ function resolveRelaxed(opt: boolean | 'auto' | undefined): boolean {
  */
 export function createKernelRuntimeSync(options: Omit<KernelRuntimeOptions, 'threads'> = {}): KernelRuntime {
   const relaxed = resolveRelaxed(options.relaxedSimd);
-  const module = compile(relaxed, false);
-  const memory = new WebAssembly.Memory({
-    initial: Math.ceil(((options.initialMiB ?? 64) * 2 ** 20) / PAGE),
-    maximum: MAX_PAGES,
-  });
+  const { module, constants } = compile(relaxed, false);
+  const memory = newMemory(options.initialMiB, false, constants);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return new KernelRuntime(memory, instance, exportNames(module), [], relaxed);
 }
@@ -265,12 +274,8 @@ export async function createKernelRuntime(
     rt.fallbackReason = reason;
     return rt;
   }
-  const module = compile(relaxed, true);
-  const memory = new WebAssembly.Memory({
-    initial: Math.ceil(((options.initialMiB ?? 64) * 2 ** 20) / PAGE),
-    maximum: MAX_PAGES,
-    shared: true,
-  });
+  const { module, constants } = compile(relaxed, true);
+  const memory = newMemory(options.initialMiB, true, constants);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const names = exportNames(module);
   const workers = await Promise.all(

@@ -52,6 +52,33 @@ export interface Local {
 /** Anything that emits instructions into a function body. */
 export type Expr = (f: FunctionBuilder) => void;
 
+/** Byte address of the constant pool (inside the runtime's reserved first 4 KiB of memory). */
+export const CONST_POOL_BASE = 2048;
+/** Number of f32x4 constants the pool can hold. */
+export const CONST_POOL_SIZE = 128;
+
+/** Distinct float constants used by a module, each stored as a splatted f32x4 at CONST_POOL_BASE + 16*i. */
+export class ConstPool {
+  readonly values: number[] = [];
+
+  indexOf(x: number): number {
+    const key = Math.fround(x);
+    let i = this.values.findIndex((v) => Object.is(v, key));
+    if (i < 0) {
+      if (this.values.length >= CONST_POOL_SIZE) throw new Error('encoder: constant pool is full');
+      i = this.values.push(key) - 1;
+    }
+    return i;
+  }
+
+  /** The pool's bytes, to be written at CONST_POOL_BASE before any kernel runs. */
+  bytes(): Float32Array {
+    const out = new Float32Array(this.values.length * 4);
+    this.values.forEach((v, i) => out.fill(v, i * 4, i * 4 + 4));
+    return out;
+  }
+}
+
 /** Builds one function body: parameters, locals, instruction bytes. */
 export class FunctionBuilder {
   readonly code: number[] = [];
@@ -65,6 +92,7 @@ export class FunctionBuilder {
     paramTypes: ValType[],
     readonly results: ValType[],
     relaxed: boolean,
+    readonly pool: ConstPool = new ConstPool(),
   ) {
     this.params = paramTypes.map((type, index) => ({ index, type }));
     this.relaxed = relaxed;
@@ -115,12 +143,13 @@ export class FunctionBuilder {
 /** A module with one imported (optionally shared) memory `env.memory` and exported functions. */
 export class ModuleBuilder {
   readonly functions: FunctionBuilder[] = [];
+  readonly pool = new ConstPool();
 
   constructor(readonly relaxed: boolean) {}
 
   /** Adds a function; its index (for `call`) is its position. */
   func(name: string, params: ValType[], results: ValType[] = []): FunctionBuilder {
-    const f = new FunctionBuilder(name, params, results, this.relaxed);
+    const f = new FunctionBuilder(name, params, results, this.relaxed, this.pool);
     this.functions.push(f);
     return f;
   }
@@ -244,7 +273,17 @@ export const load = (addr: Expr, offset = 0): Expr => chainSimd([addr], 0x00, 4,
 export const loadSplat = (addr: Expr, offset = 0): Expr => chainSimd([addr], 0x09, 2, ...uleb(offset));
 export const store = (addr: Expr, v: Expr, offset = 0): Expr => chainSimd([addr, v], 0x0b, 4, ...uleb(offset));
 export const splat = (x: Expr): Expr => chainSimd([x], 0x13);
-export const splatF = (x: number): Expr => splat(f32(x));
+/**
+ * A constant f32x4 with all lanes `x`, loaded from the module's constant pool in linear memory (V8 builds an
+ * arbitrary `v128.const` from immediates with several instructions each time; a load with a constant address
+ * folds into the arithmetic instruction).
+ */
+export const splatF =
+  (x: number): Expr =>
+  (f) => {
+    const index = f.pool.indexOf(x);
+    f.emit(0x41, 0, 0xfd, 0x00, 4, ...uleb(CONST_POOL_BASE + 16 * index));
+  };
 export const i32x4Splat = (x: Expr): Expr => chainSimd([x], 0x11);
 export const lane = (v: Expr, n: number): Expr => chainSimd([v], 0x1f, n);
 export const f64Lane = (v: Expr, n: number): Expr => chainSimd([v], 0x21, n);
@@ -254,6 +293,10 @@ export const fmul = (a: Expr, b: Expr): Expr => chainSimd([a, b], 0xe6);
 export const fdiv = (a: Expr, b: Expr): Expr => chainSimd([a, b], 0xe7);
 export const fmin = (a: Expr, b: Expr): Expr => chainSimd([a, b], 0xe8);
 export const fmax = (a: Expr, b: Expr): Expr => chainSimd([a, b], 0xe9);
+/** Pseudo-min `b < a ? b : a`: one instruction (`fmin` must handle NaN and -0 and costs several). */
+export const fpmin = (a: Expr, b: Expr): Expr => chainSimd([a, b], 0xea);
+/** Pseudo-max `a < b ? b : a`. */
+export const fpmax = (a: Expr, b: Expr): Expr => chainSimd([a, b], 0xeb);
 export const fabs = (a: Expr): Expr => chainSimd([a], 0xe0);
 export const fneg = (a: Expr): Expr => chainSimd([a], 0xe1);
 export const fnearest = (a: Expr): Expr => chainSimd([a], 0x6a);

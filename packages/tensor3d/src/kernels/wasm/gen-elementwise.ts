@@ -13,11 +13,10 @@ import {
   fadd,
   fdiv,
   fma,
-  fmax,
-  fmin,
+  fpmax,
+  fpmin,
   fmul,
   fneg,
-  fnearest,
   forRange,
   fsub,
   get,
@@ -27,6 +26,13 @@ import {
   i32x4Shl,
   i32x4Splat,
   inc,
+  f32Load,
+  f32Store,
+  lane,
+  splat,
+  sub,
+  leS,
+  whileLoop,
   load,
   ltS,
   madd,
@@ -36,7 +42,6 @@ import {
   set,
   splatF,
   store,
-  truncSat,
   vand,
 } from './encoder.js';
 
@@ -64,6 +69,8 @@ const ERFC_P = [
 
 /** Beyond this |x| the erfc factor would underflow the 2^n construction; gelu(x) is then ~0 or x anyway. */
 const GELU_CLAMP = 12.9;
+/** 1.5 * 2^23: adding it rounds a float below 2^22 in magnitude to an integer held in the low mantissa bits. */
+const ROUND_MAGIC = 12582912;
 
 /**
  * `v = gelu(v)` exactly (erf form): gelu(x) = max(x, 0) - |x|/2 * erfc(|x|/sqrt 2).
@@ -73,9 +80,26 @@ const GELU_CLAMP = 12.9;
  * the head is cancelled against n*ln2 first, so exp() keeps ~1e-7 relative accuracy far into the tail.
  */
 export function geluInPlace(v: Local, tmp: GeluTemps): Expr {
+  return seq(...geluSteps(v, tmp));
+}
+
+/**
+ * GELU of several vectors with their steps interleaved: one vector's evaluation is a ~60-instruction
+ * dependency chain (two Horner polynomials and a division), so interleaving independent vectors is what
+ * keeps the SIMD units busy.
+ */
+export function geluInterleaved(vs: Local[], tmps: GeluTemps[]): Expr {
+  const lists = vs.map((v, i) => geluSteps(v, tmps[i]));
+  const out: Expr[] = [];
+  for (let s = 0; s < lists[0].length; s++) for (const l of lists) out.push(l[s]);
+  return seq(...out);
+}
+
+function geluSteps(v: Local, tmp: GeluTemps): Expr[] {
   const { a, t, p, n, h, l } = tmp;
+  const t2 = a; // |x| is dead once t is formed; a holds n as a float until the exp polynomial
   const steps: Expr[] = [
-    set(a, fmin(fabs(get(v)), splatF(GELU_CLAMP))),
+    set(a, fpmin(fabs(get(v)), splatF(GELU_CLAMP))),
     set(h, vand(get(a), i32x4Splat(i32(-4096)))), // high 12 bits of |x|: its square is exact
     set(l, fmul(fmul(fsub(get(a), get(h)), fadd(get(a), get(h))), splatF(0.5))), // x^2/2 - h^2/2
     set(h, fmul(fmul(get(h), get(h)), splatF(0.5))), // exact h^2/2
@@ -83,42 +107,88 @@ export function geluInPlace(v: Local, tmp: GeluTemps): Expr {
     set(p, splatF(ERFC_P[ERFC_P.length - 1])),
   ];
   for (let i = ERFC_P.length - 2; i >= 0; i--) steps.push(set(p, fma(get(p), get(t), splatF(ERFC_P[i]))));
-  // y = P(t) - h - l = n ln2 + r, |r| <= ln2/2; ln2 split Cody-Waite style (the head has 9 bits, so n*head is exact)
-  steps.push(set(n, fnearest(fmul(fsub(fsub(get(p), get(h)), get(l)), splatF(Math.LOG2E)))));
+  // y = P(t) - h - l = n ln2 + r, |r| <= ln2/2. Rounding y/ln2 by adding 1.5*2^23 leaves n in the low mantissa
+  // bits (no float->int conversion needed); ln2 is split Cody-Waite style (9-bit head: n*head is exact).
+  steps.push(set(n, fadd(fmul(fsub(fsub(get(p), get(h)), get(l)), splatF(Math.LOG2E)), splatF(ROUND_MAGIC))));
+  steps.push(set(t2, fsub(get(n), splatF(ROUND_MAGIC)))); // n as a float
   steps.push(
     set(
       p,
       fsub(
-        fsub(fadd(fsub(fneg(get(h)), fmul(get(n), splatF(0.693359375))), get(p)), get(l)),
-        fmul(get(n), splatF(-2.1219444005469057e-4)),
+        fsub(fadd(fsub(fneg(get(h)), fmul(get(t2), splatF(0.693359375))), get(p)), get(l)),
+        fmul(get(t2), splatF(-2.1219444005469057e-4)),
       ),
     ),
   );
   // degree-7 Taylor series of exp(r), Horner, in a
   steps.push(set(a, splatF(1 / 5040)));
   for (const c of [1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]) steps.push(set(a, fma(get(a), get(p), splatF(c))));
-  // scale by 2^n: build the float bits (n + 127) << 23
-  steps.push(set(n, i32x4Shl(i32x4Add(truncSat(get(n)), i32x4Splat(i32(127))), i32(23))));
+  // scale by 2^n: bits of n + magic are 0x4B400000 + n; adding 127 and shifting left by 23 leaves (n + 127) << 23
+  steps.push(set(n, i32x4Shl(i32x4Add(get(n), i32x4Splat(i32(127))), i32(23))));
   steps.push(set(a, fmul(fmul(get(a), get(n)), get(t)))); // a = erfc(|x|/sqrt 2)
-  steps.push(set(v, fsub(fmax(get(v), splatF(0)), fmul(fmul(fabs(get(v)), splatF(0.5)), get(a)))));
-  return seq(...steps);
+  steps.push(set(v, fsub(fpmax(get(v), splatF(0)), fmul(fmul(fabs(get(v)), splatF(0.5)), get(a)))));
+  return steps;
 }
 
-/** `gelu(x, y, start, end, tid)`: y[i] = gelu(x[i]) for 4-float vectors i in [start, end). */
-export function emitGelu(m: ModuleBuilder): void {
-  const f = m.func('gelu', ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [x, y, start, end] = f.params;
-  const i = f.local('i32');
-  const off = f.local('i32');
-  const v = f.local('v128');
-  const tmp = geluTemps(f);
-  f.run(
-    forRange(i, get(start), get(end), 1, [
-      set(off, mul(get(i), i32(16))),
-      set(v, load(add(get(x), get(off)))),
-      geluInPlace(v, tmp),
-      store(add(get(y), get(off)), get(v)),
+/** Vectors per iteration of the standalone GELU kernel (interleaved for instruction-level parallelism). */
+export const GELU_UNROLL = 4;
+
+/** Locals of {@link geluRange}, allocated once per function. */
+export interface GeluRangeLocals {
+  i: Local;
+  off: Local;
+  vs: Local[];
+  tmps: GeluTemps[];
+}
+
+export function geluRangeLocals(f: FunctionBuilder): GeluRangeLocals {
+  const vs = Array.from({ length: GELU_UNROLL }, () => f.local('v128'));
+  return { i: f.local('i32'), off: f.local('i32'), vs, tmps: vs.map(() => geluTemps(f)) };
+}
+
+/**
+ * In place GELU of `count` floats at byte address `base` (any count: whole vectors, interleaved by
+ * GELU_UNROLL, then one vector at a time, then the last floats one lane at a time).
+ */
+export function geluRange(base: Local, count: Local, L: GeluRangeLocals): Expr {
+  const { i, off, vs, tmps } = L;
+  const v = vs[0];
+  return seq(
+    set(i, i32(0)),
+    whileLoop(leS(add(get(i), i32(4 * GELU_UNROLL)), get(count)), [
+      set(off, add(get(base), mul(get(i), i32(4)))),
+      ...vs.map((w, u) => set(w, load(get(off), u * 16))),
+      geluInterleaved(vs, tmps),
+      ...vs.map((w, u) => store(get(off), get(w), u * 16)),
+      inc(i, 4 * GELU_UNROLL),
     ]),
+    whileLoop(leS(add(get(i), i32(4)), get(count)), [
+      set(off, add(get(base), mul(get(i), i32(4)))),
+      set(v, load(get(off))),
+      geluInPlace(v, tmps[0]),
+      store(get(off), get(v)),
+      inc(i, 4),
+    ]),
+    whileLoop(ltS(get(i), get(count)), [
+      set(off, add(get(base), mul(get(i), i32(4)))),
+      set(v, splat(f32Load(get(off)))),
+      geluInPlace(v, tmps[0]),
+      f32Store(get(off), lane(get(v), 0)),
+      inc(i, 1),
+    ]),
+  );
+}
+
+/** `gelu(x, start, end, tid)`: in place GELU of floats [start, end) of the array at x. */
+export function emitGelu(m: ModuleBuilder): void {
+  const f = m.func('gelu', ['i32', 'i32', 'i32', 'i32']);
+  const [x, start, end] = f.params;
+  const base = f.local('i32');
+  const count = f.local('i32');
+  f.run(
+    set(base, add(get(x), mul(get(start), i32(4)))),
+    set(count, sub(get(end), get(start))),
+    geluRange(base, count, geluRangeLocals(f)),
   );
 }
 

@@ -32,9 +32,10 @@ import {
   seq,
   set,
   store,
+  sub,
   whileLoop,
 } from './encoder.js';
-import { geluInPlace, geluTemps } from './gen-elementwise.js';
+import { geluRange, geluRangeLocals } from './gen-elementwise.js';
 
 /** Parameters of every GEMM export, in order. */
 export const GEMM_PARAMS = ['a', 'bp', 'bias', 'c', 'res', 'K', 'N', 'MT', 'start', 'end', 'tid'] as const;
@@ -52,7 +53,7 @@ export interface GemmShape {
 /** The shape used by the exported `gemm` / `gemm_gelu` (chosen by measurement, see bench/kernels.mjs). */
 export const GEMM_DEFAULT: GemmShape = { mr: 4, nrv: 4, ku: 4 };
 
-/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU before the residual. */
+/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU after the residual add. */
 export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu: boolean): void {
   const f = m.func(
     name,
@@ -83,7 +84,9 @@ export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu:
   const bvs = Array.from({ length: nrv }, () => f.local('v128'));
   const sv = f.local('v128');
   const out = f.local('v128');
-  const tmp = gelu ? geluTemps(f) : undefined;
+  const geluLocals = gelu ? geluRangeLocals(f) : undefined;
+  const tileBase = L();
+  const tileCount = L();
 
   const micro = (R: number): Expr => {
     const steps: Expr[] = [];
@@ -114,10 +117,8 @@ export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu:
       steps.push(set(cp, add(add(get(P.c), mul(add(get(i), i32(r)), get(ns))), mul(get(j0), i32(4)))));
       steps.push(set(rp, add(add(get(P.res), mul(add(get(i), i32(r)), get(ns))), mul(get(j0), i32(4)))));
       for (let v = 0; v < nrv; v++) {
-        const full: Expr[] = [set(out, get(accs[r][v]))];
-        if (tmp) full.push(geluInPlace(out, tmp));
-        full.push(ifThen(ne(get(P.res), i32(0)), [set(out, fadd(get(out), load(get(rp), v * 16)))]));
-        steps.push(...full);
+        steps.push(set(out, get(accs[r][v])));
+        steps.push(ifThen(ne(get(P.res), i32(0)), [set(out, fadd(get(out), load(get(rp), v * 16)))]));
         steps.push(
           ifThen(
             eqz(get(partial)),
@@ -150,6 +151,15 @@ export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu:
         ...(mr > 1 ? [whileLoop(ltS(get(i), get(i1)), [micro(1), inc(i, 1)])] : []),
         inc(panel, get(panelBytes)),
       ]),
+      // GELU over the finished row tile while it is still in cache (a separate pass: the ~60-instruction
+      // chain per vector would otherwise stall the register-blocked accumulation)
+      ...(geluLocals
+        ? [
+            set(tileBase, add(get(P.c), mul(get(i0), get(ns)))),
+            set(tileCount, mul(sub(get(i1), get(i0)), get(P.N))),
+            geluRange(tileBase, tileCount, geluLocals),
+          ]
+        : []),
       set(i0, get(i1)),
     ]),
   );

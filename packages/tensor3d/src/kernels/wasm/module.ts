@@ -24,8 +24,15 @@ export function gemmTuningName(s: GemmShape): string {
   return `gemm_${s.mr}x${s.nrv}`;
 }
 
+/** The kernel module bytes and the constant pool its code loads from memory. */
+export interface KernelModuleBytes {
+  bytes: Uint8Array;
+  /** to be written at CONST_POOL_BASE before any kernel runs */
+  constants: Float32Array;
+}
+
 /** Builds the kernel module bytes. */
-export function buildKernelModule(options: { relaxed: boolean; shared: boolean; maxPages: number }): Uint8Array {
+export function buildKernelModule(options: { relaxed: boolean; shared: boolean; maxPages: number }): KernelModuleBytes {
   const m = new ModuleBuilder(options.relaxed);
   for (const k of DEPTHWISE_KERNEL_SIZES) {
     emitDepthwise(m, { k, stride: 1, transposed: false });
@@ -38,7 +45,7 @@ export function buildKernelModule(options: { relaxed: boolean; shared: boolean; 
   emitGelu(m);
   emitGroupNormStats(m);
   emitGroupNormApply(m);
-  return m.encode(options.shared, options.maxPages);
+  return { bytes: m.encode(options.shared, options.maxPages), constants: m.pool.bytes() };
 }
 
 let relaxedCache: boolean | undefined;

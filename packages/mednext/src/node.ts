@@ -5,3 +5,4 @@
 export * from './data/node/index.js';
 export * from './inference/node/index.js';
 export * from './training/node/index.js';
+export * from './weights/node.js';

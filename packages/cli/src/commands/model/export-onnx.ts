@@ -1,0 +1,65 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, Flags } from '@oclif/core';
+import { configFromMetadata, mednextToOnnx, parseSafetensors, type MedNeXtConfig } from '@mednext-ts/mednext';
+
+/** `mednext model export-onnx`: a MedNeXt checkpoint as an ONNX model (opset 17, NCDHW) for onnxruntime & co. */
+export default class ModelExportOnnx extends Command {
+  static override description =
+    'Export MedNeXt weights (.safetensors, official state-dict names) to an ONNX model (opset 17, NCDHW float32, ' +
+    "input 'input', output 'output' and with --deep-supervision 'output_ds1'..'output_ds4'). " +
+    'The config comes from --config or, when absent, from the safetensors metadata.';
+
+  static override examples = [
+    '<%= config.bin %> model export-onnx --config config.json --weights model.safetensors --out model.onnx',
+    '<%= config.bin %> model export-onnx --weights model.safetensors --out model.onnx --shape 128x160x112',
+  ];
+
+  static override flags = {
+    config: Flags.string({ description: 'CONFIG.json with the official constructor arguments' }),
+    weights: Flags.string({ description: 'weights, .safetensors', required: true }),
+    out: Flags.string({ description: 'output .onnx file', required: true }),
+    shape: Flags.string({
+      description:
+        'fix the input spatial size DxHxW (multiples of 16; lets ONNX runtimes plan memory); dynamic if absent',
+    }),
+    batch: Flags.integer({ description: 'fix the batch size (dynamic if absent)', min: 1 }),
+    'deep-supervision': Flags.boolean({ description: 'also output the 4 deep-supervision heads', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(ModelExportOnnx);
+    const st = parseSafetensors(new Uint8Array(await readFile(flags.weights)), flags.weights);
+    let config: MedNeXtConfig | null;
+    if (flags.config) {
+      try {
+        config = JSON.parse(await readFile(flags.config, 'utf8')) as MedNeXtConfig;
+      } catch (error) {
+        this.error(`--config ${flags.config}: ${(error as Error).message}`);
+      }
+    } else {
+      config = configFromMetadata(st.metadata);
+      if (!config) this.error(`--weights ${flags.weights} holds no config in its metadata; pass --config CONFIG.json`);
+    }
+    let spatialShape: [number, number, number] | undefined;
+    if (flags.shape) {
+      const dims = flags.shape.split(/[x,]/).map(Number);
+      if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+        this.error(`--shape must be DxHxW (three positive integers), got '${flags.shape}'`);
+      }
+      spatialShape = dims as [number, number, number];
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = mednextToOnnx(config, st.tensors, {
+        spatialShape,
+        batchSize: flags.batch,
+        deepSupervision: flags['deep-supervision'],
+        producerVersion: this.config.version,
+      });
+    } catch (error) {
+      this.error(`${flags.weights}: ${(error as Error).message}`);
+    }
+    await writeFile(flags.out, bytes);
+    this.log(`wrote ${flags.out} (${(bytes.length / 2 ** 20).toFixed(1)} MiB, opset 17)`);
+  }
+}

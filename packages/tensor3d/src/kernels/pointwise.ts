@@ -11,7 +11,7 @@ export interface MatmulOptions {
   bias?: Float32Array;
   /** Apply exact GELU to X W + bias. */
   gelu?: boolean;
-  /** Added after the (optional) GELU; [M, N]. */
+  /** Added to X W + bias; [M, N]. Not together with `gelu` (MedNeXt never needs both in one GEMM). */
   residual?: Float32Array;
   /** Register-block variant (`gemm_<mr>x<nrv>` exports) for tuning; default the tuned `gemm`. */
   shape?: GemmShape;
@@ -91,6 +91,7 @@ export function matmulBias(
   if (opts.residual && opts.residual.length !== m * n) {
     throw new Error(`matmulBias: residual has ${opts.residual.length} values, expected ${m * n}`);
   }
+  if (opts.gelu && opts.residual) throw new Error('matmulBias: pass either gelu or residual, not both');
   const shape = opts.shape ?? GEMM_DEFAULT;
   const nw = 4 * shape.nrv;
   const mark = rt.mark();

@@ -53,7 +53,8 @@ export interface GemmShape {
 /** The shape used by the exported `gemm` / `gemm_gelu` (chosen by measurement, see bench/kernels.mjs). */
 export const GEMM_DEFAULT: GemmShape = { mr: 4, nrv: 4, ku: 4 };
 
-/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU after the residual add. */
+/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU to the result
+ * (callers pass `res` = 0 then: the GELU pass runs over the stored tile). */
 export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu: boolean): void {
   const f = m.func(
     name,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   analyzeAffine,
@@ -117,7 +118,10 @@ describe('browser path (web DecompressionStream, no node:zlib)', () => {
   });
 });
 
-const SHARED_BRATS = '/work/shared/fixtures/nifti/brats_size_int16.nii.gz';
+// The shared fixtures folder sits next to the repository checkout (../shared from the repo root).
+const SHARED_BRATS = fileURLToPath(
+  new URL('../../../../shared/fixtures/nifti/brats_size_int16.nii.gz', import.meta.url),
+);
 describe.skipIf(!existsSync(SHARED_BRATS))('BraTS-size fixture (from shared/, not copied)', () => {
   it('matches hash and sum', async () => {
     const e = EXPECTED.valid.find((x) => x.file === 'brats_size_int16.nii.gz')!;

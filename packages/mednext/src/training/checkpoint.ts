@@ -22,7 +22,7 @@ import type { OptimizerKind, OptimizerState } from './optimizer.js';
 export const CHECKPOINT_FORMAT = 'mednext-ts/checkpoint@1';
 
 /** What a checkpoint says about how to use the model. */
-export interface CheckpointInfo {
+export interface TrainingCheckpointInfo {
   task: string;
   /** Output channels in order (sigmoid per channel). */
   regions: RegionDefinition[];
@@ -39,8 +39,8 @@ export interface CheckpointInfo {
   training: Record<string, unknown>;
 }
 
-/** Metadata map of a checkpoint: network config + {@link CheckpointInfo}, JSON-encoded values. */
-export function checkpointMetadata(config: MedNeXtConfig, info: CheckpointInfo): Record<string, string> {
+/** Metadata map of a checkpoint: network config + {@link TrainingCheckpointInfo}, JSON-encoded values. */
+export function checkpointMetadata(config: MedNeXtConfig, info: TrainingCheckpointInfo): Record<string, string> {
   return {
     ...configToMetadata(config),
     format: JSON.stringify(CHECKPOINT_FORMAT),
@@ -57,11 +57,11 @@ export function checkpointMetadata(config: MedNeXtConfig, info: CheckpointInfo):
   };
 }
 
-/** Reads {@link CheckpointInfo} and the network config back; `source` names the file in errors. */
+/** Reads {@link TrainingCheckpointInfo} and the network config back; `source` names the file in errors. */
 export function readCheckpointMetadata(
   metadata: Record<string, string>,
   source: string,
-): { config: MedNeXtConfig; info: CheckpointInfo } {
+): { config: MedNeXtConfig; info: TrainingCheckpointInfo } {
   const config = configFromMetadata(metadata);
   if (!config) throw new Error(`${source}: no network config in the safetensors metadata (not a mednext checkpoint?)`);
   const get = <T>(key: string): T => {

@@ -34,7 +34,7 @@ import {
   decodeResume,
   encodeCheckpoint,
   encodeResume,
-  type CheckpointInfo,
+  type TrainingCheckpointInfo,
   type ResumeState,
 } from '../checkpoint.js';
 import { finetuneParameterNames, reinitializeParameters } from '../finetune.js';
@@ -278,7 +278,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
   const nIn = task.modalities.length;
   const nOut = task.regions.length;
   const trainableNames = new Set(trainable.map((v) => v.name));
-  const info = (epoch: number, valDiceMean: number | null): CheckpointInfo => ({
+  const info = (epoch: number, valDiceMean: number | null): TrainingCheckpointInfo => ({
     task: task.id,
     regions: task.regions,
     modalities: task.modalities,

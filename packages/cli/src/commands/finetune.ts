@@ -1,0 +1,81 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Flags } from '@oclif/core';
+import { parseSafetensors, readCheckpointMetadata } from '@mednext-ts/mednext';
+import { readDatasetDescription } from '@mednext-ts/mednext/node';
+import type { BackendPreference } from '@mednext-ts/tensor3d';
+import { findTask, setupBackend } from '../lib/inference/runtime.js';
+import { optionsFromFlags, runFolds, trainingFlags } from '../lib/training.js';
+
+/** `mednext finetune`: continue training the last decoder layers of a trained model. */
+export default class Finetune extends Command {
+  static override description =
+    "Fine-tune trained models: load each fold's checkpoint and train only the last N decoder layers (up and decoder " +
+    'blocks, counted from the output) and the deep-supervision heads, optionally re-initialising them first. The SSA ' +
+    'recipe: pre-train on adult glioma + SSA, then fine-tune the last 10 decoder layers on SSA only (--sources ssa). ' +
+    "Uses the pre-training run's splits.json so validation cases stay unseen. Other flags as mednext train.";
+
+  static override examples = [
+    '<%= config.bin %> finetune --from runs/ssa-B --data /data/cache-ssa --out runs/ssa-B-ft --sources ssa --train-last 10 --reinit',
+    '<%= config.bin %> finetune --from runs/ssa-B/fold_0/checkpoint_last.safetensors --data /data/cache-ssa --out runs/ft --fold 0',
+  ];
+
+  static override flags = {
+    ...trainingFlags,
+    from: Flags.string({
+      description:
+        'a run folder of mednext train (uses fold_<n>/checkpoint_<which>.safetensors per fold) or one checkpoint file',
+      required: true,
+    }),
+    checkpoint: Flags.string({
+      description: 'which checkpoint of a run folder',
+      options: ['last', 'best'],
+      default: 'last',
+    }),
+    'train-last': Flags.integer({
+      description: 'decoder layers to train, counted from the output (default: task, 10)',
+      min: 0,
+    }),
+    reinit: Flags.boolean({ description: 're-initialise the trained layers first (default: task)', allowNo: true }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Finetune);
+    const dataset = await readDatasetDescription(flags.data);
+    const fromDir = existsSync(flags.from) && statSync(flags.from).isDirectory();
+    const checkpointFor = (fold: number) =>
+      fromDir ? path.join(flags.from, `fold_${fold}`, `checkpoint_${flags.checkpoint}.safetensors`) : flags.from;
+    const probe = fromDir ? checkpointFor(flags.fold === 'all' ? 0 : Number(flags.fold)) : flags.from;
+    if (!existsSync(probe)) this.error(`${probe}: checkpoint not found`);
+    const { config, info } = readCheckpointMetadata(parseSafetensors(await readFile(probe), probe).metadata, probe);
+    const task = await findTask(this.config, flags.task ?? info.task);
+    if (dataset.task !== task.id)
+      this.error(`${flags.data} was preprocessed for task '${dataset.task}', not '${task.id}'`);
+    const recipe = task.training.finetune;
+    const trainLast = flags['train-last'] ?? recipe?.trainLast ?? 10;
+    const reinit = flags.reinit ?? recipe?.reinit ?? false;
+    const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
+    if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
+    const base = optionsFromFlags(flags, task, config);
+    if (!flags.splits && fromDir && existsSync(path.join(flags.from, 'splits.json'))) {
+      base.splitsFile = path.join(flags.from, 'splits.json');
+    }
+    if (!flags['patch-size']) base.patchSize = info.patchSize;
+    if (!flags.quiet) {
+      this.logToStderr(
+        `fine-tuning the last ${trainLast} decoder layers + heads${reinit ? ' (re-initialised)' : ''} of ${flags.from}` +
+          `${base.sources ? ` on sources ${base.sources.join(', ')}` : ''}; ${base.epochs} epochs x ${base.iterationsPerEpoch}, lr ${base.learningRate}`,
+      );
+    }
+    const results = await runFolds(
+      this,
+      base,
+      flags.fold,
+      (fold) => ({ kind: 'checkpoint', path: checkpointFor(fold), trainLast, reinit }),
+      flags.quiet,
+    );
+    for (const r of results)
+      this.log(`${r.foldDir}: best mean Dice ${r.bestDice?.toFixed(4) ?? '-'} at epoch ${r.bestEpoch ?? '-'}`);
+  }
+}

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { Command, Flags } from '@oclif/core';
+import { parseSafetensors, configFromMetadata, type PresetName } from '@mednext-ts/mednext';
+import { readDatasetDescription } from '@mednext-ts/mednext/node';
+import type { BackendPreference } from '@mednext-ts/tensor3d';
+import { findTask, setupBackend } from '../lib/inference/runtime.js';
+import { modelForTask, optionsFromFlags, runFolds, trainingFlags } from '../lib/training.js';
+
+/** `mednext train`: cross-validated training from a preprocessed cache. */
+export default class Train extends Command {
+  static override description =
+    'Train MedNeXt on a preprocessed cache with k-fold cross-validation (splits.json, stratified by source, from --seed). ' +
+    'Patches are sampled with 1/3 foreground oversampling and augmented (flips, intensity scale/shift, rotation/scaling, ' +
+    'noise, blur, gamma, low resolution); the loss is batch Dice + focal (or Dice + BCE) with deep supervision; the ' +
+    'optimiser is Schedule-Free AdamW (train()/eval() around validation and checkpoints) or AdamW with a poly/cosine ' +
+    'schedule. Each fold writes checkpoint_{best,last}.safetensors (weights + metadata: task, regions, channel order, ' +
+    'patch size, normalisation), checkpoint_last.resume.safetensors (for --resume, which continues exactly), log.jsonl ' +
+    'and progress.svg. Defaults come from the task recipe (mednext tasks).';
+
+  static override examples = [
+    '<%= config.bin %> train --task ssa --data /data/cache-ssa --out runs/ssa-B --fold all',
+    '<%= config.bin %> train --task ped --data /data/cache-ped --out runs/ped-B --fold 0 --lr 0.0005 --epochs 75',
+    '<%= config.bin %> train --data /data/cache-ssa --out runs/ssa-B --resume',
+    '<%= config.bin %> train --data /data/cache-ssa --out runs/ssa-B-k5 --kernel 5 --init-from runs/ssa-B/fold_0/checkpoint_last.safetensors --fold 0',
+  ];
+
+  static override flags = {
+    ...trainingFlags,
+    preset: Flags.string({ description: 'MedNeXt size (default: task)', options: ['S', 'B', 'M', 'L'] }),
+    kernel: Flags.integer({ description: 'depthwise kernel size, 3, 5 or 7 (default: task)', min: 3, max: 7 }),
+    'init-from': Flags.string({
+      description:
+        'initialise from a checkpoint; with a larger --kernel than the checkpoint, its kernels are UpKern-resampled',
+    }),
+    width: Flags.integer({
+      description: 'base channel width n_channels (default: the preset, 32)',
+      min: 1,
+      hidden: true,
+    }),
+    blocks: Flags.integer({
+      description: 'blocks per stage for every stage (default: the preset)',
+      min: 1,
+      hidden: true,
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Train);
+    const dataset = await readDatasetDescription(flags.data);
+    const task = await findTask(this.config, flags.task ?? dataset.task);
+    if (dataset.task !== task.id)
+      this.error(`${flags.data} was preprocessed for task '${dataset.task}', not '${task.id}'`);
+    const kernel = flags.kernel ?? task.training.kernelSize;
+    if (kernel % 2 !== 1) this.error(`--kernel ${kernel}: must be odd (3, 5 or 7)`);
+    let model = modelForTask(
+      task,
+      (flags.preset ?? task.training.preset) as PresetName,
+      kernel,
+      flags['deep-supervision'],
+    );
+    if (flags.width) model = { ...model, n_channels: flags.width };
+    if (flags.blocks) model = { ...model, block_counts: Array(9).fill(flags.blocks) };
+    let init: { kind: 'upkern'; path: string } | { kind: 'checkpoint'; path: string } | undefined;
+    if (flags['init-from']) {
+      const file = flags['init-from'];
+      const source = configFromMetadata(parseSafetensors(await readFile(file), file).metadata);
+      const sourceKernel = source?.kernel_size ?? source?.enc_kernel_size ?? 3;
+      init = sourceKernel < kernel ? { kind: 'upkern', path: file } : { kind: 'checkpoint', path: file };
+    }
+    const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
+    if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
+    const base = optionsFromFlags(flags, task, model);
+    if (!flags.quiet) {
+      this.logToStderr(
+        `task ${task.id}: MedNeXt-${flags.preset ?? task.training.preset} k${kernel}, regions ${task.regions.map((r) => r.name).join(', ')}; ` +
+          `patch ${base.patchSize.join('x')}, batch ${base.batchSize}, ${base.epochs} epochs x ${base.iterationsPerEpoch}, ` +
+          `${base.optimizer} lr ${base.learningRate}, ${base.loss}`,
+      );
+    }
+    const results = await runFolds(this, base, flags.fold, () => init, flags.quiet);
+    for (const r of results)
+      this.log(`${r.foldDir}: best mean Dice ${r.bestDice?.toFixed(4) ?? '-'} at epoch ${r.bestEpoch ?? '-'}`);
+  }
+}

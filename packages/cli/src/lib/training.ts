@@ -1,0 +1,203 @@
+/**
+ * Shared parts of `mednext train` and `mednext finetune`: flags, turning them into
+ * {@link TrainOptions}, and running folds with a progress display.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Flags, type Command } from '@oclif/core';
+import cliProgress from 'cli-progress';
+import { AUGMENTATION_PRESETS, presetConfig, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
+import { loadOrCreateSplits, trainFold, type TrainOptions, type TrainResult } from '@mednext-ts/mednext/node';
+import type { TaskDefinition } from '@mednext-ts/mednext/tasks';
+import type { Shape3 } from '@mednext-ts/tensor3d';
+import { BACKEND_CHOICES } from './inference/runtime.js';
+
+/** Flags common to both commands. Defaults marked "task" come from the task's training recipe. */
+export const trainingFlags = {
+  data: Flags.string({ char: 'd', description: 'preprocessed cache folder (from mednext preprocess)', required: true }),
+  out: Flags.string({
+    char: 'o',
+    description: 'run folder: splits.json and fold_<n>/ with checkpoints, log and plot',
+    required: true,
+  }),
+  task: Flags.string({ description: "task id (default: the cache's task)" }),
+  fold: Flags.string({ description: 'fold to train: a number from 0, or "all"', default: 'all' }),
+  folds: Flags.integer({ description: 'number of cross-validation folds for a new split (default: task)', min: 2 }),
+  splits: Flags.string({ description: 'use this splits.json instead of <out>/splits.json' }),
+  sources: Flags.string({
+    description: 'only use cases of these sources (comma-separated source tags from preprocess --root path:tag)',
+  }),
+  'patch-size': Flags.string({ description: 'training patch, e.g. 128x160x112 (default: task)' }),
+  'batch-size': Flags.integer({ description: 'patches per step (default: task)', min: 1 }),
+  epochs: Flags.integer({ description: 'epochs (default: task)', min: 1 }),
+  iterations: Flags.integer({ description: 'iterations per epoch (default: task, 250)', min: 1 }),
+  lr: Flags.string({ description: 'learning rate (default: task; SSA 0.0027, PED 0.0005)' }),
+  'weight-decay': Flags.string({ description: 'weight decay (default: task, 0)' }),
+  optimizer: Flags.string({
+    description: 'optimiser',
+    options: ['schedulefree', 'adamw-poly', 'adamw-cosine'],
+    default: 'schedulefree',
+  }),
+  warmup: Flags.integer({ description: 'Schedule-Free linear warmup steps', default: 0, min: 0 }),
+  loss: Flags.string({
+    description: 'loss (default: task): batch Dice + focal, or Dice + BCE as nnU-Net',
+    options: ['dice-focal', 'dice-bce'],
+  }),
+  augmentation: Flags.string({
+    description: 'augmentation preset',
+    options: Object.keys(AUGMENTATION_PRESETS),
+    default: 'default',
+  }),
+  foreground: Flags.string({ description: 'fraction of patches centred on a foreground voxel', default: '0.333' }),
+  'deep-supervision': Flags.boolean({
+    description: 'deep supervision (5 outputs, weights 16/31..1/31)',
+    default: true,
+    allowNo: true,
+  }),
+  seed: Flags.integer({ description: 'seed of initialisation, split, sampling and augmentation', default: 12345 }),
+  resume: Flags.boolean({
+    description: 'continue each fold from its checkpoint_last.resume.safetensors (folds already finished are skipped)',
+  }),
+  'cases-in-memory': Flags.integer({ description: 'preprocessed cases kept in RAM', default: 64, min: 1 }),
+  backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
+  threads: Flags.integer({ description: 'threads for the WebAssembly backend', min: 1 }),
+  quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
+};
+
+/** Parses `128x160x112` (or `128,160,112`). */
+export function parsePatch(value: string, flag = '--patch-size'): Shape3 {
+  const parts = value.split(/[x,]/).map((s) => Number(s.trim()));
+  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
+    throw new Error(`${flag} ${value}: expected three positive multiples of 16 like 128x160x112`);
+  }
+  return parts as Shape3;
+}
+
+/** Parses a number flag, with a readable error. */
+export function parseNumber(value: string, flag: string, check: (n: number) => boolean = Number.isFinite): number {
+  const n = Number(value);
+  if (!check(n)) throw new Error(`${flag} ${value}: not a valid value`);
+  return n;
+}
+
+/** Folds selected by `--fold`. */
+export function parseFolds(value: string, count: number): number[] {
+  if (value === 'all') return Array.from({ length: count }, (_, i) => i);
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n >= count) throw new Error(`--fold ${value}: use 0..${count - 1} or "all"`);
+  return [n];
+}
+
+/** The network config of a preset for a task (in/out channels from the task), with deep supervision as asked. */
+export function modelForTask(
+  task: TaskDefinition,
+  preset: PresetName,
+  kernel: number,
+  deepSupervision: boolean,
+): MedNeXtConfig {
+  return presetConfig(preset, {
+    kernelSize: kernel,
+    inChannels: task.modalities.length,
+    nClasses: task.regions.length,
+    deepSupervision,
+  });
+}
+
+type FlagValues = { [K in keyof typeof trainingFlags]?: unknown };
+
+/** Everything of {@link TrainOptions} that comes from the shared flags and the task recipe. */
+export function optionsFromFlags(
+  flags: FlagValues,
+  task: TaskDefinition,
+  model: MedNeXtConfig,
+): Omit<TrainOptions, 'fold' | 'init' | 'signal' | 'onIteration' | 'onEpoch' | 'onMessage'> {
+  const r = task.training;
+  const str = (k: keyof typeof trainingFlags) => flags[k] as string | undefined;
+  return {
+    task,
+    cacheDir: str('data')!,
+    outDir: str('out')!,
+    folds: (flags.folds as number | undefined) ?? r.folds,
+    splitsFile: str('splits'),
+    sources: str('sources')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    model,
+    patchSize: str('patch-size') ? parsePatch(str('patch-size')!) : r.patchSize,
+    batchSize: (flags['batch-size'] as number | undefined) ?? r.batchSize,
+    epochs: (flags.epochs as number | undefined) ?? r.epochs,
+    iterationsPerEpoch: (flags.iterations as number | undefined) ?? r.iterationsPerEpoch,
+    learningRate: str('lr') ? parseNumber(str('lr')!, '--lr', (n) => n > 0) : r.learningRate,
+    weightDecay: str('weight-decay')
+      ? parseNumber(str('weight-decay')!, '--weight-decay', (n) => n >= 0)
+      : r.weightDecay,
+    optimizer: (str('optimizer') ?? 'schedulefree') as TrainOptions['optimizer'],
+    warmupSteps: flags.warmup as number | undefined,
+    loss: (str('loss') ?? r.loss) as TrainOptions['loss'],
+    augmentation: AUGMENTATION_PRESETS[(str('augmentation') ?? 'default') as keyof typeof AUGMENTATION_PRESETS],
+    foregroundFraction: parseNumber(str('foreground') ?? '0.333', '--foreground', (n) => n >= 0 && n <= 1),
+    seed: (flags.seed as number | undefined) ?? 12345,
+    resume: Boolean(flags.resume),
+    casesInMemory: flags['cases-in-memory'] as number | undefined,
+  };
+}
+
+/** Runs the selected folds one after the other, with a per-epoch progress bar and a line per epoch. */
+export async function runFolds(
+  command: Command,
+  base: Omit<TrainOptions, 'fold'>,
+  foldFlag: string,
+  initFor: (fold: number) => TrainOptions['init'],
+  quiet: boolean,
+): Promise<TrainResult[]> {
+  const splits = await loadOrCreateSplits(base);
+  const folds = parseFolds(foldFlag, splits.folds.length);
+  const log = (line: string) => {
+    if (!quiet) command.logToStderr(line);
+  };
+  const results: TrainResult[] = [];
+  for (const fold of folds) {
+    const foldDir = path.join(base.outDir, `fold_${fold}`);
+    const resume = Boolean(base.resume) && existsSync(path.join(foldDir, 'checkpoint_last.resume.safetensors'));
+    const tty = !quiet && process.stderr.isTTY;
+    let bar: cliProgress.SingleBar | undefined;
+    log(`fold ${fold}: ${resume ? 'resuming' : 'training'} -> ${foldDir}`);
+    const result = await trainFold({
+      ...base,
+      fold,
+      resume,
+      init: initFor(fold),
+      onMessage: log,
+      onIteration: (e) => {
+        if (!tty) return;
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            { format: 'epoch {epoch} [{bar}] {value}/{total} loss {loss}', stream: process.stderr, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(e.iterations, 0, { epoch: e.epoch, loss: '-' });
+        }
+        bar.update(e.iteration, { epoch: e.epoch, loss: e.loss.toFixed(4) });
+      },
+      onEpoch: (e) => {
+        bar?.stop();
+        bar = undefined;
+        const dice = Object.entries(e.valDice)
+          .map(([k, v]) => `${k} ${v === null ? '-' : v.toFixed(3)}`)
+          .join(', ');
+        log(
+          `fold ${fold} epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss?.toFixed(4) ?? '-'}, ` +
+            `Dice ${dice}${e.best ? ' (best)' : ''}, lr ${e.learningRate.toPrecision(3)}, ${e.seconds.toFixed(1)} s`,
+        );
+      },
+    });
+    bar?.stop();
+    log(
+      `fold ${fold}: ${result.status}, ${result.epochsDone} epochs; best mean Dice ${result.bestDice?.toFixed(4) ?? '-'}` +
+        ` (epoch ${result.bestEpoch ?? '-'}); checkpoints in ${result.foldDir}`,
+    );
+    results.push(result);
+  }
+  return results;
+}

@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseSafetensors, readCheckpointMetadata } from '@mednext-ts/mednext';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePhantomCase } from './inference-helpers.js';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+const mednext = (args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-train-cli-'));
+  for (const seed of [1, 2, 3]) await writePhantomCase(path.join(tmp, 'gli'), seed);
+  await writePhantomCase(path.join(tmp, 'ssa'), 4);
+}, 120_000);
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const tinyTraining = ['--patch-size', '16x16x16', '--batch-size', '1', '--iterations', '2', '--backend', 'wasm', '-q'];
+const tinyModel = ['--width', '2', '--blocks', '1'];
+
+describe('mednext preprocess / train / finetune', () => {
+  it('preprocesses two tagged roots, trains a fold, resumes, fine-tunes, and the checkpoint predicts', async () => {
+    const cache = path.join(tmp, 'cache');
+    const pre = await mednext([
+      'preprocess',
+      '--task',
+      'ssa',
+      '--root',
+      `${path.join(tmp, 'gli')}:glioma`,
+      '--root',
+      `${path.join(tmp, 'ssa')}:ssa`,
+      '--out',
+      cache,
+      '-j',
+      '0',
+      '-q',
+    ]);
+    expect(pre.stdout).toMatch(/4 case\(s\): 4 preprocessed, 0 already cached, 0 failed/);
+    const dataset = JSON.parse(await readFile(path.join(cache, 'dataset.json'), 'utf8'));
+    expect(dataset.cases.map((c: { source: string }) => c.source)).toEqual(['glioma', 'glioma', 'glioma', 'ssa']);
+    const again = await mednext([
+      'preprocess',
+      '--task',
+      'ssa',
+      '--root',
+      `${path.join(tmp, 'gli')}:glioma`,
+      '--out',
+      cache,
+      '-q',
+    ]);
+    expect(again.stdout).toMatch(/3 case\(s\): 0 preprocessed, 3 already cached/);
+
+    const runDir = path.join(tmp, 'run');
+    const train = await mednext([
+      'train',
+      '--data',
+      cache,
+      '--out',
+      runDir,
+      '--fold',
+      '0',
+      '--folds',
+      '2',
+      '--epochs',
+      '1',
+      ...tinyModel,
+      ...tinyTraining,
+    ]);
+    expect(train.stdout).toMatch(/fold_0: best mean Dice/);
+    const fold = path.join(runDir, 'fold_0');
+    expect((await readdir(fold)).sort()).toEqual([
+      'checkpoint_best.safetensors',
+      'checkpoint_last.resume.safetensors',
+      'checkpoint_last.safetensors',
+      'log.jsonl',
+      'progress.svg',
+      'train-config.json',
+    ]);
+    const splits = JSON.parse(await readFile(path.join(runDir, 'splits.json'), 'utf8'));
+    expect(splits.folds).toHaveLength(2);
+    // one more epoch on top of the first
+    await mednext([
+      'train',
+      '--data',
+      cache,
+      '--out',
+      runDir,
+      '--fold',
+      '0',
+      '--folds',
+      '2',
+      '--epochs',
+      '2',
+      '--resume',
+      ...tinyModel,
+      ...tinyTraining,
+    ]);
+    const log = (await readFile(path.join(fold, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log.map((e: { epoch: number }) => e.epoch)).toEqual([0, 1]);
+    const { info, config } = readCheckpointMetadata(
+      parseSafetensors(await readFile(path.join(fold, 'checkpoint_last.safetensors'))).metadata,
+      'last',
+    );
+    expect(info.task).toBe('ssa');
+    expect(info.epoch).toBe(1);
+    expect(config.n_channels).toBe(2);
+
+    const ft = path.join(tmp, 'ft');
+    const fine = await mednext([
+      'finetune',
+      '--from',
+      runDir,
+      '--data',
+      cache,
+      '--out',
+      ft,
+      '--fold',
+      '0',
+      '--sources',
+      'glioma',
+      '--train-last',
+      '3',
+      '--epochs',
+      '1',
+      ...tinyTraining,
+    ]);
+    expect(fine.stdout).toMatch(/fold_0: best mean Dice/);
+    const ftConfig = JSON.parse(await readFile(path.join(ft, 'fold_0', 'train-config.json'), 'utf8'));
+    expect(ftConfig.init).toEqual({
+      kind: 'checkpoint',
+      path: path.join(fold, 'checkpoint_last.safetensors'),
+      trainLast: 3,
+      reinit: true,
+    });
+    expect(ftConfig.sources).toEqual(['glioma']);
+
+    const preds = path.join(tmp, 'preds');
+    await mednext([
+      'predict',
+      path.join(tmp, 'ssa'),
+      '--model',
+      path.join(ft, 'fold_0', 'checkpoint_last.safetensors'),
+      '--out',
+      preds,
+      '--backend',
+      'wasm',
+      '-q',
+    ]);
+    expect(await readdir(preds)).toContain('BraTS-SSA-00004-000.nii.gz');
+  }, 180_000);
+
+  it('explains bad arguments', async () => {
+    await expect(mednext(['train', '--data', path.join(tmp, 'nope'), '--out', path.join(tmp, 'x')])).rejects.toThrow(
+      /cannot read[\s\S]*a folder made by\s+mednext preprocess/,
+    );
+  });
+});

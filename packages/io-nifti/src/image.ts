@@ -226,7 +226,7 @@ export class NiftiImage {
   /**
    * Builds an image from a C-order array of shape `[nx, ny, nz]` or `[c, nx, ny, nz]`.
    * With `reference`, the output carries the reference's geometry exactly (qform/sform fields are copied,
-   * not recomputed); scaling is reset to none.
+   * not recomputed) and its units, intent and descrip; scaling, cal_min/cal_max and extensions are reset.
    */
   static fromCOrder(data: NiftiTypedArray, shape: readonly number[], options: FromCOrderOptions = {}): NiftiImage {
     if (shape.length !== 3 && shape.length !== 4) {
@@ -255,6 +255,9 @@ export class NiftiImage {
     for (let i = h.dim[0]! + 1; i < 8; i++) h.dim[i] = 1;
     h.sclSlope = 1;
     h.sclInter = 0;
+    // cal_min/cal_max are the reference's display window; they would be wrong for new data (e.g. labels).
+    h.calMin = 0;
+    h.calMax = 0;
     h.extensions = [];
     const natural = datatypeForArray(data);
     const dt = options.datatype !== undefined ? datatypeByCode(options.datatype) : natural;

@@ -45,7 +45,9 @@ describe('on-disk (x fastest) <-> C order (z fastest)', () => {
     const img = await readNifti(FIXTURES + 'int32.nii');
     const c = img.rawToCOrder();
     expect(c.data).toBeInstanceOf(Int32Array);
+    img.header.calMax = 1000; // a display window that must not carry over to new data
     const back = NiftiImage.fromCOrder(c.data, c.shape, { reference: img });
+    expect(back.header.calMax).toBe(0);
     expect(back.data).toEqual(img.data);
     expect(back.affine).toEqual(img.affine);
     expect(back.header.srowX).toEqual(img.header.srowX);

@@ -26,7 +26,10 @@ const GUNZIP_CHUNK = 1 << 20;
 
 /** gunzip with node:zlib (verifies CRC and length; runs on the libuv thread pool). */
 export async function nodeGunzip(gz: Uint8Array): Promise<Uint8Array> {
-  return gunzipAsync(gz, { chunkSize: GUNZIP_CHUNK });
+  // The gzip trailer's ISIZE (length mod 2^32) sizes the chunks for small files; it is only a hint, since a
+  // corrupt trailer is caught by zlib's own length check.
+  const isize = gz.length >= 4 ? new DataView(gz.buffer, gz.byteOffset + gz.length - 4, 4).getUint32(0, true) : 0;
+  return gunzipAsync(gz, { chunkSize: Math.min(GUNZIP_CHUNK, Math.max(16 * 1024, isize + 1)) });
 }
 
 /** gzip with node:zlib at level 6 (the gzip/nibabel default). */

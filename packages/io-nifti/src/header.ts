@@ -180,7 +180,7 @@ function detectFormat(view: DataView, file?: string): { format: 'nifti1' | 'nift
 }
 
 /**
- * Parses and validates the fixed header and any extensions.
+ * Parses and validates the fixed header: byte order, magic, datatype/bitpix, dims, data size and vox_offset.
  * Extensions are not read here (see {@link parseExtensions}): where they end depends on the file layout.
  *
  * @param bytes - header bytes (for single files: the whole uncompressed file).
@@ -210,7 +210,7 @@ export function parseHeader(bytes: Uint8Array, file?: string, limits: HeaderLimi
   if (!(dataBytes <= maxBytes)) {
     throw new NiftiError(
       'TOO_LARGE',
-      `dim [${h.dim.slice(1, h.dim[0]! + 1).join(', ')}] means ${dataBytes.toExponential(3)} data bytes, over the limit of ${maxBytes}`,
+      `dim [${h.dim.slice(1, h.dim[0]! + 1).join(', ')}] means ${Number.isSafeInteger(dataBytes) ? dataBytes : dataBytes.toExponential(3)} data bytes, over the limit of ${maxBytes}`,
       file,
     );
   }

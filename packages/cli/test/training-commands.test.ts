@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -164,4 +165,49 @@ describe('mednext preprocess / train / finetune', () => {
       /cannot read[\s\S]*a folder made by\s+mednext preprocess/,
     );
   });
+
+  it('a run killed after a checkpoint resumes to the same weights as an uninterrupted run', async () => {
+    const cache = path.join(tmp, 'cache');
+    const args = (out: string) => [
+      'train',
+      '--data',
+      cache,
+      '--out',
+      out,
+      '--fold',
+      '1',
+      '--folds',
+      '2',
+      '--epochs',
+      '3',
+      '--seed',
+      '3',
+      ...tinyModel,
+      ...tinyTraining,
+    ];
+    const whole = path.join(tmp, 'whole');
+    await mednext(args(whole));
+    const killed = path.join(tmp, 'killed');
+    const resumeFile = path.join(killed, 'fold_1', 'checkpoint_last.resume.safetensors');
+    const child = spawn(process.execPath, [bin, ...args(killed)], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    while (!existsSync(resumeFile)) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    await mednext([...args(killed), '--resume']);
+    for (const f of ['checkpoint_last.safetensors', 'checkpoint_last.resume.safetensors']) {
+      const [a, b] = await Promise.all([
+        readFile(path.join(whole, 'fold_1', f)),
+        readFile(path.join(killed, 'fold_1', f)),
+      ]);
+      expect(Buffer.compare(a, b), f).toBe(0);
+    }
+    const epochs = (await readFile(path.join(killed, 'fold_1', 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).epoch);
+    expect(epochs).toEqual([0, 1, 2]);
+  }, 120_000);
 });

@@ -363,11 +363,6 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       if (improved || (valIds.length === 0 && epoch === options.epochs - 1)) {
         await writeFileAtomic(files.best, encodeCheckpoint(weights, metadata));
       }
-      const resume: ResumeState = { epoch, rng: rng.getState(), bestDice: best.dice, bestEpoch: best.epoch };
-      await writeFileAtomic(
-        files.resume,
-        encodeResume(weights, renameOptimizerState(await optimizer.saveState(), variableToOfficial), resume, metadata),
-      );
       const entry: EpochLogEntry = {
         epoch,
         trainLoss: lossSum / options.iterationsPerEpoch,
@@ -383,6 +378,13 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       log.push(entry);
       await writeFile(files.log, JSON.stringify(entry) + '\n', { flag: 'a' });
       await writeFileAtomic(files.plot, renderTrainingPlot(log, `${task.id} fold ${options.fold}`));
+      // The resume file goes last: if the process dies before it is replaced, resuming redoes this epoch
+      // (its log line is dropped on resume), so the log never misses or repeats an epoch.
+      const resume: ResumeState = { epoch, rng: rng.getState(), bestDice: best.dice, bestEpoch: best.epoch };
+      await writeFileAtomic(
+        files.resume,
+        encodeResume(weights, renameOptimizerState(await optimizer.saveState(), variableToOfficial), resume, metadata),
+      );
       options.onEpoch?.(entry);
     }
   } finally {

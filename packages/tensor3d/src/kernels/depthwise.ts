@@ -117,6 +117,52 @@ function takeChannels(rt: KernelRuntime, addr: number, rows: number, c: number, 
   return out;
 }
 
+/** A depthwise conv on one sample whose operands already live in kernel memory (byte addresses). */
+export interface DepthwiseInMemory {
+  /** input [D, H, W, C] */
+  x: number;
+  /** output [oD, oH, oW, C] */
+  y: number;
+  /** filter [k, k, k, C] */
+  filter: number;
+  /** bias [C] */
+  bias: number;
+  /** input D, H, W */
+  spatial: [number, number, number];
+  /** output D, H, W */
+  outSpatial: [number, number, number];
+  /** channels, a multiple of 4 */
+  c: number;
+  k: number;
+  stride: 1 | 2;
+  pad: number;
+  /** transposed stride-2 form (stride must be 2) */
+  transposed: boolean;
+}
+
+/** Runs a depthwise kernel on operands in kernel memory (see {@link DepthwiseInMemory}). */
+export function depthwiseInMemory(rt: KernelRuntime, a: DepthwiseInMemory): void {
+  const { k, pad: p, stride, transposed, c } = a;
+  if (c % 4 !== 0) throw new Error(`depthwiseInMemory: c must be a multiple of 4, got ${c}`);
+  if (transposed && stride !== 2) throw new Error('depthwiseInMemory: the transposed form has stride 2');
+  const [d, h, w] = a.spatial;
+  const [od, oh, ow] = a.outSpatial;
+  const axis = (nIn: number, nOut: number): AxisTable =>
+    transposed ? transposedAxis(nIn, nOut, k, p) : forwardAxis(nIn, nOut, k, stride, p);
+  const [tD, tH, tW] = [axis(d, od), axis(h, oh), axis(w, ow)];
+  let owA = tW.interiorStart;
+  if (transposed && ((owA + p) & 1) === 1) owA++;
+  const owB = Math.max(owA, tW.interiorEnd);
+  const mark = rt.mark();
+  try {
+    const tabs = [tD, tH, tW].map((t) => rt.put(t.table, 'i32'));
+    const name = depthwiseName({ k, stride, transposed });
+    rt.dispatch(name, [a.x, a.filter, a.bias, a.y, h, w, c, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], od);
+  } finally {
+    rt.release(mark);
+  }
+}
+
 function run(
   rt: KernelRuntime,
   a: DepthwiseConv3dArgs,
@@ -126,36 +172,36 @@ function run(
 ): Tensor5 {
   const [n, d, h, w, c] = a.shape;
   const k = a.k;
-  const p = a.pad ?? k >> 1;
   const [od, oh, ow] = outSpatial;
   const cp = (c + 3) & ~3;
-  const axis = (nIn: number, nOut: number): AxisTable =>
-    transposed ? transposedAxis(nIn, nOut, k, p) : forwardAxis(nIn, nOut, k, stride, p);
-  const [tD, tH, tW] = [axis(d, od), axis(h, oh), axis(w, ow)];
-  let owA = tW.interiorStart;
-  if (transposed && ((owA + p) & 1) === 1) owA++;
-  const owB = Math.max(owA, tW.interiorEnd);
   const mark = rt.mark();
   try {
-    const wAddr = putChannels(rt, a.filter, k * k * k, c, cp);
-    const bAddr = putChannels(rt, a.bias ?? new Float32Array(c), 1, c, cp);
-    const tabs = [tD, tH, tW].map((t) => rt.put(t.table, 'i32'));
+    const filter = putChannels(rt, a.filter, k * k * k, c, cp);
+    const bias = putChannels(rt, a.bias ?? new Float32Array(c), 1, c, cp);
     const inVox = d * h * w;
     const outVox = od * oh * ow;
     const out = new Float32Array(n * outVox * c);
-    const xAddr = rt.alloc(inVox * cp * 4);
-    const yAddr = rt.alloc(outVox * cp * 4);
-    const name = depthwiseName({ k, stride, transposed });
+    const x = rt.alloc(inVox * cp * 4);
+    const y = rt.alloc(outVox * cp * 4);
     for (let b = 0; b < n; b++) {
       const xs = a.x.subarray(b * inVox * c, (b + 1) * inVox * c);
-      if (c === cp) rt.f32(xAddr, inVox * cp).set(xs);
-      else {
-        const tmp = putChannels(rt, xs, inVox, c, cp);
-        rt.f32(xAddr, inVox * cp).set(rt.f32(tmp, inVox * cp));
-        rt.release(tmp);
-      }
-      rt.dispatch(name, [xAddr, wAddr, bAddr, yAddr, h, w, cp, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], od);
-      out.set(takeChannels(rt, yAddr, outVox, c, cp), b * outVox * c);
+      const xv = rt.f32(x, inVox * cp);
+      if (c === cp) xv.set(xs);
+      else for (let v = 0; v < inVox; v++) xv.set(xs.subarray(v * c, v * c + c), v * cp);
+      depthwiseInMemory(rt, {
+        x,
+        y,
+        filter,
+        bias,
+        spatial: [d, h, w],
+        outSpatial: [od, oh, ow],
+        c: cp,
+        k,
+        stride,
+        pad: a.pad ?? k >> 1,
+        transposed,
+      });
+      out.set(takeChannels(rt, y, outVox, c, cp), b * outVox * c);
     }
     return { data: out, shape: [n, od, oh, ow, c] };
   } finally {

@@ -7,6 +7,8 @@ export {
   depthwiseConvTranspose3d,
   convOutSize,
   convTransposeOutSize,
+  depthwiseInMemory,
+  type DepthwiseInMemory,
   type DepthwiseConv3dArgs,
   type Shape5,
   type Tensor5,

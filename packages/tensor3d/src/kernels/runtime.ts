@@ -75,6 +75,8 @@ export class KernelRuntime {
   private readonly names: string[];
   private readonly workers: WorkerLike[];
   private top = CONTROL_BYTES;
+  /** Threads a dispatch uses by default (1..threads); lower it to measure scaling on one runtime. */
+  activeThreads: number;
   /** Number of kernel dispatches so far (diagnostics: shows which calls took the fast path). */
   dispatches = 0;
 
@@ -91,6 +93,7 @@ export class KernelRuntime {
     this.names = names;
     this.workers = workers;
     this.threads = workers.length + 1;
+    this.activeThreads = this.threads;
     this.relaxedSimd = relaxedSimd;
   }
 
@@ -148,7 +151,7 @@ export class KernelRuntime {
    * Runs kernel `name(...args, start, end, tid)` over `[0, total)`, split into one contiguous range per thread
    * (ranges rounded to multiples of `grain`), and returns when all are done. `threads` caps the thread count.
    */
-  dispatch(name: string, args: number[], total: number, grain = 1, threads = this.threads): void {
+  dispatch(name: string, args: number[], total: number, grain = 1, threads = this.activeThreads): void {
     const fn = this.exportsByName[name];
     if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
     this.dispatches++;
@@ -204,6 +207,7 @@ export class KernelRuntime {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
     (this as { threads: number }).threads = 1;
+    this.activeThreads = 1;
   }
 }
 

@@ -5,6 +5,8 @@
  * ValueInfoProto, TypeProto, TensorShapeProto).
  */
 
+import { Buffer } from 'node:buffer';
+
 function varint(n) {
   const out = [];
   let v = BigInt(n);

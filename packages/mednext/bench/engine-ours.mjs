@@ -1,0 +1,130 @@
+// Engine process of the whole-network benchmark: our tfjs MedNeXt on the backend `auto` picks, with the
+// project's WebAssembly kernels registered when @mednext-ts/tensor3d provides them. One process per
+// measurement so that its peak RSS is its own. Usage (from network.mjs): node engine-ours.mjs TASK.json
+import * as tf from '@tensorflow/tfjs-core';
+import * as tensor3d from '@mednext-ts/tensor3d';
+import {
+  MedNeXt,
+  createOptimizer,
+  deepSupervisionLoss,
+  loadStateDict,
+  parseSafetensors,
+  regionDiceBceLoss,
+  targetPyramid,
+  toNcdhw,
+  toNdhwc,
+} from '../dist/index.js';
+import { readFileSync } from 'node:fs';
+import { cpuSeconds, emitResult, load1, maxRssBytes, median, readF32, readTask, writeF32 } from './common.mjs';
+
+const task = readTask();
+const load1Start = load1();
+
+/** Selects the backend and installs the fast kernels (with `threads` threads) where they exist. */
+async function setUpCompute() {
+  const choice = await tensor3d.selectBackend(task.backend ?? 'auto');
+  const info = { backend: choice.backend, reason: choice.reason, fastKernels: [], threads: 1 };
+  if (task.fastKernels !== false && typeof tensor3d.registerFastKernels === 'function') {
+    const runtime = await tensor3d.createKernelRuntime({ threads: task.threads });
+    info.fastKernels = tensor3d.registerFastKernels({ runtime });
+    info.threads = runtime.threads;
+    info.relaxedSimd = runtime.relaxedSimd;
+    if (runtime.fallbackReason) info.threadFallback = runtime.fallbackReason;
+  }
+  return info;
+}
+
+function loadModel() {
+  const model = MedNeXt.create(task.config, { seed: 0 });
+  const st = parseSafetensors(new Uint8Array(readFileSync(task.weights)), task.weights);
+  loadStateDict(model, st.tensors);
+  return model;
+}
+
+/** One inference: NCDHW in, NCDHW main output downloaded to host memory (what a caller gets). */
+async function forwardOnce(model, x) {
+  const y = tf.tidy(() => toNcdhw(model.forward(toNdhwc(x), { deepSupervision: false })[0]));
+  const data = await y.data();
+  y.dispose();
+  return data;
+}
+
+/** One training step: forward with deep supervision, Dice+BCE over the 5 outputs, backward, AdamW update. */
+async function trainStepOnce(model, x, targets, optimizer) {
+  const { value, grads } = tf.variableGrads(() => {
+    const outs = model.forward(toNdhwc(x), { deepSupervision: true, training: true });
+    return deepSupervisionLoss(outs, targets, regionDiceBceLoss);
+  }, model.trainableVariables());
+  optimizer.applyGradients(grads);
+  const loss = (await value.data())[0];
+  tf.dispose([value, ...Object.values(grads)]);
+  return loss;
+}
+
+const compute = await setUpCompute();
+const model = loadModel();
+const x = tf.tensor(readF32(task.input), task.inputShape, 'float32');
+let step;
+let optimizer;
+let targets;
+if (task.part === 'train') {
+  const target = tf.tensor(readF32(task.target), task.targetShape, 'float32');
+  targets = targetPyramid(toNdhwc(target), 5);
+  target.dispose();
+  optimizer = createOptimizer({ kind: 'adamw-poly', learningRate: 1e-3, weightDecay: 3e-5 });
+  optimizer.train();
+  step = () => trainStepOnce(model, x, targets, optimizer);
+} else {
+  step = () => forwardOnce(model, x);
+}
+
+const times = [];
+let firstOutput;
+let lastLoss;
+const total = 1 + task.warmup + task.runs;
+for (let r = 0; r < total; r++) {
+  const t0 = performance.now();
+  const out = await step();
+  const seconds = (performance.now() - t0) / 1e3;
+  times.push(seconds);
+  if (r === 0) {
+    // from the parent's spawn: process start, module loading, kernel compilation and weights included.
+    compute.startupToFirstSeconds = (Date.now() - task.spawnedAt) / 1e3;
+    if (task.part === 'forward') firstOutput = out;
+  }
+  if (task.part === 'train') lastLoss = out;
+  process.stderr.write(`  ours ${task.model} ${task.part} run ${r}/${total - 1}: ${seconds.toFixed(2)} s\n`);
+}
+if (firstOutput && task.output) writeF32(task.output, firstOutput);
+
+/** With --profile: one more forward under tf.profile, kernel time summed per tfjs kernel name. */
+async function profileForward() {
+  const info = await tf.profile(async () => {
+    await forwardOnce(model, x);
+  });
+  const byName = new Map();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byName.get(k.name) ?? { kernel: k.name, calls: 0, seconds: 0 };
+    e.calls++;
+    e.seconds += ms / 1e3;
+    byName.set(k.name, e);
+  }
+  return [...byName.values()].sort((a, b) => b.seconds - a.seconds);
+}
+const profile = task.profile && task.part === 'forward' ? await profileForward() : undefined;
+emitResult({
+  engine: 'ours',
+  firstSeconds: times[0],
+  startupToFirstSeconds: compute.startupToFirstSeconds,
+  runs: times,
+  steadySeconds: median(times.slice(1 + task.warmup)),
+  maxRssBytes: maxRssBytes(),
+  cpu: cpuSeconds(),
+  load1Start,
+  load1End: load1(),
+  loss: lastLoss,
+  profile,
+  info: { ...compute, tfjsBackend: tf.getBackend(), tensorsAlive: tf.memory().numTensors },
+});
+process.exit(0);

@@ -35,3 +35,4 @@ export {
   FAST_KERNEL_NAMES,
   type RegisterFastKernelsOptions,
 } from './tfjs.js';
+export { mednextBlock, blockTileRows, type MedNeXtBlockWeights, type MedNeXtBlockOptions } from './block.js';

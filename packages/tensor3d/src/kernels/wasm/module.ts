@@ -6,6 +6,7 @@ import { ModuleBuilder, fma, get, set } from './encoder.js';
 import { depthwiseName, emitDepthwise } from './gen-depthwise.js';
 import { emitGelu, emitGroupNormApply, emitGroupNormStats } from './gen-elementwise.js';
 import { GEMM_DEFAULT, type GemmShape, emitGemm } from './gen-gemm.js';
+import { emitBlockTail } from './gen-block.js';
 
 /** Kernel sizes with a generated depthwise kernel. */
 export const DEPTHWISE_KERNEL_SIZES = [3, 5, 7] as const;
@@ -45,6 +46,7 @@ export function buildKernelModule(options: { relaxed: boolean; shared: boolean; 
   emitGelu(m);
   emitGroupNormStats(m);
   emitGroupNormApply(m);
+  emitBlockTail(m);
   return { bytes: m.encode(options.shared, options.maxPages), constants: m.pool.bytes() };
 }
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { resolveShard, segmentCase, selectShard, type InferenceModel } from '@mednext-ts/mednext';
+import { resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
   loadInferenceModel,
@@ -16,6 +16,7 @@ import {
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { BACKEND_CHOICES, Progress, findTask, setupBackend } from '../lib/inference/runtime.js';
 import { exists, summarise, writeOverlays } from '../lib/inference/case-output.js';
+import { checkModelsAgainstTask, type LoadedModel } from '../lib/inference/models.js';
 import { describePostprocess, parsePatchSize, parseWeights, postprocessFromFlags } from '../lib/inference/options.js';
 
 /** `mednext predict`: MRI in, BraTS segmentation out. */
@@ -95,7 +96,7 @@ export default class Predict extends Command {
     const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
     if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
 
-    const models: (InferenceModel & { info: { task?: string } })[] = [];
+    const models: LoadedModel[] = [];
     for (const file of flags.model) models.push(await loadInferenceModel(file, { patchSize }));
     const taskId = flags.task ?? models[0]!.info.task;
     if (!taskId) this.error(`${flags.model[0]} does not record its task; pass --task`);
@@ -111,9 +112,11 @@ export default class Predict extends Command {
         );
       }
     }
+    checkModelsAgainstTask(models, task);
+    const modalities = models[0]!.info.modalities ?? task.modalities;
     const settings = await postprocessFromFlags(task, flags);
     const shard = resolveShard(flags.shard, process.env);
-    const all = await resolveCaseInputs(argv as string[], task.modalities);
+    const all = await resolveCaseInputs(argv as string[], modalities);
     const cases = selectShard(all, shard, (c: CaseInput) => c.id);
     await mkdir(flags.out, { recursive: true });
     if (!flags.quiet) {
@@ -139,7 +142,7 @@ export default class Predict extends Command {
         continue;
       }
       const started = performance.now();
-      const loaded = await loadCaseInput(input, task.modalities);
+      const loaded = await loadCaseInput(input, modalities);
       const result = await segmentCase(
         { id: loaded.id, image: loaded.image, modalities: loaded.modalities, spacing: loaded.image.spacing },
         task,

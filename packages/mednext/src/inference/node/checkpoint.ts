@@ -17,6 +17,8 @@ export interface CheckpointInfo {
   modalities?: string[];
   /** Region (output channel) names, when recorded. */
   regions?: string[];
+  /** Intensity normalisation the inputs need, when recorded (only `zscore-nonzero` exists). */
+  normalization?: string;
 }
 
 function jsonField<T>(metadata: Record<string, string>, keys: readonly string[]): T | undefined {
@@ -39,6 +41,7 @@ export function checkpointInfo(metadata: Record<string, string>): CheckpointInfo
     patchSize: jsonField<Shape3>(metadata, ['patch_size', 'patchSize']),
     modalities: jsonField<string[]>(metadata, ['modalities']),
     regions: jsonField<string[]>(metadata, ['regions']),
+    normalization: jsonField<string>(metadata, ['normalization']),
   };
 }
 
@@ -77,6 +80,11 @@ export async function loadInferenceModel(
   if (!patchSize) throw new Error(`${file}: the checkpoint does not record its patch size; pass one (--patch-size)`);
   if (patchSize.length !== 3 || patchSize.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
     throw new Error(`${file}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`);
+  }
+  if (info.normalization !== undefined && info.normalization !== 'zscore-nonzero') {
+    throw new Error(
+      `${file}: inputs must be normalised with '${info.normalization}', which inference does not implement (only zscore-nonzero)`,
+    );
   }
   const model = MedNeXt.create(config, { seed: 0 });
   loadStateDict(model, parsed.tensors, { source: file });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@mednext-ts/tensor3d';
-import { NO_AUGMENTATION, PAPER_AUGMENTATION } from '../src/data/index.js';
+import { DEFAULT_AUGMENTATION, NO_AUGMENTATION, PAPER_AUGMENTATION } from '../src/data/index.js';
 import { trainFold, type TrainOptions } from '../src/training/node/index.js';
 import { decodeResume, readCheckpointMetadata } from '../src/training/index.js';
 import { parseSafetensors } from '../src/weights/index.js';
@@ -184,5 +184,18 @@ describe('trainFold', () => {
     expect(messages[1]).toMatch(/UpKern from .*: [1-9][0-9]* kernels resampled/);
     const k5w = parseSafetensors(await readFile(path.join(up, 'fold_0', 'checkpoint_last.safetensors'))).tensors;
     expect(k5w.get('enc_block_0.0.conv1.weight')!.shape).toEqual([4, 1, 5, 5, 5]);
+  });
+
+  it('sampling in worker threads gives the same run as sampling in the training thread', async () => {
+    const opts = { epochs: 1, iterationsPerEpoch: 3, batchSize: 2, augmentation: DEFAULT_AUGMENTATION };
+    const a = path.join(tmp, 'inline');
+    const b = path.join(tmp, 'workers');
+    await trainFold(tiny(a, opts));
+    await trainFold(tiny(b, { ...opts, samplingWorkers: 2 }));
+    const [x, y] = await Promise.all([
+      readFile(path.join(a, 'fold_0', 'checkpoint_last.resume.safetensors')),
+      readFile(path.join(b, 'fold_0', 'checkpoint_last.resume.safetensors')),
+    ]);
+    expect(Buffer.compare(x, y)).toBe(0);
   });
 });

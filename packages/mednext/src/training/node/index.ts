@@ -1,2 +1,3 @@
 export * from './case-store.js';
 export * from './trainer.js';
+export * from './sample-pool.js';

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Random, type Shape3 } from '@mednext-ts/tensor3d';
 import { makeFolds, checkSplits, type SplitsFile } from '../../data/folds.js';
 import { DEFAULT_AUGMENTATION, type AugmentationConfig } from '../../data/augmentation.js';
-import { samplePatch, toChannelsLast, validationPatch } from '../../data/sampling.js';
+import { toChannelsLast, validationPatch } from '../../data/sampling.js';
 import { readDatasetDescription, writeFileAtomic } from '../../data/node/cache.js';
 import { batchDiceFocalLoss, regionDiceBceLoss } from '../../losses/region-losses.js';
 import {
@@ -42,6 +42,7 @@ import { RegionDiceAccumulator } from '../metrics.js';
 import { createOptimizer, renameOptimizerState, type OptimizerKind, type TrainingOptimizer } from '../optimizer.js';
 import { renderTrainingPlot, type EpochLogEntry } from '../plot.js';
 import { CaseStore } from './case-store.js';
+import { SamplePool, type SampleRequest } from './sample-pool.js';
 
 /** How to initialise the network before training (ignored when resuming). */
 export type InitSource =
@@ -82,8 +83,13 @@ export interface TrainOptions {
   init?: InitSource;
   /** Continue from `<fold>/checkpoint_last.resume.safetensors`. */
   resume?: boolean;
-  /** Cases kept in memory (default 64). */
+  /** Cases kept in memory (default 64), per sampling worker. */
   casesInMemory?: number;
+  /**
+   * Worker threads that cut and augment patches ahead of the network step (default 0: in the
+   * training thread). Results do not depend on this number.
+   */
+  samplingWorkers?: number;
   /** Stops after the current iteration; the last saved checkpoint stays valid. */
   signal?: AbortSignal;
   onIteration?: (e: { epoch: number; iteration: number; iterations: number; loss: number }) => void;
@@ -272,9 +278,18 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
   await writeFileAtomic(files.log, log.map((e) => JSON.stringify(e) + '\n').join(''));
 
   const store = new CaseStore(options.cacheDir, options.casesInMemory ?? 64);
+  const pool = new SamplePool(
+    {
+      cacheDir: options.cacheDir,
+      patchSize: options.patchSize,
+      regions: task.regions,
+      augmentation,
+      casesInMemory: options.casesInMemory ?? 64,
+    },
+    options.samplingWorkers ?? 0,
+  );
   const lossFn = lossFunction(options.loss);
   const [px, py, pz] = options.patchSize;
-  const voxels = px * py * pz;
   const nIn = task.modalities.length;
   const nOut = task.regions.length;
   const trainableNames = new Set(trainable.map((v) => v.name));
@@ -296,28 +311,23 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       optimizer.startEpoch(epoch, options.epochs);
       optimizer.train();
+      // The epoch's samples are drawn up front (case, foreground flag, per-sample seed), so the
+      // generator's state at the end of the epoch does not depend on how batches are produced.
+      const batches: SampleRequest[][] = Array.from({ length: options.iterationsPerEpoch }, () =>
+        Array.from({ length: options.batchSize }, () => ({
+          id: trainIds[rng.int(0, trainIds.length - 1)]!,
+          forceForeground: rng.chance(fgFraction),
+          seed: rng.nextUint32(),
+        })),
+      );
+      pool.setQueue(batches);
       let lossSum = 0;
       for (let it = 0; it < options.iterationsPerEpoch; it++) {
         if (options.signal?.aborted) {
           status = 'aborted';
           break;
         }
-        const xs = new Float32Array(options.batchSize * voxels * nIn);
-        const ys = new Float32Array(options.batchSize * voxels * nOut);
-        for (let b = 0; b < options.batchSize; b++) {
-          const id = trainIds[rng.int(0, trainIds.length - 1)]!;
-          const forceForeground = rng.chance(fgFraction);
-          const stored = await store.get(id);
-          const s = samplePatch(stored.case, stored.fg, rng, {
-            patchSize: options.patchSize,
-            regions: task.regions,
-            forceForeground,
-            augmentation,
-          });
-          toChannelsLast(s.image, xs, b * voxels * nIn);
-          const t = toChannelsLast(s.target);
-          ys.set(t, b * voxels * nOut);
-        }
+        const { x: xs, y: ys } = await pool.take();
         const x = tf.tensor5d(xs, [options.batchSize, px, py, pz, nIn]);
         const y = tf.tensor5d(ys, [options.batchSize, px, py, pz, nOut]);
         const targets = deepSupervision ? targetPyramid(y, 5) : [y];
@@ -388,6 +398,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       options.onEpoch?.(entry);
     }
   } finally {
+    await pool.close();
     optimizer.dispose();
     model.dispose();
   }

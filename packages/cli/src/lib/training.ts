@@ -3,6 +3,7 @@
  * {@link TrainOptions}, and running folds with a progress display.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Flags, type Command } from '@oclif/core';
 import cliProgress from 'cli-progress';
@@ -58,7 +59,16 @@ export const trainingFlags = {
   resume: Flags.boolean({
     description: 'continue each fold from its checkpoint_last.resume.safetensors (folds already finished are skipped)',
   }),
-  'cases-in-memory': Flags.integer({ description: 'preprocessed cases kept in RAM', default: 64, min: 1 }),
+  'cases-in-memory': Flags.integer({
+    description: 'preprocessed cases kept in RAM (per sampling worker)',
+    default: 64,
+    min: 1,
+  }),
+  'sampling-workers': Flags.integer({
+    description:
+      'worker threads cutting and augmenting patches ahead of the step (default: CPUs - 2, at most 4); results do not depend on it',
+    min: 0,
+  }),
   backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
   threads: Flags.integer({ description: 'threads for the WebAssembly backend', min: 1 }),
   quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
@@ -140,6 +150,8 @@ export function optionsFromFlags(
     seed: (flags.seed as number | undefined) ?? 12345,
     resume: Boolean(flags.resume),
     casesInMemory: flags['cases-in-memory'] as number | undefined,
+    samplingWorkers:
+      (flags['sampling-workers'] as number | undefined) ?? Math.max(0, Math.min(4, os.cpus().length - 2)),
   };
 }
 

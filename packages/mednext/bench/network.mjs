@@ -173,7 +173,14 @@ for (const part of opt.parts) {
         runs: isTorch ? opt.torchRuns : opt.runs,
         output: part === 'forward' ? `${prefix}-out-${engine}.f32` : undefined,
       };
-      const r = await runEngine(engine, t);
+      let r = await runEngine(engine, t);
+      if (engine === 'ours' && r.error && opt.backend === 'auto') {
+        // Say so, then still measure ours on the plain cpu backend (the fast kernels are registered there too).
+        log(`  ours  FAILED on backend auto: ${r.error}`);
+        log('  ours  retrying with --backend cpu');
+        r = await runEngine(engine, { ...t, backend: 'cpu' });
+        r.autoFailed = true;
+      }
       r.model = model;
       r.part = part;
       r.gflop = part === 'forward' ? gflop : undefined;

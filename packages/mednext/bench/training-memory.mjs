@@ -5,14 +5,14 @@
 // while it creates gradients, so the true peak is this plus the largest transient gradient
 // tensors (a few per cent). (tf.profile's peakBytes would be the direct measure but crashes in
 // tfjs 4.22 inside gradient functions.) Usage:
-//   node bench/training-memory.mjs [preset=B] [backend=wasm]
+//   node bench/training-memory.mjs [preset=B] [backend=cpu]
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@mednext-ts/tensor3d';
 import { MedNeXt, presetConfig, batchDiceFocalLoss, deepSupervisionLoss, targetPyramid } from '@mednext-ts/mednext';
 import { AdamWScheduleFree } from '@mednext-ts/optim-schedulefree';
 
 const preset = process.argv[2] ?? 'B';
-await selectBackend(process.argv[3] ?? 'wasm');
+await selectBackend(process.argv[3] ?? 'cpu');
 const model = MedNeXt.create(presetConfig(preset, { deepSupervision: true, inChannels: 4, nClasses: 3 }), { seed: 1 });
 const opt = new AdamWScheduleFree({ lr: 0.0027 });
 opt.train();
@@ -39,8 +39,8 @@ async function step(shape) {
 
 await step([16, 16, 16]); // warm-up: creates the optimizer state
 const baseBytes = tf.memory().numBytes; // weights + Schedule-Free z and v
-const a = await step([32, 32, 32]);
-const b = await step([32, 32, 64]);
+const a = await step([16, 16, 32]);
+const b = await step([16, 32, 32]);
 const perVoxel = (b.peak - a.peak) / (b.voxels - a.voxels);
 const fixed = a.peak - perVoxel * a.voxels;
 const target = 2 * 128 * 160 * 112;
@@ -49,7 +49,7 @@ console.log(
   `MedNeXt-${preset} k3 DS, ${model.parameterCount()} parameters; resident weights+optimizer ${gib(baseBytes)} GiB`,
 );
 console.log(
-  `held after forward+loss: 1x32^3 ${gib(a.peak)} GiB (${a.seconds.toFixed(1)} s), 1x32x32x64 ${gib(b.peak)} GiB (${b.seconds.toFixed(1)} s)`,
+  `held after forward+loss: 1x16x16x32 ${gib(a.peak)} GiB (${a.seconds.toFixed(1)} s), 1x16x32x32 ${gib(b.peak)} GiB (${b.seconds.toFixed(1)} s)`,
 );
 console.log(`per voxel of batch x patch: ${(perVoxel / 1024).toFixed(2)} KiB; fixed ${gib(fixed)} GiB`);
 console.log(

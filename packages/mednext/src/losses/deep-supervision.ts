@@ -33,9 +33,17 @@ export function downsampleTarget(target: tf.Tensor5D, factor: number): tf.Tensor
   return tf.tidy(() => {
     let y: tf.Tensor = target;
     for (let axis = 1; axis <= 3; axis++) {
-      const n = target.shape[axis];
-      const idx = tf.tensor1d(nearestIndices(n, Math.round(n / factor)), 'int32');
-      y = tf.gather(y, idx, axis);
+      const n = y.shape[axis];
+      const m = Math.round(n / factor);
+      const idx = tf.tensor1d(nearestIndices(n, m), 'int32');
+      // Gather on a rank-3 [before, n, after] view: portable to every backend.
+      const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+      const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const picked = tf.gather(tf.reshape(y, [before, n, after]), idx, 1);
+      y = tf.reshape(
+        picked,
+        y.shape.map((d, i) => (i === axis ? m : d)),
+      );
     }
     return y as tf.Tensor5D;
   });

@@ -6,6 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** `[N, ..., C]` → `[N, voxels, C]`. */
+function flatten3(x: tf.Tensor): tf.Tensor {
+  return tf.reshape(x, [x.shape[0], -1, x.shape[x.rank - 1]]);
+}
+
 /** Element-wise BCE with logits, numerically stable: max(x,0) − x·y + log(1 + e^−|x|). */
 function bceElements(logits: tf.Tensor, target: tf.Tensor): tf.Tensor {
   return tf.add(tf.sub(tf.relu(logits), tf.mul(logits, target)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
@@ -31,10 +36,18 @@ export interface SoftDiceOptions {
  * `(2tp + smooth) / (2tp + fp + fn + smooth + 1e-8)`, averaged over samples and channels
  * (or over channels only with `batchDice`). All channels are included.
  */
-export function softDice(logits: tf.Tensor, target: tf.Tensor, options: SoftDiceOptions = {}): tf.Scalar {
+export function softDice(logitsIn: tf.Tensor, targetIn: tf.Tensor, options: SoftDiceOptions = {}): tf.Scalar {
   return tf.tidy(() => {
+    let channelAxis = ((options.channelAxis ?? -1) + logitsIn.rank) % logitsIn.rank;
+    let logits = logitsIn;
+    let target = targetIn;
+    if (channelAxis === logitsIn.rank - 1 && logitsIn.rank > 3) {
+      // Channels last: work on [N, voxels, C] views (rank-5 programs are not portable to webgpu).
+      logits = flatten3(logitsIn);
+      target = flatten3(targetIn);
+      channelAxis = 2;
+    }
     const rank = logits.rank;
-    const channelAxis = ((options.channelAxis ?? -1) + rank) % rank;
     const smooth = options.smooth ?? 0;
     const axes: number[] = [];
     for (let a = options.batchDice ? 0 : 1; a < rank; a++) if (a !== channelAxis) axes.push(a);

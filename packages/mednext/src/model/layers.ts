@@ -1,6 +1,10 @@
 /**
  * Functional building blocks of MedNeXt v1 on NDHWC tensors, taking weights in PyTorch layout
  * (so gradients come out in the layout of the official state dict).
+ *
+ * Portability rule: apart from the depthwise convolutions, every op runs on views of rank ≤ 4
+ * (`[N, voxels, C]` or `[M, C]`; reshapes are free). tfjs-webgpu 4.22 generates invalid WGSL for
+ * rank-5 broadcasting/padding programs and XNNPACK (wasm) pads at most 6 dims.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlockSpec } from './architecture.js';
@@ -14,15 +18,23 @@ export const NORM_EPS = 1e-5;
 /** GRN epsilon (added to the channel mean of the L2 norms). */
 export const GRN_EPS = 1e-6;
 
-/** `[..., C]` → `[M, C]` matrix for a channel GEMM, and back. */
-function asMatrix(x: tf.Tensor): tf.Tensor2D {
-  return tf.reshape(x, [-1, x.shape[x.shape.length - 1]]);
+type Shape5 = [number, number, number, number, number];
+
+/** `[N, D, H, W, C]` → `[N, D·H·W, C]`. */
+function perSample(x: tf.Tensor): tf.Tensor3D {
+  return tf.reshape(x, [x.shape[0], -1, x.shape[x.shape.length - 1]]);
+}
+
+/** Same-shape (or channel-broadcast) addition of two NDHWC tensors, computed on `[M, C]` views. */
+export function add5(a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D {
+  const c = a.shape[4];
+  return tf.reshape(tf.add(tf.reshape(a, [-1, c]), tf.reshape(b, [-1, c])), a.shape);
 }
 
 /** Regular 1x1x1 conv: weight `O x I x 1 x 1 x 1`. */
 export function pointwise(x: tf.Tensor5D, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor5D {
   const [o, i] = weight.shape;
-  let y = tf.matMul(asMatrix(x), tf.reshape(weight, [o, i]), false, true) as tf.Tensor;
+  let y = tf.matMul(tf.reshape(x, [-1, i]), tf.reshape(weight, [o, i]), false, true) as tf.Tensor;
   if (bias) y = tf.add(y, bias);
   return tf.reshape(y, [x.shape[0], x.shape[1], x.shape[2], x.shape[3], o]);
 }
@@ -30,7 +42,7 @@ export function pointwise(x: tf.Tensor5D, weight: tf.Tensor, bias: tf.Tensor | n
 /** Transposed 1x1x1 conv with stride 1: weight `I x O x 1 x 1 x 1`. */
 export function pointwiseTransposed(x: tf.Tensor5D, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor5D {
   const [i, o] = weight.shape;
-  let y = tf.matMul(asMatrix(x), tf.reshape(weight, [i, o])) as tf.Tensor;
+  let y = tf.matMul(tf.reshape(x, [-1, i]), tf.reshape(weight, [i, o])) as tf.Tensor;
   if (bias) y = tf.add(y, bias);
   return tf.reshape(y, [x.shape[0], x.shape[1], x.shape[2], x.shape[3], o]);
 }
@@ -41,11 +53,15 @@ export function depthwiseFilter(weight: tf.Tensor): tf.Tensor4D {
   return tf.reshape(tf.transpose(tf.reshape(weight, [c, k * k * k])), [k, k, k, c]);
 }
 
-/** GroupNorm with one group per channel (instance norm, biased variance), affine. */
-export function channelNorm(x: tf.Tensor5D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor5D {
-  const { mean, variance } = tf.moments(x, [1, 2, 3], true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
-  return tf.add(tf.mul(normed, gamma), beta) as tf.Tensor5D;
+/**
+ * GroupNorm with one group per channel (instance norm, biased variance), affine, on a channels-last
+ * tensor of any rank ≥ 3 (`[N, ..., C]`): statistics per sample and channel over everything between.
+ */
+export function channelNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor): T {
+  const v = perSample(x);
+  const { mean, variance } = tf.moments(v, 1, true);
+  const normed = tf.mul(tf.sub(v, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
+  return tf.reshape(tf.add(tf.mul(normed, gamma), beta), x.shape) as T;
 }
 
 /** Exact (erf) GELU: 0.5 x (1 + erf(x / sqrt 2)). */
@@ -53,46 +69,76 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
-/** Global response normalisation (ConvNeXt-V2), gamma/beta shaped `1 x E x 1 x 1 x 1`. */
-export function grn(h: tf.Tensor5D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor5D {
-  const e = h.shape[4];
-  const g = tf.sqrt(tf.sum(tf.square(h), [1, 2, 3], true));
-  const s = tf.div(g, tf.add(tf.mean(g, 4, true), GRN_EPS));
+/**
+ * Global response normalisation (ConvNeXt-V2) of a channels-last tensor `[N, ..., E]`;
+ * gamma/beta as stored (`1 x E x 1 x 1 x 1`).
+ */
+export function grn<T extends tf.Tensor>(h: T, gamma: tf.Tensor, beta: tf.Tensor): T {
+  const v = perSample(h);
+  const e = v.shape[2];
+  const g = tf.sqrt(tf.sum(tf.square(v), 1, true));
+  const s = tf.div(g, tf.add(tf.mean(g, 2, true), GRN_EPS));
   const gm = tf.reshape(gamma, [e]);
   const bt = tf.reshape(beta, [e]);
-  return tf.add(tf.add(tf.mul(gm, tf.mul(h, s)), bt), h) as tf.Tensor5D;
+  return tf.reshape(tf.add(tf.add(tf.mul(gm, tf.mul(v, s)), bt), v), h.shape) as T;
+}
+
+/** One zero voxel at the front of D, H and W (the up block's asymmetric padding). */
+export function padFront(x: tf.Tensor5D): tf.Tensor5D {
+  let y: tf.Tensor = x;
+  for (let axis = 1; axis <= 3; axis++) {
+    const [before, n, after] = around(y, axis);
+    const padded = tf.pad(tf.reshape(y, [before, n, after]), [
+      [0, 0],
+      [1, 0],
+      [0, 0],
+    ]);
+    y = tf.reshape(
+      padded,
+      y.shape.map((d, i) => (i === axis ? n + 1 : d)),
+    );
+  }
+  return y as tf.Tensor5D;
+}
+
+/**
+ * Views `x` as `[before, n, after]` around `axis` so per-axis work stays at rank ≤ 4: XNNPACK (wasm)
+ * pads at most 6 dims and tfjs-webgpu indexes at most rank 6, so rank-8 reshapes are not portable.
+ */
+function around(x: tf.Tensor, axis: number): [number, number, number] {
+  const before = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const after = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  return [before, x.shape[axis], after];
 }
 
 /** Keeps voxels 0, 2, 4, ... on every spatial axis (a stride-2 1x1x1 conv's sampling). */
 export function subsample2(x: tf.Tensor5D): tf.Tensor5D {
-  const [n, d, h, w, c] = x.shape;
-  const [od, oh, ow] = [d, h, w].map((v) => Math.ceil(v / 2));
-  const padded = tf.pad(x, [
-    [0, 0],
-    [0, 2 * od - d],
-    [0, 2 * oh - h],
-    [0, 2 * ow - w],
-    [0, 0],
-  ]);
-  const split = tf.reshape(padded, [n, od, 2, oh, 2, ow, 2, c]);
-  const picked = tf.slice(split, [0, 0, 0, 0, 0, 0, 0, 0], [n, od, 1, oh, 1, ow, 1, c]);
-  return tf.reshape(picked, [n, od, oh, ow, c]);
+  let y: tf.Tensor = x;
+  for (let axis = 1; axis <= 3; axis++) {
+    const n = y.shape[axis];
+    const half = Math.ceil(n / 2);
+    if (n % 2 === 1) y = tf.pad(y, y.shape.map((_, i) => (i === axis ? [0, 1] : [0, 0])) as Array<[number, number]>);
+    const [before, , after] = around(y, axis);
+    const picked = tf.slice(tf.reshape(y, [before, half, 2, after]), [0, 0, 0, 0], [before, half, 1, after]);
+    y = tf.reshape(
+      picked,
+      y.shape.map((d, i) => (i === axis ? half : d)),
+    );
+  }
+  return y as tf.Tensor5D;
 }
 
 /** Places x[a] at index 2a along every spatial axis, zeros between: n → 2n-1 (transposed stride 2, k 1). */
 export function spread2(x: tf.Tensor5D): tf.Tensor5D {
   let y: tf.Tensor = x;
   for (let axis = 1; axis <= 3; axis++) {
-    const shape = [...y.shape];
-    const stacked = tf.stack([y, tf.zerosLike(y)], axis + 1);
-    const merged = tf.reshape(
-      stacked,
-      shape.map((v, i) => (i === axis ? 2 * v : v)),
-    );
-    y = tf.slice(
-      merged,
-      shape.map(() => 0),
-      shape.map((v, i) => (i === axis ? 2 * v - 1 : v)),
+    const [before, n, after] = around(y, axis);
+    const flat = tf.reshape(y, [before, n, after]);
+    const interleaved = tf.reshape(tf.stack([flat, tf.zerosLike(flat)], 2), [before, 2 * n, after]);
+    const trimmed = tf.slice(interleaved, [0, 0, 0], [before, 2 * n - 1, after]);
+    y = tf.reshape(
+      trimmed,
+      y.shape.map((d, i) => (i === axis ? 2 * n - 1 : d)),
     );
   }
   return y as tf.Tensor5D;
@@ -103,29 +149,34 @@ export function runBlock(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter): tf.Tenso
   const pre = b.name;
   const filter = depthwiseFilter(p(`${pre}.conv1.weight`));
   const pad = Math.floor(b.kernel / 2);
-  let h: tf.Tensor5D;
-  if (b.kind === 'up') h = depthwiseConvTranspose3d(x, filter, { strides: 2, padding: pad, outputPadding: 0 });
-  else h = depthwiseConv3d(x, filter, { strides: b.kind === 'down' ? 2 : 1, padding: pad });
-  h = tf.add(h, p(`${pre}.conv1.bias`));
-  h = channelNorm(h, p(`${pre}.norm.weight`), p(`${pre}.norm.bias`));
-  h = gelu(pointwise(h, p(`${pre}.conv2.weight`), p(`${pre}.conv2.bias`))) as tf.Tensor5D;
-  if (b.grn) h = grn(h, p(`${pre}.grn_gamma`), p(`${pre}.grn_beta`));
-  h = pointwise(h, p(`${pre}.conv3.weight`), p(`${pre}.conv3.bias`));
-  if (b.kind === 'block') return b.residual ? tf.add(x, h) : h;
+  const dw =
+    b.kind === 'up'
+      ? depthwiseConvTranspose3d(x, filter, { strides: 2, padding: pad, outputPadding: 0 })
+      : depthwiseConv3d(x, filter, { strides: b.kind === 'down' ? 2 : 1, padding: pad });
+  const [n, d, h, w, c] = dw.shape;
+  // From here on: [N, voxels, C] / [M, C] views.
+  let t: tf.Tensor = tf.add(tf.reshape(dw, [n, d * h * w, c]), p(`${pre}.conv1.bias`));
+  t = channelNorm(t, p(`${pre}.norm.weight`), p(`${pre}.norm.bias`));
+  const w2 = p(`${pre}.conv2.weight`);
+  const e = w2.shape[0];
+  t = tf.add(tf.matMul(tf.reshape(t, [-1, c]), tf.reshape(w2, [e, c]), false, true), p(`${pre}.conv2.bias`));
+  t = gelu(t);
+  if (b.grn) t = tf.reshape(grn(tf.reshape(t, [n, -1, e]), p(`${pre}.grn_gamma`), p(`${pre}.grn_beta`)), [-1, e]);
+  const w3 = p(`${pre}.conv3.weight`);
+  t = tf.add(tf.matMul(t, tf.reshape(w3, [b.cOut, e]), false, true), p(`${pre}.conv3.bias`));
+  const outShape: Shape5 = [n, d, h, w, b.cOut];
+  if (b.kind === 'block') {
+    return tf.reshape(b.residual ? tf.add(tf.reshape(x, [-1, c]), t) : t, outShape);
+  }
   if (b.kind === 'down') {
-    if (!b.residual) return h;
-    return tf.add(h, pointwise(subsample2(x), p(`${pre}.res_conv.weight`), p(`${pre}.res_conv.bias`)));
+    if (!b.residual) return tf.reshape(t, outShape);
+    const r = pointwise(subsample2(x), p(`${pre}.res_conv.weight`), p(`${pre}.res_conv.bias`));
+    return tf.reshape(tf.add(t, tf.reshape(r, [-1, b.cOut])), outShape);
   }
   // Up block: main and residual paths are (2n-1)^3; both get one zero voxel at the front of each axis.
   if (b.residual) {
     const r = spread2(pointwiseTransposed(x, p(`${pre}.res_conv.weight`), null));
-    h = tf.add(h, tf.add(r, p(`${pre}.res_conv.bias`)));
+    t = tf.add(t, tf.add(tf.reshape(r, [-1, b.cOut]), p(`${pre}.res_conv.bias`)));
   }
-  return tf.pad(h, [
-    [0, 0],
-    [1, 0],
-    [1, 0],
-    [1, 0],
-    [0, 0],
-  ]);
+  return padFront(tf.reshape(t, outShape));
 }

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
-import { pointwise, pointwiseTransposed, runBlock } from './layers.js';
+import { add5, pointwise, pointwiseTransposed, runBlock } from './layers.js';
 
 /** Options of {@link MedNeXt.create}. */
 export interface CreateOptions {
@@ -33,14 +33,16 @@ export interface ForwardOptions {
   deepSupervision?: boolean;
 }
 
-/** NCDHW → NDHWC. */
+/** NCDHW → NDHWC (a rank-3 transpose underneath, which every backend supports). */
 export function toNdhwc(x: tf.Tensor5D): tf.Tensor5D {
-  return tf.transpose(x, [0, 2, 3, 4, 1]);
+  const [n, c, d, h, w] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [n, c, d * h * w]), [0, 2, 1]), [n, d, h, w, c]);
 }
 
 /** NDHWC → NCDHW. */
 export function toNcdhw(x: tf.Tensor5D): tf.Tensor5D {
-  return tf.transpose(x, [0, 4, 1, 2, 3]);
+  const [n, d, h, w, c] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [n, d * h * w, c]), [0, 2, 1]), [n, c, d, h, w]);
 }
 
 function initialValue(spec: ParamSpec, seed: number | undefined): tf.Tensor {
@@ -159,7 +161,7 @@ export class MedNeXt {
     for (let i = 0; i < 4; i++) {
       const j = 3 - i;
       const skip = skips[j];
-      h = step(h, (t) => tf.add(runBlock(t, arch.ups[i], p), skip), false);
+      h = step(h, (t) => add5(runBlock(t, arch.ups[i], p), skip), false);
       skip.dispose();
       for (const b of arch.decoders[i]) h = step(h, (t) => runBlock(t, b, p), false);
       if (ds && j > 0) dsOut.push(head(h, `out_${j}`));

@@ -114,7 +114,10 @@ export function formatLoadReport(report: LoadReport): string {
   return describeProblems(report);
 }
 
-/** Reads the model's variables into a state dict (PyTorch order and layout). */
+/**
+ * Reads the model's variables into a state dict (PyTorch order and layout). Synchronous readback:
+ * use {@link readStateDict} on backends without it (webgpu under Node).
+ */
 export function getStateDict(model: MedNeXt): StateDict {
   const sd: StateDict = new Map();
   for (const [name, v] of model.params) sd.set(name, { shape: [...v.shape], data: v.dataSync() as Float32Array });
@@ -163,4 +166,11 @@ export function configFromMetadata(metadata: Record<string, string>): MedNeXtCon
     }
   }
   return out as unknown as MedNeXtConfig;
+}
+
+/** Asynchronous {@link getStateDict}, for every backend. */
+export async function readStateDict(model: MedNeXt): Promise<StateDict> {
+  const sd: StateDict = new Map();
+  for (const [name, v] of model.params) sd.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+  return sd;
 }

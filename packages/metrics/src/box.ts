@@ -29,15 +29,24 @@ export function boundingBox(shape: Shape3, pred: (i: number) => boolean): Box | 
   return b[3] === 0 ? null : b;
 }
 
-/** Per-label bounding boxes of a label map with labels 1..maxLabel (null for absent labels). */
-export function labelBoxes(labels: Int32Array, shape: Shape3, maxLabel: number): Array<Box | null> {
+/**
+ * Per-label bounding boxes (null for absent labels) and voxel counts of a label map with labels
+ * 1..maxLabel, in one pass.
+ */
+export function labelBoxes(
+  labels: Int32Array,
+  shape: Shape3,
+  maxLabel: number,
+): { boxes: Array<Box | null>; sizes: Float64Array } {
   const [nx, ny, nz] = shape;
   const boxes: Array<Box | null> = new Array(maxLabel + 1).fill(null);
+  const sizes = new Float64Array(maxLabel + 1);
   for (let x = 0, i = 0; x < nx; x++) {
     for (let y = 0; y < ny; y++) {
       for (let z = 0; z < nz; z++, i++) {
         const l = labels[i];
         if (l === 0) continue;
+        sizes[l]++;
         const b = boxes[l];
         if (!b) {
           boxes[l] = [x, y, z, x + 1, y + 1, z + 1];
@@ -52,7 +61,7 @@ export function labelBoxes(labels: Int32Array, shape: Shape3, maxLabel: number):
       }
     }
   }
-  return boxes;
+  return { boxes, sizes };
 }
 
 /** Smallest box containing both. */

@@ -7,7 +7,7 @@ import { boxShape, padBox, unionBox, type Box } from './box.js';
 import { matchLesions } from './lesion-wise.js';
 import { groupByDilation, mergeEtThroughNetc, removeSmallLesions, type LesionMap } from './lesions.js';
 import { getTask, type RegionName, type TaskDefinition, type TaskName } from './tasks.js';
-import { legacyDice, legacyHd95, sensitivitySpecificity } from './whole-region.js';
+import { diceFromCounts, legacyHd95, regionCounts, sensSpecFromCounts } from './whole-region.js';
 
 /** A label map: voxel labels in C order (`shape = [nx, ny, nz]`, last axis fastest). */
 export interface LabelVolume {
@@ -287,23 +287,18 @@ export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
     }
     const numFp = matching.falsePositives.length;
     const denom = counted + numFp;
-    const { sensitivity, specificity } = sensitivitySpecificity(G.labels, P.labels, n, corrected);
-    let gtCount = 0;
-    let predCount = 0;
-    for (let i = 0; i < G.labels.length; i++) {
-      if (G.labels[i] !== 0) gtCount++;
-      if (P.labels[i] !== 0) predCount++;
-    }
+    const counts = regionCounts(G.labels, P.labels);
+    const { sensitivity, specificity } = sensSpecFromCounts(counts, n, corrected);
     regions[region] = {
       Num_TP: tp,
       Num_FP: numFp,
       Num_FN: fn,
       Sensitivity: sensitivity,
       Specificity: specificity,
-      Legacy_Dice: legacyDice(G.labels, P.labels),
+      Legacy_Dice: diceFromCounts(counts),
       Legacy_HD95: finite(legacyHd95(G.labels, P.labels, cs, spacing, corrected), task.hd95Penalty),
-      GT_Complete_Volume: voxelVolume(gtCount),
-      Pred_Complete_Volume: voxelVolume(predCount),
+      GT_Complete_Volume: voxelVolume(counts.gt),
+      Pred_Complete_Volume: voxelVolume(counts.pred),
       // No counted lesion and no false positive: a perfect score (official NaN -> 1 / 0).
       LesionWise_Score_Dice: denom === 0 ? 1 : sumDice / denom,
       LesionWise_Score_HD95: denom === 0 ? 0 : (sumHd + task.hd95Penalty * numFp) / denom,

@@ -40,10 +40,8 @@ export function matchLesions(
   spacing: readonly [number, number, number],
   dilation: number,
 ): RegionMatching {
-  const gtBoxes = labelBoxes(gt.labels, shape, gt.maxLabel);
-  const predBoxes = labelBoxes(pred.labels, shape, pred.maxLabel);
-  const predSizes = new Float64Array(pred.maxLabel + 1);
-  for (let i = 0; i < pred.labels.length; i++) predSizes[pred.labels[i]]++;
+  const gtBoxes = labelBoxes(gt.labels, shape, gt.maxLabel).boxes;
+  const { boxes: predBoxes, sizes: predSizes } = labelBoxes(pred.labels, shape, pred.maxLabel);
   const everMatched = new Uint8Array(pred.maxLabel + 1);
   const lesions: LesionMatch[] = [];
 

@@ -32,12 +32,15 @@ export function removeSmallLesions(map: LesionMap, maxVoxels: number): Float64Ar
   const sizes = labelSizes(map.labels, map.maxLabel);
   sizes[0] = 0;
   const drop = new Uint8Array(map.maxLabel + 1);
+  let dropped = 0;
   for (let l = 1; l <= map.maxLabel; l++) {
     if (sizes[l] <= maxVoxels) {
       drop[l] = 1;
       sizes[l] = 0;
+      dropped++;
     }
   }
+  if (dropped === 0) return sizes;
   const labels = map.labels;
   for (let i = 0; i < labels.length; i++) if (drop[labels[i]]) labels[i] = 0;
   return sizes;

@@ -5,94 +5,118 @@
  * surface point of the other. A distance transform does this in time proportional to the whole
  * bounding box; a k-d tree over the (sparse) surface points does it in time proportional to the
  * number of points, which is much less when objects are small or far apart (a lesion and a
- * distant false positive). Distances are computed as `sqrt(((di*s0)^2 + (dj*s1)^2) + (dk*s2)^2)`,
- * the same formula SciPy's `distance_transform_edt` applies to its nearest feature.
+ * distant false positive). The returned distance is recomputed from the integer grid offsets as
+ * `((di*s0)^2 + (dj*s1)^2) + (dk*s2)^2`, the formula SciPy's `distance_transform_edt` applies to
+ * its nearest feature, so values match it bit for bit.
  */
 
 const LEAF = 8;
 
-/** Squared distance between grid points with the reference association order. */
-function sq(ax: number, ay: number, az: number, bx: number, by: number, bz: number, s: readonly number[]): number {
-  const dx = (ax - bx) * s[0];
-  const dy = (ay - by) * s[1];
-  const dz = (az - bz) * s[2];
-  return dx * dx + dy * dy + dz * dz;
-}
-
 /** A static k-d tree over integer grid points, queried with anisotropic spacing. */
 export class GridPointTree {
-  private readonly pts: Int32Array;
-  private readonly order: Int32Array;
+  /** Grid coordinates of the points, permuted into tree order (3 per point). */
+  private readonly grid: Int32Array;
+  /** The same points in mm, tree order. */
+  private readonly mm: Float64Array;
+  /** Split axis of each internal node, stored at the node's median position. */
   private readonly axis: Uint8Array;
-  /** Bounding box (mm) of each internal node's points, `[min0, min1, min2, max0, max1, max2]` at 6 * mid. */
+  /** Bounding box (mm) of each internal node's points: `[min0, min1, min2, max0, max1, max2]` at 6 * mid. */
   private readonly boxes: Float64Array;
   private readonly spacing: readonly [number, number, number];
+  private readonly n: number;
+  /** Tree position of the nearest point of the last query (seeds the next search bound). */
+  private last = -1;
+  private bestPos = -1;
 
   /**
-   * @param points - flattened `[i0, j0, k0, i1, j1, k1, ...]` grid coordinates.
+   * @param points - flattened `[i0, j0, k0, i1, j1, k1, ...]` grid coordinates (not modified).
    * @param spacing - mm per grid step along each axis.
    */
   constructor(points: Int32Array, spacing: readonly [number, number, number]) {
-    this.pts = points;
     this.spacing = spacing;
-    const n = points.length / 3;
-    this.order = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.order[i] = i;
-    this.axis = new Uint8Array(n);
-    this.boxes = new Float64Array(6 * n);
-    this.build(0, n);
+    this.n = points.length / 3;
+    this.grid = points.slice();
+    this.mm = new Float64Array(points.length);
+    for (let p = 0; p < points.length; p += 3) {
+      this.mm[p] = points[p] * spacing[0];
+      this.mm[p + 1] = points[p + 1] * spacing[1];
+      this.mm[p + 2] = points[p + 2] * spacing[2];
+    }
+    this.axis = new Uint8Array(this.n);
+    this.boxes = new Float64Array(6 * this.n);
+    this.build(0, this.n);
   }
 
   /** Number of points in the tree. */
   get size(): number {
-    return this.order.length;
+    return this.n;
   }
 
-  private coord(p: number, a: number): number {
-    return this.pts[p * 3 + a] * this.spacing[a];
+  private swap(a: number, b: number): void {
+    const g = this.grid;
+    const m = this.mm;
+    for (let c = 0; c < 3; c++) {
+      const tg = g[3 * a + c];
+      g[3 * a + c] = g[3 * b + c];
+      g[3 * b + c] = tg;
+      const tm = m[3 * a + c];
+      m[3 * a + c] = m[3 * b + c];
+      m[3 * b + c] = tm;
+    }
   }
 
-  /** Recursively splits order[lo, hi) at its median along the axis of largest extent (mm). */
+  /** Recursively splits points [lo, hi) at their median along the axis of largest extent. */
   private build(lo: number, hi: number): void {
     if (hi - lo <= LEAF) return;
-    let best = 0;
-    let bestSpread = -1;
+    const m = this.mm;
     const mid = (lo + hi) >> 1;
-    for (let a = 0; a < 3; a++) {
-      let mn = Infinity;
-      let mx = -Infinity;
-      for (let i = lo; i < hi; i++) {
-        const c = this.coord(this.order[i], a);
-        if (c < mn) mn = c;
-        if (c > mx) mx = c;
-      }
-      this.boxes[6 * mid + a] = mn;
-      this.boxes[6 * mid + 3 + a] = mx;
-      if (mx - mn > bestSpread) {
-        bestSpread = mx - mn;
-        best = a;
-      }
+    const bo = 6 * mid;
+    let mn0 = Infinity;
+    let mn1 = Infinity;
+    let mn2 = Infinity;
+    let mx0 = -Infinity;
+    let mx1 = -Infinity;
+    let mx2 = -Infinity;
+    for (let p = 3 * lo; p < 3 * hi; p += 3) {
+      const x = m[p];
+      const y = m[p + 1];
+      const z = m[p + 2];
+      if (x < mn0) mn0 = x;
+      if (x > mx0) mx0 = x;
+      if (y < mn1) mn1 = y;
+      if (y > mx1) mx1 = y;
+      if (z < mn2) mn2 = z;
+      if (z > mx2) mx2 = z;
     }
-    this.select(lo, hi - 1, mid, best);
-    this.axis[mid] = best;
+    const b = this.boxes;
+    b[bo] = mn0;
+    b[bo + 1] = mn1;
+    b[bo + 2] = mn2;
+    b[bo + 3] = mx0;
+    b[bo + 4] = mx1;
+    b[bo + 5] = mx2;
+    const e0 = mx0 - mn0;
+    const e1 = mx1 - mn1;
+    const e2 = mx2 - mn2;
+    const a = e0 >= e1 && e0 >= e2 ? 0 : e1 >= e2 ? 1 : 2;
+    this.select(lo, hi - 1, mid, a);
+    this.axis[mid] = a;
     this.build(lo, mid);
     this.build(mid + 1, hi);
   }
 
-  /** Quickselect: puts the k-th smallest (along axis a) of order[lo..hi] at k. */
+  /** Quickselect (Hoare): puts the k-th smallest point along axis a of [lo..hi] at k. */
   private select(lo: number, hi: number, k: number, a: number): void {
-    const o = this.order;
+    const m = this.mm;
     while (hi > lo) {
-      const pivot = this.coord(o[(lo + hi) >> 1], a);
+      const pivot = m[3 * ((lo + hi) >> 1) + a];
       let i = lo;
       let j = hi;
       while (i <= j) {
-        while (this.coord(o[i], a) < pivot) i++;
-        while (this.coord(o[j], a) > pivot) j--;
+        while (m[3 * i + a] < pivot) i++;
+        while (m[3 * j + a] > pivot) j--;
         if (i <= j) {
-          const t = o[i];
-          o[i] = o[j];
-          o[j] = t;
+          if (i !== j) this.swap(i, j);
           i++;
           j--;
         }
@@ -103,34 +127,48 @@ export class GridPointTree {
     }
   }
 
-  /** Index (into the points given to the constructor) of the nearest point of the last query. */
-  private lastNearest = -1;
-
   /**
    * Squared distance (mm²) from grid point (x, y, z) to the nearest tree point; Infinity if empty.
    * The previous query's nearest point seeds the search bound, so querying points in spatial
-   * order (e.g. C order) prunes almost everything even for queries far from the tree's points.
+   * order (e.g. C order) prunes almost everything.
    */
   nearestSquared(x: number, y: number, z: number): number {
+    if (this.n === 0) return Infinity;
+    const qx = x * this.spacing[0];
+    const qy = y * this.spacing[1];
+    const qz = z * this.spacing[2];
     let best = Infinity;
-    if (this.lastNearest >= 0) {
-      const q = this.lastNearest * 3;
-      best = sq(x, y, z, this.pts[q], this.pts[q + 1], this.pts[q + 2], this.spacing);
+    this.bestPos = -1;
+    if (this.last >= 0) {
+      const p = 3 * this.last;
+      const dx = qx - this.mm[p];
+      const dy = qy - this.mm[p + 1];
+      const dz = qz - this.mm[p + 2];
+      best = dx * dx + dy * dy + dz * dz;
+      this.bestPos = this.last;
     }
-    return this.search(0, this.order.length, x, y, z, best);
+    this.search(0, this.n, qx, qy, qz, best);
+    this.last = this.bestPos;
+    // Exact value from the integer offsets (the mm-space search may differ in the last ulp).
+    const p = 3 * this.bestPos;
+    const s = this.spacing;
+    const dx = (x - this.grid[p]) * s[0];
+    const dy = (y - this.grid[p + 1]) * s[1];
+    const dz = (z - this.grid[p + 2]) * s[2];
+    return dx * dx + dy * dy + dz * dz;
   }
 
-  private search(lo: number, hi: number, x: number, y: number, z: number, best: number): number {
-    const o = this.order;
-    const p = this.pts;
-    const s = this.spacing;
+  private search(lo: number, hi: number, qx: number, qy: number, qz: number, best: number): number {
+    const m = this.mm;
     if (hi - lo <= LEAF) {
-      for (let i = lo; i < hi; i++) {
-        const q = o[i] * 3;
-        const d = sq(x, y, z, p[q], p[q + 1], p[q + 2], s);
+      for (let i = lo, p = 3 * lo; i < hi; i++, p += 3) {
+        const dx = qx - m[p];
+        const dy = qy - m[p + 1];
+        const dz = qz - m[p + 2];
+        const d = dx * dx + dy * dy + dz * dz;
         if (d < best) {
           best = d;
-          this.lastNearest = o[i];
+          this.bestPos = i;
         }
       }
       return best;
@@ -139,28 +177,27 @@ export class GridPointTree {
     // Prune the whole subtree when its bounding box is no closer than the best so far.
     const b = this.boxes;
     const bo = 6 * mid;
-    const qx = x * s[0];
-    const qy = y * s[1];
-    const qz = z * s[2];
     const ex = qx < b[bo] ? b[bo] - qx : qx > b[bo + 3] ? qx - b[bo + 3] : 0;
     const ey = qy < b[bo + 1] ? b[bo + 1] - qy : qy > b[bo + 4] ? qy - b[bo + 4] : 0;
     const ez = qz < b[bo + 2] ? b[bo + 2] - qz : qz > b[bo + 5] ? qz - b[bo + 5] : 0;
     if (ex * ex + ey * ey + ez * ez >= best) return best;
-    const a = this.axis[mid];
-    const m = o[mid] * 3;
-    const d = sq(x, y, z, p[m], p[m + 1], p[m + 2], s);
+    const p = 3 * mid;
+    const dx = qx - m[p];
+    const dy = qy - m[p + 1];
+    const dz = qz - m[p + 2];
+    const d = dx * dx + dy * dy + dz * dz;
     if (d < best) {
       best = d;
-      this.lastNearest = o[mid];
+      this.bestPos = mid;
     }
-    const diff = ((a === 0 ? x : a === 1 ? y : z) - p[m + a]) * s[a];
-    const plane = diff * diff;
+    const a = this.axis[mid];
+    const diff = a === 0 ? dx : a === 1 ? dy : dz;
     if (diff < 0) {
-      best = this.search(lo, mid, x, y, z, best);
-      if (plane < best) best = this.search(mid + 1, hi, x, y, z, best);
+      best = this.search(lo, mid, qx, qy, qz, best);
+      if (diff * diff < best) best = this.search(mid + 1, hi, qx, qy, qz, best);
     } else {
-      best = this.search(mid + 1, hi, x, y, z, best);
-      if (plane < best) best = this.search(lo, mid, x, y, z, best);
+      best = this.search(mid + 1, hi, qx, qy, qz, best);
+      if (diff * diff < best) best = this.search(lo, mid, qx, qy, qz, best);
     }
     return best;
   }

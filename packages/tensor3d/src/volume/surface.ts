@@ -104,15 +104,37 @@ function unionBox(a: ArrayLike<number>, b: ArrayLike<number>, shape: Shape3): nu
   return box[3] < 0 ? null : box;
 }
 
-/** Surface points of one 8-bit grid: 0/1 border flags and neighbour codes. */
-function surfaceCodes(grid: Uint8Array, g: Shape3): { border: Uint8Array; codes: Uint8Array } {
+/** Surface points of one 8-bit grid: 0/1 border flags, neighbour codes and point coordinates. */
+interface Surface {
+  border: Uint8Array;
+  codes: Uint8Array;
+  /** Grid coordinates `[i, j, k, ...]` of the surface points, in C order. */
+  points: Int32Array;
+}
+
+/**
+ * Neighbour codes of every grid point. `rowHasValue[i * gy + j]` says whether row (i, j) holds any
+ * non-zero value: a point's code only reads rows (i|i-1, j|j-1), so rows whose four source rows are
+ * empty are skipped (most of a box spanning distant objects).
+ */
+function surfaceCodes(grid: Uint8Array, rowHasValue: Uint8Array, g: Shape3): Surface {
   const [gx, gy, gz] = g;
   const border = new Uint8Array(grid.length);
   const codes = new Uint8Array(grid.length);
+  let points = new Int32Array(3 * 1024);
+  let m = 0;
   const sx = gy * gz;
-  for (let i = 0, p = 0; i < gx; i++) {
+  for (let i = 0; i < gx; i++) {
     for (let j = 0; j < gy; j++) {
-      for (let k = 0; k < gz; k++, p++) {
+      const r = i * gy + j;
+      const any =
+        rowHasValue[r] |
+        (j > 0 ? rowHasValue[r - 1] : 0) |
+        (i > 0 ? rowHasValue[r - gy] | (j > 0 ? rowHasValue[r - gy - 1] : 0) : 0);
+      if (!any) continue;
+      const row = r * gz;
+      for (let k = 0; k < gz; k++) {
+        const p = row + k;
         let code = grid[p];
         if (k > 0) code += 2 * grid[p - 1];
         if (j > 0) {
@@ -129,60 +151,90 @@ function surfaceCodes(grid: Uint8Array, g: Shape3): { border: Uint8Array; codes:
         }
         code &= 255; // the reference stores the code in 8 bits
         codes[p] = code;
-        if (code !== 0 && code !== 255) border[p] = 1;
+        if (code !== 0 && code !== 255) {
+          border[p] = 1;
+          if (3 * m + 3 > points.length) {
+            const grown = new Int32Array(points.length * 2);
+            grown.set(points);
+            points = grown;
+          }
+          points[3 * m] = i;
+          points[3 * m + 1] = j;
+          points[3 * m + 2] = k;
+          m++;
+        }
       }
     }
   }
-  return { border, codes };
-}
-
-/** Grid coordinates `[i, j, k, ...]` of the set points of a border mask. */
-function borderPoints(border: Uint8Array, g: Shape3): Int32Array {
-  let m = 0;
-  for (let p = 0; p < border.length; p++) m += border[p];
-  const pts = new Int32Array(m * 3);
-  const [gx, gy, gz] = g;
-  for (let i = 0, p = 0, j = 0; i < gx; i++) {
-    for (let y = 0; y < gy; y++) {
-      for (let k = 0; k < gz; k++, p++) {
-        if (border[p] === 0) continue;
-        pts[j++] = i;
-        pts[j++] = y;
-        pts[j++] = k;
-      }
-    }
-  }
-  return pts;
+  return { border, codes, points: points.slice(0, 3 * m) };
 }
 
 /** Distances from the surface points of `from` to the nearest surface point of `to`, sorted by (distance, area). */
 function directed(
-  from: { border: Uint8Array; codes: Uint8Array; points: Int32Array },
+  from: Surface,
   to: { border: Uint8Array; tree: GridPointTree },
   g: Shape3,
   areaTable: Float64Array,
 ): { distances: Float64Array; areas: Float64Array } {
   const m = from.points.length / 3;
   const dist = new Float64Array(m);
-  const area = new Float64Array(m);
+  const code = new Uint8Array(m);
   const [, gy, gz] = g;
   const pts = from.points;
   for (let j = 0; j < m; j++) {
     const p = (pts[3 * j] * gy + pts[3 * j + 1]) * gz + pts[3 * j + 2];
-    area[j] = areaTable[from.codes[p]];
+    code[j] = from.codes[p];
     // A shared surface point is at distance 0: no search needed.
     dist[j] = to.border[p] !== 0 ? 0 : Math.sqrt(to.tree.nearestSquared(pts[3 * j], pts[3 * j + 1], pts[3 * j + 2]));
   }
-  const order = new Int32Array(m);
-  for (let j = 0; j < m; j++) order[j] = j;
-  order.sort((u, v) => dist[u] - dist[v] || area[u] - area[v]);
+  const order = sortByDistanceThenArea(dist, code, areaTable);
   const distances = new Float64Array(m);
   const areas = new Float64Array(m);
   for (let j = 0; j < m; j++) {
     distances[j] = dist[order[j]];
-    areas[j] = area[order[j]];
+    areas[j] = areaTable[code[order[j]]];
   }
   return { distances, areas };
+}
+
+/**
+ * Permutation sorting points ascending by (distance, surfel area), the order of the reference's
+ * `sorted(zip(distances, areas))`. Distances and areas are replaced by their ranks among the
+ * distinct values, packed with the point index into one exact integer per point, and sorted with
+ * one native numeric sort (several times faster than a comparator sort).
+ */
+function sortByDistanceThenArea(dist: Float64Array, code: Uint8Array, areaTable: Float64Array): Int32Array {
+  const m = dist.length;
+  const order = new Int32Array(m);
+  if (256 * m * m >= Number.MAX_SAFE_INTEGER) {
+    // Packed keys would not be exact: fall back to a comparator sort.
+    for (let j = 0; j < m; j++) order[j] = j;
+    return order.sort((u, v) => dist[u] - dist[v] || areaTable[code[u]] - areaTable[code[v]]);
+  }
+  const sorted = Float64Array.from(dist).sort();
+  let u = 0;
+  for (let j = 0; j < m; j++) if (j === 0 || sorted[j] !== sorted[u - 1]) sorted[u++] = sorted[j];
+  const uniqueDist = sorted.subarray(0, u);
+  const areaValues = Float64Array.from(new Set(areaTable)).sort();
+  const areaRank = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) areaRank[c] = binarySearch(areaValues, areaTable[c]);
+  const keys = new Float64Array(m);
+  for (let j = 0; j < m; j++) keys[j] = (binarySearch(uniqueDist, dist[j]) * 256 + areaRank[code[j]]) * m + j;
+  keys.sort();
+  for (let j = 0; j < m; j++) order[j] = keys[j] % m;
+  return order;
+}
+
+/** Index of `v` in the ascending array `a` (which contains it). */
+function binarySearch(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -210,21 +262,30 @@ export function computeSurfaceDistances(
   const g: Shape3 = [box[3] - box[0] + 2, box[4] - box[1] + 2, box[5] - box[2] + 2];
   const ga = new Uint8Array(g[0] * g[1] * g[2]);
   const gb = new Uint8Array(ga.length);
+  const rowsA = new Uint8Array(g[0] * g[1]);
+  const rowsB = new Uint8Array(g[0] * g[1]);
   for (let x = box[0]; x <= box[3]; x++) {
     for (let y = box[1]; y <= box[4]; y++) {
       const src = (x * ny + y) * nz;
-      const dst = ((x - box[0]) * g[1] + (y - box[1])) * g[2] - box[2];
+      const r = (x - box[0]) * g[1] + (y - box[1]);
+      const dst = r * g[2] - box[2];
+      let anyA = 0;
+      let anyB = 0;
       for (let z = box[2]; z <= box[5]; z++) {
-        ga[dst + z] = a[src + z] & 255;
-        gb[dst + z] = b[src + z] & 255;
+        const va = a[src + z] & 255;
+        const vb = b[src + z] & 255;
+        ga[dst + z] = va;
+        gb[dst + z] = vb;
+        anyA |= va;
+        anyB |= vb;
       }
+      rowsA[r] = anyA ? 1 : 0;
+      rowsB[r] = anyB ? 1 : 0;
     }
   }
   const areaTable = surfelAreaTable(spacing);
-  const ca = surfaceCodes(ga, g);
-  const cb = surfaceCodes(gb, g);
-  const sa = { ...ca, points: borderPoints(ca.border, g) };
-  const sb = { ...cb, points: borderPoints(cb.border, g) };
+  const sa = surfaceCodes(ga, rowsA, g);
+  const sb = surfaceCodes(gb, rowsB, g);
   const ab = directed(sa, { border: sb.border, tree: new GridPointTree(sb.points, spacing) }, g, areaTable);
   const ba = directed(sb, { border: sa.border, tree: new GridPointTree(sa.points, spacing) }, g, areaTable);
   return { distancesAtoB: ab.distances, areasA: ab.areas, distancesBtoA: ba.distances, areasB: ba.areas };

@@ -2,3 +2,4 @@
 export * from './checkpoint.js';
 export * from './inputs.js';
 export * from './outputs.js';
+export * from './demo-model.js';

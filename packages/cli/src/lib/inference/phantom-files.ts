@@ -1,0 +1,40 @@
+/**
+ * Writing phantom cases as BraTS case folders.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { NiftiImage } from '@mednext-ts/io-nifti';
+import { writeNifti } from '@mednext-ts/io-nifti/node';
+import type { Phantom } from '@mednext-ts/mednext';
+
+/** RAS affine of a phantom grid: the given voxel size, origin at the grid centre. */
+export function phantomAffine(phantom: Phantom): number[][] {
+  const [nx, ny, nz] = phantom.label.shape;
+  const [sx, sy, sz] = phantom.label.spacing ?? [1, 1, 1];
+  return [
+    [sx, 0, 0, (-(nx - 1) / 2) * sx],
+    [0, sy, 0, (-(ny - 1) / 2) * sy],
+    [0, 0, sz, (-(nz - 1) / 2) * sz],
+    [0, 0, 0, 1],
+  ];
+}
+
+/** Writes `<root>/<ID>/<ID>-{t1n,t1c,t2w,t2f}.nii.gz` (+ `-seg` unless `withLabel` is false); returns the folder. */
+export async function writePhantomCaseFolder(root: string, phantom: Phantom, withLabel = true): Promise<string> {
+  const dir = path.join(root, phantom.id);
+  await mkdir(dir, { recursive: true });
+  const affine = phantomAffine(phantom);
+  const shape = phantom.label.shape;
+  for (const [i, m] of phantom.modalities.entries()) {
+    await writeNifti(
+      path.join(dir, `${phantom.id}-${m}.nii.gz`),
+      NiftiImage.fromCOrder(phantom.images[i]!.data, shape, { affine, descrip: `mednext-ts phantom ${m}` }),
+    );
+  }
+  if (withLabel)
+    await writeNifti(
+      path.join(dir, `${phantom.id}-seg.nii.gz`),
+      NiftiImage.fromCOrder(phantom.label.data, shape, { affine, descrip: 'mednext-ts phantom labels' }),
+    );
+  return dir;
+}

@@ -54,8 +54,27 @@ function find(parent: Int32Array, a: number): number {
   return a;
 }
 
+/** A growable Int32 list. */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
 /**
  * Labels the connected components of the non-zero voxels of `mask`.
+ *
+ * Works on runs of foreground voxels along the last axis (union-find over runs, two passes), so
+ * the cost of dense masks grows with the number of runs rather than voxels. Two runs in rows
+ * (x, y) and (x + dx, y + dy) touch when their z-ranges overlap, or are adjacent when the
+ * connectivity includes the diagonal step.
  *
  * @param mask - voxel values in C order; any non-zero value is foreground.
  * @param shape - `[nx, ny, nz]`, last axis fastest.
@@ -71,83 +90,97 @@ export function labelConnectedComponents(
   assertShape(mask, shape, 'labelConnectedComponents: mask');
   const [nx, ny, nz] = shape;
   const n = voxelCount(shape);
-  const labels = new Int32Array(n);
-  // Only neighbours already visited in a C-order scan (lexicographically before the voxel).
-  const back = neighbourOffsets(connectivity).filter(
-    ([dx, dy, dz]) => dx < 0 || (dx === 0 && (dy < 0 || (dy === 0 && dz < 0))),
-  );
-  // Layout: all back neighbours, then (for the 26-connectivity shortcut below) the four with
-  // dz = +1 once more, so that both loops are plain index ranges.
-  const nb = back.length;
-  const nRun = connectivity === 26 ? 4 : 0;
-  if (nRun) back.push(...back.filter((o) => o[2] === 1));
-  const bdx = back.map((o) => o[0]);
-  const bdy = back.map((o) => o[1]);
-  const bdz = back.map((o) => o[2]);
-  const boff = back.map(([dx, dy, dz]) => (dx * ny + dy) * nz + dz);
+  const rows = nx * ny;
 
-  let parent = new Int32Array(1024);
-  let next = 1; // provisional labels start at 1; parent[0] unused
-  for (let x = 0, i = 0; x < nx; x++) {
+  // Runs [start, end) per row, in C order; rowFirst[r]..rowFirst[r + 1] are row r's runs.
+  const starts = new IntList();
+  const ends = new IntList();
+  const rowFirst = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) {
+    rowFirst[r] = starts.length;
+    const base = r * nz;
+    let z = 0;
+    while (z < nz) {
+      while (z < nz && mask[base + z] === 0) z++;
+      if (z === nz) break;
+      const s0 = z;
+      while (z < nz && mask[base + z] !== 0) z++;
+      starts.push(s0);
+      ends.push(z);
+    }
+  }
+  rowFirst[rows] = starts.length;
+  const nRuns = starts.length;
+  const st = starts.data;
+  const en = ends.data;
+
+  // Earlier rows a run can touch: (dx, dy, extra z reach), by connectivity.
+  const backRows: Array<[number, number, number]> = [];
+  for (const [dx, dy] of [
+    [0, -1],
+    [-1, -1],
+    [-1, 0],
+    [-1, 1],
+  ]) {
+    const diagonal = dx !== 0 && dy !== 0;
+    if (diagonal && connectivity === 6) continue;
+    // Runs in a face-adjacent row touch when z-ranges are within 1 (edge/corner neighbours) for
+    // 18/26; in a diagonal row only for 26.
+    const reach = diagonal ? (connectivity === 26 ? 1 : 0) : connectivity === 6 ? 0 : 1;
+    backRows.push([dx, dy, reach]);
+  }
+
+  const parent = new Int32Array(nRuns);
+  for (let i = 0; i < nRuns; i++) parent[i] = i;
+  for (let x = 0; x < nx; x++) {
     for (let y = 0; y < ny; y++) {
-      for (let z = 0; z < nz; z++, i++) {
-        if (mask[i] === 0) continue;
-        let cur = 0;
-        // 26-connectivity shortcut: when the previous voxel on the line is set, every back
-        // neighbour with dz <= 0 is also its neighbour and already joined to it; only the four
-        // with dz = +1 can bring new components.
-        const lineRun = nRun > 0 && z > 0 && labels[i - 1] !== 0;
-        if (lineRun) cur = find(parent, labels[i - 1]);
-        const kEnd = lineRun ? nb + nRun : nb;
-        for (let k = lineRun ? nb : 0; k < kEnd; k++) {
-          const xx = x + bdx[k];
-          const yy = y + bdy[k];
-          const zz = z + bdz[k];
-          if (xx < 0 || yy < 0 || yy >= ny || zz < 0 || zz >= nz) continue;
-          const l = labels[i + boff[k]];
-          if (l === 0) continue;
-          if (cur === 0) {
-            cur = find(parent, l);
+      const r = x * ny + y;
+      const a0 = rowFirst[r];
+      const a1 = rowFirst[r + 1];
+      if (a0 === a1) continue;
+      for (const [dx, dy, reach] of backRows) {
+        const xx = x + dx;
+        const yy = y + dy;
+        if (xx < 0 || yy < 0 || yy >= ny) continue;
+        const rr = xx * ny + yy;
+        let b = rowFirst[rr];
+        const b1 = rowFirst[rr + 1];
+        // Two-pointer sweep over both sorted run lists.
+        for (let a = a0; a < a1 && b < b1;) {
+          if (en[b] + reach <= st[a]) {
+            b++;
+          } else if (en[a] + reach <= st[b]) {
+            a++;
           } else {
-            const r = find(parent, l);
-            if (r !== cur) {
-              // Link the larger root under the smaller one so roots stay the oldest label.
-              if (r < cur) {
-                parent[cur] = r;
-                cur = r;
-              } else {
-                parent[r] = cur;
-              }
+            const ra = find(parent, a);
+            const rb = find(parent, b);
+            if (ra !== rb) {
+              if (ra < rb) parent[rb] = ra;
+              else parent[ra] = rb;
             }
+            // Advance the run that ends first; the other may touch the next run too.
+            if (en[a] < en[b]) a++;
+            else b++;
           }
         }
-        if (cur === 0) {
-          if (next === parent.length) {
-            const grown = new Int32Array(parent.length * 2);
-            grown.set(parent);
-            parent = grown;
-          }
-          parent[next] = next;
-          cur = next++;
-        }
-        labels[i] = cur;
       }
     }
   }
 
-  // Second pass: final numbers in order of first appearance in C order.
-  const final = new Int32Array(next);
+  // Final numbers in order of first appearance: runs are in C order, so a component's first run
+  // holds its first voxel.
+  const labels = new Int32Array(n);
+  const final = new Int32Array(nRuns);
   let count = 0;
-  for (let i = 0; i < n; i++) {
-    const l = labels[i];
-    if (l === 0) continue;
-    const r = find(parent, l);
-    let f = final[r];
+  for (let i = 0, r = 0; i < nRuns; i++) {
+    const root = find(parent, i);
+    let f = final[root];
     if (f === 0) {
       f = ++count;
-      final[r] = f;
+      final[root] = f;
     }
-    labels[i] = f;
+    while (rowFirst[r + 1] <= i) r++;
+    labels.fill(f, r * nz + st[i], r * nz + en[i]);
   }
   return { labels, count };
 }

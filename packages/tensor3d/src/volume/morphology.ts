@@ -57,12 +57,31 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   const n = voxelCount(shape);
   const out = new Uint8Array(n);
   let frontier = new IndexList(1024);
-  for (let i = 0; i < n; i++) {
-    if (mask[i] !== 0) {
-      out[i] = 1;
-      frontier.push(i);
+  // Bounding box of the mask: when the dilation cannot reach any face of the volume, no
+  // neighbour needs a bounds check.
+  let x0 = nx;
+  let x1 = -1;
+  let y0 = ny;
+  let y1 = -1;
+  let z0 = nz;
+  let z1 = -1;
+  for (let x = 0, i = 0; x < nx; x++) {
+    for (let y = 0; y < ny; y++) {
+      for (let z = 0; z < nz; z++, i++) {
+        if (mask[i] === 0) continue;
+        out[i] = 1;
+        frontier.push(i);
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+        if (z < z0) z0 = z;
+        if (z > z1) z1 = z;
+      }
     }
   }
+  const r = iterations;
+  const unchecked = x0 >= r && y0 >= r && z0 >= r && x1 < nx - r && y1 < ny - r && z1 < nz - r;
   const offs = neighbourOffsets(connectivity);
   const odx = offs.map((o) => o[0]);
   const ody = offs.map((o) => o[1]);
@@ -74,6 +93,20 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   for (let it = 0; it < iterations && frontier.length > 0; it++) {
     const nextFrontier = new IndexList(frontier.length * 2);
     const f = frontier.data;
+    if (unchecked) {
+      for (let j = 0; j < frontier.length; j++) {
+        const i = f[j];
+        for (let k = 0; k < no; k++) {
+          const q = i + ooff[k];
+          if (out[q] === 0) {
+            out[q] = 1;
+            nextFrontier.push(q);
+          }
+        }
+      }
+      frontier = nextFrontier;
+      continue;
+    }
     for (let j = 0; j < frontier.length; j++) {
       const i = f[j];
       const x = Math.floor(i / nynz);

@@ -3,6 +3,6 @@ import { defineConfig } from 'vitest/config';
 // One vitest run over every workspace package; each package's own config (if any) applies to it.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'plugins/*'],
+    projects: ['packages/*/vitest.config.ts', 'plugins/*/vitest.config.ts'],
   },
 });

@@ -13,7 +13,7 @@
  */
 import os from 'node:os';
 import { wasmKernels as K } from '../dist/index.js';
-import { oneNodeModel } from './onnx-proto.mjs';
+import { graphModel, oneNodeModel } from './onnx-proto.mjs';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -177,6 +177,40 @@ const xHost = fill(new Float32Array(V * C), 7);
   const t2 = await timeit(() => K.matmulBias(rt, xHost, V, C, w, 4 * C, { bias: fill(new Float32Array(4 * C), 5) }));
   record(`pointwise ${V}x${C} -> ${4 * C}`, 'ours e2e', rt.threads, t2, (2 * V * C * 4 * C) / 1e9);
 }
+
+// fused MedNeXt blocks (depthwise k3 -> norm -> expand + GELU -> compress + input), through the array API
+const blockCases = [
+  { op: `MedNeXt block k3 ${D}x${H}x${W}x${C} exp 2 (stage 0)`, s: [D, H, W], c: C, e: 2 * C },
+  {
+    op: `MedNeXt block k3 ${D / 2}x${H / 2}x${W / 2}x${2 * C} exp 3 (stage 1)`,
+    s: [D / 2, H / 2, W / 2],
+    c: 2 * C,
+    e: 6 * C,
+  },
+];
+const blockWeights = (c, e) => ({
+  k: 3,
+  dwFilter: fill(new Float32Array(27 * c), 11).map((v) => v * 0.3),
+  dwBias: fill(new Float32Array(c), 12),
+  gamma: fill(new Float32Array(c), 13).map((v) => 1 + 0.2 * v),
+  beta: fill(new Float32Array(c), 14).map((v) => 0.2 * v),
+  w2: fill(new Float32Array(c * e), 15).map((v) => v / Math.sqrt(c)),
+  b2: fill(new Float32Array(e), 16).map((v) => 0.1 * v),
+  w3: fill(new Float32Array(e * c), 17).map((v) => v / Math.sqrt(e)),
+  b3: fill(new Float32Array(c), 18).map((v) => 0.1 * v),
+});
+const blockFlop = (b) => (b.s.reduce((x, y) => x * y) * (2 * 27 * b.c + 4 * b.c * b.e)) / 1e9;
+for (const b of blockCases) {
+  const v = b.s.reduce((x, y) => x * y);
+  const x = xHost.subarray(0, v * b.c);
+  const wts = blockWeights(b.c, b.e);
+  for (const threads of [1, 2]) {
+    rt.activeThreads = Math.min(threads, rt.threads);
+    const t = await timeit(() => K.mednextBlock(rt, x, b.s, wts, { kind: 'block', addInput: true }));
+    record(b.op, 'ours e2e', rt.activeThreads, t, blockFlop(b));
+  }
+}
+console.log(`kernel memory high-water mark: ${(rt.memory.buffer.byteLength / 2 ** 30).toFixed(2)} GiB`);
 await rt.dispose();
 
 // ---------------------------------------------------------------------------------------------- onnxruntime
@@ -193,7 +227,7 @@ if (ort) {
     `\nonnxruntime-node ${ort.env.versions?.node ?? ''} cpu, graph optimisation 'all', intra-op spinning off:`,
   );
   const ortCase = async (op, spec, inputDims, gflop, threadsList = [1, 2]) => {
-    const model = oneNodeModel(spec);
+    const model = spec instanceof Uint8Array ? spec : oneNodeModel(spec);
     const size = inputDims.reduce((a, b) => a * b);
     const feeds = {
       x: new ort.Tensor(
@@ -297,6 +331,39 @@ if (ort) {
     [131072, 256],
     (2 * 131072 * 256 * 256) / 1e9,
   );
+  for (const b of blockCases) {
+    const wts = blockWeights(b.c, b.e);
+    const dims = [1, b.c, ...b.s];
+    // the official ONNX export's GroupNorm(C groups) is InstanceNormalization with the same affine
+    const model = graphModel({
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['h1'], attrs: conv(b.c, 3, 1, b.c) },
+        {
+          op: 'InstanceNormalization',
+          inputs: ['h1', 'g', 'be'],
+          outputs: ['h2'],
+          attrs: { epsilon: { float: 1e-5 } },
+        },
+        { op: 'Conv', inputs: ['h2', 'w2', 'b2'], outputs: ['h3'], attrs: { kernel_shape: [1, 1, 1] } },
+        { op: 'Gelu', domain: 'com.microsoft', inputs: ['h3'], outputs: ['h4'] },
+        { op: 'Conv', inputs: ['h4', 'w3', 'b3'], outputs: ['h5'], attrs: { kernel_shape: [1, 1, 1] } },
+        { op: 'Add', inputs: ['h5', 'x'], outputs: ['y'] },
+      ],
+      inits: [
+        { name: 'w1', dims: [b.c, 1, 3, 3, 3], data: wts.dwFilter },
+        { name: 'b1', dims: [b.c], data: wts.dwBias },
+        { name: 'g', dims: [b.c], data: wts.gamma },
+        { name: 'be', dims: [b.c], data: wts.beta },
+        { name: 'w2', dims: [b.e, b.c, 1, 1, 1], data: wts.w2 },
+        { name: 'b2', dims: [b.e], data: wts.b2 },
+        { name: 'w3', dims: [b.c, b.e, 1, 1, 1], data: wts.w3 },
+        { name: 'b3', dims: [b.c], data: wts.b3 },
+      ],
+      x: dims,
+      y: dims,
+    });
+    await ortCase(b.op, model, dims, blockFlop(b));
+  }
   await ortCase(
     `GELU ${V}x${2 * C}`,
     { op: 'Gelu', domain: 'com.microsoft', x: [V, 2 * C], y: [V, 2 * C] },

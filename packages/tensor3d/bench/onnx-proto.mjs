@@ -35,13 +35,23 @@ function attribute(name, value) {
   return [...str(1, name), ...int(3, value), ...int(20, 2)];
 }
 
+let nodeCount = 0;
+
+/** AttributeProto FLOAT (type 1). */
+function floatAttribute(name, value) {
+  const f = new Uint8Array(new Float32Array([value]).buffer);
+  return [...str(1, name), ...key(2, 5), ...f, ...int(20, 1)];
+}
+
 function node(op, inputs, outputs, attrs = {}, domain = '') {
   return [
     ...inputs.flatMap((i) => str(1, i)),
     ...outputs.flatMap((o) => str(2, o)),
-    ...str(3, `${op}_0`),
+    ...str(3, `${op}_${nodeCount++}`),
     ...str(4, op),
-    ...Object.entries(attrs).flatMap(([k, v]) => bytesField(5, attribute(k, v))),
+    ...Object.entries(attrs).flatMap(([k, v]) =>
+      bytesField(5, typeof v === 'object' && !Array.isArray(v) ? floatAttribute(k, v.float) : attribute(k, v)),
+    ),
     ...(domain ? str(7, domain) : []),
   ];
 }
@@ -73,5 +83,26 @@ export function oneNodeModel(spec) {
   ];
   const opsets = [bytesField(8, [...str(1, ''), ...int(2, 17)])];
   if (spec.domain) opsets.push(bytesField(8, [...str(1, spec.domain), ...int(2, 1)]));
+  return new Uint8Array([...int(1, 8), ...opsets.flat(), ...bytesField(7, graph)]);
+}
+
+/**
+ * A model with several nodes. Graph input `x`, output `y`.
+ * @param {{nodes: {op: string, inputs: string[], outputs: string[], attrs?: object, domain?: string}[],
+ *   inits: {name: string, dims: number[], data: Float32Array}[], x: number[], y: number[]}} spec
+ */
+export function graphModel(spec) {
+  const graph = [
+    ...spec.nodes.flatMap((n) => bytesField(1, node(n.op, n.inputs, n.outputs, n.attrs, n.domain))),
+    ...str(2, 'g'),
+    ...spec.inits.flatMap((i) => bytesField(5, tensor(i.name, i.dims, i.data))),
+    ...bytesField(11, valueInfo('x', spec.x)),
+    ...bytesField(12, valueInfo('y', spec.y)),
+  ];
+  const domains = [...new Set(spec.nodes.map((n) => n.domain).filter(Boolean))];
+  const opsets = [
+    bytesField(8, [...str(1, ''), ...int(2, 17)]),
+    ...domains.map((d) => bytesField(8, [...str(1, d), ...int(2, 1)])),
+  ];
   return new Uint8Array([...int(1, 8), ...opsets.flat(), ...bytesField(7, graph)]);
 }

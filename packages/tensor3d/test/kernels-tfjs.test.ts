@@ -61,6 +61,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
         );
         expect(dx.dispatched).toBeGreaterThan(0);
         expect(maxAbsDiff(dx.fast, dx.ref)).toBeLessThan(1e-4 * k * k);
+        // dW goes through DepthwiseConv3DBackpropFilter
+        const dw = await both(() =>
+          tf.grad((ff: tf.Tensor) =>
+            tf.sum(tf.square(depthwiseConv3d(x, ff as Tensor4D, { strides: s, padding: k >> 1 }))),
+          )(f),
+        );
+        expect(dw.dispatched).toBeGreaterThan(0);
+        expect(maxAbsDiff(dw.fast, dw.ref)).toBeLessThan(1e-3);
       });
     }
     it('depthwiseConvTranspose3d stride 2 (up block) matches the reference kernel', async () => {
@@ -70,6 +78,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(r.dispatched).toBeGreaterThan(0);
       expect(r.fast.length).toBe(9 * 11 * 13 * 8);
       expect(maxAbsDiff(r.fast, r.ref)).toBeLessThan(1e-5);
+      // its filter gradient is the forward conv's BackpropFilter with x and dy swapped
+      const g = await both(() =>
+        tf.grad((ff: tf.Tensor) =>
+          tf.sum(tf.square(depthwiseConvTranspose3d(x, ff as Tensor4D, { strides: 2, padding: 1 }))),
+        )(f),
+      );
+      expect(g.dispatched).toBeGreaterThan(0);
+      expect(maxAbsDiff(g.fast, g.ref)).toBeLessThan(1e-3);
     });
     it('matMul (pointwise conv, transposed weight) matches tfjs', async () => {
       const a = random([1, 301, 40], 5);

@@ -8,6 +8,8 @@ import {
   createKernelRuntimeSync,
   depthwiseConv3d,
   depthwiseConvTranspose3d,
+  depthwiseConv3dFilterGrad,
+  depthwiseFilterGradReference,
   depthwiseReference,
   gelu,
   geluReference,
@@ -96,6 +98,24 @@ describe('depthwise 3-D convolution kernels', () => {
         expect(maxAbsDiff(got.data, want.data)).toBeLessThan(2e-6 * k ** 2);
       });
     });
+  }
+  for (const k of [3, 5, 7]) {
+    for (const stride of [1, 2] as const) {
+      it(`filter gradient k=${k} stride=${stride} matches the reference (batch 2, C = 6, 1 and 2 threads)`, () => {
+        const shape: Shape5 = [2, 9, 7, 11, 6];
+        const p = k >> 1;
+        const out = shape.slice(1, 4).map((n) => Math.floor((n + 2 * p - k) / stride) + 1);
+        const dyShape: Shape5 = [2, out[0], out[1], out[2], 6];
+        const x = random(size(shape), 50 + k);
+        const dy = random(size(dyShape), 60 + stride);
+        const want = depthwiseFilterGradReference(x, shape, dy, dyShape, k, stride, p);
+        const got = depthwiseConv3dFilterGrad(rt, { x, shape, dy, dyShape, k, stride });
+        // sums of up to ~900 products in [-1, 1]: float32 row sums, float64 across rows
+        expect(maxAbsDiff(got, want)).toBeLessThan(2e-5);
+        const got2 = depthwiseConv3dFilterGrad(rt2, { x, shape, dy, dyShape, k, stride });
+        expect(maxAbsDiff(got2, want)).toBeLessThan(2e-5);
+      });
+    }
   }
   it('honours an explicit padding and an output shape with output padding', () => {
     const shape: Shape5 = [1, 6, 7, 9, 4];

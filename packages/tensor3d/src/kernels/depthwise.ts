@@ -6,6 +6,7 @@
 import { type KernelRuntime } from './runtime.js';
 import { depthwiseName } from './wasm/module.js';
 import { depthwiseBlock } from './wasm/gen-depthwise.js';
+import { filterGradName } from './wasm/gen-depthwise-filter-grad.js';
 
 /** NDHWC shape. */
 export type Shape5 = [n: number, d: number, h: number, w: number, c: number];
@@ -250,3 +251,80 @@ export function depthwiseConvTranspose3d(
 }
 
 export { depthwiseBlock };
+
+/** Arguments of {@link depthwiseConv3dFilterGrad}. */
+export interface DepthwiseFilterGradArgs {
+  /** Forward input, NDHWC. */
+  x: Float32Array;
+  shape: Shape5;
+  /** Gradient of the forward output, NDHWC. */
+  dy: Float32Array;
+  dyShape: Shape5;
+  k: number;
+  stride: 1 | 2;
+  /** default floor(k/2) */
+  pad?: number;
+}
+
+/**
+ * Filter gradient of the forward depthwise conv: dW[t, c] = sum over samples and outputs o of
+ * dy[o, c] * x[o*stride - pad + t, c] (per axis), summed in float64. Returns [k, k, k, C]. The transposed
+ * conv's filter gradient is this with x = the gradient of its output and dy = its input.
+ */
+export function depthwiseConv3dFilterGrad(rt: KernelRuntime, a: DepthwiseFilterGradArgs): Float32Array {
+  const fn = 'depthwiseConv3dFilterGrad';
+  const [n, d, h, w, c] = a.shape;
+  const [dn, od, oh, ow, dc] = a.dyShape;
+  const k = a.k;
+  const p = a.pad ?? k >> 1;
+  if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
+  if (a.stride !== 1 && a.stride !== 2) throw new Error(`${fn}: stride must be 1 or 2`);
+  if (dn !== n || dc !== c)
+    throw new Error(`${fn}: dy shape [${a.dyShape.join(', ')}] does not match x [${a.shape.join(', ')}]`);
+  if (a.x.length !== n * d * h * w * c)
+    throw new Error(`${fn}: x has ${a.x.length} values, shape needs ${n * d * h * w * c}`);
+  if (a.dy.length !== n * od * oh * ow * c)
+    throw new Error(`${fn}: dy has ${a.dy.length} values, dyShape needs ${n * od * oh * ow * c}`);
+  if (!Number.isInteger(p) || p < 0 || p >= k) throw new Error(`${fn}: pad must be an integer in [0, k), got ${p}`);
+  const cp = (c + 3) & ~3;
+  const taps = k * k * k;
+  const total = new Float64Array(taps * cp);
+  const mark = rt.mark();
+  try {
+    const tD = forwardAxis(d, od, k, a.stride, p);
+    const tH = forwardAxis(h, oh, k, a.stride, p);
+    const tW = forwardAxis(w, ow, k, a.stride, p);
+    const tabD = rt.put(tD.table, 'i32');
+    const tabH = rt.put(tH.table, 'i32');
+    const inV = d * h * w;
+    const outV = od * oh * ow;
+    const x = rt.alloc(inV * cp * 4);
+    const dy = rt.alloc(outV * cp * 4);
+    const part = rt.alloc(rt.threads * taps * cp * 8);
+    rt.f64(part, rt.threads * taps * cp).fill(0);
+    for (let b = 0; b < n; b++) {
+      const copy = (src: Float32Array, addr: number, v: number): void => {
+        const view = rt.f32(addr, v * cp);
+        if (c === cp) view.set(src.subarray(b * v * c, (b + 1) * v * c));
+        else {
+          view.fill(0);
+          for (let i = 0; i < v; i++) view.set(src.subarray((b * v + i) * c, (b * v + i + 1) * c), i * cp);
+        }
+      };
+      copy(a.x, x, inV);
+      copy(a.dy, dy, outV);
+      rt.dispatch(
+        filterGradName(k, a.stride),
+        [x, dy, part, h, w, cp, oh, ow, tabD, tabH, p, tW.interiorStart, tW.interiorEnd],
+        od,
+      );
+    }
+    const parts = rt.f64(part, rt.threads * taps * cp);
+    for (let t = 0; t < rt.threads; t++) for (let i = 0; i < taps * cp; i++) total[i] += parts[t * taps * cp + i];
+  } finally {
+    rt.release(mark);
+  }
+  const out = new Float32Array(taps * c);
+  for (let t = 0; t < taps; t++) for (let ch = 0; ch < c; ch++) out[t * c + ch] = total[t * cp + ch];
+  return out;
+}

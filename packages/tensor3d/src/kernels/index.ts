@@ -8,6 +8,8 @@ export {
   convOutSize,
   convTransposeOutSize,
   depthwiseInMemory,
+  depthwiseConv3dFilterGrad,
+  type DepthwiseFilterGradArgs,
   type DepthwiseInMemory,
   type DepthwiseConv3dArgs,
   type Shape5,
@@ -24,7 +26,13 @@ export {
   type ChannelStats,
   type ChannelAffine,
 } from './normact.js';
-export { depthwiseReference, matmulReference, geluReference, erfReference } from './reference.js';
+export {
+  depthwiseReference,
+  depthwiseFilterGradReference,
+  matmulReference,
+  geluReference,
+  erfReference,
+} from './reference.js';
 export { hasRelaxedSimd, hasWasmSimd128 } from './wasm/module.js';
 export {
   registerFastKernels,

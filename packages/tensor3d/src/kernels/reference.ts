@@ -100,3 +100,39 @@ export function geluReference(x: number): number {
   const erfc = z >= 2.5 ? erfcLarge(z) : 1 - erfReference(z);
   return 0.5 * x * erfc;
 }
+
+/** Filter gradient of the forward depthwise conv (float64 sums): dW[t, c] = sum_o dy[o, c] x[o*s - p + t, c]. */
+export function depthwiseFilterGradReference(
+  x: Float32Array,
+  shape: Shape5,
+  dy: Float32Array,
+  dyShape: Shape5,
+  k: number,
+  stride: number,
+  pad: number,
+): Float32Array {
+  const [n, d, h, w, c] = shape;
+  const [, od, oh, ow] = dyShape;
+  const acc = new Float64Array(k * k * k * c);
+  for (let b = 0; b < n; b++)
+    for (let z = 0; z < od; z++)
+      for (let y = 0; y < oh; y++)
+        for (let xx = 0; xx < ow; xx++)
+          for (let td = 0; td < k; td++) {
+            const iz = z * stride - pad + td;
+            if (iz < 0 || iz >= d) continue;
+            for (let th = 0; th < k; th++) {
+              const iy = y * stride - pad + th;
+              if (iy < 0 || iy >= h) continue;
+              for (let tw = 0; tw < k; tw++) {
+                const ix = xx * stride - pad + tw;
+                if (ix < 0 || ix >= w) continue;
+                const xo = (((b * d + iz) * h + iy) * w + ix) * c;
+                const yo = (((b * od + z) * oh + y) * ow + xx) * c;
+                const fo = ((td * k + th) * k + tw) * c;
+                for (let ch = 0; ch < c; ch++) acc[fo + ch] += dy[yo + ch] * x[xo + ch];
+              }
+            }
+          }
+  return Float32Array.from(acc);
+}

@@ -1,7 +1,7 @@
 /**
  * Registers the WebAssembly kernels as tfjs kernels for the CPU backends (`cpu`, `wasm`), under the names the
- * ops already use, so model code stays one: `DepthwiseConv3D` and `DepthwiseConv3DBackpropInput` (the
- * depthwise ops of `../ops`) and `BatchMatMul` (what `tf.matMul` runs, i.e. every pointwise conv).
+ * ops already use, so model code stays one: `DepthwiseConv3D`, `DepthwiseConv3DBackpropInput` and
+ * `DepthwiseConv3DBackpropFilter` (the depthwise ops of `../ops` and their gradients) and `BatchMatMul` (what `tf.matMul` runs, i.e. every pointwise conv).
  *
  * Each registration keeps the kernel it replaces and hands it every call the fast path does not cover
  * (other kernel sizes, strides or paddings; batched or transposed-A matmuls; non-float32 inputs).
@@ -9,7 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { type KernelRuntime, createKernelRuntimeSync } from './runtime.js';
-import { type Shape5, depthwiseConv3d, depthwiseConvTranspose3d } from './depthwise.js';
+import {
+  type Shape5,
+  convOutSize,
+  depthwiseConv3d,
+  depthwiseConv3dFilterGrad,
+  depthwiseConvTranspose3d,
+} from './depthwise.js';
 import { gemmInMemory, packPanels } from './pointwise.js';
 import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
 import { registerDepthwiseConv3dKernels } from '../ops/depthwise-conv3d/register.js';
@@ -18,7 +24,12 @@ import { registerDepthwiseConv3dKernels } from '../ops/depthwise-conv3d/register
 export const FAST_KERNEL_BACKENDS = ['cpu', 'wasm'] as const;
 
 /** Kernel names this module registers. */
-export const FAST_KERNEL_NAMES = ['DepthwiseConv3D', 'DepthwiseConv3DBackpropInput', 'BatchMatMul'] as const;
+export const FAST_KERNEL_NAMES = [
+  'DepthwiseConv3D',
+  'DepthwiseConv3DBackpropInput',
+  'DepthwiseConv3DBackpropFilter',
+  'BatchMatMul',
+] as const;
 
 let runtime: KernelRuntime | undefined;
 
@@ -129,6 +140,45 @@ function depthwiseBackpropInput(fallback: KernelFunc | undefined): KernelFunc {
   };
 }
 
+function depthwiseBackpropFilter(fallback: KernelFunc | undefined): KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const attrs = args.attrs as unknown as {
+      strides: Triple;
+      pad: Triple;
+      filterShape: [number, number, number, number];
+    };
+    const fs = attrs.filterShape;
+    const k = fs[0] === fs[1] && fs[1] === fs[2] && [3, 5, 7].includes(fs[0]) ? fs[0] : undefined;
+    const s = uniform(attrs.strides);
+    const p = uniform(attrs.pad);
+    if (
+      k &&
+      (s === 1 || s === 2) &&
+      p !== undefined &&
+      p < k &&
+      x.shape.length === 5 &&
+      dy.shape.length === 5 &&
+      x.dtype === 'float32' &&
+      dy.dtype === 'float32' &&
+      [1, 2, 3].every((a) => dy.shape[a] === convOutSize(x.shape[a], k, s, p))
+    ) {
+      const values = depthwiseConv3dFilterGrad(getKernelRuntime(), {
+        x: read(args.backend, x),
+        shape: x.shape as Shape5,
+        dy: read(args.backend, dy),
+        dyShape: dy.shape as Shape5,
+        k,
+        stride: s,
+        pad: p,
+      });
+      return output(args.backend, [...fs], values);
+    }
+    if (!fallback) throw new Error('DepthwiseConv3DBackpropFilter: no kernel for these attributes');
+    return fallback(args);
+  };
+}
+
 /** B [K, N] from b as stored: [K, N], or [N, K] when transposed. */
 function bAsKN(b: Float32Array, k: number, n: number, transposed: boolean): Float32Array {
   if (!transposed) return b;
@@ -175,6 +225,7 @@ function batchMatMul(fallback: KernelFunc | undefined): KernelFunc {
 const FACTORIES: Record<(typeof FAST_KERNEL_NAMES)[number], (fallback: KernelFunc | undefined) => KernelFunc> = {
   DepthwiseConv3D: depthwiseForward,
   DepthwiseConv3DBackpropInput: depthwiseBackpropInput,
+  DepthwiseConv3DBackpropFilter: depthwiseBackpropFilter,
   BatchMatMul: batchMatMul,
 };
 

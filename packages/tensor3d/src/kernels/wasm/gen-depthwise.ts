@@ -65,7 +65,7 @@ export function depthwiseName(v: DepthwiseVariant): string {
 
 /** Number of outputs along W computed together by the unrolled interior block. */
 export function depthwiseBlock(v: DepthwiseVariant): number {
-  return v.block ?? 4;
+  return v.block ?? (v.k >= 5 ? 6 : 4);
 }
 
 /** Emits one depthwise kernel into the module. */

@@ -7,6 +7,7 @@ import { depthwiseName, emitDepthwise } from './gen-depthwise.js';
 import { emitGelu, emitGroupNormApply, emitGroupNormStats } from './gen-elementwise.js';
 import { GEMM_DEFAULT, type GemmShape, emitGemm } from './gen-gemm.js';
 import { emitBlockTail } from './gen-block.js';
+import { emitDepthwiseFilterGrad } from './gen-depthwise-filter-grad.js';
 
 /** Kernel sizes with a generated depthwise kernel. */
 export const DEPTHWISE_KERNEL_SIZES = [3, 5, 7] as const;
@@ -39,6 +40,8 @@ export function buildKernelModule(options: { relaxed: boolean; shared: boolean; 
     emitDepthwise(m, { k, stride: 1, transposed: false });
     emitDepthwise(m, { k, stride: 2, transposed: false });
     emitDepthwise(m, { k, stride: 2, transposed: true });
+    emitDepthwiseFilterGrad(m, k, 1);
+    emitDepthwiseFilterGrad(m, k, 2);
   }
   emitGemm(m, 'gemm', GEMM_DEFAULT, false);
   emitGemm(m, 'gemm_gelu', GEMM_DEFAULT, true);

@@ -4,7 +4,13 @@ import type { Tensor4D, Tensor5D } from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/compute/index.js';
 import { depthwiseConv3d, depthwiseConvTranspose3d } from '../src/ops/index.js';
 import { registerCoreGradients } from '../src/ops/core-gradients.js';
-import { getKernelRuntime, registerFastKernels, unregisterFastKernels } from '../src/kernels/index.js';
+import {
+  blockWeightsFromTorch,
+  fusedBlock,
+  getKernelRuntime,
+  registerFastKernels,
+  unregisterFastKernels,
+} from '../src/kernels/index.js';
 
 function random(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
@@ -106,3 +112,48 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('fused block on a tfjs tensor', () => {
+  it('matches the block composed of tfjs ops (PyTorch-layout weights, batch 2, cpu backend)', async () => {
+    await selectBackend('cpu');
+    const [n, d, h, w, c, e, k] = [2, 5, 6, 7, 8, 16, 3];
+    const t = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.mul(random(shape, seed), scale);
+    const conv1 = t([c, 1, k, k, k], 1, 0.3);
+    const conv1b = t([c], 2);
+    const gamma = tf.add(t([c], 3, 0.3), 1);
+    const beta = t([c], 4, 0.3);
+    const conv2 = t([e, c, 1, 1, 1], 5, 0.35);
+    const conv2b = t([e], 6, 0.1);
+    const conv3 = t([c, e, 1, 1, 1], 7, 0.25);
+    const conv3b = t([c], 8, 0.1);
+    const x = t([n, d, h, w, c], 9) as Tensor5D;
+    const arr = async (v: tf.Tensor): Promise<Float32Array> => (await v.data()) as Float32Array;
+    const weights = blockWeightsFromTorch(
+      {
+        conv1Weight: await arr(conv1),
+        conv1Bias: await arr(conv1b),
+        normWeight: await arr(gamma),
+        normBias: await arr(beta),
+        conv2Weight: await arr(conv2),
+        conv2Bias: await arr(conv2b),
+        conv3Weight: await arr(conv3),
+        conv3Bias: await arr(conv3b),
+      },
+      k,
+    );
+    const got = fusedBlock(x, weights, { kind: 'block', addInput: true });
+    expect(got).not.toBeNull();
+    const want = tf.tidy(() => {
+      const filter = tf.reshape(tf.transpose(tf.reshape(conv1, [c, k * k * k])), [k, k, k, c]) as Tensor4D;
+      let y: tf.Tensor = tf.add(depthwiseConv3d(x, filter, { padding: 1 }), conv1b);
+      const { mean, variance } = tf.moments(y, [1, 2, 3], true);
+      y = tf.add(tf.mul(tf.mul(tf.sub(y, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+      y = tf.add(tf.matMul(tf.reshape(y, [-1, c]), tf.reshape(conv2, [e, c]), false, true), conv2b);
+      y = tf.mul(tf.mul(y, 0.5), tf.add(tf.erf(tf.mul(y, Math.SQRT1_2)), 1));
+      y = tf.add(tf.matMul(y, tf.reshape(conv3, [c, e]), false, true), conv3b);
+      return tf.add(tf.reshape(y, [n, d, h, w, c]), x);
+    });
+    expect(got!.shape).toEqual([n, d, h, w, c]);
+    expect(maxAbsDiff(await values(got!), await values(want))).toBeLessThan(2e-5);
+  });
+});

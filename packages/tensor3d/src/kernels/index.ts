@@ -36,6 +36,7 @@ export {
 export { hasRelaxedSimd, hasWasmSimd128 } from './wasm/module.js';
 export {
   registerFastKernels,
+  enableFastKernels,
   unregisterFastKernels,
   setKernelRuntime,
   getKernelRuntime,
@@ -44,3 +45,4 @@ export {
   type RegisterFastKernelsOptions,
 } from './tfjs.js';
 export { mednextBlock, blockTileRows, type MedNeXtBlockWeights, type MedNeXtBlockOptions } from './block.js';
+export { fusedBlock, fusedBlockAvailable, blockWeightsFromTorch, type TorchBlockParams } from './block-tfjs.js';

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { type KernelRuntime, createKernelRuntimeSync } from './runtime.js';
+import { type KernelRuntime, createKernelRuntime, createKernelRuntimeSync } from './runtime.js';
 import {
   type Shape5,
   convOutSize,
@@ -228,6 +228,21 @@ const FACTORIES: Record<(typeof FAST_KERNEL_NAMES)[number], (fallback: KernelFun
   DepthwiseConv3DBackpropFilter: depthwiseBackpropFilter,
   BatchMatMul: batchMatMul,
 };
+
+/**
+ * One call to switch the fast kernels on: creates a runtime with `threads` threads (default: the logical
+ * cores, at most 4; 1 where workers or shared memory are missing), makes it current and registers the
+ * kernels for the CPU backends tfjs knows. Returns the registered `kernel@backend` pairs and the runtime.
+ */
+export async function enableFastKernels(
+  options: { threads?: number; backends?: readonly string[] } = {},
+): Promise<{ registered: string[]; runtime: KernelRuntime }> {
+  const cores =
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ??
+    (await import('node:os').then((os) => os.availableParallelism?.() ?? os.cpus().length).catch(() => 1));
+  const rt = await createKernelRuntime({ threads: options.threads ?? Math.min(4, Math.max(1, cores)) });
+  return { registered: registerFastKernels({ runtime: rt, backends: options.backends }), runtime: rt };
+}
 
 /** Options of {@link registerFastKernels}. */
 export interface RegisterFastKernelsOptions {

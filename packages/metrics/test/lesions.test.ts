@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Shape3 } from '@mednext-ts/tensor3d';
-import { groupByDilation, mergeEtThroughNetc, removeSmallLesions, touchingPairs } from '../src/index.js';
+import { groupByDilation, matchLesions, mergeEtThroughNetc, removeSmallLesions, touchingPairs } from '../src/index.js';
 
 const idx = (s: Shape3, x: number, y: number, z: number) => (x * s[1] + y) * s[2] + z;
 
@@ -69,5 +69,32 @@ describe('mergeEtThroughNetc (SSA)', () => {
     const m = mergeEtThroughNetc(lone, n, shape);
     expect(Array.from(m.labels.slice(0, 5))).toEqual([1, 0, 0, 0, 2]);
     expect(m.maxLabel).toBe(2);
+  });
+});
+
+describe('matchLesions', () => {
+  it('gives the same matches with the dilated zones as with per-lesion dilation', () => {
+    const shape: Shape3 = [30, 30, 20];
+    const gtMask = new Uint8Array(30 * 30 * 20);
+    const predMask = new Uint8Array(gtMask.length);
+    const ball = (m: Uint8Array, c: number[], r: number) => {
+      for (let x = 0; x < 30; x++)
+        for (let y = 0; y < 30; y++)
+          for (let z = 0; z < 20; z++)
+            if ((x - c[0]) ** 2 + (y - c[1]) ** 2 + (z - c[2]) ** 2 <= r * r) m[idx(shape, x, y, z)] = 1;
+    };
+    ball(gtMask, [8, 8, 8], 4);
+    ball(gtMask, [22, 20, 10], 3);
+    ball(gtMask, [15, 14, 9], 1); // between the two: merges with neither or one depending on dilation
+    ball(predMask, [10, 9, 8], 4);
+    ball(predMask, [20, 24, 12], 2);
+    ball(predMask, [4, 26, 15], 2); // false positive
+    const gt = groupByDilation(gtMask, shape, 3);
+    const pred = groupByDilation(predMask, shape, 3);
+    const withZones = matchLesions(gt, pred, shape, [1, 1, 1], 3);
+    const withoutZones = matchLesions({ labels: gt.labels, maxLabel: gt.maxLabel }, pred, shape, [1, 1, 1], 3);
+    expect(withZones).toEqual(withoutZones);
+    expect(withZones.falsePositives.length).toBeGreaterThan(0);
+    expect(withZones.lesions.some((l) => l.matched.length > 0 && l.dice > 0 && l.dice < 1)).toBe(true);
   });
 });

@@ -89,8 +89,7 @@ export function addGaussianNoise(
   std: number,
   rng: Random,
 ): ChannelVolume<Float32Array> {
-  const d = channelView(volume, channel);
-  for (let i = 0; i < d.length; i++) d[i] = d[i]! + std * rng.normal();
+  rng.addNormal(channelView(volume, channel), std);
   return volume;
 }
 
@@ -122,25 +121,29 @@ export function gaussianBlur(
   for (let a = 0; a < 3; a++) {
     if (!(sigma[a]! > 0)) continue;
     const k = gaussianKernel1d(sigma[a]!);
-    const r = (k.length - 1) / 2;
+    const taps = k.length;
+    const r = (taps - 1) / 2;
     const n = shape[a]!;
     const st = strides[a]!;
-    const reflect = (i: number) => {
-      if (n === 1) return 0;
-      const period = 2 * (n - 1);
-      let m = ((i % period) + period) % period;
-      if (m >= n) m = period - m;
-      return m;
-    };
-    const others = shape.filter((_, b) => b !== a) as [number, number];
-    const otherStrides = strides.filter((_, b) => b !== a) as [number, number];
-    for (let u = 0; u < others[0]; u++) {
-      for (let v = 0; v < others[1]; v++) {
-        const base = u * otherStrides[0] + v * otherStrides[1];
+    // Source offset of every (position, tap) pair along this axis, reflection included.
+    const period = 2 * (n - 1);
+    const table = new Int32Array(n * taps);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < taps; j++) {
+        let m = n === 1 ? 0 : (((i + j - r) % period) + period) % period;
+        if (m >= n) m = period - m;
+        table[i * taps + j] = m * st;
+      }
+    }
+    const [b0, b1] = [0, 1, 2].filter((b) => b !== a) as [number, number];
+    for (let u = 0; u < shape[b0]!; u++) {
+      for (let v = 0; v < shape[b1]!; v++) {
+        const base = u * strides[b0]! + v * strides[b1]!;
         for (let i = 0; i < n; i++) {
-          let s = 0;
-          for (let j = -r; j <= r; j++) s += k[j + r]! * d[base + reflect(i + j) * st]!;
-          tmp[i] = s;
+          let acc = 0;
+          const row = i * taps;
+          for (let j = 0; j < taps; j++) acc += k[j]! * d[base + table[row + j]!]!;
+          tmp[i] = acc;
         }
         for (let i = 0; i < n; i++) d[base + i * st] = tmp[i]!;
       }
@@ -162,36 +165,39 @@ export function adjustGamma(
   options: { invert?: boolean; retainStats?: boolean } = {},
 ): ChannelVolume<Float32Array> {
   const d = channelView(volume, channel);
+  const n = d.length;
   const sign = options.invert ? -1 : 1;
+  // One pass for range and moments (float64 sums; the data are z-scored, so E[x²] − mean² is safe).
   let lo = Infinity;
   let hi = -Infinity;
   let sum = 0;
-  for (let i = 0; i < d.length; i++) {
+  let sq = 0;
+  for (let i = 0; i < n; i++) {
     const v = sign * d[i]!;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     sum += v;
+    sq += v * v;
   }
-  const mean = sum / d.length;
-  let sq = 0;
-  for (let i = 0; i < d.length; i++) sq += (sign * d[i]! - mean) ** 2;
-  const std = Math.sqrt(sq / d.length);
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(0, sq / n - mean * mean));
   const range = hi - lo;
   if (range === 0) return volume;
   const eps = 1e-7; // as nnU-Net, keeps the division finite
+  const scale = range + eps;
   let sum2 = 0;
-  for (let i = 0; i < d.length; i++) {
-    const v = Math.pow((sign * d[i]! - lo) / (range + eps), gamma) * (range + eps) + lo;
+  let sq2 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Math.pow((sign * d[i]! - lo) / scale, gamma) * scale + lo;
     d[i] = v;
     sum2 += v;
+    sq2 += v * v;
   }
   if (options.retainStats) {
-    const mean2 = sum2 / d.length;
-    let sq2 = 0;
-    for (let i = 0; i < d.length; i++) sq2 += (d[i]! - mean2) ** 2;
-    const std2 = Math.sqrt(sq2 / d.length);
+    const mean2 = sum2 / n;
+    const std2 = Math.sqrt(Math.max(0, sq2 / n - mean2 * mean2));
     const f = std / (std2 + 1e-8);
-    for (let i = 0; i < d.length; i++) d[i] = (d[i]! - mean2) * f + mean;
+    for (let i = 0; i < n; i++) d[i] = (d[i]! - mean2) * f + mean;
   }
   if (sign < 0) for (let i = 0; i < d.length; i++) d[i] = -d[i]!;
   return volume;
@@ -235,7 +241,6 @@ export function transformPatch<T extends VoxelArray>(
   assertShape(source.data, source.shape, 'transformPatch');
   if (matrix.length !== 9) throw new RangeError(`transformPatch: matrix must have 9 entries, got ${matrix.length}`);
   const [c, nx, ny, nz] = source.shape;
-  const shape: Shape3 = [nx, ny, nz];
   const per = nx * ny * nz;
   const [px, py, pz] = size;
   const out = new (source.data.constructor as new (n: number) => T)(c * px * py * pz);
@@ -261,8 +266,28 @@ export function transformPatch<T extends VoxelArray>(
           const inside = xi >= 0 && yi >= 0 && zi >= 0 && xi < nx && yi < ny && zi < nz;
           const idx = (xi * ny + yi) * nz + zi;
           for (let ch = 0; ch < c; ch++) out[ch * outPer + o] = inside ? chans[ch]![idx]! : fill;
+        } else if (x < 0 || y < 0 || z < 0 || x > nx - 1 || y > ny - 1 || z > nz - 1) {
+          for (let ch = 0; ch < c; ch++) out[ch * outPer + o] = fill;
         } else {
-          for (let ch = 0; ch < c; ch++) out[ch * outPer + o] = sampleLinear(f32[ch]!, shape, x, y, z, fill);
+          // Corner indices and weights once, then every channel (same arithmetic as sampleLinear).
+          const x0 = Math.min(Math.floor(x), Math.max(0, nx - 2));
+          const y0 = Math.min(Math.floor(y), Math.max(0, ny - 2));
+          const z0 = Math.min(Math.floor(z), Math.max(0, nz - 2));
+          const fx = nx === 1 ? 0 : x - x0;
+          const fy = ny === 1 ? 0 : y - y0;
+          const fz = nz === 1 ? 0 : z - z0;
+          const dx = (Math.min(x0 + 1, nx - 1) - x0) * ny * nz;
+          const dy = (Math.min(y0 + 1, ny - 1) - y0) * nz;
+          const dz = Math.min(z0 + 1, nz - 1) - z0;
+          const i000 = (x0 * ny + y0) * nz + z0;
+          for (let ch = 0; ch < c; ch++) {
+            const s = f32[ch]!;
+            const c00 = s[i000]! * (1 - fz) + s[i000 + dz]! * fz;
+            const c01 = s[i000 + dy]! * (1 - fz) + s[i000 + dy + dz]! * fz;
+            const c10 = s[i000 + dx]! * (1 - fz) + s[i000 + dx + dz]! * fz;
+            const c11 = s[i000 + dx + dy]! * (1 - fz) + s[i000 + dx + dy + dz]! * fz;
+            out[ch * outPer + o] = (c00 * (1 - fy) + c01 * fy) * (1 - fx) + (c10 * (1 - fy) + c11 * fy) * fx;
+          }
         }
       }
     }

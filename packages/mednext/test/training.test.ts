@@ -198,4 +198,14 @@ describe('trainFold', () => {
     ]);
     expect(Buffer.compare(x, y)).toBe(0);
   });
+
+  it('whole-case validation scores every validation case by sliding window', async () => {
+    const out = path.join(tmp, 'whole-val');
+    const r = await trainFold(tiny(out, { epochs: 1, iterationsPerEpoch: 1, batchSize: 1, validation: 'whole' }));
+    const e = r.log[0]!;
+    expect(e.valLoss).toBeNull();
+    expect(Object.keys(e.valDice)).toEqual(['WT', 'TC', 'ET']);
+    for (const v of Object.values(e.valDice)) expect(v === null || (v >= 0 && v <= 1)).toBe(true);
+    expect(e.valDiceMean).not.toBeNull();
+  });
 });

@@ -50,6 +50,11 @@ export const trainingFlags = {
     default: 'default',
   }),
   foreground: Flags.string({ description: 'fraction of patches centred on a foreground voxel', default: '0.333' }),
+  validation: Flags.string({
+    description: 'per-epoch validation: one tumour-centred patch per case (fast) or whole cases by sliding window',
+    options: ['patch', 'whole'],
+    default: 'patch',
+  }),
   'deep-supervision': Flags.boolean({
     description: 'deep supervision (5 outputs, weights 16/31..1/31)',
     default: true,
@@ -150,6 +155,7 @@ export function optionsFromFlags(
     seed: (flags.seed as number | undefined) ?? 12345,
     resume: Boolean(flags.resume),
     casesInMemory: flags['cases-in-memory'] as number | undefined,
+    validation: (str('validation') ?? 'patch') as TrainOptions['validation'],
     samplingWorkers:
       (flags['sampling-workers'] as number | undefined) ?? Math.max(0, Math.min(4, os.cpus().length - 2)),
   };

@@ -11,10 +11,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Random, type Shape3 } from '@mednext-ts/tensor3d';
+import { Random, slidingWindowInference, type Shape3 } from '@mednext-ts/tensor3d';
 import { makeFolds, checkSplits, type SplitsFile } from '../../data/folds.js';
 import { DEFAULT_AUGMENTATION, type AugmentationConfig } from '../../data/augmentation.js';
 import { toChannelsLast, validationPatch } from '../../data/sampling.js';
+import { labelsToRegions } from '../../data/regions.js';
+import { mednextPredictor } from '../../inference/predictor.js';
 import { readDatasetDescription, writeFileAtomic } from '../../data/node/cache.js';
 import { batchDiceFocalLoss, regionDiceBceLoss } from '../../losses/region-losses.js';
 import {
@@ -83,6 +85,12 @@ export interface TrainOptions {
   init?: InitSource;
   /** Continue from `<fold>/checkpoint_last.resume.safetensors`. */
   resume?: boolean;
+  /**
+   * Validation each epoch: `patch` (default) scores one fixed patch per validation case, centred
+   * on its tumour (fast; nnU-Net's per-epoch "pseudo Dice" is also on patches); `whole` runs
+   * sliding-window inference (overlap 0.5) over every validation case.
+   */
+  validation?: 'patch' | 'whole';
   /** Cases kept in memory (default 64), per sampling worker. */
   casesInMemory?: number;
   /**
@@ -218,6 +226,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
     loss: options.loss,
     deepSupervisionWeights: deepSupervision ? deepSupervisionWeights(5) : [1],
     foregroundFraction: fgFraction,
+    validation: options.validation ?? 'patch',
     seed: options.seed,
     init: options.init ?? { kind: 'scratch' },
     augmentation,
@@ -289,6 +298,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
     options.samplingWorkers ?? 0,
   );
   const lossFn = lossFunction(options.loss);
+  const validation = options.validation ?? 'patch';
   const [px, py, pz] = options.patchSize;
   const nIn = task.modalities.length;
   const nOut = task.regions.length;
@@ -352,6 +362,18 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       let valLossSum = 0;
       for (const id of valIds) {
         const stored = await store.get(id);
+        if (validation === 'whole') {
+          // Whole (cropped) case by sliding window, as inference does; no loss on whole cases.
+          const probs = await slidingWindowInference(stored.case.image, mednextPredictor(model, options.patchSize), {
+            patchSize: options.patchSize,
+            outChannels: nOut,
+            overlap: 0.5,
+          });
+          const target = labelsToRegions(stored.case.labels.data, task.regions);
+          const shape = stored.case.labels.shape;
+          acc.add(toChannelsLast(probs), toChannelsLast({ data: target, shape: [nOut, ...shape] }));
+          continue;
+        }
         const v = validationPatch(stored.case, options.patchSize, task.regions);
         const x = tf.tensor5d(toChannelsLast(v.image), [1, px, py, pz, nIn]);
         const yArr = new Float32Array(toChannelsLast(v.target));
@@ -376,7 +398,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       const entry: EpochLogEntry = {
         epoch,
         trainLoss: lossSum / options.iterationsPerEpoch,
-        valLoss: valIds.length > 0 ? valLossSum / valIds.length : null,
+        valLoss: valIds.length > 0 && validation === 'patch' ? valLossSum / valIds.length : null,
         valDice,
         valDiceMean,
         learningRate: optimizer.learningRate,

@@ -172,7 +172,8 @@ function surfaceCodes(grid: Uint8Array, rowHasValue: Uint8Array, g: Shape3): Sur
 /** Distances from the surface points of `from` to the nearest surface point of `to`, sorted by (distance, area). */
 function directed(
   from: Surface,
-  to: { border: Uint8Array; tree: GridPointTree },
+  to: { border: Uint8Array; points: Int32Array },
+  spacing: readonly [number, number, number],
   g: Shape3,
   areaTable: Float64Array,
 ): { distances: Float64Array; areas: Float64Array } {
@@ -181,11 +182,18 @@ function directed(
   const code = new Uint8Array(m);
   const [, gy, gz] = g;
   const pts = from.points;
+  let tree: GridPointTree | undefined;
   for (let j = 0; j < m; j++) {
     const p = (pts[3 * j] * gy + pts[3 * j + 1]) * gz + pts[3 * j + 2];
     code[j] = from.codes[p];
     // A shared surface point is at distance 0: no search needed.
-    dist[j] = to.border[p] !== 0 ? 0 : Math.sqrt(to.tree.nearestSquared(pts[3 * j], pts[3 * j + 1], pts[3 * j + 2]));
+    if (to.border[p] !== 0) {
+      dist[j] = 0;
+      continue;
+    }
+    // Built on the first point that is not shared (often never, for near-perfect overlaps).
+    tree ??= new GridPointTree(to.points, spacing);
+    dist[j] = Math.sqrt(tree.nearestSquared(pts[3 * j], pts[3 * j + 1], pts[3 * j + 2]));
   }
   const order = sortByDistanceThenArea(dist, code, areaTable);
   const distances = new Float64Array(m);
@@ -286,8 +294,8 @@ export function computeSurfaceDistances(
   const areaTable = surfelAreaTable(spacing);
   const sa = surfaceCodes(ga, rowsA, g);
   const sb = surfaceCodes(gb, rowsB, g);
-  const ab = directed(sa, { border: sb.border, tree: new GridPointTree(sb.points, spacing) }, g, areaTable);
-  const ba = directed(sb, { border: sa.border, tree: new GridPointTree(sa.points, spacing) }, g, areaTable);
+  const ab = directed(sa, sb, spacing, g, areaTable);
+  const ba = directed(sb, sa, spacing, g, areaTable);
   return { distancesAtoB: ab.distances, areasA: ab.areas, distancesBtoA: ba.distances, areasB: ba.areas };
 }
 

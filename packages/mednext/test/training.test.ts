@@ -208,4 +208,26 @@ describe('trainFold', () => {
     for (const v of Object.values(e.valDice)) expect(v === null || (v >= 0 && v <= 1)).toBe(true);
     expect(e.valDiceMean).not.toBeNull();
   });
+
+  it('AdamW with a poly schedule also resumes exactly', async () => {
+    const opts = {
+      epochs: 2,
+      iterationsPerEpoch: 2,
+      batchSize: 1,
+      optimizer: 'adamw-poly' as const,
+      learningRate: 0.003,
+    };
+    const a = path.join(tmp, 'adamw-whole');
+    const full = await trainFold(tiny(a, opts));
+    expect(full.log.map((e) => e.learningRate)).toEqual([0.003, 0.003 * 0.5 ** 0.9]);
+    const b = path.join(tmp, 'adamw-split');
+    const controller = new AbortController();
+    await trainFold(tiny(b, { ...opts, signal: controller.signal, onEpoch: () => controller.abort() }));
+    await trainFold(tiny(b, { ...opts, resume: true }));
+    const [x, y] = await Promise.all([
+      readFile(path.join(a, 'fold_0', 'checkpoint_last.resume.safetensors')),
+      readFile(path.join(b, 'fold_0', 'checkpoint_last.resume.safetensors')),
+    ]);
+    expect(Buffer.compare(x, y)).toBe(0);
+  });
 });

@@ -7,7 +7,7 @@
  * SciPy's `binary_dilation(mask, generate_binary_structure(3, rank), iterations)` with voxels
  * outside the volume treated as background (no wrap-around, no reflection).
  */
-import { checkConnectivity, neighbourOffsets, type Connectivity } from './connected-components.js';
+import { checkConnectivity, neighbourOffsets, nonZeroIndices, type Connectivity } from './connected-components.js';
 import { assertShape, voxelCount, type Shape3 } from './volume.js';
 
 /** Options of {@link binaryDilation}. */
@@ -27,6 +27,13 @@ class IndexList {
   length = 0;
   constructor(capacity: number) {
     this.data = new Int32Array(Math.max(16, capacity));
+  }
+  /** A list holding (and owning) the given indices. */
+  static wrap(data: Int32Array): IndexList {
+    const list = new IndexList(0);
+    list.data = data.length > 0 ? data : list.data;
+    list.length = data.length;
+    return list;
   }
   push(v: number): void {
     if (this.length === this.data.length) {
@@ -56,29 +63,30 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   const [nx, ny, nz] = shape;
   const n = voxelCount(shape);
   const out = new Uint8Array(n);
-  let frontier = new IndexList(1024);
   // Bounding box of the mask: when the dilation cannot reach any face of the volume, no
   // neighbour needs a bounds check.
+  const seeds = nonZeroIndices(mask);
+  let frontier = IndexList.wrap(seeds);
   let x0 = nx;
   let x1 = -1;
   let y0 = ny;
   let y1 = -1;
   let z0 = nz;
   let z1 = -1;
-  for (let x = 0, i = 0; x < nx; x++) {
-    for (let y = 0; y < ny; y++) {
-      for (let z = 0; z < nz; z++, i++) {
-        if (mask[i] === 0) continue;
-        out[i] = 1;
-        frontier.push(i);
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-        if (z < z0) z0 = z;
-        if (z > z1) z1 = z;
-      }
-    }
+  const nynz = ny * nz;
+  for (let j = 0; j < seeds.length; j++) {
+    const i = seeds[j];
+    out[i] = 1;
+    const x = Math.floor(i / nynz);
+    const rem = i - x * nynz;
+    const y = Math.floor(rem / nz);
+    const z = rem - y * nz;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+    if (z < z0) z0 = z;
+    if (z > z1) z1 = z;
   }
   const r = iterations;
   const unchecked = x0 >= r && y0 >= r && z0 >= r && x1 < nx - r && y1 < ny - r && z1 < nz - r;
@@ -88,7 +96,6 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   const odz = offs.map((o) => o[2]);
   const ooff = offs.map(([dx, dy, dz]) => (dx * ny + dy) * nz + dz);
   const no = offs.length;
-  const nynz = ny * nz;
 
   for (let it = 0; it < iterations && frontier.length > 0; it++) {
     const nextFrontier = new IndexList(frontier.length * 2);

@@ -179,6 +179,41 @@ async function readStateDict(file: string) {
   }
 }
 
+/**
+ * Initialises the network as `init` says and returns the variables to train: all of them, or for
+ * fine-tuning only the last decoder layers and the heads (re-initialised on request).
+ */
+async function applyInit(
+  model: MedNeXt,
+  init: InitSource,
+  seed: number,
+  say: (message: string) => void,
+): Promise<tf.Variable[]> {
+  if (init.kind === 'checkpoint') {
+    const sd = await readStateDict(init.path);
+    loadStateDict(model, sd.tensors, { source: init.path });
+    if (init.trainLast === undefined) {
+      say(`initialised from ${init.path}`);
+      return model.trainableVariables();
+    }
+    const names = new Set(finetuneParameterNames(model, init.trainLast));
+    if (init.reinit) reinitializeParameters(model, [...names], seed);
+    const trainable = [...model.params].filter(([name]) => names.has(name)).map(([, v]) => v);
+    say(
+      `fine-tuning ${trainable.length} tensors (last ${init.trainLast} decoder layers + heads${init.reinit ? ', re-initialised' : ''}) from ${init.path}`,
+    );
+    return trainable;
+  }
+  if (init.kind === 'upkern') {
+    const sd = await readStateDict(init.path);
+    const report = upkernLoad(model, sd.tensors);
+    say(
+      `UpKern from ${init.path}: ${report.resampled.length} kernels resampled, ${report.copied.length} tensors copied`,
+    );
+  }
+  return model.trainableVariables();
+}
+
 /** Trains one fold. See the module comment for what happens per epoch. */
 export async function trainFold(options: TrainOptions): Promise<TrainResult> {
   const { task } = options;
@@ -234,7 +269,6 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
 
   // Model, optimiser, data RNG: fresh, from an initial checkpoint, or resumed.
   const model = MedNeXt.create(options.model, { seed: options.seed });
-  let trainable = model.trainableVariables();
   const optimizer: TrainingOptimizer = createOptimizer({
     kind: options.optimizer,
     learningRate: options.learningRate,
@@ -248,75 +282,57 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
   let startEpoch = 0;
   let best: { dice: number | null; epoch: number | null } = { dice: null, epoch: null };
   let log: EpochLogEntry[] = [];
-  const init = options.init ?? { kind: 'scratch' };
-  if (init.kind === 'checkpoint') {
-    const sd = await readStateDict(init.path);
-    loadStateDict(model, sd.tensors, { source: init.path });
-    if (init.trainLast !== undefined) {
-      const names = new Set(finetuneParameterNames(model, init.trainLast));
-      trainable = [...model.params].filter(([name]) => names.has(name)).map(([, v]) => v);
-      if (init.reinit) reinitializeParameters(model, [...names], options.seed);
-      say(
-        `fine-tuning ${trainable.length} tensors (last ${init.trainLast} decoder layers + heads${init.reinit ? ', re-initialised' : ''}) from ${init.path}`,
-      );
-    } else {
-      say(`initialised from ${init.path}`);
-    }
-  } else if (init.kind === 'upkern') {
-    const sd = await readStateDict(init.path);
-    const report = upkernLoad(model, sd.tensors);
-    say(
-      `UpKern from ${init.path}: ${report.resampled.length} kernels resampled, ${report.copied.length} tensors copied`,
-    );
-  }
-  await writeFile(files.config, JSON.stringify({ task: task.id, model: options.model, ...trainingRecord }, null, 1));
-
-  if (options.resume) {
-    if (!existsSync(files.resume))
-      throw new Error(`--resume: ${files.resume} does not exist (nothing to resume in ${foldDir})`);
-    const r = decodeResume(await readFile(files.resume), files.resume);
-    loadStateDict(model, r.weights, { source: files.resume });
-    await optimizer.loadState(renameOptimizerState(r.optimizer, officialToVariable));
-    rng = Random.fromState(r.state.rng);
-    startEpoch = r.state.epoch + 1;
-    best = { dice: r.state.bestDice, epoch: r.state.bestEpoch };
-    log = await readLog(files.log, r.state.epoch);
-    say(`resuming ${foldDir} after epoch ${r.state.epoch}`);
-  }
-  // The log is rewritten so that a resumed run's log equals an uninterrupted run's.
-  await writeFileAtomic(files.log, log.map((e) => JSON.stringify(e) + '\n').join(''));
-
-  const store = new CaseStore(options.cacheDir, options.casesInMemory ?? 64);
-  const pool = new SamplePool(
-    {
-      cacheDir: options.cacheDir,
-      patchSize: options.patchSize,
-      regions: task.regions,
-      augmentation,
-      casesInMemory: options.casesInMemory ?? 64,
-    },
-    options.samplingWorkers ?? 0,
-  );
-  const lossFn = lossFunction(options.loss);
-  const validation = options.validation ?? 'patch';
-  const [px, py, pz] = options.patchSize;
-  const nIn = task.modalities.length;
-  const nOut = task.regions.length;
-  const trainableNames = new Set(trainable.map((v) => v.name));
-  const info = (epoch: number, valDiceMean: number | null): TrainingCheckpointInfo => ({
-    task: task.id,
-    regions: task.regions,
-    modalities: task.modalities,
-    patchSize: options.patchSize,
-    normalization: 'zscore-nonzero',
-    fold: options.fold,
-    epoch,
-    valDiceMean,
-    training: trainingRecord,
-  });
-
   let status: TrainResult['status'] = 'completed';
+  let pool: SamplePool | undefined;
+  // Everything below may throw: the model and optimizer memory is released in `finally`.
   try {
+    const trainable = await applyInit(model, options.init ?? { kind: 'scratch' }, options.seed, say);
+    await writeFile(files.config, JSON.stringify({ task: task.id, model: options.model, ...trainingRecord }, null, 1));
+
+    if (options.resume) {
+      if (!existsSync(files.resume))
+        throw new Error(`--resume: ${files.resume} does not exist (nothing to resume in ${foldDir})`);
+      const r = decodeResume(await readFile(files.resume), files.resume);
+      loadStateDict(model, r.weights, { source: files.resume });
+      await optimizer.loadState(renameOptimizerState(r.optimizer, officialToVariable));
+      rng = Random.fromState(r.state.rng);
+      startEpoch = r.state.epoch + 1;
+      best = { dice: r.state.bestDice, epoch: r.state.bestEpoch };
+      log = await readLog(files.log, r.state.epoch);
+      say(`resuming ${foldDir} after epoch ${r.state.epoch}`);
+    }
+    // The log is rewritten so that a resumed run's log equals an uninterrupted run's.
+    await writeFileAtomic(files.log, log.map((e) => JSON.stringify(e) + '\n').join(''));
+
+    const store = new CaseStore(options.cacheDir, options.casesInMemory ?? 64);
+    pool = new SamplePool(
+      {
+        cacheDir: options.cacheDir,
+        patchSize: options.patchSize,
+        regions: task.regions,
+        augmentation,
+        casesInMemory: options.casesInMemory ?? 64,
+      },
+      options.samplingWorkers ?? 0,
+    );
+    const lossFn = lossFunction(options.loss);
+    const validation = options.validation ?? 'patch';
+    const [px, py, pz] = options.patchSize;
+    const nIn = task.modalities.length;
+    const nOut = task.regions.length;
+    const trainableNames = new Set(trainable.map((v) => v.name));
+    const info = (epoch: number, valDiceMean: number | null): TrainingCheckpointInfo => ({
+      task: task.id,
+      regions: task.regions,
+      modalities: task.modalities,
+      patchSize: options.patchSize,
+      normalization: 'zscore-nonzero',
+      fold: options.fold,
+      epoch,
+      valDiceMean,
+      training: trainingRecord,
+    });
+
     for (let epoch = startEpoch; epoch < options.epochs; epoch++) {
       const t0 = performance.now();
       optimizer.startEpoch(epoch, options.epochs);
@@ -420,7 +436,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       options.onEpoch?.(entry);
     }
   } finally {
-    await pool.close();
+    await pool?.close();
     optimizer.dispose();
     model.dispose();
   }

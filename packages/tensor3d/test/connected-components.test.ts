@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelConnectedComponents, labelSizes } from '../src/volume/connected-components.js';
+import { labelConnectedComponents, labelSizes, nonZeroIndices } from '../src/volume/connected-components.js';
 import type { Shape3 } from '../src/volume/volume.js';
 import { forEachVoxel, isNeighbour, randomMask } from './volume-test-utils.js';
 
@@ -91,5 +91,20 @@ describe('labelConnectedComponents', () => {
   it('rejects bad input with a clear message', () => {
     expect(() => labelConnectedComponents(new Uint8Array(7), [2, 2, 2])).toThrow(/needs 8 voxels/);
     expect(() => labelConnectedComponents(new Uint8Array(8), [2, 2, 2], 8 as never)).toThrow(/6, 18 or 26/);
+  });
+});
+
+describe('nonZeroIndices', () => {
+  it('lists non-zero positions for aligned and unaligned byte masks and other arrays', () => {
+    const base = randomMask([1, 1, 203], 0.05, 9);
+    const want = Array.from(base.keys()).filter((i) => base[i] !== 0);
+    expect(want.length).toBeGreaterThan(3);
+    expect(Array.from(nonZeroIndices(base))).toEqual(want);
+    // A view at byte offset 3 takes the plain path; same answer.
+    const buf = new Uint8Array(206);
+    buf.set(base, 3);
+    expect(Array.from(nonZeroIndices(buf.subarray(3)))).toEqual(want);
+    expect(Array.from(nonZeroIndices(Float32Array.from(base)))).toEqual(want);
+    expect(nonZeroIndices(new Uint8Array(64)).length).toBe(0);
   });
 });

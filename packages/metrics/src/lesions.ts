@@ -2,7 +2,13 @@
  * Building lesions from a binary region mask, as the official BraTS 2024 code does
  * (spec §4): grouping by dilation, the prediction size filter and the SSA ET/NETC merge.
  */
-import { binaryDilation, labelConnectedComponents, labelSizes, type Shape3 } from '@mednext-ts/tensor3d';
+import {
+  binaryDilation,
+  labelConnectedComponents,
+  labelSizes,
+  nonZeroIndices,
+  type Shape3,
+} from '@mednext-ts/tensor3d';
 
 /** A lesion-number map: 0 = background, lesions numbered 1..maxLabel (gaps possible). */
 export interface LesionMap {
@@ -27,7 +33,8 @@ export function groupByDilation(mask: Uint8Array, shape: Shape3, dilation: numbe
   const dilated = binaryDilation(mask, shape, { iterations: dilation, connectivity: 18 });
   const { labels: zones, count } = labelConnectedComponents(dilated, shape, 26);
   const labels = new Int32Array(zones.length);
-  for (let i = 0; i < labels.length; i++) if (mask[i] !== 0) labels[i] = zones[i];
+  const fg = nonZeroIndices(mask);
+  for (let j = 0; j < fg.length; j++) labels[fg[j]] = zones[fg[j]];
   return { labels, maxLabel: count, zones };
 }
 

@@ -46,7 +46,7 @@ describe('registered gradients (finite differences)', () => {
     check((x) => tf.sum(tf.mul(grn(x as tf.Tensor5D, gamma, beta), w)), [1, 2, 2, 2, 3], 12, 2e-3);
   });
 
-  it('SquaredDifference, Pow with a tensor exponent, Rsqrt, Erf, Transpose, Pad, Slice, Stack', () => {
+  it('SquaredDifference, Pow with a tensor exponent, Rsqrt, Erf, Transpose, Pad, Slice, Stack, Concat', () => {
     const other = tf.tensor([0.3, -0.2, 0.9, 1.1, -0.4, 0.5], [2, 3]);
     check(
       (x) => {
@@ -55,7 +55,7 @@ describe('registered gradients (finite differences)', () => {
         const c = tf.rsqrt(tf.add(tf.square(x), 1));
         const d = tf.erf(tf.transpose(x));
         const e = tf.slice(
-          tf.pad(tf.stack([x, tf.mul(x, 2)], 1), [
+          tf.pad(tf.stack([x, tf.slice(tf.concat([tf.mul(x, 2), x], 0), [1, 0], [2, 3])], 1), [
             [1, 0],
             [0, 1],
             [2, 0],

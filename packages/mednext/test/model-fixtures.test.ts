@@ -57,6 +57,25 @@ describe('MedNeXt forward against the official fixtures (cpu)', () => {
     model.dispose();
   });
 
+  it('config_a in small chunks (the memory-bounded inference path) gives the same outputs', () => {
+    const dir = path.join(FIXTURES, 'config_a');
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as MedNeXtConfig;
+    const model = MedNeXt.create(config);
+    loadStateDict(model, readSafetensors(path.join(dir, 'weights.safetensors')).tensors);
+    const x = toNdhwc(readNpyTensor(path.join(dir, 'input.npy')) as tf.Tensor5D);
+    // 5000 elements: up_0 (8 expanded channels x 31^3 voxels) runs in ~48 chunks of 625 voxels.
+    const outs = model.forward(x, { chunkElements: 5000 });
+    ['output_main', 'output_ds1', 'output_ds2', 'output_ds3', 'output_ds4'].forEach((name, i) => {
+      const ref = readNpyTensor(path.join(dir, `${name}.npy`));
+      const got = toNcdhw(outs[i]);
+      const { ratio, maxAbs } = closeness(got.dataSync(), ref.dataSync(), ATOL, RTOL);
+      expect(ratio, `${name} max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
+      tf.dispose([ref, got]);
+    });
+    tf.dispose([x, ...outs]);
+    model.dispose();
+  });
+
   const shared = sharedFixtures();
   it.runIf(shared !== null)('config_b (exp_r list, 2 blocks per stage): output matches', () => {
     const dir = path.join(shared as string, 'config_b');

@@ -195,6 +195,21 @@ const GRADIENTS: GradConfig[] = [
     },
   },
   {
+    kernelName: 'Concat',
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs: NamedAttrMap) => {
+      const axisAttr = attrs.axis as number | number[];
+      const rank = saved[0].rank;
+      const axis = ((Array.isArray(axisAttr) ? axisAttr[0] : axisAttr) + rank) % rank;
+      const parts = tf.split(
+        dy as Tensor,
+        saved.map((t) => t.shape[axis]),
+        axis,
+      );
+      return parts.map((t) => () => t) as unknown as ReturnType<GradConfig['gradFunc']>;
+    },
+  },
+  {
     kernelName: 'Pack',
     saveAllInputs: true,
     gradFunc: (dy, _saved, attrs: NamedAttrMap) => {

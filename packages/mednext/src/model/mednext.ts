@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
-import { add5, pointwise, pointwiseTransposed, runBlock } from './layers.js';
+import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
 
 /** Options of {@link MedNeXt.create}. */
 export interface CreateOptions {
@@ -26,6 +26,11 @@ export interface ForwardOptions {
    * in both modes; the flag is accepted so callers can state intent (and for future checkpointing).
    */
   training?: boolean;
+  /**
+   * Elements per chunk of the per-voxel part of each block when no gradient is being recorded
+   * (see {@link BlockRunOptions.chunkElements}); 0 disables chunking. Default 2^23 (32 MB chunks).
+   */
+  chunkElements?: number;
   /**
    * Return the 5 deep-supervision outputs. Defaults to the config's `deep_supervision`; requesting
    * it from a model built without the heads is an error.
@@ -43,6 +48,13 @@ export function toNdhwc(x: tf.Tensor5D): tf.Tensor5D {
 export function toNcdhw(x: tf.Tensor5D): tf.Tensor5D {
   const [n, d, h, w, c] = x.shape;
   return tf.reshape(tf.transpose(tf.reshape(x, [n, d * h * w, c]), [0, 2, 1]), [n, c, d, h, w]);
+}
+
+/** Whether tfjs is recording a gradient tape right now (inside tf.grad / tf.variableGrads). */
+function gradientRecording(): boolean {
+  // tfjs keeps this in the engine state; it has no public accessor.
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  return (state?.gradientDepth ?? 0) > 0;
 }
 
 function initialValue(spec: ParamSpec, seed: number | undefined): tf.Tensor {
@@ -134,6 +146,10 @@ export class MedNeXt {
       throw new Error('MedNeXt.forward: deep supervision requested but the model was built without the DS heads');
     }
     const arch = this.architecture;
+    // Chunk only outside a gradient tape: under one, every chunk's intermediates are kept anyway.
+    const blockOptions: BlockRunOptions = {
+      chunkElements: options.training || gradientRecording() ? 0 : (options.chunkElements ?? 2 ** 23),
+    };
     const p = (name: string): tf.Tensor => {
       const v = this.params.get(name);
       if (!v) throw new Error(`MedNeXt: parameter '${name}' is missing`);
@@ -151,19 +167,19 @@ export class MedNeXt {
     const skips: tf.Tensor5D[] = [];
     let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);
     for (let j = 0; j < 4; j++) {
-      for (const b of arch.encoders[j]) h = step(h, (t) => runBlock(t, b, p), false);
+      for (const b of arch.encoders[j]) h = step(h, (t) => runBlock(t, b, p, blockOptions), false);
       skips.push(h);
-      h = step(h, (t) => runBlock(t, arch.downs[j], p), true);
+      h = step(h, (t) => runBlock(t, arch.downs[j], p, blockOptions), true);
     }
-    for (const b of arch.bottleneck) h = step(h, (t) => runBlock(t, b, p), false);
+    for (const b of arch.bottleneck) h = step(h, (t) => runBlock(t, b, p, blockOptions), false);
     const dsOut: tf.Tensor5D[] = [];
     if (ds) dsOut.push(head(h, 'out_4'));
     for (let i = 0; i < 4; i++) {
       const j = 3 - i;
       const skip = skips[j];
-      h = step(h, (t) => add5(runBlock(t, arch.ups[i], p), skip), false);
+      h = step(h, (t) => add5(runBlock(t, arch.ups[i], p, blockOptions), skip), false);
       skip.dispose();
-      for (const b of arch.decoders[i]) h = step(h, (t) => runBlock(t, b, p), false);
+      for (const b of arch.decoders[i]) h = step(h, (t) => runBlock(t, b, p, blockOptions), false);
       if (ds && j > 0) dsOut.push(head(h, `out_${j}`));
     }
     outputs.push(head(h, 'out_0'));

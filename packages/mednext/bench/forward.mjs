@@ -7,7 +7,8 @@
 //   npm run bench:forward                                  # 1x4x128x160x112 (minutes)
 //   node bench/forward.mjs --patch 64x80x48 --runs 2 --backend wasm
 //
-// Options: --patch DxHxW (128x160x112)  --runs N (1 timed run after 1 warm-up)  --warmup N (1)
+// Options: --patch DxHxW (128x160x112)  --runs N (1 timed run after the first forward; 0 = report the first)
+//          --warmup N (1, counting the first forward)
 //          --backend auto|wasm|cpu|webgpu|tensorflow  --preset S|B|M|L (B)  --kernel 3|5 (3)
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@mednext-ts/tensor3d';
@@ -54,10 +55,13 @@ for (let i = 1; i < warmup; i++) await forwardOnce();
 const times = [];
 for (let i = 0; i < runs; i++) times.push(await forwardOnce());
 times.sort((a, b) => a - b);
-const med = times[Math.floor(times.length / 2)];
+// --runs 0: a single (first) forward is the measurement, for patches that take many minutes.
+const med = runs > 0 ? times[Math.floor(times.length / 2)] : first;
 const rss = process.resourceUsage().maxRSS / 1024;
 console.log(
-  `forward: median ${med.toFixed(2)} s of ${runs} (${times.map((t) => t.toFixed(2)).join(', ')}), ` +
+  (runs > 0
+    ? `forward: median ${med.toFixed(2)} s of ${runs} (${times.map((t) => t.toFixed(2)).join(', ')}), `
+    : `forward (first only): ${med.toFixed(2)} s, `) +
     `${(gflop / med).toFixed(2)} GFLOP/s, peak RSS ${rss.toFixed(0)} MiB`,
 );
 const ref = preset === 'B' && kernel === 3 ? TORCH_B_K3[patchText] : undefined;

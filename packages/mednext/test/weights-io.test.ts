@@ -12,6 +12,7 @@ import {
   parseNpy,
   parseSafetensors,
   presetConfig,
+  readStateDict,
   resolveConfig,
   serializeNpy,
   serializeSafetensors,
@@ -140,12 +141,15 @@ describe('state dict loading', () => {
     plain.dispose();
   });
 
-  it('save → load round trip through safetensors keeps every value and the config', () => {
+  it('save → load round trip through safetensors keeps every value and the config', async () => {
     const a = MedNeXt.create(config, { seed: 5 });
     const bytes = serializeSafetensors(getStateDict(a), configToMetadata(a.config));
     const file = parseSafetensors(bytes);
     const b = MedNeXt.create(configFromMetadata(file.metadata)!);
     loadStateDict(b, file.tensors);
+    const asyncRead = await readStateDict(a);
+    expect([...asyncRead.keys()]).toEqual([...a.params.keys()]);
+    expect(asyncRead.get('stem.weight')!.data).toEqual(getStateDict(a).get('stem.weight')!.data);
     for (const [name, v] of a.params)
       expect(Array.from(b.params.get(name)!.dataSync()), name).toEqual(Array.from(v.dataSync()));
     a.dispose();

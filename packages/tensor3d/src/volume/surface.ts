@@ -182,18 +182,39 @@ function directed(
   const code = new Uint8Array(m);
   const [, gy, gz] = g;
   const pts = from.points;
+  const near = nearOffsets(g, spacing);
   let tree: GridPointTree | undefined;
   for (let j = 0; j < m; j++) {
-    const p = (pts[3 * j] * gy + pts[3 * j + 1]) * gz + pts[3 * j + 2];
+    const x = pts[3 * j];
+    const y = pts[3 * j + 1];
+    const z = pts[3 * j + 2];
+    const p = (x * gy + y) * gz + z;
     code[j] = from.codes[p];
     // A shared surface point is at distance 0: no search needed.
     if (to.border[p] !== 0) {
       dist[j] = 0;
       continue;
     }
-    // Built on the first point that is not shared (often never, for near-perfect overlaps).
+    // Next, the 26 neighbours in order of distance: a hit no farther than the nearest possible
+    // point outside them (2 steps along the finest axis) is the answer.
+    let found = -1;
+    for (let k = 0; k < near.count; k++) {
+      const xx = x + near.dx[k];
+      const yy = y + near.dy[k];
+      const zz = z + near.dz[k];
+      if (xx < 0 || yy < 0 || zz < 0 || xx >= g[0] || yy >= gy || zz >= gz) continue;
+      if (to.border[p + near.offset[k]] !== 0) {
+        found = k;
+        break;
+      }
+    }
+    if (found >= 0 && near.sq[found] <= near.exactBelow) {
+      dist[j] = Math.sqrt(near.sq[found]);
+      continue;
+    }
+    // Built on the first point that needs it (often never, for near-perfect overlaps).
     tree ??= new GridPointTree(to.points, spacing);
-    dist[j] = Math.sqrt(tree.nearestSquared(pts[3 * j], pts[3 * j + 1], pts[3 * j + 2]));
+    dist[j] = Math.sqrt(tree.nearestSquared(x, y, z));
   }
   const order = sortByDistanceThenArea(dist, code, areaTable);
   const distances = new Float64Array(m);
@@ -203,6 +224,45 @@ function directed(
     areas[j] = areaTable[code[order[j]]];
   }
   return { distances, areas };
+}
+
+/** The 26 neighbour offsets of a grid sorted by distance, with their squared distances. */
+function nearOffsets(
+  g: Shape3,
+  spacing: readonly [number, number, number],
+): {
+  count: number;
+  dx: Int32Array;
+  dy: Int32Array;
+  dz: Int32Array;
+  offset: Int32Array;
+  sq: Float64Array;
+  exactBelow: number;
+} {
+  const list: Array<[number, number, number, number]> = [];
+  for (let dx = -1; dx <= 1; dx++) {
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dz = -1; dz <= 1; dz++) {
+        if (dx === 0 && dy === 0 && dz === 0) continue;
+        // Same formula and association as the exact distances elsewhere.
+        const a = dx * spacing[0];
+        const b = dy * spacing[1];
+        const c = dz * spacing[2];
+        list.push([dx, dy, dz, a * a + b * b + c * c]);
+      }
+    }
+  }
+  list.sort((u, v) => u[3] - v[3]);
+  const minStep = 2 * Math.min(spacing[0], spacing[1], spacing[2]);
+  return {
+    count: list.length,
+    dx: Int32Array.from(list, (o) => o[0]),
+    dy: Int32Array.from(list, (o) => o[1]),
+    dz: Int32Array.from(list, (o) => o[2]),
+    offset: Int32Array.from(list, (o) => (o[0] * g[1] + o[1]) * g[2] + o[2]),
+    sq: Float64Array.from(list, (o) => o[3]),
+    exactBelow: minStep * minStep,
+  };
 }
 
 /**

@@ -195,8 +195,8 @@ function directed(
       dist[j] = 0;
       continue;
     }
-    // Next, the 26 neighbours in order of distance: a hit no farther than the nearest possible
-    // point outside them (2 steps along the finest axis) is the answer.
+    // Next, the 124 points of the 5x5x5 neighbourhood in order of distance: a hit no farther than
+    // the nearest possible point outside it (3 steps along the finest axis) is the answer.
     let found = -1;
     for (let k = 0; k < near.count; k++) {
       const xx = x + near.dx[k];
@@ -226,7 +226,7 @@ function directed(
   return { distances, areas };
 }
 
-/** The 26 neighbour offsets of a grid sorted by distance, with their squared distances. */
+/** The offsets of the 5x5x5 neighbourhood (centre excluded) sorted by distance, with squared distances. */
 function nearOffsets(
   g: Shape3,
   spacing: readonly [number, number, number],
@@ -240,9 +240,9 @@ function nearOffsets(
   exactBelow: number;
 } {
   const list: Array<[number, number, number, number]> = [];
-  for (let dx = -1; dx <= 1; dx++) {
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dz = -1; dz <= 1; dz++) {
+  for (let dx = -2; dx <= 2; dx++) {
+    for (let dy = -2; dy <= 2; dy++) {
+      for (let dz = -2; dz <= 2; dz++) {
         if (dx === 0 && dy === 0 && dz === 0) continue;
         // Same formula and association as the exact distances elsewhere.
         const a = dx * spacing[0];
@@ -253,7 +253,7 @@ function nearOffsets(
     }
   }
   list.sort((u, v) => u[3] - v[3]);
-  const minStep = 2 * Math.min(spacing[0], spacing[1], spacing[2]);
+  const reach = 3 * Math.min(spacing[0], spacing[1], spacing[2]);
   return {
     count: list.length,
     dx: Int32Array.from(list, (o) => o[0]),
@@ -261,7 +261,7 @@ function nearOffsets(
     dz: Int32Array.from(list, (o) => o[2]),
     offset: Int32Array.from(list, (o) => (o[0] * g[1] + o[1]) * g[2] + o[2]),
     sq: Float64Array.from(list, (o) => o[3]),
-    exactBelow: minStep * minStep,
+    exactBelow: reach * reach,
   };
 }
 

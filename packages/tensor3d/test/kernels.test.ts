@@ -13,6 +13,7 @@ import {
   depthwiseReference,
   gelu,
   geluReference,
+  hasRelaxedSimd,
   groupNormPerChannel,
   matmulBias,
   matmulReference,
@@ -261,5 +262,40 @@ describe('two threads on one shared memory', () => {
     const s2 = channelStats(rt2, xm, m, k);
     expect(maxAbsDiff(s1.variance, s2.variance)).toBeLessThan(1e-12);
     expect(maxAbsDiff(gelu(rt, xm), gelu(rt2, xm))).toBe(0);
+  });
+});
+
+describe('relaxed-SIMD FMA variant', () => {
+  // Node 22+ and current browsers validate relaxed SIMD; Node 20 only with --experimental-wasm-relaxed-simd
+  it.skipIf(!hasRelaxedSimd())('gives the reference results with fused multiply-adds', () => {
+    const fmaRt = createKernelRuntimeSync({ relaxedSimd: true });
+    expect(fmaRt.relaxedSimd).toBe(true);
+    const shape: Shape5 = [1, 7, 9, 11, 8];
+    const x = random(size(shape), 5);
+    const filter = random(27 * 8, 6);
+    const got = depthwiseConv3d(fmaRt, { x, shape, filter, k: 3 });
+    const want = depthwiseReference(x, shape, filter, 3, {
+      stride: 1,
+      pad: 1,
+      transposed: false,
+      outSpatial: [7, 9, 11],
+    });
+    expect(maxAbsDiff(got.data, want.data)).toBeLessThan(2e-5);
+    const [m, k, n] = [37, 19, 45];
+    const a = random(m * k, 1);
+    const w = random(k * n, 2);
+    expect(maxAbsDiff(matmulBias(fmaRt, a, m, k, w, n), matmulReference(a, m, k, w, n))).toBeLessThan(2e-5);
+    const g = new Float32Array(2001).map((_, i) => -12 + i / 100);
+    const gg = gelu(fmaRt, g);
+    let worst = 0;
+    for (let i = 0; i < g.length; i++) {
+      const r = geluReference(g[i]);
+      worst = Math.max(worst, Math.abs(gg[i] - r) / Math.max(Math.abs(r), 1e-30));
+    }
+    expect(worst).toBeLessThan(1e-6);
+  });
+  it('is refused with a clear error where the runtime lacks it', () => {
+    if (hasRelaxedSimd()) return;
+    expect(() => createKernelRuntimeSync({ relaxedSimd: true })).toThrow(/relaxedSimd requested but not supported/);
   });
 });

@@ -147,4 +147,28 @@ describe('mednext evaluate', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/--gt .*nope: no such file or folder/);
   });
+
+  it('--corrected changes the quirky values (fixture 03: exact tumour numbered 2 gets sensitivity 0 officially)', async () => {
+    const c = path.join(FIXTURES, '03_small_false_positives');
+    const args = [
+      'evaluate',
+      '--task',
+      'ssa',
+      '--gt',
+      path.join(c, 'gt.nii.gz'),
+      '--pred',
+      path.join(c, 'pred.nii.gz'),
+      '-q',
+    ];
+    const official = path.join(tmp, 'official.json');
+    const corrected = path.join(tmp, 'corrected.json');
+    expect((await mednext(...args, '--json', official)).code).toBe(0);
+    const r = await mednext(...args, '--json', corrected, '--corrected');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/corrected, not the official numbers/);
+    const wt = (f: string) =>
+      (JSON.parse(readFileSync(f, 'utf8')) as { cases: Array<{ regions: Regions }> }).cases[0].regions.WT;
+    expect(wt(official).Sensitivity).toBe(0);
+    expect(wt(corrected).Sensitivity).toBeCloseTo(1, 12);
+  });
 });

@@ -265,6 +265,25 @@ describe('two threads on one shared memory', () => {
   });
 });
 
+describe('runtime robustness', () => {
+  it('reports a trap in a worker as an error and stays usable', () => {
+    // an address past the end of memory traps (out of bounds) on both threads
+    const bad = rt2.memory.buffer.byteLength - 64;
+    expect(() => rt2.dispatch('gelu', [bad], 1 << 16, 16)).toThrow();
+    const x = random(1000, 3);
+    expect(maxAbsDiff(gelu(rt2, x), gelu(rt, x))).toBe(0);
+  });
+  it('grows memory on demand and keeps earlier data', () => {
+    const local = createKernelRuntimeSync({ initialMiB: 1 });
+    const before = local.memory.buffer.byteLength;
+    const a = local.put(random(1000, 4));
+    const big = local.alloc(8 * 2 ** 20);
+    expect(local.memory.buffer.byteLength).toBeGreaterThan(before);
+    expect(big).toBeGreaterThan(a);
+    expect(maxAbsDiff(local.f32(a, 1000), random(1000, 4))).toBe(0);
+  });
+});
+
 describe('relaxed-SIMD FMA variant', () => {
   // Node 22+ and current browsers validate relaxed SIMD; Node 20 only with --experimental-wasm-relaxed-simd
   it.skipIf(!hasRelaxedSimd())('gives the reference results with fused multiply-adds', () => {

@@ -6,7 +6,10 @@ import { depthwiseConv3d, depthwiseConvTranspose3d } from '../src/ops/index.js';
 import { registerCoreGradients } from '../src/ops/core-gradients.js';
 import {
   blockWeightsFromTorch,
+  createKernelRuntimeSync,
+  enableFastKernels,
   fusedBlock,
+  setKernelRuntime,
   getKernelRuntime,
   registerFastKernels,
   unregisterFastKernels,
@@ -155,5 +158,29 @@ describe('fused block on a tfjs tensor', () => {
     });
     expect(got!.shape).toEqual([n, d, h, w, c]);
     expect(maxAbsDiff(await values(got!), await values(want))).toBeLessThan(2e-5);
+  });
+});
+
+describe('enableFastKernels', () => {
+  it('registers the kernels with a two-thread runtime that serves synchronous tfjs calls', async () => {
+    await selectBackend('cpu');
+    unregisterFastKernels();
+    const { runtime, registered } = await enableFastKernels({ threads: 2 });
+    try {
+      expect(registered).toContain('BatchMatMul@cpu');
+      expect(registered).toContain('DepthwiseConv3DBackpropFilter@cpu');
+      expect(runtime.threads).toBe(2);
+      const a = random([1, 257, 32], 11);
+      const w = random([32, 48], 12);
+      const before = runtime.dispatches;
+      const fast = await values(tf.matMul(a, w));
+      expect(runtime.dispatches).toBe(before + 1);
+      unregisterFastKernels();
+      const ref = await values(tf.matMul(a, w));
+      expect(maxAbsDiff(fast, ref)).toBeLessThan(1e-5);
+    } finally {
+      await runtime.dispose();
+      setKernelRuntime(createKernelRuntimeSync());
+    }
   });
 });

@@ -82,7 +82,7 @@ export interface CaseMetrics {
   lesions: LesionRow[];
 }
 
-function describe(id: string | undefined): string {
+function caseLabel(id: string | undefined): string {
   return id ? `case ${id}` : 'evaluateCase';
 }
 
@@ -193,7 +193,7 @@ function finite(v: number, penalty: number): number {
  */
 export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
   const task = typeof input.task === 'string' ? getTask(input.task) : input.task;
-  const where = describe(input.id);
+  const where = caseLabel(input.id);
   const { gt, pred } = input;
   const shape = pred.shape;
   if (gt.shape.length !== 3 || shape.length !== 3 || gt.shape.some((n, i) => n !== shape[i])) {
@@ -228,81 +228,110 @@ export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
     scanLabels(pred.data, shape, task, 'prediction', allowUnknown, where),
   ];
   const corrected = input.corrected ?? false;
-  const voxelVolume = (count: number) => count * spacing[0] * spacing[1] * spacing[2];
   // Official: the prediction filter is a raw voxel count. Corrected: the GT threshold's mm³.
   const predFilter = corrected
     ? Math.floor(task.gtVolumeThresholdMm3 / (spacing[0] * spacing[1] * spacing[2]) + 1e-9)
     : task.predFilterVoxels;
 
+  const ctx: RegionContext = { task, shape, spacing, scans, corrected, predFilter, totalVoxels: n };
   const regions: Partial<Record<RegionName, RegionMetrics>> = {};
   const lesions: LesionRow[] = [];
   for (const region of task.regions) {
-    const members = task.regionLabels[region]!;
-    // SSA ET lesions are merged through NETC lesions: their box must hold both.
-    const mergeNetc = task.name === 'ssa' && region === 'ET';
-    const boxLabels = mergeNetc ? [...members, ...task.regionLabels.NETC!] : members;
-    // Work inside the region's non-zero box grown by the dilation: no lesion, dilation or
-    // surface reaches outside it, and cropping preserves the C-order lesion numbering.
-    const nzBox = regionBox(scans, boxLabels);
-    const crop: Box = nzBox ? padBox(nzBox, task.dilation + 1, shape) : [0, 0, 0, 1, 1, 1];
-    const cs = boxShape(crop);
-    const group = (data: ArrayLike<number>, labels: readonly number[], isPred: boolean): LesionMap => {
-      const map = groupByDilation(maskInBox(data, shape, crop, labels), cs, task.dilation);
-      if (isPred) removeSmallLesions(map, predFilter);
-      return map;
-    };
-    const G = group(gt.data, members, false);
-    const P = group(pred.data, members, true);
-    if (mergeNetc) {
-      const netc = task.regionLabels.NETC!;
-      mergeEtThroughNetc(G, group(gt.data, netc, false).labels, cs, corrected);
-      mergeEtThroughNetc(P, group(pred.data, netc, true).labels, cs, corrected);
-    }
-    const matching = matchLesions(G, P, cs, spacing, task.dilation);
-    let sumDice = 0;
-    let sumHd = 0;
-    let counted = 0;
-    let tp = 0;
-    let fn = 0;
-    for (const m of matching.lesions) {
-      const vol = voxelVolume(m.voxels);
-      const isCounted = vol > task.gtVolumeThresholdMm3;
-      const hd = finite(m.hd95, task.hd95Penalty);
-      if (isCounted) {
-        counted++;
-        sumDice += m.dice;
-        sumHd += hd;
-        if (m.matched.length > 0) tp++;
-        else fn++;
-      }
-      lesions.push({
-        region,
-        gt_lesion_number: m.gtLesion,
-        gt_lesion_vol: vol,
-        matched_pred_components: m.matched,
-        dice_lesionwise: m.dice,
-        hd95_lesionwise: hd,
-        counted_in_score: isCounted,
-      });
-    }
-    const numFp = matching.falsePositives.length;
-    const denom = counted + numFp;
-    const counts = regionCounts(G.labels, P.labels);
-    const { sensitivity, specificity } = sensSpecFromCounts(counts, n, corrected);
-    regions[region] = {
-      Num_TP: tp,
-      Num_FP: numFp,
-      Num_FN: fn,
-      Sensitivity: sensitivity,
-      Specificity: specificity,
-      Legacy_Dice: diceFromCounts(counts),
-      Legacy_HD95: finite(legacyHd95(G.labels, P.labels, cs, spacing, corrected), task.hd95Penalty),
-      GT_Complete_Volume: voxelVolume(counts.gt),
-      Pred_Complete_Volume: voxelVolume(counts.pred),
-      // No counted lesion and no false positive: a perfect score (official NaN -> 1 / 0).
-      LesionWise_Score_Dice: denom === 0 ? 1 : sumDice / denom,
-      LesionWise_Score_HD95: denom === 0 ? 0 : (sumHd + task.hd95Penalty * numFp) / denom,
-    };
+    const r = evaluateRegion(ctx, gt.data, pred.data, region);
+    regions[region] = r.metrics;
+    lesions.push(...r.lesions);
   }
   return { task: task.name, spacing, corrected, regionOrder: [...task.regions], regions, lesions };
+}
+
+/** What {@link evaluateRegion} needs besides the label maps. */
+interface RegionContext {
+  task: TaskDefinition;
+  shape: Shape3;
+  spacing: [number, number, number];
+  scans: LabelScan[];
+  corrected: boolean;
+  /** Prediction groups with at most this many voxels are removed. */
+  predFilter: number;
+  totalVoxels: number;
+}
+
+/** All values of one region: lesions, matching, lesion-wise scores and whole-region values. */
+function evaluateRegion(
+  ctx: RegionContext,
+  gtData: ArrayLike<number>,
+  predData: ArrayLike<number>,
+  region: RegionName,
+): { metrics: RegionMetrics; lesions: LesionRow[] } {
+  const { task, shape, spacing, scans, corrected, predFilter } = ctx;
+  const n = ctx.totalVoxels;
+  const voxelVolume = (count: number) => count * spacing[0] * spacing[1] * spacing[2];
+  const lesions: LesionRow[] = [];
+  const members = task.regionLabels[region]!;
+  // SSA ET lesions are merged through NETC lesions: their box must hold both.
+  const mergeNetc = task.name === 'ssa' && region === 'ET';
+  const boxLabels = mergeNetc ? [...members, ...task.regionLabels.NETC!] : members;
+  // Work inside the region's non-zero box grown by the dilation: no lesion, dilation or
+  // surface reaches outside it, and cropping preserves the C-order lesion numbering.
+  const nzBox = regionBox(scans, boxLabels);
+  const crop: Box = nzBox ? padBox(nzBox, task.dilation + 1, shape) : [0, 0, 0, 1, 1, 1];
+  const cs = boxShape(crop);
+  const group = (data: ArrayLike<number>, labels: readonly number[], isPred: boolean): LesionMap => {
+    const map = groupByDilation(maskInBox(data, shape, crop, labels), cs, task.dilation);
+    if (isPred) removeSmallLesions(map, predFilter);
+    return map;
+  };
+  const G = group(gtData, members, false);
+  const P = group(predData, members, true);
+  if (mergeNetc) {
+    const netc = task.regionLabels.NETC!;
+    mergeEtThroughNetc(G, group(gtData, netc, false).labels, cs, corrected);
+    mergeEtThroughNetc(P, group(predData, netc, true).labels, cs, corrected);
+  }
+  const matching = matchLesions(G, P, cs, spacing, task.dilation);
+  let sumDice = 0;
+  let sumHd = 0;
+  let counted = 0;
+  let tp = 0;
+  let fn = 0;
+  for (const m of matching.lesions) {
+    const vol = voxelVolume(m.voxels);
+    const isCounted = vol > task.gtVolumeThresholdMm3;
+    const hd = finite(m.hd95, task.hd95Penalty);
+    if (isCounted) {
+      counted++;
+      sumDice += m.dice;
+      sumHd += hd;
+      if (m.matched.length > 0) tp++;
+      else fn++;
+    }
+    lesions.push({
+      region,
+      gt_lesion_number: m.gtLesion,
+      gt_lesion_vol: vol,
+      matched_pred_components: m.matched,
+      dice_lesionwise: m.dice,
+      hd95_lesionwise: hd,
+      counted_in_score: isCounted,
+    });
+  }
+  const numFp = matching.falsePositives.length;
+  const denom = counted + numFp;
+  const counts = regionCounts(G.labels, P.labels);
+  const { sensitivity, specificity } = sensSpecFromCounts(counts, n, corrected);
+  const metrics: RegionMetrics = {
+    Num_TP: tp,
+    Num_FP: numFp,
+    Num_FN: fn,
+    Sensitivity: sensitivity,
+    Specificity: specificity,
+    Legacy_Dice: diceFromCounts(counts),
+    Legacy_HD95: finite(legacyHd95(G.labels, P.labels, cs, spacing, corrected), task.hd95Penalty),
+    GT_Complete_Volume: voxelVolume(counts.gt),
+    Pred_Complete_Volume: voxelVolume(counts.pred),
+    // No counted lesion and no false positive: a perfect score (official NaN -> 1 / 0).
+    LesionWise_Score_Dice: denom === 0 ? 1 : sumDice / denom,
+    LesionWise_Score_HD95: denom === 0 ? 0 : (sumHd + task.hd95Penalty * numFp) / denom,
+  };
+  return { metrics, lesions };
 }

@@ -11,9 +11,11 @@
 //          --warmup N (1)  --runs N (3)  --torch-warmup N (0)  --torch-runs N (1)  --threads N (2)  --seed N (0)
 //          --backend auto|wasm|cpu  --no-fast-kernels  --ort-spinning  --python PATH  --json FILE  --keep DIR
 //          --profile (per-kernel times of one more forward of ours)
+//          --max-rss-gib G (14) --timeout-min M (30): stop an engine process beyond these (shared machine)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { clearInterval, setInterval } from 'node:timers';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mednextToOnnx, serializeSafetensors } from '../dist/index.js';
@@ -44,6 +46,8 @@ const opt = {
   ortSpinning: !!args['ort-spinning'],
   python: args.python ?? '/usr/bin/python3',
   profile: !!args.profile,
+  maxRssGiB: Number(args['max-rss-gib'] ?? 14),
+  timeoutMin: Number(args['timeout-min'] ?? 30),
 };
 for (const m of opt.models) if (!['S', 'B', 'M', 'L'].includes(m)) throw new Error(`--models: unknown preset '${m}'`);
 for (const e of opt.engines) if (!['ours', 'ort', 'torch'].includes(e)) throw new Error(`--engines: unknown '${e}'`);
@@ -62,6 +66,16 @@ function probeTorch() {
   return { ok: true, version: r.stdout.trim() };
 }
 
+/** Resident set size of a process in bytes (Linux /proc; 0 where unavailable). */
+function residentBytes(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Runs one engine process on a task; resolves to its parsed result (or an error record). */
 function runEngine(engine, task) {
   const file = path.join(work, `task-${engine}-${task.model}-${task.part}.json`);
@@ -73,10 +87,27 @@ function runEngine(engine, task) {
   return new Promise((resolve) => {
     const child = spawn(cmd, [script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
+    let killedFor;
+    const started = Date.now();
+    // Watchdog: the machine is shared, so an engine that outgrows --max-rss-gib or --timeout-min is stopped.
+    const watchdog = setInterval(() => {
+      const rss = residentBytes(child.pid);
+      const minutes = (Date.now() - started) / 60e3;
+      if (rss > opt.maxRssGiB * 2 ** 30)
+        killedFor = `resident memory ${gib(rss)} exceeded --max-rss-gib ${opt.maxRssGiB}`;
+      else if (minutes > opt.timeoutMin) killedFor = `still running after --timeout-min ${opt.timeoutMin}`;
+      if (killedFor) {
+        killedFor += ` (${minutes.toFixed(1)} min after start)`;
+        child.kill('SIGKILL');
+        clearInterval(watchdog);
+      }
+    }, 1000);
     child.stdout.on('data', (d) => (out += d));
     child.on('close', (code, signal) => {
+      clearInterval(watchdog);
       const line = out.split('\n').find((l) => l.startsWith(RESULT_TAG));
       if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT_TAG.length)));
+      else if (killedFor) resolve({ engine, error: `stopped: ${killedFor}` });
       else resolve({ engine, error: `exited with ${signal ?? code}: ${out.trim().split('\n').slice(-3).join(' | ')}` });
     });
   });
@@ -174,7 +205,7 @@ for (const part of opt.parts) {
         output: part === 'forward' ? `${prefix}-out-${engine}.f32` : undefined,
       };
       let r = await runEngine(engine, t);
-      if (engine === 'ours' && r.error && opt.backend === 'auto') {
+      if (engine === 'ours' && r.error && !r.error.startsWith('stopped') && opt.backend === 'auto') {
         // Say so, then still measure ours on the plain cpu backend (the fast kernels are registered there too).
         log(`  ours  FAILED on backend auto: ${r.error}`);
         log('  ours  retrying with --backend cpu');

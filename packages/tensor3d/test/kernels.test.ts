@@ -273,6 +273,21 @@ describe('runtime robustness', () => {
     const x = random(1000, 3);
     expect(maxAbsDiff(gelu(rt2, x), gelu(rt, x))).toBe(0);
   });
+  it('falls back to one thread, saying why, without shared memory; rejects bad thread counts', async () => {
+    const g = globalThis as { SharedArrayBuffer?: unknown };
+    const saved = g.SharedArrayBuffer;
+    delete g.SharedArrayBuffer;
+    try {
+      const single = await createKernelRuntime({ threads: 2 });
+      expect(single.threads).toBe(1);
+      expect(single.fallbackReason).toMatch(/SharedArrayBuffer is unavailable/);
+      expect(maxAbsDiff(gelu(single, random(100, 1)), gelu(rt, random(100, 1)))).toBe(0);
+    } finally {
+      g.SharedArrayBuffer = saved;
+    }
+    await expect(createKernelRuntime({ threads: 0 })).rejects.toThrow(/positive integer/);
+    await expect(createKernelRuntime({ threads: 1.5 })).rejects.toThrow(/positive integer/);
+  });
   it('grows memory on demand and keeps earlier data', () => {
     const local = createKernelRuntimeSync({ initialMiB: 1 });
     const before = local.memory.buffer.byteLength;

@@ -33,36 +33,127 @@ const MAX_THREADS = 32;
 
 type KernelFn = (...args: number[]) => void;
 
-/** Source of a worker (evaluated, so it needs no file next to the compiled module). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { module, memory, names, tid } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-const fns = names.map((n) => instance.exports[n]);
-const ctl = new Int32Array(memory.buffer, 0, 512);
-let gen = Atomics.load(ctl, ${CTL.gen});
-parentPort.postMessage('ready');
-for (;;) {
-  Atomics.wait(ctl, ${CTL.gen}, gen);
-  gen = Atomics.load(ctl, ${CTL.gen});
-  const fn = ctl[${CTL.fn}];
-  if (fn < 0) break;
-  const n = ctl[${CTL.nargs}];
-  const args = [];
-  for (let i = 0; i < n; i++) args.push(ctl[${CTL.args} + i]);
-  const start = ctl[${CTL.ranges} + 2 * tid], end = ctl[${CTL.ranges} + 2 * tid + 1];
-  try {
-    if (start < end) fns[fn](...args, start, end, tid);
-  } catch (e) {
-    Atomics.store(ctl, ${CTL.error}, tid + 1);
+/**
+ * The worker loop, shared by Node and browser workers: instantiate the module on the shared memory from the
+ * init message, report ready, then serve dispatches until a negative function index arrives.
+ */
+const WORKER_BODY = `
+  const { module, memory, names, tid } = init;
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const fns = names.map((n) => instance.exports[n]);
+  const ctl = new Int32Array(memory.buffer, 0, 512);
+  let gen = Atomics.load(ctl, ${CTL.gen});
+  post('ready');
+  for (;;) {
+    Atomics.wait(ctl, ${CTL.gen}, gen);
+    gen = Atomics.load(ctl, ${CTL.gen});
+    const fn = ctl[${CTL.fn}];
+    if (fn < 0) break;
+    const n = ctl[${CTL.nargs}];
+    const args = [];
+    for (let i = 0; i < n; i++) args.push(ctl[${CTL.args} + i]);
+    const start = ctl[${CTL.ranges} + 2 * tid], end = ctl[${CTL.ranges} + 2 * tid + 1];
+    try {
+      if (start < end) fns[fn](...args, start, end, tid);
+    } catch (e) {
+      Atomics.store(ctl, ${CTL.error}, tid + 1);
+    }
+    Atomics.add(ctl, ${CTL.done}, 1);
+    Atomics.notify(ctl, ${CTL.done});
   }
-  Atomics.add(ctl, ${CTL.done}, 1);
-  Atomics.notify(ctl, ${CTL.done});
-}
 `;
 
+/** Node worker_threads source (evaluated, so it needs no file next to the compiled module). */
+const NODE_WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+parentPort.once('message', (init) => {
+  const post = (m) => parentPort.postMessage(m);
+  ${WORKER_BODY}
+});
+`;
+
+/** Browser dedicated-worker source (loaded from a Blob URL). */
+const BROWSER_WORKER_SOURCE = `
+self.onmessage = (e) => {
+  self.onmessage = null;
+  const init = e.data;
+  const post = (m) => self.postMessage(m);
+  ${WORKER_BODY}
+};
+`;
+
+/** What the runtime needs from a worker, in Node or a browser. */
+interface WorkerHandle {
+  ready: Promise<void>;
+  terminate(): Promise<unknown> | void;
+  unref?(): void;
+}
+
+type WorkerSpawner = (init: object) => WorkerHandle;
+
+interface NodeWorker {
+  postMessage(m: unknown): void;
+  once(ev: string, cb: (x: unknown) => void): void;
+  terminate(): Promise<number>;
+  unref(): void;
+}
+
+interface BrowserWorker {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  terminate(): void;
+}
+
+/** Finds a way to start workers here, or says why there is none. */
+async function workerSpawner(): Promise<WorkerSpawner | string> {
+  if (typeof SharedArrayBuffer === 'undefined') {
+    return 'SharedArrayBuffer is unavailable (browsers need cross-origin isolation: COOP/COEP headers)';
+  }
+  const g = globalThis as {
+    Worker?: new (url: string) => BrowserWorker;
+    document?: unknown;
+    Blob?: new (parts: string[], o: object) => object;
+    URL?: { createObjectURL(b: object): string };
+  };
+  const isNodeRuntime = typeof process !== 'undefined' && !!process.versions?.node;
+  if (isNodeRuntime) {
+    try {
+      const { Worker } = (await import('node:worker_threads')) as unknown as {
+        Worker: new (src: string, o: object) => NodeWorker;
+      };
+      return (init) => {
+        const w = new Worker(NODE_WORKER_SOURCE, { eval: true });
+        const ready = new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+        });
+        w.postMessage(init);
+        return { ready, terminate: () => w.terminate(), unref: () => w.unref() };
+      };
+    } catch {
+      return 'node:worker_threads is unavailable';
+    }
+  }
+  if (g.document !== undefined) {
+    return "a browser's main thread cannot block on Atomics.wait: create the runtime inside a worker to use threads";
+  }
+  if (!g.Worker || !g.Blob || !g.URL) return 'Worker or Blob URLs are unavailable here';
+  const url = g.URL.createObjectURL(new g.Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
+  const BrowserWorkerCtor = g.Worker;
+  return (init) => {
+    const w = new BrowserWorkerCtor(url);
+    const ready = new Promise<void>((resolve, reject) => {
+      w.onmessage = () => resolve();
+      w.onerror = reject;
+    });
+    w.postMessage(init);
+    return { ready, terminate: () => w.terminate() };
+  };
+}
+
 interface WorkerLike {
-  terminate(): Promise<number> | void;
+  terminate(): Promise<unknown> | void;
   unref?(): void;
 }
 
@@ -256,42 +347,26 @@ export function createKernelRuntimeSync(options: Omit<KernelRuntimeOptions, 'thr
 export async function createKernelRuntime(
   options: KernelRuntimeOptions = {},
 ): Promise<KernelRuntime & { fallbackReason?: string }> {
-  const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads ?? 1)));
-  if (!Number.isFinite(threads)) throw new Error('createKernelRuntime: threads must be a positive integer');
+  const requested = options.threads ?? 1;
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new Error(`createKernelRuntime: threads must be a positive integer, got ${requested}`);
+  }
+  const threads = Math.min(MAX_THREADS, requested);
   if (threads === 1) return createKernelRuntimeSync(options);
   const relaxed = resolveRelaxed(options.relaxedSimd);
-  let WorkerCtor:
-    | (new (src: string, opts: object) => WorkerLike & { once: (ev: string, cb: (x: unknown) => void) => void })
-    | undefined;
-  let reason: string | undefined;
-  if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is unavailable';
-  else {
-    try {
-      const wt = (await import('node:worker_threads')) as unknown as { Worker: typeof WorkerCtor };
-      WorkerCtor = wt.Worker;
-    } catch {
-      reason = 'node:worker_threads is unavailable (browser workers are not wired yet)';
-    }
-  }
-  if (!WorkerCtor) {
+  const spawn = await workerSpawner();
+  if (typeof spawn === 'string') {
     const rt = createKernelRuntimeSync(options) as KernelRuntime & { fallbackReason?: string };
-    rt.fallbackReason = reason;
+    rt.fallbackReason = spawn;
     return rt;
   }
   const { module, constants } = compile(relaxed, true);
   const memory = newMemory(options.initialMiB, true, constants);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const names = exportNames(module);
-  const workers = await Promise.all(
-    Array.from({ length: threads - 1 }, (_, i) => {
-      const w = new WorkerCtor!(WORKER_SOURCE, { eval: true, workerData: { module, memory, names, tid: i + 1 } });
-      return new Promise<WorkerLike>((resolve, reject) => {
-        w.once('message', () => resolve(w));
-        w.once('error', reject);
-      });
-    }),
-  );
-  // Workers sleep in Atomics.wait; they must not keep the process alive on their own.
-  for (const w of workers) w.unref?.();
-  return new KernelRuntime(memory, instance, names, workers, relaxed);
+  const handles = Array.from({ length: threads - 1 }, (_, i) => spawn({ module, memory, names, tid: i + 1 }));
+  await Promise.all(handles.map((h) => h.ready));
+  // Workers sleep in Atomics.wait; they must not keep a Node process alive on their own.
+  for (const h of handles) h.unref?.();
+  return new KernelRuntime(memory, instance, names, handles, relaxed);
 }

@@ -195,8 +195,6 @@ export class MedNeXt {
    * DS heads under a main-output-only loss, `dummy_tensor`) are absent, as in PyTorch.
    */
   valueAndGrads(loss: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    const byVariable = new Map<string, string>();
-    for (const [name, v] of this.params) byVariable.set(v.name, name);
     const { value, grads } = tf.variableGrads(loss, this.trainableVariables());
     const out = new Map<string, tf.Tensor>();
     for (const [name, v] of this.params) {

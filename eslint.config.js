@@ -9,7 +9,13 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { console: 'readonly', process: 'readonly', URL: 'readonly', performance: 'readonly', globalThis: 'readonly' },
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        globalThis: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -21,7 +27,10 @@ export default tseslint.config(
     files: ['packages/io-nifti/src/**/*.ts', 'packages/metrics/src/**/*.ts', 'packages/optim-schedulefree/src/**/*.ts'],
     ignores: ['**/src/node/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'Node built-ins belong in src/node/ (the "./node" entry).' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'Node built-ins belong in src/node/ (the "./node" entry).' }] },
+      ],
     },
   },
 );

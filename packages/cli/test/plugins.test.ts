@@ -15,7 +15,13 @@ async function writePlugin(dir: string, taskId: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(
     path.join(dir, 'package.json'),
-    JSON.stringify({ name: `mednext-plugin-${taskId}`, version: '1.0.0', type: 'module', oclif: {}, mednext: { tasks: './tasks.js' } }),
+    JSON.stringify({
+      name: `mednext-plugin-${taskId}`,
+      version: '1.0.0',
+      type: 'module',
+      oclif: {},
+      mednext: { tasks: './tasks.js' },
+    }),
   );
   const task = {
     id: taskId,
@@ -33,7 +39,18 @@ async function writePlugin(dir: string, taskId: string): Promise<void> {
       { region: 'LIVER', label: 1 },
       { region: 'TUMOUR', label: 2 },
     ],
-    training: { preset: 'S', kernelSize: 3, patchSize: [64, 64, 64], batchSize: 2, epochs: 10, iterationsPerEpoch: 50, learningRate: 0.001, weightDecay: 0, loss: 'dice-bce', folds: 5 },
+    training: {
+      preset: 'S',
+      kernelSize: 3,
+      patchSize: [64, 64, 64],
+      batchSize: 2,
+      epochs: 10,
+      iterationsPerEpoch: 50,
+      learningRate: 0.001,
+      weightDecay: 0,
+      loss: 'dice-bce',
+      folds: 5,
+    },
   };
   await writeFile(path.join(dir, 'tasks.js'), `export const tasks = [${JSON.stringify(task)}];\n`);
 }
@@ -75,7 +92,12 @@ describe('discoverTasks', () => {
 
 describe('mednext CLI with plugins', () => {
   // oclif keeps linked plugins under XDG_DATA_HOME; a temporary one keeps the user's setup untouched.
-  const env = () => ({ ...process.env, XDG_DATA_HOME: path.join(tmp, 'data'), XDG_CONFIG_HOME: path.join(tmp, 'config'), XDG_CACHE_HOME: path.join(tmp, 'cache') });
+  const env = () => ({
+    ...process.env,
+    XDG_DATA_HOME: path.join(tmp, 'data'),
+    XDG_CONFIG_HOME: path.join(tmp, 'config'),
+    XDG_CACHE_HOME: path.join(tmp, 'cache'),
+  });
 
   it('lists the bundled ssa and ped tasks', async () => {
     const { stdout } = await run(process.execPath, [bin, 'tasks', '--json'], { env: env() });
@@ -95,7 +117,9 @@ describe('mednext CLI with plugins', () => {
     const tasks = JSON.parse(stdout) as { id: string; source: string }[];
     expect(tasks.find((t) => t.id === 'liver')).toMatchObject({ source: 'mednext-plugin-liver' });
     await run(process.execPath, [bin, 'plugins', 'unlink', 'mednext-plugin-liver'], { env: env() });
-    const after = JSON.parse((await run(process.execPath, [bin, 'tasks', '--json'], { env: env() })).stdout) as { id: string }[];
+    const after = JSON.parse((await run(process.execPath, [bin, 'tasks', '--json'], { env: env() })).stdout) as {
+      id: string;
+    }[];
     expect(after.map((t) => t.id)).not.toContain('liver');
   }, 60_000);
 });
@@ -107,7 +131,9 @@ describe('mednext doctor', () => {
     expect(report.node).toBe(process.version);
     expect(report.cpus.logical).toBe(os.availableParallelism());
     expect(report.wasm.simd).toBe(true);
-    const byName = Object.fromEntries(report.backends.map((b: { backend: string; available: boolean }) => [b.backend, b.available]));
+    const byName = Object.fromEntries(
+      report.backends.map((b: { backend: string; available: boolean }) => [b.backend, b.available]),
+    );
     expect(byName.cpu).toBe(true);
     expect(byName.wasm).toBe(true);
     // Without @tensorflow/tfjs-node(-gpu) installed, auto falls back to WebAssembly SIMD.

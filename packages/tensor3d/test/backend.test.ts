@@ -26,7 +26,8 @@ describe('tryImport', () => {
     const result = await tryImport('@tensorflow/tfjs-node', broken);
     expect(result).toEqual({
       ok: false,
-      reason: '@tensorflow/tfjs-node failed to load: The Node.js native addon module (tfjs_binding.node) can not be found',
+      reason:
+        '@tensorflow/tfjs-node failed to load: The Node.js native addon module (tfjs_binding.node) can not be found',
     });
   });
 
@@ -53,13 +54,19 @@ describe('selectBackend', () => {
 
   it('auto with CUDA visible but tfjs-node-gpu missing says it is not installed', async () => {
     const choice = await selectBackend('auto', { importer: missingEverything, cudaVisible: async () => true });
-    expect(choice.attempts[0]).toMatchObject({ variant: '@tensorflow/tfjs-node-gpu', ok: false, detail: '@tensorflow/tfjs-node-gpu is not installed' });
+    expect(choice.attempts[0]).toMatchObject({
+      variant: '@tensorflow/tfjs-node-gpu',
+      ok: false,
+      detail: '@tensorflow/tfjs-node-gpu is not installed',
+    });
   });
 
   it('an explicit backend that is missing throws one line with an install hint', async () => {
     const attempt = selectBackend('tensorflow', { importer: missingEverything, cudaVisible: async () => false });
     await expect(attempt).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(attempt).rejects.toThrow(/^backend 'tensorflow' is not available .*Hint: npm i @tensorflow\/tfjs-node-gpu/);
+    await expect(attempt).rejects.toThrow(
+      /^backend 'tensorflow' is not available .*Hint: npm i @tensorflow\/tfjs-node-gpu/,
+    );
     const error = await attempt.catch((e: BackendUnavailableError) => e);
     expect(error.message).not.toContain('\n');
   });

@@ -25,7 +25,12 @@ describe('task ssa', () => {
   });
 
   it('carries the paper recipe: lr 0.0027, no weight decay, fine-tune the last 10 decoder layers', () => {
-    expect(ssaTask.training).toMatchObject({ learningRate: 0.0027, weightDecay: 0, epochs: 150, patchSize: [128, 160, 112] });
+    expect(ssaTask.training).toMatchObject({
+      learningRate: 0.0027,
+      weightDecay: 0,
+      epochs: 150,
+      patchSize: [128, 160, 112],
+    });
     expect(ssaTask.training.finetune).toEqual({ trainLast: 10, reinit: true });
   });
 });

@@ -33,7 +33,12 @@ export default class Doctor extends Command {
         backends.push({ backend, available: true, detail: lastDetail(choice.attempts) });
       } catch (error) {
         const attempts = (error as { attempts?: BackendAttempt[] }).attempts ?? [];
-        backends.push({ backend, available: false, detail: attempts.map((a) => `${a.variant}: ${a.detail}`).join('; '), hint: BACKEND_HINTS[backend] });
+        backends.push({
+          backend,
+          available: false,
+          detail: attempts.map((a) => `${a.variant}: ${a.detail}`).join('; '),
+          hint: BACKEND_HINTS[backend],
+        });
       }
     }
     const auto = await selectBackend('auto');
@@ -48,7 +53,9 @@ export default class Doctor extends Command {
       backends,
       auto: { backend: auto.backend, reason: auto.reason },
       plugins: this.config.getPluginsList().map((p) => ({ name: p.name, version: p.version, type: p.type })),
-      tasks: registry.list().map(({ task, source }) => ({ id: task.id, source, regions: task.regions.map((r) => r.name) })),
+      tasks: registry
+        .list()
+        .map(({ task, source }) => ({ id: task.id, source, regions: task.regions.map((r) => r.name) })),
       pluginProblems: problems,
     };
     if (flags.json) {
@@ -56,12 +63,20 @@ export default class Doctor extends Command {
       return;
     }
     this.log('mednext doctor');
-    this.log(`  node ${report.node} on ${report.platform}, ${report.cpus.logical} logical cores (${report.cpus.model}), ${report.memoryGiB} GiB`);
-    this.log(`  WebAssembly: SIMD ${yesNo(report.wasm.simd)}, relaxed SIMD ${yesNo(report.wasm.relaxedSimd)}, threads ${yesNo(report.wasm.threads)}`);
+    this.log(
+      `  node ${report.node} on ${report.platform}, ${report.cpus.logical} logical cores (${report.cpus.model}), ${report.memoryGiB} GiB`,
+    );
+    this.log(
+      `  WebAssembly: SIMD ${yesNo(report.wasm.simd)}, relaxed SIMD ${yesNo(report.wasm.relaxedSimd)}, threads ${yesNo(report.wasm.threads)}`,
+    );
     this.log('  versions:');
-    for (const [name, version] of Object.entries(report.versions)) this.log(`    ${name.padEnd(34)} ${version ?? '(not installed)'}`);
+    for (const [name, version] of Object.entries(report.versions))
+      this.log(`    ${name.padEnd(34)} ${version ?? '(not installed)'}`);
     this.log('  backends:');
-    for (const b of backends) this.log(`    ${b.backend.padEnd(11)} ${b.available ? 'yes' : 'no '}  ${b.detail}${b.hint ? `\n${' '.repeat(21)}hint: ${b.hint}` : ''}`);
+    for (const b of backends)
+      this.log(
+        `    ${b.backend.padEnd(11)} ${b.available ? 'yes' : 'no '}  ${b.detail}${b.hint ? `\n${' '.repeat(21)}hint: ${b.hint}` : ''}`,
+      );
     this.log(`  auto picks: ${report.auto.backend} (${report.auto.reason})`);
     this.log('  tasks:');
     for (const t of report.tasks) this.log(`    ${t.id.padEnd(8)} regions ${t.regions.join(', ')}  (from ${t.source})`);

@@ -16,7 +16,13 @@ export default class Tasks extends Command {
     for (const p of problems) this.warn(`plugin ${p.plugin}: ${p.problem}`);
     const tasks = registry.list();
     if (flags.json) {
-      this.log(JSON.stringify(tasks.map(({ task, source }) => ({ ...task, source })), null, 2));
+      this.log(
+        JSON.stringify(
+          tasks.map(({ task, source }) => ({ ...task, source })),
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (tasks.length === 0) {

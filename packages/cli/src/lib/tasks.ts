@@ -25,7 +25,9 @@ export interface PluginLoadProblem {
 }
 
 /** Loads the tasks of every plugin that declares some; problems are collected, not thrown. */
-export async function discoverTasks(plugins: readonly PluginLike[]): Promise<{ registry: TaskRegistry; problems: PluginLoadProblem[] }> {
+export async function discoverTasks(
+  plugins: readonly PluginLike[],
+): Promise<{ registry: TaskRegistry; problems: PluginLoadProblem[] }> {
   const registry = new TaskRegistry();
   const problems: PluginLoadProblem[] = [];
   for (const plugin of plugins) {

@@ -90,7 +90,8 @@ export function defineTask(task: TaskDefinition): TaskDefinition {
   if (!/^[a-z][a-z0-9-]*$/.test(task.id)) fail('id must be lower-case letters, digits and dashes');
   const labelValues = new Set<number>();
   for (const label of task.labels) {
-    if (!Number.isInteger(label.value) || label.value <= 0) fail(`label ${label.name} has a non-positive or non-integer value`);
+    if (!Number.isInteger(label.value) || label.value <= 0)
+      fail(`label ${label.name} has a non-positive or non-integer value`);
     if (labelValues.has(label.value)) fail(`label value ${label.value} is listed twice`);
     labelValues.add(label.value);
   }
@@ -102,7 +103,8 @@ export function defineTask(task: TaskDefinition): TaskDefinition {
     if (region.labels.length === 0) fail(`region ${region.name} has no labels`);
     for (const v of region.labels) if (!labelValues.has(v)) fail(`region ${region.name} uses unknown label ${v}`);
     if (!(region.threshold > 0 && region.threshold < 1)) fail(`region ${region.name} threshold must be in (0, 1)`);
-    if (!Number.isInteger(region.minSize) || region.minSize < 0) fail(`region ${region.name} minSize must be a non-negative integer`);
+    if (!Number.isInteger(region.minSize) || region.minSize < 0)
+      fail(`region ${region.name} minSize must be a non-negative integer`);
   }
   for (const { region, label } of task.regionsToLabels) {
     if (!regionNames.has(region)) fail(`regionsToLabels names unknown region ${region}`);

@@ -51,7 +51,8 @@ export interface SelectBackendOptions {
 export const BACKEND_HINTS: Record<BackendName, string> = {
   tensorflow:
     'npm i @tensorflow/tfjs-node-gpu (Linux, CUDA 11.2 + cuDNN 8.1) or npm i @tensorflow/tfjs-node (CPU, needs internet at install)',
-  webgpu: 'in Node: npm i webgpu (and a Vulkan driver, or Mesa EGL for a software adapter); in browsers: a WebGPU-enabled browser',
+  webgpu:
+    'in Node: npm i webgpu (and a Vulkan driver, or Mesa EGL for a software adapter); in browsers: a WebGPU-enabled browser',
   wasm: 'npm i @tensorflow/tfjs-backend-wasm',
   cpu: 'always available',
 };
@@ -87,7 +88,12 @@ async function activate(name: string): Promise<boolean> {
 async function tryTensorflow(options: SelectBackendOptions, attempts: BackendAttempt[]): Promise<boolean> {
   const importer = options.importer ?? defaultImporter;
   if (!isNode()) {
-    attempts.push({ backend: 'tensorflow', variant: '@tensorflow/tfjs-node', ok: false, detail: 'only available under Node.js' });
+    attempts.push({
+      backend: 'tensorflow',
+      variant: '@tensorflow/tfjs-node',
+      ok: false,
+      detail: 'only available under Node.js',
+    });
     return false;
   }
   const cudaVisible = await (options.cudaVisible ?? cudaDeviceVisible)();
@@ -103,10 +109,20 @@ async function tryTensorflow(options: SelectBackendOptions, attempts: BackendAtt
       continue;
     }
     if (await activate('tensorflow')) {
-      attempts.push({ backend: 'tensorflow', variant, ok: true, detail: variant.endsWith('-gpu') ? 'CUDA device visible' : 'native TensorFlow CPU' });
+      attempts.push({
+        backend: 'tensorflow',
+        variant,
+        ok: true,
+        detail: variant.endsWith('-gpu') ? 'CUDA device visible' : 'native TensorFlow CPU',
+      });
       return true;
     }
-    attempts.push({ backend: 'tensorflow', variant, ok: false, detail: 'loaded but the tensorflow backend did not initialise' });
+    attempts.push({
+      backend: 'tensorflow',
+      variant,
+      ok: false,
+      detail: 'loaded but the tensorflow backend did not initialise',
+    });
   }
   return false;
 }
@@ -119,21 +135,41 @@ async function tryWebGpu(options: SelectBackendOptions, attempts: BackendAttempt
   }
   const loaded = await tryImport('@tensorflow/tfjs-backend-webgpu', options.importer);
   if (!loaded.ok || !(await activate('webgpu'))) {
-    attempts.push({ backend: 'webgpu', variant: '@tensorflow/tfjs-backend-webgpu', ok: false, detail: loaded.ok ? 'backend did not initialise' : loaded.reason });
+    attempts.push({
+      backend: 'webgpu',
+      variant: '@tensorflow/tfjs-backend-webgpu',
+      ok: false,
+      detail: loaded.ok ? 'backend did not initialise' : loaded.reason,
+    });
     return false;
   }
-  attempts.push({ backend: 'webgpu', variant: '@tensorflow/tfjs-backend-webgpu', ok: true, detail: `adapter: ${gpu.description}${gpu.compatibilityMode ? ' (compatibility mode)' : ''}` });
+  attempts.push({
+    backend: 'webgpu',
+    variant: '@tensorflow/tfjs-backend-webgpu',
+    ok: true,
+    detail: `adapter: ${gpu.description}${gpu.compatibilityMode ? ' (compatibility mode)' : ''}`,
+  });
   return true;
 }
 
 async function tryWasm(options: SelectBackendOptions, attempts: BackendAttempt[]): Promise<boolean> {
   if (!hasWasmSimd()) {
-    attempts.push({ backend: 'wasm', variant: '@tensorflow/tfjs-backend-wasm', ok: false, detail: 'WebAssembly SIMD is not supported by this runtime' });
+    attempts.push({
+      backend: 'wasm',
+      variant: '@tensorflow/tfjs-backend-wasm',
+      ok: false,
+      detail: 'WebAssembly SIMD is not supported by this runtime',
+    });
     return false;
   }
   const loaded = await tryImport('@tensorflow/tfjs-backend-wasm', options.importer);
   if (!loaded.ok || !(await activate('wasm'))) {
-    attempts.push({ backend: 'wasm', variant: '@tensorflow/tfjs-backend-wasm', ok: false, detail: loaded.ok ? 'backend did not initialise' : loaded.reason });
+    attempts.push({
+      backend: 'wasm',
+      variant: '@tensorflow/tfjs-backend-wasm',
+      ok: false,
+      detail: loaded.ok ? 'backend did not initialise' : loaded.reason,
+    });
     return false;
   }
   attempts.push({ backend: 'wasm', variant: '@tensorflow/tfjs-backend-wasm', ok: true, detail: 'WebAssembly SIMD' });
@@ -142,7 +178,12 @@ async function tryWasm(options: SelectBackendOptions, attempts: BackendAttempt[]
 
 async function tryCpu(attempts: BackendAttempt[]): Promise<boolean> {
   const ok = await activate('cpu');
-  attempts.push({ backend: 'cpu', variant: '@tensorflow/tfjs-backend-cpu', ok, detail: ok ? 'plain JavaScript' : 'did not initialise' });
+  attempts.push({
+    backend: 'cpu',
+    variant: '@tensorflow/tfjs-backend-cpu',
+    ok,
+    detail: ok ? 'plain JavaScript' : 'did not initialise',
+  });
   return ok;
 }
 
@@ -159,7 +200,10 @@ const TRIERS: Record<BackendName, (o: SelectBackendOptions, a: BackendAttempt[])
  * An explicit preference that cannot be satisfied is an error whose message carries the
  * install hint; `auto` never fails (the `cpu` backend is always there).
  */
-export async function selectBackend(preference: BackendPreference = 'auto', options: SelectBackendOptions = {}): Promise<BackendChoice> {
+export async function selectBackend(
+  preference: BackendPreference = 'auto',
+  options: SelectBackendOptions = {},
+): Promise<BackendChoice> {
   silenceCpuBanner();
   const attempts: BackendAttempt[] = [];
   if (preference !== 'auto') {
@@ -167,13 +211,22 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
       return done(preference, attempts, `requested explicitly (${attempts[attempts.length - 1]!.detail})`);
     }
     const why = attempts.map((a) => `${a.variant}: ${a.detail}`).join('; ');
-    throw new BackendUnavailableError(preference, `backend '${preference}' is not available (${why}). Hint: ${BACKEND_HINTS[preference]}`, attempts);
+    throw new BackendUnavailableError(
+      preference,
+      `backend '${preference}' is not available (${why}). Hint: ${BACKEND_HINTS[preference]}`,
+      attempts,
+    );
   }
   if (await tryTensorflow(options, attempts)) {
     const gpu = attempts[attempts.length - 1]!.variant.endsWith('-gpu');
-    return done('tensorflow', attempts, gpu ? 'tfjs-node-gpu is installed and a CUDA device is visible' : 'tfjs-node (native TensorFlow) is installed');
+    return done(
+      'tensorflow',
+      attempts,
+      gpu ? 'tfjs-node-gpu is installed and a CUDA device is visible' : 'tfjs-node (native TensorFlow) is installed',
+    );
   }
-  if (await tryWasm(options, attempts)) return done('wasm', attempts, 'no native TensorFlow; WebAssembly SIMD is the fastest CPU path available offline');
+  if (await tryWasm(options, attempts))
+    return done('wasm', attempts, 'no native TensorFlow; WebAssembly SIMD is the fastest CPU path available offline');
   await tryCpu(attempts);
   return done('cpu', attempts, 'no native TensorFlow and no WebAssembly SIMD; using the plain JavaScript backend');
 }

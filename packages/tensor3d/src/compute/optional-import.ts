@@ -19,7 +19,10 @@ export type OptionalImport<T> = { ok: true; module: T } | { ok: false; reason: s
  * package cannot be resolved, otherwise the first line of the loader's error (for example a
  * native addon that is present but cannot find libtensorflow).
  */
-export async function tryImport<T>(specifier: string, importer: ModuleImporter = defaultImporter): Promise<OptionalImport<T>> {
+export async function tryImport<T>(
+  specifier: string,
+  importer: ModuleImporter = defaultImporter,
+): Promise<OptionalImport<T>> {
   try {
     return { ok: true, module: (await importer(specifier)) as T };
   } catch (error) {

@@ -10,7 +10,9 @@ import { tryImport, type ModuleImporter } from './optional-import.js';
 
 /** Minimal view of the WebGPU entry point that this module needs. */
 interface GpuLike {
-  requestAdapter(options?: Record<string, unknown>): Promise<{ info?: { description?: string; device?: string } } | null>;
+  requestAdapter(
+    options?: Record<string, unknown>,
+  ): Promise<{ info?: { description?: string; device?: string } } | null>;
 }
 
 interface DawnModule {
@@ -30,7 +32,8 @@ function adapterName(adapter: { info?: { description?: string; device?: string }
 /** Wraps a GPU object so every `requestAdapter` call asks for the compatibility feature level. */
 function withCompatibilityLevel(gpu: GpuLike): GpuLike {
   return {
-    requestAdapter: (options?: Record<string, unknown>) => gpu.requestAdapter({ ...options, featureLevel: 'compatibility' }),
+    requestAdapter: (options?: Record<string, unknown>) =>
+      gpu.requestAdapter({ ...options, featureLevel: 'compatibility' }),
   };
 }
 

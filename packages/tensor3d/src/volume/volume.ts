@@ -11,14 +11,7 @@
 
 /** Typed arrays a volume can hold. */
 export type VoxelArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array;
+  Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 /** Shape of a 3-D volume, `[nx, ny, nz]`, last axis fastest in memory. */
 export type Shape3 = [number, number, number];
@@ -53,6 +46,8 @@ export function flatIndex(shape: Shape3, x: number, y: number, z: number): numbe
 export function assertShape(data: { length: number }, shape: readonly number[], what = 'volume'): void {
   const expected = voxelCount(shape);
   if (data.length !== expected) {
-    throw new RangeError(`${what}: shape [${shape.join(', ')}] needs ${expected} voxels but the data has ${data.length}`);
+    throw new RangeError(
+      `${what}: shape [${shape.join(', ')}] needs ${expected} voxels but the data has ${data.length}`,
+    );
   }
 }

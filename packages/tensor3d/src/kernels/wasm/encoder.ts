@@ -57,25 +57,34 @@ export const CONST_POOL_BASE = 2048;
 /** Number of f32x4 constants the pool can hold. */
 export const CONST_POOL_SIZE = 128;
 
-/** Distinct float constants used by a module, each stored as a splatted f32x4 at CONST_POOL_BASE + 16*i. */
+/**
+ * Distinct 32-bit lane constants used by a module (float or integer bit patterns), each stored splatted
+ * over 4 lanes at CONST_POOL_BASE + 16*i.
+ */
 export class ConstPool {
-  readonly values: number[] = [];
+  readonly bits: number[] = [];
 
-  indexOf(x: number): number {
-    const key = Math.fround(x);
-    let i = this.values.findIndex((v) => Object.is(v, key));
+  /** Index of the constant whose lanes hold the 32-bit pattern `bits`. */
+  indexOfBits(bits: number): number {
+    const key = bits >>> 0;
+    let i = this.bits.indexOf(key);
     if (i < 0) {
-      if (this.values.length >= CONST_POOL_SIZE) throw new Error('encoder: constant pool is full');
-      i = this.values.push(key) - 1;
+      if (this.bits.length >= CONST_POOL_SIZE) throw new Error('encoder: constant pool is full');
+      i = this.bits.push(key) - 1;
     }
     return i;
   }
 
-  /** The pool's bytes, to be written at CONST_POOL_BASE before any kernel runs. */
+  /** Index of the float constant `x` (rounded to float32). */
+  indexOf(x: number): number {
+    return this.indexOfBits(new Uint32Array(new Float32Array([x]).buffer)[0]);
+  }
+
+  /** The pool's lanes as float32 bit patterns, to be written at CONST_POOL_BASE before any kernel runs. */
   bytes(): Float32Array {
-    const out = new Float32Array(this.values.length * 4);
-    this.values.forEach((v, i) => out.fill(v, i * 4, i * 4 + 4));
-    return out;
+    const out = new Uint32Array(this.bits.length * 4);
+    this.bits.forEach((v, i) => out.fill(v, i * 4, i * 4 + 4));
+    return new Float32Array(out.buffer);
   }
 }
 
@@ -282,6 +291,13 @@ export const splatF =
   (x: number): Expr =>
   (f) => {
     const index = f.pool.indexOf(x);
+    f.emit(0x41, 0, 0xfd, 0x00, 4, ...uleb(CONST_POOL_BASE + 16 * index));
+  };
+/** A constant i32x4 with all lanes `n`, from the constant pool. */
+export const splatI =
+  (n: number): Expr =>
+  (f) => {
+    const index = f.pool.indexOfBits(n);
     f.emit(0x41, 0, 0xfd, 0x00, 4, ...uleb(CONST_POOL_BASE + 16 * index));
   };
 export const i32x4Splat = (x: Expr): Expr => chainSimd([x], 0x11);

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { readNifti } from '@mednext-ts/io-nifti/node';
+import { NiftiImage } from '@mednext-ts/io-nifti';
+import { readNifti, writeNifti } from '@mednext-ts/io-nifti/node';
 import { readProbabilities } from '@mednext-ts/mednext/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AFFINE, writePhantomCase, writeTinyCheckpoint } from './inference-helpers.js';
@@ -111,6 +112,27 @@ describe('mednext predict', () => {
     // no temporary files are left behind
     expect((await readdir(out)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 240_000);
+
+  it('goes on after a case that fails and exits with an error listing it', async () => {
+    const root = path.join(tmp, 'with-broken');
+    await writePhantomCase(root, 1);
+    const id = 'BraTS-SSA-99999-000';
+    await mkdir(path.join(root, id), { recursive: true });
+    for (const m of ['t1n', 't1c', 't2w', 't2f'])
+      await writeNifti(
+        path.join(root, id, `${id}-${m}.nii.gz`),
+        NiftiImage.fromCOrder(new Float32Array(40 * 36 * 24), [40, 36, 24]),
+      );
+    const out = path.join(tmp, 'broken-out');
+    const error = await mednext(['predict', root, '-m', ckpt, '--out', out, '--backend', 'cpu']).then(
+      () => undefined,
+      (e: { stderr: string; code: number }) => e,
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr.replace(/\s*›\s*/g, ' ')).toMatch(/1 predicted, 0 skipped \(output existed\), 1 failed/);
+    expect(error?.stderr).toMatch(/BraTS-SSA-99999-000/);
+    expect(await readdir(out)).toEqual([`${ids[0]}.nii.gz`]);
+  }, 180_000);
 
   it('accepts four explicit files and reports bad arguments clearly', async () => {
     const dir = path.join(cases, ids[2]!);

@@ -133,6 +133,7 @@ export default class Predict extends Command {
     progress.cases(cases.length);
     let done = 0;
     let skipped = 0;
+    const failed: string[] = [];
     for (const [i, input] of cases.entries()) {
       progress.caseStart(i, cases.length, input.id);
       const outFile = path.join(flags.out, segmentationFileName(input.id));
@@ -141,46 +142,54 @@ export default class Predict extends Command {
         progress.caseDone(i, `${input.id}: output exists, skipped`);
         continue;
       }
-      const started = performance.now();
-      const loaded = await loadCaseInput(input, modalities);
-      const result = await segmentCase(
-        { id: loaded.id, image: loaded.image, modalities: loaded.modalities, spacing: loaded.image.spacing },
-        task,
-        models,
-        settings,
-        {
-          overlap,
-          blend: flags.blend as 'gaussian' | 'constant',
-          swBatch: flags['sw-batch'],
-          tta: flags.tta,
-          weights,
-          onProgress: (m, d, t) => progress.windows(m, models.length, d, t),
-        },
-      );
-      if (flags['save-probabilities']) {
-        await writeProbabilities(
-          path.join(flags.out, probabilityFileName(input.id)),
-          result.probabilities,
-          loaded.reference,
-          flags['save-probabilities'] as ProbabilityFormat,
+      try {
+        const started = performance.now();
+        const loaded = await loadCaseInput(input, modalities);
+        const result = await segmentCase(
+          { id: loaded.id, image: loaded.image, modalities: loaded.modalities, spacing: loaded.image.spacing },
+          task,
+          models,
+          settings,
           {
-            task: task.id,
-            regions: task.regions.map((r) => r.name),
-            models: models.map((m, k) => ({ file: m.name, weight: weights?.[k] ?? 1 })),
+            overlap,
+            blend: flags.blend as 'gaussian' | 'constant',
+            swBatch: flags['sw-batch'],
+            tta: flags.tta,
+            weights,
+            onProgress: (m, d, t) => progress.windows(m, models.length, d, t),
           },
         );
+        if (flags['save-probabilities']) {
+          await writeProbabilities(
+            path.join(flags.out, probabilityFileName(input.id)),
+            result.probabilities,
+            loaded.reference,
+            flags['save-probabilities'] as ProbabilityFormat,
+            {
+              task: task.id,
+              regions: task.regions.map((r) => r.name),
+              models: models.map((m, k) => ({ file: m.name, weight: weights?.[k] ?? 1 })),
+            },
+          );
+        }
+        if (flags.overlay) await writeOverlays(flags.out, input.id, loaded.image, result.labels, task);
+        // The segmentation is written last: its presence marks the case as complete for --shard reruns.
+        await writeSegmentation(outFile, result.labels, result.shape, loaded.reference);
+        done++;
+        progress.caseDone(
+          i,
+          `${input.id}: ${summarise(result.labels, task)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
+      } catch (error) {
+        // One unreadable or empty case must not stop a cluster shard: report it, go on, fail at the end.
+        failed.push(`${input.id}: ${(error as Error).message}`);
+        progress.caseDone(i, `${input.id}: FAILED (${(error as Error).message})`);
       }
-      if (flags.overlay) await writeOverlays(flags.out, input.id, loaded.image, result.labels, task);
-      // The segmentation is written last: its presence marks the case as complete for --shard reruns.
-      await writeSegmentation(outFile, result.labels, result.shape, loaded.reference);
-      done++;
-      progress.caseDone(
-        i,
-        `${input.id}: ${summarise(result.labels, task)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
     }
     progress.stop();
     for (const m of models) m.dispose?.();
-    if (!flags.quiet) this.logToStderr(`done: ${done} predicted, ${skipped} skipped (output existed)`);
+    if (!flags.quiet)
+      this.logToStderr(`done: ${done} predicted, ${skipped} skipped (output existed), ${failed.length} failed`);
+    if (failed.length > 0) this.error(`${failed.length} case(s) failed:\n${failed.join('\n')}`, { exit: 1 });
   }
 }

@@ -20,13 +20,17 @@ const sessionSeconds = (performance.now() - t0) / 1e3;
 const input = new ort.Tensor('float32', readF32(task.input), task.inputShape);
 
 const times = [];
+const cpuRuns = [];
 let startupToFirstSeconds;
 const total = 1 + task.warmup + task.runs;
 for (let r = 0; r < total; r++) {
   const t1 = performance.now();
+  const c0 = process.cpuUsage();
   const result = await session.run({ input });
   const seconds = (performance.now() - t1) / 1e3;
+  const c = process.cpuUsage(c0);
   times.push(seconds);
+  cpuRuns.push((c.user + c.system) / 1e6);
   if (r === 0) {
     startupToFirstSeconds = (Date.now() - task.spawnedAt) / 1e3;
     if (task.output) writeF32(task.output, result.output.data);
@@ -39,6 +43,7 @@ emitResult({
   firstSeconds: times[0],
   startupToFirstSeconds,
   runs: times,
+  cpuRuns,
   steadySeconds: median(times.slice(1 + task.warmup)),
   maxRssBytes: maxRssBytes(),
   cpu: cpuSeconds(),

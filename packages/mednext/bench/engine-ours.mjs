@@ -79,14 +79,18 @@ if (task.part === 'train') {
 }
 
 const times = [];
+const cpuRuns = [];
 let firstOutput;
 let lastLoss;
 const total = 1 + task.warmup + task.runs;
 for (let r = 0; r < total; r++) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const out = await step();
   const seconds = (performance.now() - t0) / 1e3;
+  const c = process.cpuUsage(c0);
   times.push(seconds);
+  cpuRuns.push((c.user + c.system) / 1e6);
   if (r === 0) {
     // from the parent's spawn: process start, module loading, kernel compilation and weights included.
     compute.startupToFirstSeconds = (Date.now() - task.spawnedAt) / 1e3;
@@ -118,6 +122,7 @@ emitResult({
   firstSeconds: times[0],
   startupToFirstSeconds: compute.startupToFirstSeconds,
   runs: times,
+  cpuRuns,
   steadySeconds: median(times.slice(1 + task.warmup)),
   maxRssBytes: maxRssBytes(),
   cpu: cpuSeconds(),

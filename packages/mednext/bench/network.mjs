@@ -223,7 +223,8 @@ for (const part of opt.parts) {
         const rate = part === 'forward' ? `, ${(gflop / steady).toFixed(1)} GFLOP/s` : '';
         log(
           `  ${engine.padEnd(5)} first ${r.firstSeconds.toFixed(2)} s (process start → first result ${r.startupToFirstSeconds.toFixed(1)} s), ` +
-            `steady ${steady.toFixed(2)} s${rate} [runs ${r.runs.map((s) => s.toFixed(2)).join(', ')}], ` +
+            `steady ${steady.toFixed(2)} s${rate} [runs ${r.runs.map((s) => s.toFixed(2)).join(', ')}; ` +
+            `CPU s per run ${r.cpuRuns.map((s) => s.toFixed(1)).join(', ')}], ` +
             `peak RSS ${gib(r.maxRssBytes)}, cpu ${r.cpu.user.toFixed(0)}+${r.cpu.system.toFixed(0)} s (user+sys), ` +
             `load ${r.load1Start.toFixed(1)}→${r.load1End.toFixed(1)}`,
         );

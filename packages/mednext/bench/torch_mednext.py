@@ -187,12 +187,13 @@ def main():
             with torch.no_grad():
                 return model(x, deep_supervision=False)[0]
 
-    times, first_out, loss = [], None, None
+    times, cpu_runs, first_out, loss = [], [], None, None
     total = 1 + task['warmup'] + task['runs']
     for r in range(total):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = step()
         times.append(time.perf_counter() - t0)
+        cpu_runs.append(time.process_time() - c0)  # all threads of the process
         if r == 0:
             startup = time.time() - task['spawnedAt'] / 1000  # includes interpreter start and imports
             if task['part'] == 'forward':
@@ -209,7 +210,8 @@ def main():
         'firstSeconds': times[0],
         'startupToFirstSeconds': startup,
         'runs': times,
-        'steadySeconds': steady[len(steady) // 2] if steady else math.nan,
+        'cpuRuns': cpu_runs,
+        'steadySeconds': steady[len(steady) // 2] if steady else None,  # JSON has no NaN
         'maxRssBytes': max_rss_bytes(),
         'cpu': {'user': usage.ru_utime, 'system': usage.ru_stime},
         'load1Start': load1_start,

@@ -14,6 +14,7 @@ import {
   toNcdhw,
   toNdhwc,
 } from '../dist/index.js';
+import * as mednext from '../dist/index.js';
 import { readFileSync } from 'node:fs';
 import { cpuSeconds, emitResult, load1, maxRssBytes, median, readF32, readTask, writeF32 } from './common.mjs';
 
@@ -24,7 +25,14 @@ const load1Start = load1();
 async function setUpCompute() {
   const choice = await tensor3d.selectBackend(task.backend ?? 'auto');
   const info = { backend: choice.backend, reason: choice.reason, fastKernels: [], threads: 1 };
-  if (task.fastKernels !== false && typeof tensor3d.registerFastKernels === 'function') {
+  if (task.fastKernels !== false && typeof tensor3d.enableFastKernels === 'function') {
+    // The one-call setup applications use: threaded runtime + registration for the CPU backends.
+    const { registered, runtime } = await tensor3d.enableFastKernels({ threads: task.threads });
+    info.fastKernels = registered;
+    info.threads = runtime.threads;
+    info.relaxedSimd = runtime.relaxedSimd;
+    if (runtime.fallbackReason) info.threadFallback = runtime.fallbackReason;
+  } else if (task.fastKernels !== false && typeof tensor3d.registerFastKernels === 'function') {
     const runtime = await tensor3d.createKernelRuntime({ threads: task.threads });
     info.fastKernels = tensor3d.registerFastKernels({ runtime });
     info.threads = runtime.threads;
@@ -41,8 +49,19 @@ function loadModel() {
   return model;
 }
 
-/** One inference: NCDHW in, NCDHW main output downloaded to host memory (what a caller gets). */
+/**
+ * One inference: NCDHW array in, NCDHW main output downloaded to host memory (what a caller gets), through
+ * `forwardNcdhw` (the path of `mednext model run`) where the package has it.
+ */
 async function forwardOnce(model, x) {
+  if (typeof mednext.forwardNcdhw === 'function') {
+    const [main] = await mednext.forwardNcdhw(
+      model,
+      { shape: task.inputShape, data: x.dataSync() },
+      { deepSupervision: false },
+    );
+    return main.data;
+  }
   const y = tf.tidy(() => toNcdhw(model.forward(toNdhwc(x), { deepSupervision: false })[0]));
   const data = await y.data();
   y.dispose();

@@ -9,7 +9,7 @@
 //
 // Options: --patch DxHxW  --train-patch DxHxW  --models B,M  --engines ours,ort,torch  --parts forward,train
 //          --warmup N (1)  --runs N (3)  --torch-warmup N (0)  --torch-runs N (1)  --threads N (2)  --seed N (0)
-//          --backend auto|wasm|cpu  --no-fast-kernels  --ort-spinning  --python PATH  --json FILE  --keep DIR
+//          --backend auto|wasm|cpu  --no-fast-kernels  --ort-spinning  --ort-dynamic  --python PATH  --json FILE  --keep DIR
 //          --profile (per-kernel times of one more forward of ours)
 //          --max-rss-gib G (14) --timeout-min M (30): stop an engine process beyond these (shared machine)
 import { spawn, spawnSync } from 'node:child_process';
@@ -44,6 +44,7 @@ const opt = {
   backend: args.backend ?? 'auto',
   fastKernels: !args['no-fast-kernels'],
   ortSpinning: !!args['ort-spinning'],
+  ortDynamic: !!args['ort-dynamic'],
   python: args.python ?? '/usr/bin/python3',
   profile: !!args.profile,
   maxRssGiB: Number(args['max-rss-gib'] ?? 14),
@@ -186,7 +187,8 @@ for (const part of opt.parts) {
       Object.assign(task, { target: `${prefix}-target.f32`, targetShape: [1, 3, ...spatial] });
     }
     if (part === 'forward' && engines.includes('ort')) {
-      const onnx = mednextToOnnx(config, weights, { spatialShape: spatial, batchSize: 1 });
+      // Fixed shapes were faster in ort-peer-bench.md; --ort-dynamic exports symbolic D/H/W (lower peak memory).
+      const onnx = mednextToOnnx(config, weights, opt.ortDynamic ? {} : { spatialShape: spatial, batchSize: 1 });
       writeFileSync(`${prefix}.onnx`, onnx);
       task.onnx = `${prefix}.onnx`;
     }

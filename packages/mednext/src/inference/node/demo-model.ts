@@ -1,5 +1,5 @@
 /**
- * The small demo model shipped with the package (trained on phantoms; see README-demo.md).
+ * The small demo model shipped with the package (trained on phantoms; see the repository README, "The shipped demo model").
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ export async function readDemoModelInfo(dir = demoModelDir()): Promise<DemoModel
     info = JSON.parse(await readFile(file, 'utf8')) as DemoModelInfo;
   } catch (error) {
     throw new Error(
-      `${file}: the demo model is missing or unreadable (${(error as Error).message}); see packages/mednext/README-demo.md to rebuild it`,
+      `${file}: the demo model is missing or unreadable (${(error as Error).message}); see "The shipped demo model" in the repository README to rebuild it`,
       { cause: error },
     );
   }

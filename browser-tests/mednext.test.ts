@@ -1,0 +1,96 @@
+/**
+ * A tiny MedNeXt forward in a real browser (tfjs-wasm) against the same network, same parameters and same
+ * input run in Node (tfjs-cpu) by this test.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { MedNeXt, forwardNcdhw, type MedNeXtConfig } from '@mednext-ts/mednext';
+import { selectBackend } from '@mednext-ts/tensor3d';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestPage, skipReason, type TestPage } from './harness/page.js';
+import type { MedNeXtRequest } from './page/protocol.js';
+import { maxAbsDiff, uniformArray } from './page/random.js';
+
+/** Brief: the browser forward must equal the Node one within 1e-4 (absolute). */
+const TOL = 1e-4;
+
+/** Small but complete: 4 levels down and up, residual down/up blocks, GRN, every stage present. */
+const CONFIG: MedNeXtConfig = {
+  in_channels: 2,
+  n_channels: 4,
+  n_classes: 3,
+  exp_r: 2,
+  kernel_size: 3,
+  deep_supervision: false,
+  do_res: true,
+  do_res_up_down: true,
+  block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+  grn: true,
+};
+const INPUT_SHAPE = [1, 2, 16, 16, 16];
+
+/**
+ * The parameters: the PyTorch-default initialisation plus a small random offset, so the norm and GRN
+ * parameters (initialised to ones/zeros) are not trivial and every layer shapes the output.
+ */
+function buildRequest(): MedNeXtRequest {
+  const model = MedNeXt.create(CONFIG, { seed: 5 });
+  const params: MedNeXtRequest['params'] = {};
+  let i = 0;
+  for (const [name, variable] of model.params) {
+    const base = variable.dataSync() as Float32Array;
+    const offset = uniformArray(base.length, 7919 * ++i);
+    params[name] = { shape: [...variable.shape], data: Array.from(base, (v, j) => v + 0.1 * offset[j]!) };
+    variable.dispose();
+  }
+  const n = INPUT_SHAPE.reduce((a, b) => a * b, 1);
+  return { config: { ...CONFIG }, params, input: { shape: INPUT_SHAPE, data: Array.from(uniformArray(n, 4242)) } };
+}
+
+/** Runs the request in this Node process on tfjs-cpu. */
+async function forwardInNode(request: MedNeXtRequest): Promise<{ shape: number[]; data: Float32Array }> {
+  await selectBackend('cpu');
+  const model = MedNeXt.create(CONFIG);
+  try {
+    for (const [name, variable] of model.params) {
+      const p = request.params[name]!;
+      const value = tf.tensor(p.data, p.shape, 'float32');
+      variable.assign(value);
+      value.dispose();
+    }
+    const [out] = await forwardNcdhw(model, {
+      shape: request.input.shape,
+      data: Float32Array.from(request.input.data),
+    });
+    return out!;
+  } finally {
+    for (const v of model.params.values()) v.dispose();
+  }
+}
+
+const skip = skipReason();
+
+describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let page: TestPage;
+  beforeAll(async () => {
+    page = await openTestPage();
+  });
+  afterAll(async () => {
+    await page?.close();
+  });
+
+  it(`tiny MedNeXt forward on wasm in the page equals the Node forward within ${TOL}`, async () => {
+    await selectBackend('cpu');
+    const request = buildRequest();
+    const node = await forwardInNode(request);
+    const browser = await page.call('mednextForward', request);
+    expect(browser.tfjsBackend).toBe('wasm');
+    expect(browser.shape).toEqual([1, CONFIG.n_classes, 16, 16, 16]);
+    expect(node.shape).toEqual(browser.shape);
+    const { diff, scale } = maxAbsDiff(browser.data, node.data);
+    console.log(`MedNeXt browser (wasm) vs Node (cpu): max |diff| ${diff.toExponential(2)}, max |logit| ${scale}`);
+    // Logits that are all alike would make the comparison weak: the network must produce a real spread.
+    expect(scale).toBeGreaterThan(1e-2);
+    expect(diff).toBeLessThanOrEqual(TOL);
+    expect(page.errors).toEqual([]);
+  });
+});

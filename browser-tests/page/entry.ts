@@ -1,0 +1,30 @@
+/**
+ * Entry of the test page: exposes the checks on `window.mednextTests` for the Playwright-driven tests.
+ */
+import { depthwiseCheck } from './depthwise.js';
+import { kernelThreadsCheck } from './kernel-threads.js';
+import { mednextForward } from './mednext.js';
+import { niftiCheck } from './nifti.js';
+import type { MednextTestPage, PageEnvironment } from './protocol.js';
+
+function environment(): PageEnvironment {
+  return {
+    userAgent: navigator.userAgent,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
+    processType: typeof (globalThis as { process?: unknown }).process,
+    decompressionStream: typeof DecompressionStream === 'function',
+    hardwareConcurrency: navigator.hardwareConcurrency,
+  };
+}
+
+const api: MednextTestPage = {
+  environment,
+  nifti: niftiCheck,
+  depthwise: depthwiseCheck,
+  mednextForward,
+  kernelThreads: kernelThreadsCheck,
+};
+
+(globalThis as unknown as { mednextTests: MednextTestPage }).mednextTests = api;
+document.getElementById('status')!.textContent = 'ready';

@@ -1,0 +1,97 @@
+/**
+ * What the test page exposes on `window.mednextTests`, and what each check returns. Shared (types only) by
+ * the page bundle and the Node-side tests that call it through Playwright.
+ */
+
+/** One comparison: largest absolute difference and the largest magnitude of the expected values. */
+export interface Diff {
+  diff: number;
+  scale: number;
+}
+
+/** Facts about the page's runtime, so a result is never mistaken for one from Node. */
+export interface PageEnvironment {
+  userAgent: string;
+  crossOriginIsolated: boolean;
+  sharedArrayBuffer: boolean;
+  /** `typeof process` in the page: must be 'undefined' (no Node shims were bundled). */
+  processType: string;
+  decompressionStream: boolean;
+  hardwareConcurrency: number;
+}
+
+/** Result of the NIfTI check. */
+export interface NiftiResult {
+  shape: number[];
+  datatype: string;
+  affine: number[][];
+  orientation: string;
+  count: number;
+  min: number;
+  max: number;
+  sum: number;
+  sha256: string;
+  /** Scaled values at the requested [i, j, k] voxels. */
+  spots: number[];
+  /** SHA-256 of the voxel bytes after vox_offset of the gunzipped fixture (raw on-disk hash). */
+  rawSha256: string;
+  roundTrip: {
+    /** Whether the encoded file starts with the gzip magic. */
+    gzip: boolean;
+    byteLength: number;
+    shape: number[];
+    datatype: string;
+    affine: number[][];
+    sha256: string;
+    /** SHA-256 of the re-encoded file's voxel bytes (gunzipped, after its vox_offset). */
+    rawSha256: string;
+  };
+}
+
+/** Result of the depthwise-conv check on one tfjs backend. */
+export interface DepthwiseResult {
+  backend: string;
+  /** `tf.getBackend()` after selection. */
+  tfjsBackend: string;
+  reason: string;
+  /** WebGPU adapter facts (webgpu only). */
+  adapter?: { architecture: string; vendor: string; isFallbackAdapter: boolean };
+  cases: Array<{ label: string; y: Diff; dx: Diff; df: Diff; transposed: Diff }>;
+}
+
+/** Arguments of the MedNeXt forward check: the config, every parameter, and an NCDHW input. */
+export interface MedNeXtRequest {
+  config: Record<string, unknown>;
+  params: Record<string, { shape: number[]; data: number[] }>;
+  input: { shape: number[]; data: number[] };
+}
+
+/** Result of the MedNeXt forward check. */
+export interface MedNeXtResult {
+  tfjsBackend: string;
+  shape: number[];
+  data: number[];
+}
+
+/** Result of the WebAssembly kernel threads check (run inside a dedicated worker). */
+export interface KernelThreadsResult {
+  /** Fallback reason of a 2-thread runtime created on the page's main thread (it must fall back). */
+  mainThreadFallback: string | null;
+  worker: {
+    crossOriginIsolated: boolean;
+    threads: number;
+    fallbackReason: string | null;
+    relaxedSimd: boolean;
+    /** Each case: threaded vs single-thread (exact) and threaded vs the JS reference. */
+    cases: Array<{ label: string; rangesUsed: number; threadedVsSingle: Diff; vsReference: Diff }>;
+  };
+}
+
+/** The API of the test page. */
+export interface MednextTestPage {
+  environment(): PageEnvironment;
+  nifti(url: string, spots: number[][]): Promise<NiftiResult>;
+  depthwise(backend: 'wasm' | 'webgpu' | 'cpu'): Promise<DepthwiseResult>;
+  mednextForward(request: MedNeXtRequest): Promise<MedNeXtResult>;
+  kernelThreads(): Promise<KernelThreadsResult>;
+}

@@ -8,7 +8,7 @@
 //   node bench/network.mjs --models B --engines ours,ort --parts forward --patch 64x64x64 --runs 2
 //
 // Options: --patch DxHxW  --train-patch DxHxW  --models B,M  --engines ours,ort,torch  --parts forward,train
-//          --warmup N (1)  --runs N (3)  --torch-warmup N (0)  --torch-runs N (1)  --threads N (2)  --seed N (0)
+//          --warmup N (1)  --runs N (3)  (ours)  --ort-warmup N (1)  --ort-runs N (3)  --torch-warmup N (0)  --torch-runs N (1)  --threads N (2)  --seed N (0)
 //          --backend auto|wasm|cpu  --no-fast-kernels  --ort-spinning  --ort-dynamic  --python PATH  --json FILE  --keep DIR
 //          --profile (per-kernel times of one more forward of ours)
 //          --max-rss-gib G (14) --timeout-min M (30): stop an engine process beyond these (shared machine)
@@ -37,6 +37,8 @@ const opt = {
   parts: String(args.parts ?? 'forward,train').split(','),
   warmup: Number(args.warmup ?? 1),
   runs: Number(args.runs ?? (quick ? 1 : 3)),
+  ortWarmup: Number(args['ort-warmup'] ?? 1),
+  ortRuns: Number(args['ort-runs'] ?? (quick ? 1 : 3)),
   torchWarmup: Number(args['torch-warmup'] ?? 0),
   torchRuns: Number(args['torch-runs'] ?? 1),
   threads: Number(args.threads ?? 2),
@@ -199,11 +201,15 @@ for (const part of opt.parts) {
     const byEngine = {};
     for (const engine of engines) {
       if (engine === 'ort' && part === 'train') continue; // onnxruntime-node has no training
-      const isTorch = engine === 'torch';
+      const counts = {
+        ours: [opt.warmup, opt.runs],
+        ort: [opt.ortWarmup, opt.ortRuns],
+        torch: [opt.torchWarmup, opt.torchRuns],
+      };
       const t = {
         ...task,
-        warmup: isTorch ? opt.torchWarmup : opt.warmup,
-        runs: isTorch ? opt.torchRuns : opt.runs,
+        warmup: counts[engine][0],
+        runs: counts[engine][1],
         output: part === 'forward' ? `${prefix}-out-${engine}.f32` : undefined,
       };
       let r = await runEngine(engine, t);

@@ -90,7 +90,8 @@ export function padFront(x: tf.Tensor5D, release = false): tf.Tensor5D {
   let y: tf.Tensor = x;
   for (let axis = 1; axis <= 3; axis++) {
     const [before, n, after] = around(y, axis);
-    const padded = tf.pad(tf.reshape(y, [before, n, after]), [
+    const view = tf.reshape(y, [before, n, after]);
+    const padded = tf.pad(view, [
       [0, 0],
       [1, 0],
       [0, 0],
@@ -99,7 +100,8 @@ export function padFront(x: tf.Tensor5D, release = false): tf.Tensor5D {
       padded,
       y.shape.map((d, i) => (i === axis ? n + 1 : d)),
     );
-    if (release) tf.dispose([y, padded]);
+    // Reshapes share their data: it is freed once every view of it is disposed.
+    if (release) tf.dispose([y, view, padded]);
     y = next;
   }
   return y as tf.Tensor5D;
@@ -172,26 +174,33 @@ export function runBlock(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, options: 
   const v = d * h * w;
   const cOut = b.cOut;
   // From here on: [N, voxels, C] / [M, C] views.
-  const t = tf.add(tf.reshape(dw, [n, v, c]), p(`${pre}.conv1.bias`)) as tf.Tensor3D;
-  // GroupNorm (one group per channel): statistics over the whole (unpadded) volume, applied per voxel below.
-  const { mean, variance } = tf.moments(t, 1, true);
-  const scale = tf.mul(tf.rsqrt(tf.add(variance, NORM_EPS)), p(`${pre}.norm.weight`));
-  const beta = p(`${pre}.norm.bias`);
   const w2 = p(`${pre}.conv2.weight`);
   const e = w2.shape[0];
+  const chunk = options.chunkElements ?? 0;
+  const rowsPer = chunk > 0 && !b.grn ? Math.max(1, Math.floor(chunk / (n * Math.max(e, c)))) : v;
+  // Lean (chunked) mode: outside a gradient tape, for inputs too large to hold every intermediate.
+  const lean = rowsPer < v;
+  const dw3: tf.Tensor3D = tf.reshape(dw, [n, v, c]);
+  // GroupNorm (one group per channel): statistics over the whole (unpadded) volume, applied per voxel below.
+  // The conv1 bias is cancelled by the norm; the lean path leaves it out (no gradient is taken there), the
+  // differentiable path keeps it so conv1.bias gets its (zero) gradient exactly as in PyTorch.
+  const t: tf.Tensor3D = lean ? dw3 : (tf.add(dw3, p(`${pre}.conv1.bias`)) as tf.Tensor3D);
+  const { mean, variance } = lean ? chunkedMoments(t, rowsPer) : tf.moments(t, 1, true);
+  const scale = tf.mul(tf.rsqrt(tf.add(variance, NORM_EPS)), p(`${pre}.norm.weight`));
+  const beta = p(`${pre}.norm.bias`);
   const w2m = tf.reshape(w2, [e, c]);
   const w3m = tf.reshape(p(`${pre}.conv3.weight`), [cOut, e]);
-  let residual: tf.Tensor3D | null = null;
-  if (b.residual && b.kind === 'block') residual = tf.reshape(x, [n, v, c]);
-  if (b.residual && b.kind === 'down') {
-    const r = pointwise(subsample2(x), p(`${pre}.res_conv.weight`), p(`${pre}.res_conv.bias`));
-    residual = tf.reshape(r, [n, v, cOut]);
-  }
-  if (b.residual && b.kind === 'up') {
+  const residualRows = (): tf.Tensor3D => {
+    if (b.kind === 'block') return tf.reshape(x, [n, v, c]);
+    if (b.kind === 'down') {
+      const r = pointwise(subsample2(x), p(`${pre}.res_conv.weight`), p(`${pre}.res_conv.bias`));
+      return tf.reshape(r, [n, v, cOut]);
+    }
     // Transposed 1x1x1 stride 2: W^T x at even positions, bias everywhere (before the front padding).
     const r = spread2(pointwiseTransposed(x, p(`${pre}.res_conv.weight`), null));
-    residual = tf.add(tf.reshape(r, [n, v, cOut]), p(`${pre}.res_conv.bias`)) as tf.Tensor3D;
-  }
+    return tf.add(tf.reshape(r, [n, v, cOut]), p(`${pre}.res_conv.bias`));
+  };
+  const residual = b.residual ? tf.tidy(residualRows) : null;
   const tail = (rows: tf.Tensor3D, res: tf.Tensor3D | null): tf.Tensor3D => {
     const m = rows.shape[1];
     const normed = tf.add(tf.mul(tf.sub(rows, mean), scale), beta);
@@ -202,10 +211,8 @@ export function runBlock(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, options: 
     const out: tf.Tensor3D = tf.reshape(u, [n, m, cOut]);
     return res ? (tf.add(out, res) as tf.Tensor3D) : out;
   };
-  const chunk = options.chunkElements ?? 0;
-  const rowsPer = chunk > 0 && !b.grn ? Math.max(1, Math.floor(chunk / (n * e))) : v;
   let out: tf.Tensor3D;
-  if (rowsPer >= v) {
+  if (!lean) {
     out = tail(t, residual);
   } else {
     const parts: tf.Tensor3D[] = [];
@@ -217,12 +224,39 @@ export function runBlock(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, options: 
         ),
       );
     }
+    // No gradient is taken in lean mode, so the large inputs can go now rather than at the end of the
+    // caller's tidy scope (at 128x160x112 the up_0 depthwise output alone is 587 MB).
+    tf.dispose([dw, dw3, ...(residual ? [residual] : [])]);
     out = tf.concat(parts, 1);
-    // Chunking only happens outside a gradient tape, so the large inputs can go now rather than at the
-    // end of the caller's tidy scope (at 128x160x112 the up_0 depthwise output alone is 587 MB).
-    tf.dispose([...parts, dw, t, ...(residual ? [residual] : [])]);
+    tf.dispose(parts);
   }
-  const out5 = tf.reshape(out, [n, d, h, w, cOut]) as tf.Tensor5D;
+  const out5: tf.Tensor5D = tf.reshape(out, [n, d, h, w, cOut]);
+  if (lean) out.dispose(); // out5 keeps the data alive; padFront may then free it early
   // Up block: one zero voxel at the front of each axis, after conv3 and the residual.
-  return b.kind === 'up' ? padFront(out5, rowsPer < v) : out5;
+  return b.kind === 'up' ? padFront(out5, lean) : out5;
+}
+
+/**
+ * Per-sample, per-channel mean and biased variance over axis 1 of `[N, V, C]`, computed over row chunks
+ * (two passes) so no full-size temporary exists.
+ */
+function chunkedMoments(x: tf.Tensor3D, rows: number): { mean: tf.Tensor; variance: tf.Tensor } {
+  const [n, v, c] = x.shape;
+  const over = (f: (chunk: tf.Tensor3D) => tf.Tensor): tf.Tensor => {
+    let acc: tf.Tensor = tf.zeros([n, 1, c]);
+    for (let r0 = 0; r0 < v; r0 += rows) {
+      const len = Math.min(rows, v - r0);
+      const next = tf.tidy(() => tf.add(acc, f(tf.slice(x, [0, r0, 0], [n, len, c]))));
+      acc.dispose();
+      acc = next;
+    }
+    return acc;
+  };
+  const sum = over((chunk) => tf.sum(chunk, 1, true));
+  const mean = tf.div(sum, v);
+  sum.dispose();
+  const sq = over((chunk) => tf.sum(tf.square(tf.sub(chunk, mean)), 1, true));
+  const variance = tf.div(sq, v);
+  sq.dispose();
+  return { mean, variance };
 }

@@ -7,7 +7,7 @@ import { MedNeXt, forwardNcdhw, type MedNeXtConfig } from '@mednext-ts/mednext';
 import { selectBackend } from '@mednext-ts/tensor3d';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPage, skipReason, type TestPage } from './harness/page.js';
-import type { MedNeXtRequest } from './page/protocol.js';
+import type { MedNeXtRequest, MedNeXtResult } from './page/protocol.js';
 import { maxAbsDiff, uniformArray } from './page/random.js';
 
 /** Brief: the browser forward must equal the Node one within 1e-4 (absolute). */
@@ -71,26 +71,54 @@ const skip = skipReason();
 
 describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let page: TestPage;
+  let request: MedNeXtRequest;
+  let node: { shape: number[]; data: Float32Array };
   beforeAll(async () => {
+    await selectBackend('cpu');
+    request = buildRequest();
+    node = await forwardInNode(request);
     page = await openTestPage();
   });
   afterAll(async () => {
     await page?.close();
   });
 
-  it(`tiny MedNeXt forward on wasm in the page equals the Node forward within ${TOL}`, async () => {
-    await selectBackend('cpu');
-    const request = buildRequest();
-    const node = await forwardInNode(request);
-    const browser = await page.call('mednextForward', request);
+  /** Checks one browser result against the Node forward and returns the max |diff|. */
+  function expectMatchesNode(browser: MedNeXtResult, what: string): void {
     expect(browser.tfjsBackend).toBe('wasm');
     expect(browser.shape).toEqual([1, CONFIG.n_classes, 16, 16, 16]);
     expect(node.shape).toEqual(browser.shape);
     const { diff, scale } = maxAbsDiff(browser.data, node.data);
-    console.log(`MedNeXt browser (wasm) vs Node (cpu): max |diff| ${diff.toExponential(2)}, max |logit| ${scale}`);
+    console.log(`MedNeXt ${what} vs Node (cpu): max |diff| ${diff.toExponential(2)}, max |logit| ${scale.toFixed(3)}`);
     // Logits that are all alike would make the comparison weak: the network must produce a real spread.
     expect(scale).toBeGreaterThan(1e-2);
-    expect(diff).toBeLessThanOrEqual(TOL);
+    expect(diff, `${what}: max |diff| vs Node`).toBeLessThanOrEqual(TOL);
     expect(page.errors).toEqual([]);
+  }
+
+  it(`tiny MedNeXt forward on tfjs-wasm in the page equals the Node forward within ${TOL}`, async () => {
+    const r = await page.call('mednextForward', request);
+    expect(r.context).toBe('window');
+    expect(r.fastKernels).toBeUndefined();
+    expectMatchesNode(r, 'page, tfjs-wasm');
+  });
+
+  it('same forward on the WebAssembly kernels (registerFastKernels, main thread: 1 thread)', async () => {
+    const r = await page.call('mednextForward', { ...request, fastKernels: { threads: 2 } });
+    expect(r.context).toBe('window');
+    // The main thread cannot block on Atomics.wait, so the kernels run single-threaded there.
+    expect(r.fastKernels?.threads).toBe(1);
+    expect(r.fastKernels?.fallbackReason).toMatch(/main thread/);
+    expect(r.fastKernels?.dispatches, 'kernel dispatches during the forward').toBeGreaterThan(0);
+    expectMatchesNode(r, 'page, WASM kernels x1');
+  });
+
+  it('same forward in a dedicated worker on the WebAssembly kernels with 2 threads', async () => {
+    const r = await page.call('mednextForward', { ...request, fastKernels: { threads: 2 }, inWorker: true });
+    expect(r.context).toBe('worker');
+    expect(r.fastKernels?.fallbackReason).toBeNull();
+    expect(r.fastKernels?.threads).toBe(2);
+    expect(r.fastKernels?.dispatches, 'kernel dispatches during the forward').toBeGreaterThan(0);
+    expectMatchesNode(r, 'worker, WASM kernels x2');
   });
 });

@@ -83,6 +83,8 @@ export async function bundlePage(options: { force?: boolean } = {}): Promise<Bun
       minify: false,
       reportCompressedSize: false,
       chunkSizeWarningLimit: 1 << 20,
+      // tfjs makes the build plugin-heavy; the timing advice printed about it is noise in a test run.
+      rolldownOptions: { checks: { pluginTimings: false } },
     },
     worker: { format: 'es' },
   });

@@ -3,7 +3,7 @@
  */
 import { depthwiseCheck } from './depthwise.js';
 import { kernelThreadsCheck } from './kernel-threads.js';
-import { mednextForward } from './mednext.js';
+import { mednextForward } from './mednext-main.js';
 import { niftiCheck } from './nifti.js';
 import type { MednextTestPage, PageEnvironment } from './protocol.js';
 

@@ -11,6 +11,7 @@
 import { wasmKernels } from '@mednext-ts/tensor3d';
 import { maxAbsDiff, uniformArray } from './random.js';
 import type { KernelThreadsResult } from './protocol.js';
+import { serveInWorker } from './worker-call.js';
 
 type Runtime = wasmKernels.KernelRuntime;
 type WorkerCase = KernelThreadsResult['worker']['cases'][number];
@@ -127,9 +128,4 @@ async function run(): Promise<KernelThreadsResult['worker']> {
   }
 }
 
-self.onmessage = () => {
-  run().then(
-    (result) => self.postMessage({ ok: true, result }),
-    (error: unknown) => self.postMessage({ ok: false, error: error instanceof Error ? error.stack : String(error) }),
-  );
-};
+serveInWorker(run);

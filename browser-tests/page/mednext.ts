@@ -1,16 +1,23 @@
 /**
  * A tiny MedNeXt forward in the page on tfjs-wasm, with parameters sent from Node so the very same network
- * can be run there and compared.
+ * can be run there and compared; optionally on tensor3d's WebAssembly kernels and inside a dedicated worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MedNeXt, forwardNcdhw, type MedNeXtConfig } from '@mednext-ts/mednext';
+import { wasmKernels } from '@mednext-ts/tensor3d';
 import { useBackend } from './backends.js';
 import type { MedNeXtRequest, MedNeXtResult } from './protocol.js';
 
-/** Builds the network of `request.config`, loads every parameter of `request.params`, and runs the input. */
-export async function mednextForward(request: MedNeXtRequest): Promise<MedNeXtResult> {
+async function forward(model: MedNeXt, request: MedNeXtRequest): Promise<{ shape: number[]; data: Float32Array }> {
+  const [out] = await forwardNcdhw(model, { shape: request.input.shape, data: Float32Array.from(request.input.data) });
+  return out!;
+}
+
+/** Runs `request` in the current context (window or worker). */
+export async function mednextForwardHere(request: MedNeXtRequest): Promise<MedNeXtResult> {
   await useBackend('wasm');
   const model = MedNeXt.create(request.config as unknown as MedNeXtConfig, { seed: 1 });
+  let runtime: (wasmKernels.KernelRuntime & { fallbackReason?: string }) | undefined;
   try {
     for (const [name, variable] of model.params) {
       const p = request.params[name];
@@ -22,12 +29,29 @@ export async function mednextForward(request: MedNeXtRequest): Promise<MedNeXtRe
       variable.assign(value);
       value.dispose();
     }
-    const [out] = await forwardNcdhw(model, {
-      shape: request.input.shape,
-      data: Float32Array.from(request.input.data),
-    });
-    return { tfjsBackend: tf.getBackend(), shape: out!.shape, data: Array.from(out!.data) };
+    if (request.fastKernels) {
+      // Registered after the backend is set up, as registerFastKernels asks; only for wasm, the backend in use.
+      const enabled = await wasmKernels.enableFastKernels({ threads: request.fastKernels.threads, backends: ['wasm'] });
+      runtime = enabled.runtime;
+    }
+    const before = runtime?.dispatches ?? 0;
+    const out = await forward(model, request);
+    return {
+      tfjsBackend: tf.getBackend(),
+      context: typeof document === 'undefined' ? 'worker' : 'window',
+      fastKernels: runtime && {
+        threads: runtime.threads,
+        fallbackReason: runtime.fallbackReason ?? null,
+        dispatches: runtime.dispatches - before,
+      },
+      shape: out.shape,
+      data: Array.from(out.data),
+    };
   } finally {
+    if (runtime) {
+      wasmKernels.unregisterFastKernels();
+      await runtime.dispose();
+    }
     for (const v of model.params.values()) v.dispose();
   }
 }

@@ -64,11 +64,22 @@ export interface MedNeXtRequest {
   config: Record<string, unknown>;
   params: Record<string, { shape: number[]; data: number[] }>;
   input: { shape: number[]; data: number[] };
+  /**
+   * Run the depthwise convs and pointwise GEMMs on tensor3d's WebAssembly kernels (registered as tfjs
+   * kernels) with this many threads; absent: tfjs-wasm's own kernels and the reference depthwise kernels.
+   */
+  fastKernels?: { threads: number };
+  /** Run in a dedicated worker (where the kernels' thread pool may block) instead of the main thread. */
+  inWorker?: boolean;
 }
 
 /** Result of the MedNeXt forward check. */
 export interface MedNeXtResult {
   tfjsBackend: string;
+  /** Where it ran: `'window'` or `'worker'`. */
+  context: string;
+  /** With fast kernels: the runtime's threads, its fallback reason, and the kernel dispatches of the forward. */
+  fastKernels?: { threads: number; fallbackReason: string | null; dispatches: number };
   shape: number[];
   data: number[];
 }

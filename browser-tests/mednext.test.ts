@@ -84,8 +84,8 @@ describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped:
   });
 
   /** Checks one browser result against the Node forward and returns the max |diff|. */
-  function expectMatchesNode(browser: MedNeXtResult, what: string): void {
-    expect(browser.tfjsBackend).toBe('wasm');
+  function expectMatchesNode(browser: MedNeXtResult, what: string, backend = 'wasm'): void {
+    expect(browser.tfjsBackend).toBe(backend);
     expect(browser.shape).toEqual([1, CONFIG.n_classes, 16, 16, 16]);
     expect(node.shape).toEqual(browser.shape);
     const { diff, scale } = maxAbsDiff(browser.data, node.data);
@@ -121,4 +121,10 @@ describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped:
     expect(r.fastKernels?.dispatches, 'kernel dispatches during the forward').toBeGreaterThan(0);
     expectMatchesNode(r, 'worker, WASM kernels x2');
   });
+
+  it('same forward on tfjs-webgpu (the WGSL depthwise kernels) in the page', async () => {
+    const r = await page.call('mednextForward', { ...request, backend: 'webgpu' });
+    expectMatchesNode(r, 'page, tfjs-webgpu', 'webgpu');
+    // About 17 s on SwiftShader here, mostly shader compilation: allow for a loaded machine.
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 /**
- * A tiny MedNeXt forward in the page on tfjs-wasm, with parameters sent from Node so the very same network
+ * A tiny MedNeXt forward in the page (tfjs-wasm or tfjs-webgpu), with parameters sent from Node so the very same network
  * can be run there and compared; optionally on tensor3d's WebAssembly kernels and inside a dedicated worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +15,11 @@ async function forward(model: MedNeXt, request: MedNeXtRequest): Promise<{ shape
 
 /** Runs `request` in the current context (window or worker). */
 export async function mednextForwardHere(request: MedNeXtRequest): Promise<MedNeXtResult> {
-  await useBackend('wasm');
+  const backend = request.backend ?? 'wasm';
+  if (request.fastKernels && backend !== 'wasm') {
+    throw new Error(`mednextForward: the WebAssembly kernels are registered for wasm, not ${backend}`);
+  }
+  await useBackend(backend);
   const model = MedNeXt.create(request.config as unknown as MedNeXtConfig, { seed: 1 });
   let runtime: (wasmKernels.KernelRuntime & { fallbackReason?: string }) | undefined;
   try {

@@ -71,6 +71,8 @@ export interface MedNeXtRequest {
   fastKernels?: { threads: number };
   /** Run in a dedicated worker (where the kernels' thread pool may block) instead of the main thread. */
   inWorker?: boolean;
+  /** tfjs backend (default `'wasm'`); the fast kernels need `'wasm'`. */
+  backend?: 'wasm' | 'webgpu';
 }
 
 /** Result of the MedNeXt forward check. */

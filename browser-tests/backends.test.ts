@@ -45,7 +45,9 @@ describe.skipIf(skip !== null)(`tfjs backends in headless Chromium${skip ? ` (sk
     expect(page.errors).toEqual([]);
   });
 
-  it("selectBackend('webgpu'): the WGSL depthwise kernels match the JS reference", async () => {
+  it("selectBackend('webgpu'): the WGSL depthwise kernels match the JS reference", async (ctx) => {
+    const missing = await page.call('webGpuMissing');
+    ctx.skip(missing !== null, `no WebGPU in this browser: ${missing}`);
     const r = await page.call('depthwise', 'webgpu');
     expect(r.backend).toBe('webgpu');
     expect(r.tfjsBackend).toBe('webgpu');

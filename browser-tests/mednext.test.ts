@@ -122,7 +122,9 @@ describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped:
     expectMatchesNode(r, 'worker, WASM kernels x2');
   });
 
-  it('same forward on tfjs-webgpu (the WGSL depthwise kernels) in the page', async () => {
+  it('same forward on tfjs-webgpu (the WGSL depthwise kernels) in the page', async (ctx) => {
+    const missing = await page.call('webGpuMissing');
+    ctx.skip(missing !== null, `no WebGPU in this browser: ${missing}`);
     const r = await page.call('mednextForward', { ...request, backend: 'webgpu' });
     expectMatchesNode(r, 'page, tfjs-webgpu', 'webgpu');
     // About 17 s on SwiftShader here, mostly shader compilation: allow for a loaded machine.

@@ -39,3 +39,12 @@ export async function webGpuAdapterInfo(): Promise<{
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   return { architecture: info.architecture, vendor: info.vendor, isFallbackAdapter: info.isFallbackAdapter === true };
 }
+
+/** Null when `navigator.gpu` offers an adapter, else the reason the WebGPU checks cannot run here. */
+export async function webGpuMissing(): Promise<string | null> {
+  if (!('gpu' in navigator)) return 'this browser has no navigator.gpu';
+  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  return adapter
+    ? null
+    : 'navigator.gpu offers no adapter (Chromium needs --enable-unsafe-webgpu; see harness/chromium.ts)';
+}

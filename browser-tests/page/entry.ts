@@ -1,6 +1,7 @@
 /**
  * Entry of the test page: exposes the checks on `window.mednextTests` for the Playwright-driven tests.
  */
+import { webGpuMissing } from './backends.js';
 import { depthwiseCheck } from './depthwise.js';
 import { kernelThreadsCheck } from './kernel-threads.js';
 import { mednextForward } from './mednext-main.js';
@@ -20,6 +21,7 @@ function environment(): PageEnvironment {
 
 const api: MednextTestPage = {
   environment,
+  webGpuMissing,
   nifti: niftiCheck,
   depthwise: depthwiseCheck,
   mednextForward,

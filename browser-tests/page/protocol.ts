@@ -103,6 +103,8 @@ export interface KernelThreadsResult {
 /** The API of the test page. */
 export interface MednextTestPage {
   environment(): PageEnvironment;
+  /** Null when the page has a WebGPU adapter, else why not (WebGPU checks skip with it). */
+  webGpuMissing(): Promise<string | null>;
   nifti(url: string, spots: number[][]): Promise<NiftiResult>;
   depthwise(backend: 'wasm' | 'webgpu' | 'cpu'): Promise<DepthwiseResult>;
   mednextForward(request: MedNeXtRequest): Promise<MedNeXtResult>;

@@ -15,36 +15,9 @@ import {
   validationPatch,
   type TrainingCase,
 } from '../src/data/index.js';
-import { defineTask } from '../src/tasks/index.js';
+import { smallSsaTask } from './helpers/ssa-task.js';
 
-const ssaLike = defineTask({
-  id: 'ssa-test',
-  description: 'test',
-  labels: [
-    { value: 1, name: 'NETC', description: '' },
-    { value: 2, name: 'SNFH', description: '' },
-    { value: 3, name: 'ET', description: '' },
-  ],
-  regions: [
-    { name: 'WT', labels: [1, 2, 3], threshold: 0.5, minSize: 0 },
-    { name: 'TC', labels: [1, 3], threshold: 0.5, minSize: 0 },
-    { name: 'ET', labels: [3], threshold: 0.5, minSize: 0 },
-  ],
-  modalities: ['t1n', 't1c', 't2w', 't2f'],
-  regionsToLabels: [{ region: 'WT', label: 2 }],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 2,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 0.001,
-    weightDecay: 0,
-    loss: 'dice-focal',
-    folds: 5,
-  },
-});
+const ssaLike = smallSsaTask();
 
 describe('region targets', () => {
   it('SSA labels 0..3 become WT/TC/ET channels in task order', () => {

@@ -6,40 +6,9 @@ import { ensembleProbabilities, segmentCase } from '../src/inference/pipeline.js
 import { mednextPredictor, type InferenceModel } from '../src/inference/predictor.js';
 import { MedNeXt } from '../src/model/index.js';
 import { resolvePostprocess } from '../src/postprocess/config.js';
-import { defineTask } from '../src/tasks/index.js';
+import { smallSsaTask } from './helpers/ssa-task.js';
 
-const task = defineTask({
-  id: 'pipeline-test',
-  description: 'test',
-  labels: [
-    { value: 1, name: 'NETC', description: '' },
-    { value: 2, name: 'SNFH', description: '' },
-    { value: 3, name: 'ET', description: '' },
-  ],
-  regions: [
-    { name: 'WT', labels: [1, 2, 3], threshold: 0.5, minSize: 0 },
-    { name: 'TC', labels: [1, 3], threshold: 0.5, minSize: 0 },
-    { name: 'ET', labels: [3], threshold: 0.5, minSize: 0 },
-  ],
-  modalities: ['a', 'b'],
-  regionsToLabels: [
-    { region: 'WT', label: 2 },
-    { region: 'TC', label: 1 },
-    { region: 'ET', label: 3 },
-  ],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 1,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 1e-3,
-    weightDecay: 0,
-    loss: 'dice-bce',
-    folds: 1,
-  },
-});
+const task = smallSsaTask({ id: 'pipeline-test', modalities: ['a', 'b'] });
 
 /** A "model" thresholding the (z-scored) first channel: WT where > 0.5, TC where > 1, ET where > 1.5. */
 function thresholdModel(patch: [number, number, number]): InferenceModel {

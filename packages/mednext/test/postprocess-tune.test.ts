@@ -2,40 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { resolvePostprocess } from '../src/postprocess/config.js';
 import { labelMapToRegions } from '../src/postprocess/labels.js';
 import { tunePostprocess, type CaseScorer, type TuneCase } from '../src/postprocess/tune.js';
-import { defineTask } from '../src/tasks/index.js';
+import { smallSsaTask } from './helpers/ssa-task.js';
 
-const task = defineTask({
-  id: 'tune-test',
-  description: 'test',
-  labels: [
-    { value: 1, name: 'NETC', description: '' },
-    { value: 2, name: 'SNFH', description: '' },
-    { value: 3, name: 'ET', description: '' },
-  ],
-  regions: [
-    { name: 'WT', labels: [1, 2, 3], threshold: 0.5, minSize: 0 },
-    { name: 'TC', labels: [1, 3], threshold: 0.5, minSize: 0 },
-    { name: 'ET', labels: [3], threshold: 0.5, minSize: 0 },
-  ],
-  modalities: ['a'],
-  regionsToLabels: [
-    { region: 'WT', label: 2 },
-    { region: 'TC', label: 1 },
-    { region: 'ET', label: 3 },
-  ],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 1,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 1e-3,
-    weightDecay: 0,
-    loss: 'dice-bce',
-    folds: 1,
-  },
-});
+const task = smallSsaTask({ id: 'tune-test', modalities: ['a'] });
 
 /** Plain Dice per region averaged (empty/empty = 1); "HD95" = number of wrong voxels, to exercise the tie-break. */
 const scorer: CaseScorer = (pred, c) => {

@@ -1,6 +1,5 @@
 import type { ChannelVolume } from '@mednext-ts/tensor3d';
 import { describe, expect, it } from 'vitest';
-import { defineTask, type TaskDefinition } from '../src/tasks/index.js';
 import { parsePostprocessConfig, parseRegionValues, resolvePostprocess } from '../src/postprocess/config.js';
 import { labelMapToRegions, regionsToLabelMap } from '../src/postprocess/labels.js';
 import {
@@ -9,39 +8,15 @@ import {
   probabilitiesToLabels,
   removeSmallComponents,
 } from '../src/postprocess/postprocess.js';
+import { smallSsaTask } from './helpers/ssa-task.js';
 
 /** The SSA convention: 1 NETC, 2 SNFH, 3 ET; regions WT, TC, ET; WT->2, TC->1, ET->3. */
-const ssa: TaskDefinition = defineTask({
-  id: 'ssa-test',
-  description: 'test',
-  labels: [
-    { value: 1, name: 'NETC', description: '' },
-    { value: 2, name: 'SNFH', description: '' },
-    { value: 3, name: 'ET', description: '' },
-  ],
+const ssa = smallSsaTask({
   regions: [
     { name: 'WT', labels: [1, 2, 3], threshold: 0.5, minSize: 0 },
     { name: 'TC', labels: [1, 3], threshold: 0.7, minSize: 0 },
     { name: 'ET', labels: [3], threshold: 0.7, minSize: 3 },
   ],
-  modalities: ['t1n', 't1c', 't2w', 't2f'],
-  regionsToLabels: [
-    { region: 'WT', label: 2 },
-    { region: 'TC', label: 1 },
-    { region: 'ET', label: 3 },
-  ],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 1,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 1e-3,
-    weightDecay: 0,
-    loss: 'dice-bce',
-    folds: 1,
-  },
 });
 
 describe('thresholds', () => {

@@ -1,5 +1,5 @@
 /** The SSA task definition, as the plugin declares it (the plugin package is not a dependency of mednext). */
-import { defineTask } from '../../src/tasks/index.js';
+import { defineTask, type TaskDefinition } from '../../src/tasks/index.js';
 
 export const ssaTask = defineTask({
   id: 'ssa',
@@ -34,3 +34,30 @@ export const ssaTask = defineTask({
     finetune: { trainLast: 10, reinit: true },
   },
 });
+
+/**
+ * A small SSA-like task for unit tests: the SSA labels, regions and label mapping with every threshold at 0.5
+ * and no minimum size, and a 16^3 `S` training recipe of one iteration. `overrides` replace whole fields
+ * (e.g. `regions` for other thresholds, `modalities` for fewer input channels).
+ */
+export function smallSsaTask(overrides: Partial<TaskDefinition> = {}): TaskDefinition {
+  return defineTask({
+    ...ssaTask,
+    id: 'ssa-test',
+    description: 'test',
+    regions: ssaTask.regions.map((r) => ({ ...r, threshold: 0.5, minSize: 0 })),
+    training: {
+      preset: 'S',
+      kernelSize: 3,
+      patchSize: [16, 16, 16],
+      batchSize: 1,
+      epochs: 1,
+      iterationsPerEpoch: 1,
+      learningRate: 1e-3,
+      weightDecay: 0,
+      loss: 'dice-bce',
+      folds: 1,
+    },
+    ...overrides,
+  });
+}

@@ -5,7 +5,7 @@ import { webGpuMissing } from './backends.js';
 import { depthwiseCheck } from './depthwise.js';
 import { kernelThreadsCheck } from './kernel-threads.js';
 import { mednextForward } from './mednext-main.js';
-import { niftiCheck } from './nifti.js';
+import { niftiCheck, niftiRejection } from './nifti.js';
 import type { MednextTestPage, PageEnvironment } from './protocol.js';
 
 function environment(): PageEnvironment {
@@ -23,6 +23,7 @@ const api: MednextTestPage = {
   environment,
   webGpuMissing,
   nifti: niftiCheck,
+  niftiRejection,
   depthwise: depthwiseCheck,
   mednextForward,
   kernelThreads: kernelThreadsCheck,

@@ -2,8 +2,16 @@
  * NIfTI in the page: decode a `.nii.gz` with the browser path (web DecompressionStream, the default of
  * `decodeNifti`), summarise it, and round-trip it through `encodeNifti` (web CompressionStream).
  */
-import { decodeNifti, encodeNifti, isGzip, summarizeNifti, webGunzip, type NiftiImage } from '@mednext-ts/io-nifti';
-import type { NiftiResult } from './protocol.js';
+import {
+  NiftiError,
+  decodeNifti,
+  encodeNifti,
+  isGzip,
+  summarizeNifti,
+  webGunzip,
+  type NiftiImage,
+} from '@mednext-ts/io-nifti';
+import type { NiftiRejection, NiftiResult } from './protocol.js';
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
@@ -18,11 +26,32 @@ async function rawVoxelHash(file: Uint8Array, image: NiftiImage): Promise<string
   return sha256Hex(raw.subarray(start, start + bytes));
 }
 
-/** Decodes the fixture at `url`, reads the `spots` ([i, j, k] voxels) and round-trips the image. */
-export async function niftiCheck(url: string, spots: number[][]): Promise<NiftiResult> {
+async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`nifti check: GET ${url} answered ${response.status}`);
-  const file = new Uint8Array(await response.arrayBuffer());
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Decodes the (broken) file at `url` and reports how the decoder rejected it. */
+export async function niftiRejection(url: string): Promise<NiftiRejection> {
+  const file = await fetchBytes(url);
+  try {
+    await decodeNifti(file, { file: url });
+    return { name: null, code: null, message: null, isNiftiError: false };
+  } catch (error) {
+    const e = error as { name?: string; code?: string; message?: string };
+    return {
+      name: e.name ?? null,
+      code: e.code ?? null,
+      message: e.message ?? String(error),
+      isNiftiError: error instanceof NiftiError,
+    };
+  }
+}
+
+/** Decodes the fixture at `url`, reads the `spots` ([i, j, k] voxels) and round-trips the image. */
+export async function niftiCheck(url: string, spots: number[][]): Promise<NiftiResult> {
+  const file = await fetchBytes(url);
   // No decompress option: the browser default (DecompressionStream) is what is under test.
   const image = await decodeNifti(file, { file: url });
   const summary = await summarizeNifti(image);

@@ -48,6 +48,16 @@ export interface NiftiResult {
   };
 }
 
+/** How decoding a broken file failed in the page (all null when it did not fail). */
+export interface NiftiRejection {
+  name: string | null;
+  /** `NiftiError.code` */
+  code: string | null;
+  message: string | null;
+  /** Whether the error is an instance of io-nifti's NiftiError. */
+  isNiftiError: boolean;
+}
+
 /** Result of the depthwise-conv check on one tfjs backend. */
 export interface DepthwiseResult {
   backend: string;
@@ -106,6 +116,7 @@ export interface MednextTestPage {
   /** Null when the page has a WebGPU adapter, else why not (WebGPU checks skip with it). */
   webGpuMissing(): Promise<string | null>;
   nifti(url: string, spots: number[][]): Promise<NiftiResult>;
+  niftiRejection(url: string): Promise<NiftiRejection>;
   depthwise(backend: 'wasm' | 'webgpu' | 'cpu'): Promise<DepthwiseResult>;
   mednextForward(request: MedNeXtRequest): Promise<MedNeXtResult>;
   kernelThreads(): Promise<KernelThreadsResult>;

@@ -9,6 +9,7 @@
  */
 import { KNOWN_UNSUPPORTED_DATATYPES, datatypeByCode, type DatatypeInfo } from './datatypes.js';
 import { NiftiError } from './errors.js';
+import { NIFTI1_FIELDS, NIFTI2_FIELDS, readFields, readString, writeFields } from './header-layout.js';
 
 /** Size of the fixed NIfTI-1 header in bytes. */
 export const NIFTI1_HEADER_SIZE = 348;
@@ -147,23 +148,6 @@ export function cloneHeader(h: NiftiHeader): NiftiHeader {
   };
 }
 
-function readString(bytes: Uint8Array, offset: number, length: number): string {
-  let end = offset;
-  while (end < offset + length && bytes[end] !== 0) end++;
-  let s = '';
-  for (let i = offset; i < end; i++) s += String.fromCharCode(bytes[i]!);
-  return s;
-}
-
-function writeString(bytes: Uint8Array, offset: number, length: number, value: string): void {
-  // Latin-1, truncated to leave room for the terminating NUL the standard expects.
-  const n = Math.min(value.length, length - 1);
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i);
-    bytes[offset + i] = c < 256 ? c : 0x3f;
-  }
-}
-
 /** Byte order and format of a header, detected from `sizeof_hdr` only. */
 function detectFormat(view: DataView, file?: string): { format: 'nifti1' | 'nifti2'; littleEndian: boolean } {
   const le = view.getInt32(0, true);
@@ -200,7 +184,10 @@ export function parseHeader(bytes: Uint8Array, file?: string, limits: HeaderLimi
       file,
     );
   }
-  const h = format === 'nifti1' ? readNifti1(bytes, view, le) : readNifti2(bytes, view, le);
+  const h = emptyHeader();
+  h.format = format;
+  h.littleEndian = le;
+  readFields(bytes, format === 'nifti1' ? NIFTI1_FIELDS : NIFTI2_FIELDS, le, h);
   validateMagic(bytes, format, file);
   h.magic = readString(bytes, format === 'nifti1' ? 344 : 4, 3);
   const datatype = validateDatatype(h, file);
@@ -302,95 +289,6 @@ function validateVoxOffset(h: NiftiHeader, headerSize: number, file?: string): v
   }
 }
 
-function readNifti1(bytes: Uint8Array, v: DataView, le: boolean): NiftiHeader {
-  const i16 = (o: number) => v.getInt16(o, le);
-  const f32 = (o: number) => v.getFloat32(o, le);
-  const h = emptyHeader();
-  h.format = 'nifti1';
-  h.littleEndian = le;
-  h.dimInfo = bytes[39]!;
-  h.dim = Array.from({ length: 8 }, (_, i) => i16(40 + 2 * i));
-  h.intentP1 = f32(56);
-  h.intentP2 = f32(60);
-  h.intentP3 = f32(64);
-  h.intentCode = i16(68);
-  h.datatype = i16(70);
-  h.bitpix = i16(72);
-  h.sliceStart = i16(74);
-  h.pixdim = Array.from({ length: 8 }, (_, i) => f32(76 + 4 * i));
-  h.voxOffset = f32(108);
-  h.sclSlope = f32(112);
-  h.sclInter = f32(116);
-  h.sliceEnd = i16(120);
-  h.sliceCode = bytes[122]!;
-  h.xyztUnits = bytes[123]!;
-  h.calMax = f32(124);
-  h.calMin = f32(128);
-  h.sliceDuration = f32(132);
-  h.toffset = f32(136);
-  h.descrip = readString(bytes, 148, 80);
-  h.auxFile = readString(bytes, 228, 24);
-  h.qformCode = i16(252);
-  h.sformCode = i16(254);
-  h.quaternB = f32(256);
-  h.quaternC = f32(260);
-  h.quaternD = f32(264);
-  h.qoffsetX = f32(268);
-  h.qoffsetY = f32(272);
-  h.qoffsetZ = f32(276);
-  h.srowX = [0, 1, 2, 3].map((i) => f32(280 + 4 * i));
-  h.srowY = [0, 1, 2, 3].map((i) => f32(296 + 4 * i));
-  h.srowZ = [0, 1, 2, 3].map((i) => f32(312 + 4 * i));
-  h.intentName = readString(bytes, 328, 16);
-  return h;
-}
-
-function readNifti2(bytes: Uint8Array, v: DataView, le: boolean): NiftiHeader {
-  const i16 = (o: number) => v.getInt16(o, le);
-  const i32 = (o: number) => v.getInt32(o, le);
-  const f64 = (o: number) => v.getFloat64(o, le);
-  // int64 fields become numbers; values beyond 2^53 become non-safe numbers that validation rejects.
-  const i64 = (o: number) => Number(v.getBigInt64(o, le));
-  const h = emptyHeader();
-  h.format = 'nifti2';
-  h.littleEndian = le;
-  h.datatype = i16(12);
-  h.bitpix = i16(14);
-  h.dim = Array.from({ length: 8 }, (_, i) => i64(16 + 8 * i));
-  h.intentP1 = f64(80);
-  h.intentP2 = f64(88);
-  h.intentP3 = f64(96);
-  h.pixdim = Array.from({ length: 8 }, (_, i) => f64(104 + 8 * i));
-  h.voxOffset = i64(168);
-  h.sclSlope = f64(176);
-  h.sclInter = f64(184);
-  h.calMax = f64(192);
-  h.calMin = f64(200);
-  h.sliceDuration = f64(208);
-  h.toffset = f64(216);
-  h.sliceStart = i64(224);
-  h.sliceEnd = i64(232);
-  h.descrip = readString(bytes, 240, 80);
-  h.auxFile = readString(bytes, 320, 24);
-  h.qformCode = i32(344);
-  h.sformCode = i32(348);
-  h.quaternB = f64(352);
-  h.quaternC = f64(360);
-  h.quaternD = f64(368);
-  h.qoffsetX = f64(376);
-  h.qoffsetY = f64(384);
-  h.qoffsetZ = f64(392);
-  h.srowX = [0, 1, 2, 3].map((i) => f64(400 + 8 * i));
-  h.srowY = [0, 1, 2, 3].map((i) => f64(432 + 8 * i));
-  h.srowZ = [0, 1, 2, 3].map((i) => f64(464 + 8 * i));
-  h.sliceCode = i32(496);
-  h.xyztUnits = i32(500);
-  h.intentCode = i32(504);
-  h.intentName = readString(bytes, 508, 16);
-  h.dimInfo = bytes[524]!;
-  return h;
-}
-
 /**
  * Reads the extensions that follow the fixed header, between `headerSize + 4` and `end`.
  * A malformed extension list is an error: it means the header and data offsets cannot be trusted.
@@ -443,9 +341,15 @@ export function encodeHeader(h: NiftiHeader, format: 'nifti1' | 'nifti2', single
   const total = headerSize + 4 + extensionsSize(h.extensions);
   const bytes = new Uint8Array(total);
   const v = new DataView(bytes.buffer);
-  const voxOffset = single ? total : 0;
-  if (format === 'nifti1') writeNifti1(bytes, v, h, dt.bytes * 8, voxOffset, single);
-  else writeNifti2(bytes, v, h, dt.bytes * 8, voxOffset, single);
+  const derived = { ...h, bitpix: dt.bytes * 8, voxOffset: single ? total : 0 };
+  v.setInt32(0, headerSize, true);
+  if (format === 'nifti1') {
+    writeFields(bytes, NIFTI1_FIELDS, derived);
+    bytes.set([0x6e, single ? 0x2b : 0x69, 0x31, 0], 344);
+  } else {
+    bytes.set([0x6e, single ? 0x2b : 0x69, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4);
+    writeFields(bytes, NIFTI2_FIELDS, derived);
+  }
   if (h.extensions.length > 0) {
     bytes[headerSize] = 1;
     let at = headerSize + 4;
@@ -458,108 +362,4 @@ export function encodeHeader(h: NiftiHeader, format: 'nifti1' | 'nifti2', single
     }
   }
   return bytes;
-}
-
-function checkInt16(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < -32768 || value > 32767) {
-    throw new NiftiError('BAD_ARGUMENT', `${name} = ${value} does not fit the NIfTI-1 int16 field`);
-  }
-  return value;
-}
-
-function writeNifti1(
-  b: Uint8Array,
-  v: DataView,
-  h: NiftiHeader,
-  bitpix: number,
-  voxOffset: number,
-  single: boolean,
-): void {
-  const i16 = (o: number, x: number, name: string) => v.setInt16(o, checkInt16(name, x), true);
-  const f32 = (o: number, x: number) => v.setFloat32(o, x, true);
-  v.setInt32(0, NIFTI1_HEADER_SIZE, true);
-  // Bytes 4..38 (unused Analyze fields, including `regular`) stay zero, as nibabel writes them.
-  b[39] = h.dimInfo & 0xff;
-  h.dim.forEach((d, i) => i16(40 + 2 * i, d, `dim[${i}]`));
-  f32(56, h.intentP1);
-  f32(60, h.intentP2);
-  f32(64, h.intentP3);
-  i16(68, h.intentCode, 'intent_code');
-  i16(70, h.datatype, 'datatype');
-  i16(72, bitpix, 'bitpix');
-  i16(74, h.sliceStart, 'slice_start');
-  h.pixdim.forEach((p, i) => f32(76 + 4 * i, p));
-  f32(108, voxOffset);
-  f32(112, h.sclSlope);
-  f32(116, h.sclInter);
-  i16(120, h.sliceEnd, 'slice_end');
-  b[122] = h.sliceCode & 0xff;
-  b[123] = h.xyztUnits & 0xff;
-  f32(124, h.calMax);
-  f32(128, h.calMin);
-  f32(132, h.sliceDuration);
-  f32(136, h.toffset);
-  writeString(b, 148, 80, h.descrip);
-  writeString(b, 228, 24, h.auxFile);
-  i16(252, h.qformCode, 'qform_code');
-  i16(254, h.sformCode, 'sform_code');
-  f32(256, h.quaternB);
-  f32(260, h.quaternC);
-  f32(264, h.quaternD);
-  f32(268, h.qoffsetX);
-  f32(272, h.qoffsetY);
-  f32(276, h.qoffsetZ);
-  h.srowX.forEach((x, i) => f32(280 + 4 * i, x));
-  h.srowY.forEach((x, i) => f32(296 + 4 * i, x));
-  h.srowZ.forEach((x, i) => f32(312 + 4 * i, x));
-  writeString(b, 328, 16, h.intentName);
-  b.set(single ? [0x6e, 0x2b, 0x31, 0] : [0x6e, 0x69, 0x31, 0], 344);
-}
-
-function writeNifti2(
-  b: Uint8Array,
-  v: DataView,
-  h: NiftiHeader,
-  bitpix: number,
-  voxOffset: number,
-  single: boolean,
-): void {
-  const f64 = (o: number, x: number) => v.setFloat64(o, x, true);
-  const i64 = (o: number, x: number) => v.setBigInt64(o, BigInt(x), true);
-  v.setInt32(0, NIFTI2_HEADER_SIZE, true);
-  b.set([0x6e, single ? 0x2b : 0x69, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4);
-  v.setInt16(12, h.datatype, true);
-  v.setInt16(14, bitpix, true);
-  h.dim.forEach((d, i) => i64(16 + 8 * i, d));
-  f64(80, h.intentP1);
-  f64(88, h.intentP2);
-  f64(96, h.intentP3);
-  h.pixdim.forEach((p, i) => f64(104 + 8 * i, p));
-  i64(168, voxOffset);
-  f64(176, h.sclSlope);
-  f64(184, h.sclInter);
-  f64(192, h.calMax);
-  f64(200, h.calMin);
-  f64(208, h.sliceDuration);
-  f64(216, h.toffset);
-  i64(224, h.sliceStart);
-  i64(232, h.sliceEnd);
-  writeString(b, 240, 80, h.descrip);
-  writeString(b, 320, 24, h.auxFile);
-  v.setInt32(344, h.qformCode, true);
-  v.setInt32(348, h.sformCode, true);
-  f64(352, h.quaternB);
-  f64(360, h.quaternC);
-  f64(368, h.quaternD);
-  f64(376, h.qoffsetX);
-  f64(384, h.qoffsetY);
-  f64(392, h.qoffsetZ);
-  h.srowX.forEach((x, i) => f64(400 + 8 * i, x));
-  h.srowY.forEach((x, i) => f64(432 + 8 * i, x));
-  h.srowZ.forEach((x, i) => f64(464 + 8 * i, x));
-  v.setInt32(496, h.sliceCode, true);
-  v.setInt32(500, h.xyztUnits, true);
-  v.setInt32(504, h.intentCode, true);
-  writeString(b, 508, 16, h.intentName);
-  b[524] = h.dimInfo & 0xff;
 }

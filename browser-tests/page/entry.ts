@@ -3,7 +3,7 @@
  */
 import { webGpuMissing } from './backends.js';
 import { depthwiseCheck } from './depthwise.js';
-import { kernelThreadsCheck } from './kernel-threads.js';
+import { kernelBench, kernelThreadsCheck } from './kernel-threads.js';
 import { mednextForward } from './mednext-main.js';
 import { niftiCheck, niftiRejection } from './nifti.js';
 import type { MednextTestPage, PageEnvironment } from './protocol.js';
@@ -27,6 +27,7 @@ const api: MednextTestPage = {
   depthwise: depthwiseCheck,
   mednextForward,
   kernelThreads: kernelThreadsCheck,
+  kernelBench,
 };
 
 (globalThis as unknown as { mednextTests: MednextTestPage }).mednextTests = api;

@@ -10,8 +10,9 @@
  */
 import { wasmKernels } from '@mednext-ts/tensor3d';
 import { maxAbsDiff, uniformArray } from './random.js';
-import type { KernelThreadsResult } from './protocol.js';
+import type { KernelThreadsResult, KernelTiming } from './protocol.js';
 import { serveInWorker } from './worker-call.js';
+import { benchKernels } from './kernel-bench.js';
 
 type Runtime = wasmKernels.KernelRuntime;
 type WorkerCase = KernelThreadsResult['worker']['cases'][number];
@@ -106,6 +107,17 @@ function gemmCase(threaded: Runtime, single: Runtime, m: number, k: number, n: n
   );
 }
 
+/** Benchmark request (see kernel-bench.ts): times the kernels on a 2-thread runtime. */
+async function bench(side: number, repeats: number): Promise<{ relaxedSimd: boolean; timings: KernelTiming[] }> {
+  const rt = await wasmKernels.createKernelRuntime({ threads: 2 });
+  try {
+    if (rt.fallbackReason) throw new Error(`no kernel threads in the worker: ${rt.fallbackReason}`);
+    return { relaxedSimd: rt.relaxedSimd, timings: benchKernels(rt, side, repeats) };
+  } finally {
+    await rt.dispose();
+  }
+}
+
 async function run(): Promise<KernelThreadsResult['worker']> {
   const threaded = await wasmKernels.createKernelRuntime({ threads: 2 });
   const single = wasmKernels.createKernelRuntimeSync({ relaxedSimd: threaded.relaxedSimd });
@@ -128,4 +140,6 @@ async function run(): Promise<KernelThreadsResult['worker']> {
   }
 }
 
-serveInWorker(run);
+serveInWorker((request: 'run' | { bench: { side: number; repeats: number } }): Promise<unknown> =>
+  request === 'run' ? run() : bench(request.bench.side, request.bench.repeats),
+);

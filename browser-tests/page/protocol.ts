@@ -110,6 +110,13 @@ export interface KernelThreadsResult {
   };
 }
 
+/** One timed kernel of the benchmark (kernel-bench.ts): median ms per call by thread count. */
+export interface KernelTiming {
+  label: string;
+  gflop: number;
+  msByThreads: Record<string, number>;
+}
+
 /** The API of the test page. */
 export interface MednextTestPage {
   environment(): PageEnvironment;
@@ -120,4 +127,6 @@ export interface MednextTestPage {
   depthwise(backend: 'wasm' | 'webgpu' | 'cpu'): Promise<DepthwiseResult>;
   mednextForward(request: MedNeXtRequest): Promise<MedNeXtResult>;
   kernelThreads(): Promise<KernelThreadsResult>;
+  /** Benchmark: the kernels on a `side`³ volume at 1 and 2 threads, median of `repeats`. */
+  kernelBench(side: number, repeats: number): Promise<{ relaxedSimd: boolean; timings: KernelTiming[] }>;
 }

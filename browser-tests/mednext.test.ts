@@ -83,7 +83,7 @@ describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped:
     await page?.close();
   });
 
-  /** Checks one browser result against the Node forward and returns the max |diff|. */
+  /** Checks one browser result against the Node forward (shape, spread of the logits, max |diff|). */
   function expectMatchesNode(browser: MedNeXtResult, what: string, backend = 'wasm'): void {
     expect(browser.tfjsBackend).toBe(backend);
     expect(browser.shape).toEqual([1, CONFIG.n_classes, 16, 16, 16]);

@@ -6,7 +6,7 @@
  * Every case runs on the 2-thread runtime and on a single-thread one and must agree EXACTLY (each output
  * element is computed by one thread with the same instructions), and with the float64 JS reference within
  * float32 rounding. Before each threaded call the free memory is filled with NaN, so an output range that
- * no thread wrote cannot pass.
+ * no thread wrote cannot pass. The same worker also serves the benchmark requests (kernel-bench.ts).
  */
 import { wasmKernels } from '@mednext-ts/tensor3d';
 import { maxAbsDiff, uniformArray } from './random.js';

@@ -1,6 +1,6 @@
 /**
- * A tiny MedNeXt forward in the page (tfjs-wasm or tfjs-webgpu), with parameters sent from Node so the very same network
- * can be run there and compared; optionally on tensor3d's WebAssembly kernels and inside a dedicated worker.
+ * A tiny MedNeXt forward in the page (tfjs-wasm or tfjs-webgpu), with parameters sent from Node so the very
+ * same network can be run there and compared; optionally on tensor3d's WebAssembly kernels, in a worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MedNeXt, forwardNcdhw, type MedNeXtConfig } from '@mednext-ts/mednext';

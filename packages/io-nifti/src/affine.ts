@@ -115,6 +115,16 @@ export interface QuaternionForm {
   pixdim: [number, number, number];
 }
 
+/** Copies the quaternion and offset of `q` into the qform fields of `h` (qfac and pixdim are left to the caller). */
+export function setQuaternionFields(h: NiftiHeader, q: QuaternionForm): void {
+  h.quaternB = q.quaternB;
+  h.quaternC = q.quaternC;
+  h.quaternD = q.quaternD;
+  h.qoffsetX = q.qoffsetX;
+  h.qoffsetY = q.qoffsetY;
+  h.qoffsetZ = q.qoffsetZ;
+}
+
 /**
  * Decomposes an affine into qform fields. The 3x3 part is split into column norms (voxel sizes) and a
  * rotation; a shear (possible in an sform) cannot be represented by a qform and is dropped, so the qform of a

@@ -8,6 +8,7 @@ import {
   qformAffine,
   sformAffine,
   affineToQuaternion,
+  setQuaternionFields,
   type AffineFallback,
   type Mat4,
 } from './affine.js';
@@ -284,12 +285,7 @@ export function setAffine(h: NiftiHeader, affine: Mat4, codes?: { qform?: number
   h.srowY = [...affine[1]!];
   h.srowZ = [...affine[2]!];
   const q = affineToQuaternion(affine);
-  h.quaternB = q.quaternB;
-  h.quaternC = q.quaternC;
-  h.quaternD = q.quaternD;
-  h.qoffsetX = q.qoffsetX;
-  h.qoffsetY = q.qoffsetY;
-  h.qoffsetZ = q.qoffsetZ;
+  setQuaternionFields(h, q);
   h.pixdim = [q.qfac, ...q.pixdim, ...h.pixdim.slice(4)];
   h.qformCode = codes?.qform ?? (h.qformCode > 0 ? h.qformCode : 1);
   h.sformCode = codes?.sform ?? (h.sformCode > 0 ? h.sformCode : 1);

@@ -3,7 +3,15 @@
  * that the image axes point to the requested anatomical directions, and the affine is updated so that
  * every voxel keeps its world position.
  */
-import { affineToQuaternion, matmul4, orientationCodes, qformAffine, sformAffine, type Mat4 } from './affine.js';
+import {
+  affineToQuaternion,
+  matmul4,
+  orientationCodes,
+  qformAffine,
+  setQuaternionFields,
+  sformAffine,
+  type Mat4,
+} from './affine.js';
 import type { NiftiTypedArray } from './datatypes.js';
 import { NiftiError } from './errors.js';
 import { cloneHeader } from './header.js';
@@ -103,12 +111,7 @@ export function reorient(image: NiftiImage, target = 'RAS'): NiftiImage {
   const qform = qformAffine(image.header);
   if (qform) {
     const q = affineToQuaternion(matmul4(qform, P));
-    h.quaternB = q.quaternB;
-    h.quaternC = q.quaternC;
-    h.quaternD = q.quaternD;
-    h.qoffsetX = q.qoffsetX;
-    h.qoffsetY = q.qoffsetY;
-    h.qoffsetZ = q.qoffsetZ;
+    setQuaternionFields(h, q);
     h.pixdim[0] = q.qfac;
   }
   return new NiftiImage(h, data, image.affineFallback);

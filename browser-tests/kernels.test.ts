@@ -23,7 +23,7 @@ describe.skipIf(skip !== null)(`WASM kernel threads in headless Chromium${skip ?
     await page?.close();
   });
 
-  it('falls back to one thread on the main thread, with the reason with a reason (Atomics.wait cannot block there)', async () => {
+  it('falls back to one thread on the main thread, with the reason (Atomics.wait cannot block there)', async () => {
     expect(result.mainThreadFallback).toMatch(/main thread/);
   });
 

@@ -82,14 +82,6 @@ export class AdamWScheduleFree extends ScheduleFreeOptimizer {
       weightLrPower: c.weightLrPower,
     };
   }
-
-  /** @nocollapse */
-  static override fromConfig<T extends serialization.Serializable>(
-    cls: serialization.SerializableConstructor<T>,
-    config: serialization.ConfigDict,
-  ): T {
-    return new cls(config);
-  }
 }
 
 serialization.registerClass(AdamWScheduleFree);

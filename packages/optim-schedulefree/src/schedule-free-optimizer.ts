@@ -1,6 +1,7 @@
 import {
   engine,
   Optimizer,
+  serialization,
   tensor,
   tensor1d,
   tidy,
@@ -83,6 +84,17 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
    * given this step's scalars. Called inside `tidy`.
    */
   protected abstract updateParameter(y: Variable, grad: Tensor, slots: SlotMap, step: StepScalars): void;
+
+  /**
+   * Builds the registered subclass from its `getConfig()` output (tfjs serialization calls this on the class).
+   * @nocollapse
+   */
+  static override fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T {
+    return new cls(config);
+  }
 
   /** `'train'` when the parameters hold y, `'eval'` when they hold x. */
   get mode(): ScheduleFreeMode {

@@ -62,14 +62,6 @@ export class SGDScheduleFree extends ScheduleFreeOptimizer {
   getConfig(): serialization.ConfigDict {
     return { ...this.cfg };
   }
-
-  /** @nocollapse */
-  static override fromConfig<T extends serialization.Serializable>(
-    cls: serialization.SerializableConstructor<T>,
-    config: serialization.ConfigDict,
-  ): T {
-    return new cls(config);
-  }
 }
 
 serialization.registerClass(SGDScheduleFree);

@@ -1,10 +1,9 @@
 /**
- * tfjs backend selection in the page. The project's `selectBackend` loads optional backends with a dynamic
- * `import()` that bundlers leave alone on purpose, so the page imports them statically and hands them over
- * through the `importer` option; the WebAssembly binaries are served from tfjs-backend-wasm's own dist.
+ * tfjs backend selection in the page, through the project's `selectBackend` as an application would
+ * call it (the bundler splits the wasm and webgpu backends into chunks); the WebAssembly binaries are
+ * served from tfjs-backend-wasm's own dist.
  */
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
-import * as tfWebGpu from '@tensorflow/tfjs-backend-webgpu';
 import { selectBackend, type BackendChoice } from '@mednext-ts/tensor3d';
 
 /** Where the test server mounts node_modules/@tensorflow/tfjs-backend-wasm/dist. */
@@ -12,20 +11,9 @@ export const WASM_BINARIES_URL = '/tfjs-wasm/';
 
 tfWasm.setWasmPaths(WASM_BINARIES_URL);
 
-const BUNDLED: Record<string, unknown> = {
-  '@tensorflow/tfjs-backend-wasm': tfWasm,
-  '@tensorflow/tfjs-backend-webgpu': tfWebGpu,
-};
-
-/** Selects `backend` with the project's selector, resolving optional packages from this bundle. */
+/** Selects `backend` with the project's selector and its default module loading. */
 export function useBackend(backend: 'wasm' | 'webgpu' | 'cpu'): Promise<BackendChoice> {
-  return selectBackend(backend, {
-    importer: async (specifier) => {
-      const module = BUNDLED[specifier];
-      if (!module) throw new Error(`Cannot find module '${specifier}' (not bundled into the test page)`);
-      return module;
-    },
-  });
+  return selectBackend(backend);
 }
 
 /** The WebGPU adapter the page gets (SwiftShader on a machine without a GPU). */

@@ -8,8 +8,22 @@
 /** Loads a module by name; replaced in tests to simulate installed or missing packages. */
 export type ModuleImporter = (specifier: string) => Promise<unknown>;
 
-/** The default importer: a plain dynamic `import()` hidden from bundlers' static analysis. */
-export const defaultImporter: ModuleImporter = (specifier) => import(/* @vite-ignore */ specifier);
+/**
+ * Backends this package depends on: imported with literal specifiers so that bundlers (Vite,
+ * webpack, esbuild) see them and split them into chunks of a browser build.
+ */
+const BUNDLED_BACKENDS: Record<string, () => Promise<unknown>> = {
+  '@tensorflow/tfjs-backend-wasm': () => import('@tensorflow/tfjs-backend-wasm'),
+  '@tensorflow/tfjs-backend-webgpu': () => import('@tensorflow/tfjs-backend-webgpu'),
+};
+
+/**
+ * The default importer: the bundled backends by literal import; anything else (the optional,
+ * Node-only tfjs-node packages and Dawn) through an `import()` hidden from bundlers, which must
+ * not try to resolve packages that are usually absent.
+ */
+export const defaultImporter: ModuleImporter = (specifier) =>
+  BUNDLED_BACKENDS[specifier]?.() ?? import(/* @vite-ignore */ specifier);
 
 /** Outcome of trying to load an optional package. */
 export type OptionalImport<T> = { ok: true; module: T } | { ok: false; reason: string };

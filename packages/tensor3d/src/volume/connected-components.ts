@@ -6,6 +6,7 @@
  * NumPy array. Metrics that depend on lesion numbers (the BraTS legacy HD95 and sensitivity)
  * need exactly this numbering.
  */
+import { Int32List } from './int-list.js';
 import { assertShape, voxelCount, type Shape3 } from './volume.js';
 
 /** Voxel connectivity: faces (6), faces + edges (18) or faces + edges + corners (26). */
@@ -60,7 +61,7 @@ function find(parent: Int32Array, a: number): number {
  * large box.
  */
 export function nonZeroIndices(mask: ArrayLike<number>): Int32Array {
-  const out = new IntList();
+  const out = new Int32List();
   const n = mask.length;
   let i = 0;
   if (mask instanceof Uint8Array && mask.byteOffset % 4 === 0) {
@@ -74,20 +75,6 @@ export function nonZeroIndices(mask: ArrayLike<number>): Int32Array {
   }
   for (; i < n; i++) if (mask[i] !== 0) out.push(i);
   return out.data.slice(0, out.length);
-}
-
-/** A growable Int32 list. */
-class IntList {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = v;
-  }
 }
 
 /**
@@ -115,8 +102,8 @@ export function labelConnectedComponents(
   const rows = nx * ny;
 
   // Runs [start, end) per row, in C order; rowFirst[r]..rowFirst[r + 1] are row r's runs.
-  const starts = new IntList();
-  const ends = new IntList();
+  const starts = new Int32List();
+  const ends = new Int32List();
   const rowFirst = new Int32Array(rows + 1);
   const fg = nonZeroIndices(mask);
   let nextRow = 0;

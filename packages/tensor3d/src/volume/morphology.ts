@@ -8,6 +8,7 @@
  * outside the volume treated as background (no wrap-around, no reflection).
  */
 import { checkConnectivity, neighbourOffsets, nonZeroIndices, type Connectivity } from './connected-components.js';
+import { Int32List } from './int-list.js';
 import { assertShape, voxelCount, type Shape3 } from './volume.js';
 
 /** Options of {@link binaryDilation}. */
@@ -19,30 +20,6 @@ export interface DilationOptions {
    * corners (rank 2, the BraTS element), 26 = full cube (rank 3). Default 18.
    */
   connectivity?: Connectivity;
-}
-
-/** A growable stack of voxel indices. */
-class IndexList {
-  data: Int32Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.data = new Int32Array(Math.max(16, capacity));
-  }
-  /** A list holding (and owning) the given indices. */
-  static wrap(data: Int32Array): IndexList {
-    const list = new IndexList(0);
-    list.data = data.length > 0 ? data : list.data;
-    list.length = data.length;
-    return list;
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = v;
-  }
 }
 
 /**
@@ -66,7 +43,7 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   // Bounding box of the mask: when the dilation cannot reach any face of the volume, no
   // neighbour needs a bounds check.
   const seeds = nonZeroIndices(mask);
-  let frontier = IndexList.wrap(seeds);
+  let frontier = Int32List.wrap(seeds);
   let x0 = nx;
   let x1 = -1;
   let y0 = ny;
@@ -98,7 +75,7 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   const no = offs.length;
 
   for (let it = 0; it < iterations && frontier.length > 0; it++) {
-    const nextFrontier = new IndexList(frontier.length * 2);
+    const nextFrontier = new Int32List(frontier.length * 2);
     const f = frontier.data;
     if (unchecked) {
       for (let j = 0; j < frontier.length; j++) {

@@ -13,6 +13,7 @@ import {
   renderTrainingPlot,
   type EpochLogEntry,
 } from '../src/training/index.js';
+import { tinySsaModel } from './helpers/ssa-task.js';
 
 beforeAll(async () => {
   await selectBackend('cpu');
@@ -53,16 +54,7 @@ describe('fine-tuning selection', () => {
     }
   });
   it('re-initialisation touches only the named parameters, deterministically', () => {
-    const cfg = {
-      in_channels: 4,
-      n_channels: 4,
-      n_classes: 3,
-      exp_r: 2,
-      kernel_size: 3,
-      deep_supervision: true,
-      block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-    };
-    const m = MedNeXt.create(cfg, { seed: 1 });
+    const m = MedNeXt.create(tinySsaModel, { seed: 1 });
     const before = new Map([...m.params].map(([k, v]) => [k, v.dataSync().slice()]));
     const names = finetuneParameterNames(m, 2);
     reinitializeParameters(m, names, 5);

@@ -7,7 +7,7 @@ import { DEFAULT_AUGMENTATION, NO_AUGMENTATION, PAPER_AUGMENTATION } from '../sr
 import { trainFold, type TrainOptions } from '../src/training/node/index.js';
 import { decodeResume, readCheckpointMetadata } from '../src/training/index.js';
 import { parseSafetensors } from '../src/weights/index.js';
-import { ssaTask } from './helpers/ssa-task.js';
+import { ssaTask, tinySsaModel } from './helpers/ssa-task.js';
 import { writeSyntheticCache } from './helpers/synthetic-cache.js';
 
 let tmp: string;
@@ -29,15 +29,7 @@ const tiny = (outDir: string, over: Partial<TrainOptions> = {}): TrainOptions =>
   outDir,
   fold: 0,
   folds: 3,
-  model: {
-    in_channels: 4,
-    n_channels: 4,
-    n_classes: 3,
-    exp_r: 2,
-    kernel_size: 3,
-    deep_supervision: true,
-    block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-  },
+  model: tinySsaModel,
   patchSize: [16, 16, 16],
   batchSize: 2,
   epochs: 4,

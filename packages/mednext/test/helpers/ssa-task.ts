@@ -1,4 +1,5 @@
 /** The SSA task definition, as the plugin declares it (the plugin package is not a dependency of mednext). */
+import type { MedNeXtConfig } from '../../src/model/config.js';
 import { defineTask, type TaskDefinition } from '../../src/tasks/index.js';
 
 export const ssaTask = defineTask({
@@ -61,3 +62,14 @@ export function smallSsaTask(overrides: Partial<TaskDefinition> = {}): TaskDefin
     ...overrides,
   });
 }
+
+/** A tiny MedNeXt for the SSA task (4 inputs, 3 regions, one block per stage, deep supervision) that trains in seconds. */
+export const tinySsaModel: MedNeXtConfig = {
+  in_channels: 4,
+  n_channels: 4,
+  n_classes: 3,
+  exp_r: 2,
+  kernel_size: 3,
+  deep_supervision: true,
+  block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+};

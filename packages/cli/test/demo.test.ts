@@ -1,23 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { readNifti } from '@mednext-ts/io-nifti/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { mednext, tempDir } from './cli-helpers.js';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-const mednext = (args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
-
-let tmp: string;
-beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-demo-test-'));
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mednext-demo-test-');
 
 describe('mednext demo', () => {
   it('segments a fresh phantom with the shipped model: WT lesion-wise Dice >= 0.85, files and report written', async () => {

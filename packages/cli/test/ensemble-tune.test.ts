@@ -1,17 +1,11 @@
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { readNifti } from '@mednext-ts/io-nifti/node';
 import { readProbabilities } from '@mednext-ts/mednext/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mednext, tempDir } from './cli-helpers.js';
 import { writePhantomCase, writeTinyCheckpoint } from './inference-helpers.js';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-const mednext = (args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
 /** The error output of a failing command, with oclif's line wrapping (' ›   ') undone. */
 async function failure(args: string[]): Promise<string> {
   try {
@@ -24,12 +18,11 @@ async function failure(args: string[]): Promise<string> {
   throw new Error(`mednext ${args.join(' ')} succeeded`);
 }
 
-let tmp: string;
+const tmp = tempDir('mednext-ensemble-test-');
 let cases: string;
 let ids: string[];
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-ensemble-test-'));
   cases = path.join(tmp, 'cases');
   ids = [];
   for (const seed of [4, 5]) ids.push((await writePhantomCase(cases, seed, [32, 32, 20])).id);
@@ -52,10 +45,6 @@ beforeAll(async () => {
     ...common,
   ]);
 }, 240_000);
-
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
 
 describe('mednext ensemble', () => {
   it('averaging saved maps gives what predicting with the ensemble gives', async () => {

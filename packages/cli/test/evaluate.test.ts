@@ -1,30 +1,15 @@
-import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mednextExit, tempDir } from './cli-helpers.js';
 
-// Runs the built binary (run `npx tsc -b` first), as a user would.
-const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../metrics/test/fixtures/brats-metrics/', import.meta.url));
 const CASES = ['02_multi_lesion_one_missed', '04_split_lesion', '10_ssa_et_netc_merge'];
 const id = (i: number) => `BraTS-SSA-0000${i + 1}-000`;
 
-const run = promisify(execFile);
-async function mednext(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const tmp = mkdtempSync(path.join(tmpdir(), 'cli-evaluate-'));
+const tmp = tempDir('cli-evaluate-');
 const gtDir = path.join(tmp, 'gt');
 const predDir = path.join(tmp, 'pred');
 beforeAll(() => {
@@ -43,7 +28,6 @@ beforeAll(() => {
     path.join(gtDir, 'BraTS-SSA-00099-000', 'BraTS-SSA-00099-000-seg.nii.gz'),
   );
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Regions = Record<string, Record<string, number>>;
 
@@ -51,7 +35,7 @@ describe('mednext evaluate', () => {
   it('pairs cases by BraTS ID, reproduces the official numbers in --json, writes the Synapse CSV', async () => {
     const csv = path.join(tmp, 'scores.csv');
     const json = path.join(tmp, 'scores.json');
-    const { code, stdout, stderr } = await mednext(
+    const { code, stdout, stderr } = await mednextExit(
       'evaluate',
       '--task',
       'ssa',
@@ -117,7 +101,7 @@ describe('mednext evaluate', () => {
     raw[voxOffset] = 7;
     writeFileSync(path.join(bad, `${id(0)}.nii.gz`), gzipSync(raw));
     copyFileSync(path.join(FIXTURES, '09_full_size_240x240x155', 'pred.nii.gz'), path.join(bad, `${id(1)}.nii.gz`));
-    const { code, stderr } = await mednext('evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', bad, '-q');
+    const { code, stderr } = await mednextExit('evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', bad, '-q');
     expect(code).toBe(1);
     expect(stderr).toMatch(
       /case BraTS-SSA-00001-000: prediction has label 7 at voxel 0, which task ssa does not define/,
@@ -130,7 +114,7 @@ describe('mednext evaluate', () => {
 
   it('evaluates a single pair of files and rejects a missing path', async () => {
     const c = path.join(FIXTURES, '08_ped_labels_with_cc');
-    const ok = await mednext(
+    const ok = await mednextExit(
       'evaluate',
       '--task',
       'ped',
@@ -143,7 +127,7 @@ describe('mednext evaluate', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/1 case\(s\), task ped/);
     expect(ok.stdout).toMatch(/ED\s+Num_FN/);
-    const missing = await mednext('evaluate', '--task', 'ped', '--gt', path.join(tmp, 'nope'), '--pred', c);
+    const missing = await mednextExit('evaluate', '--task', 'ped', '--gt', path.join(tmp, 'nope'), '--pred', c);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/--gt .*nope: no such file or folder/);
   });
@@ -162,8 +146,8 @@ describe('mednext evaluate', () => {
     ];
     const official = path.join(tmp, 'official.json');
     const corrected = path.join(tmp, 'corrected.json');
-    expect((await mednext(...args, '--json', official)).code).toBe(0);
-    const r = await mednext(...args, '--json', corrected, '--corrected');
+    expect((await mednextExit(...args, '--json', official)).code).toBe(0);
+    const r = await mednextExit(...args, '--json', corrected, '--corrected');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/corrected, not the official numbers/);
     const wt = (f: string) =>

@@ -1,26 +1,15 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parseNpy } from '@mednext-ts/mednext';
 import ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { mednext, tempDir } from './cli-helpers.js';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 // The official config_a fixture kept by the mednext package (weights + PyTorch outputs).
 const fixture = fileURLToPath(new URL('../../mednext/test/fixtures/config_a/', import.meta.url));
-const mednext = (args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
 
-let tmp: string;
-beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-onnx-test-'));
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mednext-onnx-test-');
 
 describe('mednext model export-onnx', () => {
   it('exports the official fixture weights; onnxruntime reproduces the PyTorch output (fixed shape)', async () => {

@@ -1,30 +1,14 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseNpy } from '@mednext-ts/mednext';
+import { mednextExit, tempDir } from './cli-helpers.js';
 
-// Runs the built binary (run `npx tsc -b` first), as a user would.
-const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 const FIX = fileURLToPath(new URL('../../mednext/test/fixtures/', import.meta.url));
 const A = path.join(FIX, 'config_a');
 
-const run = promisify(execFile);
-async function mednext(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const tmp = mkdtempSync(path.join(tmpdir(), 'cli-model-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cli-model-');
 
 /** README tolerance of the fixtures: |a − b| ≤ 1e-4 + 1e-4·|b|. */
 function expectClose(file: string, reference: string): void {
@@ -41,7 +25,7 @@ function expectClose(file: string, reference: string): void {
 describe('mednext model run', () => {
   it('config_a from safetensors (config from its metadata): 5 outputs match the official ones', async () => {
     const out = path.join(tmp, 'a');
-    const r = await mednext(
+    const r = await mednextExit(
       'model',
       'run',
       '--weights',
@@ -62,7 +46,7 @@ describe('mednext model run', () => {
 
   it('config_a from a PyTorch checkpoint with --config, deep supervision switched off', async () => {
     const out = path.join(tmp, 'b');
-    const r = await mednext(
+    const r = await mednextExit(
       'model',
       'run',
       '--config',
@@ -88,7 +72,7 @@ describe('mednext model run', () => {
       cfg,
       JSON.stringify({ ...JSON.parse(readFileSync(path.join(A, 'config.json'), 'utf8')), n_channels: 8 }),
     );
-    const r = await mednext(
+    const r = await mednextExit(
       'model',
       'run',
       '--config',
@@ -104,7 +88,7 @@ describe('mednext model run', () => {
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/does not match the model: wrong shape/);
-    const bad = await mednext(
+    const bad = await mednextExit(
       'model',
       'run',
       '--weights',
@@ -123,7 +107,7 @@ describe('mednext model run', () => {
 
 describe('mednext model summary', () => {
   it('MedNeXt-B k3: parameter count and GFLOPs of the spec', async () => {
-    const r = await mednext('model', 'summary', '--preset', 'B', '--kernel', '3');
+    const r = await mednextExit('model', 'summary', '--preset', 'B', '--kernel', '3');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('parameters: 10,526,436');
     expect(r.stdout).toContain('182.7 GMAC = 365.3 GFLOPs');
@@ -131,7 +115,7 @@ describe('mednext model summary', () => {
   });
 
   it('--json with deep supervision and another patch', async () => {
-    const r = await mednext(
+    const r = await mednextExit(
       'model',
       'summary',
       '--preset',
@@ -147,7 +131,7 @@ describe('mednext model summary', () => {
     const s = JSON.parse(r.stdout) as { totalParams: number; rows: { name: string }[] };
     expect(s.totalParams).toBe(5_983_568);
     expect(s.rows.map((x) => x.name)).toContain('out_4');
-    const bad = await mednext('model', 'summary', '--patch', '100x160x112');
+    const bad = await mednextExit('model', 'summary', '--patch', '100x160x112');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/multiple of 16/);
   });

@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readNifti } from '@mednext-ts/io-nifti/node';
+import { mednextExit, tempDir } from './cli-helpers.js';
 
-// Runs the built binary (run `npx tsc -b` first), as a user would.
-const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../io-nifti/test/fixtures/', import.meta.url));
 const EXPECTED = JSON.parse(readFileSync(FIXTURES + 'expected.json', 'utf8')) as {
   valid: {
@@ -28,23 +24,11 @@ const EXPECTED = JSON.parse(readFileSync(FIXTURES + 'expected.json', 'utf8')) as
 };
 const LOCAL = EXPECTED.valid.filter((e) => e.file !== 'brats_size_int16.nii.gz');
 
-const run = promisify(execFile);
-async function mednext(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const tmp = mkdtempSync(path.join(tmpdir(), 'cli-nifti-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cli-nifti-');
 
 describe('mednext nifti info', () => {
   it('--json matches expected.json for every fixture (one process, array output)', async () => {
-    const { code, stdout } = await mednext('nifti', 'info', '--json', ...LOCAL.map((e) => FIXTURES + e.file));
+    const { code, stdout } = await mednextExit('nifti', 'info', '--json', ...LOCAL.map((e) => FIXTURES + e.file));
     expect(code).toBe(0);
     const out = JSON.parse(stdout) as Record<string, unknown>[];
     expect(out.length).toBe(LOCAL.length);
@@ -72,7 +56,7 @@ describe('mednext nifti info', () => {
   });
 
   it('prints a readable summary and fails with the typed error for a broken file', async () => {
-    const { code, stdout, stderr } = await mednext(
+    const { code, stdout, stderr } = await mednextExit(
       'nifti',
       'info',
       FIXTURES + 'int16_scaled.nii',
@@ -87,7 +71,7 @@ describe('mednext nifti info', () => {
   });
 
   it('a single file gives one JSON object; NaN/Inf become strings', async () => {
-    const { stdout } = await mednext('nifti', 'info', '--json', FIXTURES + 'float32_special.nii');
+    const { stdout } = await mednextExit('nifti', 'info', '--json', FIXTURES + 'float32_special.nii');
     const s = JSON.parse(stdout) as { nan: number; infinite: number; sha256: string };
     expect([s.nan, s.infinite]).toEqual([1, 2]);
     expect(s.sha256).toBe('933f05faaf3cef9c721261a87872f49edf752d1fe2a409b8239a27f7df6998a2');
@@ -104,9 +88,9 @@ describe('mednext nifti convert', () => {
       ],
     ] as const) {
       const out = path.join(tmp, `${input}.nii.gz`);
-      const res = await mednext('nifti', 'convert', FIXTURES + input, out);
+      const res = await mednextExit('nifti', 'convert', FIXTURES + input, out);
       expect(res.code, res.stderr).toBe(0);
-      const info = JSON.parse((await mednext('nifti', 'info', '--json', out)).stdout) as {
+      const info = JSON.parse((await mednextExit('nifti', 'info', '--json', out)).stdout) as {
         sha256: string;
         endianness: string;
       };
@@ -117,7 +101,7 @@ describe('mednext nifti convert', () => {
 
   it('--reorient RAS permutes/flips without changing the value multiset', async () => {
     const out = path.join(tmp, 'ras.nii');
-    const res = await mednext('nifti', 'convert', FIXTURES + 'qform_sform_both.nii', out, '--reorient', 'RAS');
+    const res = await mednextExit('nifti', 'convert', FIXTURES + 'qform_sform_both.nii', out, '--reorient', 'RAS');
     expect(res.stdout).toContain('orientation LAS -> RAS');
     const [before, after] = await Promise.all([readNifti(FIXTURES + 'qform_sform_both.nii'), readNifti(out)]);
     expect(after.orientation).toBe('RAS');
@@ -128,13 +112,13 @@ describe('mednext nifti convert', () => {
 
   it('--datatype int16 rounds to nearest and reports it; out-of-range values fail', async () => {
     const out = path.join(tmp, 'f2i.nii.gz');
-    const res = await mednext('nifti', 'convert', FIXTURES + 'float32.nii', out, '--datatype', 'int16');
+    const res = await mednextExit('nifti', 'convert', FIXTURES + 'float32.nii', out, '--datatype', 'int16');
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/\d+ voxel\(s\) rounded to integers/);
     const [src, dst] = await Promise.all([readNifti(FIXTURES + 'float32.nii'), readNifti(out)]);
     expect(dst.datatype.name).toBe('int16');
     expect(dst.rawAt(1, 2, 3)).toBe(Math.sign(src.rawAt(1, 2, 3)) * Math.round(Math.abs(src.rawAt(1, 2, 3))));
-    const bad = await mednext(
+    const bad = await mednextExit(
       'nifti',
       'convert',
       FIXTURES + 'int32.nii',
@@ -144,7 +128,7 @@ describe('mednext nifti convert', () => {
     );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('outside the uint8 range');
-    const unknown = await mednext(
+    const unknown = await mednextExit(
       'nifti',
       'convert',
       FIXTURES + 'int16.nii',

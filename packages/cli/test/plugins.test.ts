@@ -1,14 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { discoverTasks } from '../src/lib/tasks.js';
-
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+import { mednext, tempDir } from './cli-helpers.js';
 
 /** Writes a third-party task plugin, as a user would create it from plugins/README.md. */
 async function writePlugin(dir: string, taskId: string): Promise<void> {
@@ -55,13 +50,7 @@ async function writePlugin(dir: string, taskId: string): Promise<void> {
   await writeFile(path.join(dir, 'tasks.js'), `export const tasks = [${JSON.stringify(task)}];\n`);
 }
 
-let tmp: string;
-beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-plugin-test-'));
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mednext-plugin-test-');
 
 describe('discoverTasks', () => {
   it('loads the tasks a plugin folder declares', async () => {
@@ -93,14 +82,13 @@ describe('discoverTasks', () => {
 describe('mednext CLI with plugins', () => {
   // oclif keeps linked plugins under XDG_DATA_HOME; a temporary one keeps the user's setup untouched.
   const env = () => ({
-    ...process.env,
     XDG_DATA_HOME: path.join(tmp, 'data'),
     XDG_CONFIG_HOME: path.join(tmp, 'config'),
     XDG_CACHE_HOME: path.join(tmp, 'cache'),
   });
 
   it('lists the bundled ssa and ped tasks', async () => {
-    const { stdout } = await run(process.execPath, [bin, 'tasks', '--json'], { env: env() });
+    const { stdout } = await mednext(['tasks', '--json'], env());
     const tasks = JSON.parse(stdout) as { id: string; source: string }[];
     expect(tasks.map((t) => [t.id, t.source])).toEqual([
       ['ped', '@mednext-ts/plugin-ped'],
@@ -112,12 +100,12 @@ describe('mednext CLI with plugins', () => {
   it('sees a task from a plugin linked from a temporary folder', async () => {
     const dir = path.join(tmp, 'linked');
     await writePlugin(dir, 'liver');
-    await run(process.execPath, [bin, 'plugins', 'link', dir, '--no-install'], { env: env() });
-    const { stdout } = await run(process.execPath, [bin, 'tasks', '--json'], { env: env() });
+    await mednext(['plugins', 'link', dir, '--no-install'], env());
+    const { stdout } = await mednext(['tasks', '--json'], env());
     const tasks = JSON.parse(stdout) as { id: string; source: string }[];
     expect(tasks.find((t) => t.id === 'liver')).toMatchObject({ source: 'mednext-plugin-liver' });
-    await run(process.execPath, [bin, 'plugins', 'unlink', 'mednext-plugin-liver'], { env: env() });
-    const after = JSON.parse((await run(process.execPath, [bin, 'tasks', '--json'], { env: env() })).stdout) as {
+    await mednext(['plugins', 'unlink', 'mednext-plugin-liver'], env());
+    const after = JSON.parse((await mednext(['tasks', '--json'], env())).stdout) as {
       id: string;
     }[];
     expect(after.map((t) => t.id)).not.toContain('liver');
@@ -126,7 +114,7 @@ describe('mednext CLI with plugins', () => {
 
 describe('mednext doctor', () => {
   it('reports the machine, backends, the auto choice and tasks as JSON', async () => {
-    const { stdout, stderr } = await run(process.execPath, [bin, 'doctor', '--json'], { env: process.env });
+    const { stdout, stderr } = await mednext(['doctor', '--json']);
     const report = JSON.parse(stdout);
     expect(report.node).toBe(process.version);
     expect(report.cpus.logical).toBe(os.availableParallelism());

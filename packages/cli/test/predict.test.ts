@@ -1,28 +1,19 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { NiftiImage } from '@mednext-ts/io-nifti';
 import { readNifti, writeNifti } from '@mednext-ts/io-nifti/node';
 import { readProbabilities } from '@mednext-ts/mednext/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mednext, tempDir } from './cli-helpers.js';
 import { AFFINE, writePhantomCase, writeTinyCheckpoint } from './inference-helpers.js';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-const mednext = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
-
-let tmp: string;
+const tmp = tempDir('mednext-predict-test-');
 let cases: string;
 let ids: string[];
 let ckpt: string;
 let ckpt2: string;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-predict-test-'));
   cases = path.join(tmp, 'cases');
   ids = [];
   for (const seed of [1, 2, 3]) ids.push((await writePhantomCase(cases, seed)).id);
@@ -31,10 +22,6 @@ beforeAll(async () => {
   await writeTinyCheckpoint(ckpt, 1);
   await writeTinyCheckpoint(ckpt2, 2);
 }, 120_000);
-
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
 
 describe('mednext predict', () => {
   it('writes <ID>.nii.gz with the input geometry, probabilities consistent with the labels, and overlays', async () => {

@@ -1,27 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parseSafetensors, readCheckpointMetadata } from '@mednext-ts/mednext';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BIN, mednext, tempDir } from './cli-helpers.js';
 import { writePhantomCase } from './inference-helpers.js';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-const mednext = (args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
-
-let tmp: string;
+const tmp = tempDir('mednext-train-cli-');
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-train-cli-'));
   for (const seed of [1, 2, 3]) await writePhantomCase(path.join(tmp, 'gli'), seed);
   await writePhantomCase(path.join(tmp, 'ssa'), 4);
 }, 120_000);
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
 
 const tinyTraining = ['--patch-size', '16x16x16', '--batch-size', '1', '--iterations', '2', '--backend', 'wasm', '-q'];
 const tinyModel = ['--width', '2', '--blocks', '1'];
@@ -189,7 +179,7 @@ describe('mednext preprocess / train / finetune', () => {
     await mednext(args(whole));
     const killed = path.join(tmp, 'killed');
     const resumeFile = path.join(killed, 'fold_1', 'checkpoint_last.resume.safetensors');
-    const child = spawn(process.execPath, [bin, ...args(killed)], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, ...args(killed)], { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_code, signal) => resolve(signal)),
     );

@@ -9,6 +9,16 @@ export function boxShape(b: Box): Shape3 {
   return [b[3] - b[0], b[4] - b[1], b[5] - b[2]];
 }
 
+/** Grows `b` (in place) to contain voxel (x, y, z). */
+function extendBox(b: Box, x: number, y: number, z: number): void {
+  if (x < b[0]) b[0] = x;
+  if (x >= b[3]) b[3] = x + 1;
+  if (y < b[1]) b[1] = y;
+  if (y >= b[4]) b[4] = y + 1;
+  if (z < b[2]) b[2] = z;
+  if (z >= b[5]) b[5] = z + 1;
+}
+
 /** Bounding box of the voxels where `pred(i)` holds, or null when there are none. */
 export function boundingBox(shape: Shape3, pred: (i: number) => boolean): Box | null {
   const [nx, ny, nz] = shape;
@@ -16,13 +26,7 @@ export function boundingBox(shape: Shape3, pred: (i: number) => boolean): Box | 
   for (let x = 0, i = 0; x < nx; x++) {
     for (let y = 0; y < ny; y++) {
       for (let z = 0; z < nz; z++, i++) {
-        if (!pred(i)) continue;
-        if (x < b[0]) b[0] = x;
-        if (x >= b[3]) b[3] = x + 1;
-        if (y < b[1]) b[1] = y;
-        if (y >= b[4]) b[4] = y + 1;
-        if (z < b[2]) b[2] = z;
-        if (z >= b[5]) b[5] = z + 1;
+        if (pred(i)) extendBox(b, x, y, z);
       }
     }
   }
@@ -52,12 +56,7 @@ export function labelBoxes(
           boxes[l] = [x, y, z, x + 1, y + 1, z + 1];
           continue;
         }
-        if (x < b[0]) b[0] = x;
-        if (x >= b[3]) b[3] = x + 1;
-        if (y < b[1]) b[1] = y;
-        if (y >= b[4]) b[4] = y + 1;
-        if (z < b[2]) b[2] = z;
-        if (z >= b[5]) b[5] = z + 1;
+        extendBox(b, x, y, z);
       }
     }
   }

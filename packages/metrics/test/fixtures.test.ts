@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluateCase, type CaseMetrics, type RegionName } from '../src/index.js';
+import { evaluateCase, type CaseMetrics, type LesionRow, type RegionName } from '../src/index.js';
 import { readNiftiForTest } from './nifti-test-reader.js';
 
 const root = new URL('./fixtures/brats-metrics/', import.meta.url);
@@ -14,18 +14,10 @@ const cases = readdirSync(root, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-interface ExpectedLesion {
-  region: RegionName;
-  gt_lesion_number: number;
-  gt_lesion_vol: number;
-  matched_pred_components: number[];
-  dice_lesionwise: number;
-  hd95_lesionwise: number;
-  counted_in_score: boolean;
-}
 interface ExpectedTask {
   regions: Record<string, Record<string, number>>;
-  lesions: ExpectedLesion[];
+  /** The per-lesion table of `expected.json`, whose columns LesionRow is named after. */
+  lesions: LesionRow[];
 }
 interface Expected {
   results: { SSA: ExpectedTask; PED: ExpectedTask };

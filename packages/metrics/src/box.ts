@@ -19,20 +19,6 @@ function extendBox(b: Box, x: number, y: number, z: number): void {
   if (z >= b[5]) b[5] = z + 1;
 }
 
-/** Bounding box of the voxels where `pred(i)` holds, or null when there are none. */
-export function boundingBox(shape: Shape3, pred: (i: number) => boolean): Box | null {
-  const [nx, ny, nz] = shape;
-  const b: Box = [nx, ny, nz, 0, 0, 0];
-  for (let x = 0, i = 0; x < nx; x++) {
-    for (let y = 0; y < ny; y++) {
-      for (let z = 0; z < nz; z++, i++) {
-        if (pred(i)) extendBox(b, x, y, z);
-      }
-    }
-  }
-  return b[3] === 0 ? null : b;
-}
-
 /**
  * Per-label bounding boxes (null for absent labels) and voxel counts of a label map with labels
  * 1..maxLabel, in one pass.

@@ -55,24 +55,21 @@ async function compare(
     tf.dispose(list.map((e) => e.tensor).filter((t): t is tf.Tensor => t != null));
 
     if (s % 5 === 0 || s === steps) {
-      for (const name of Object.keys(SHAPES)) {
-        const p = ref.params.get(name);
-        const y = await vars[name]!.data();
-        // Without state the parameter must still hold its initial value exactly.
-        expect(
-          worstRatio(y, p ? p.y : init[name]!, p ? TOL : { atol: 0, rtol: 0 }),
-          `${cfg.kind} y.${name}@${s}`,
-        ).toBeLessThanOrEqual(1);
-      }
+      // The variables hold y in train mode and x in eval mode.
+      const expectParams = async (which: 'y' | 'x') => {
+        for (const name of Object.keys(SHAPES)) {
+          const p = ref.params.get(name);
+          const got = await vars[name]!.data();
+          // Without state the parameter must still hold its initial value exactly.
+          expect(
+            worstRatio(got, p ? p[which] : init[name]!, p ? TOL : { atol: 0, rtol: 0 }),
+            `${cfg.kind} ${which}.${name}@${s}`,
+          ).toBeLessThanOrEqual(1);
+        }
+      };
+      await expectParams('y');
       opt.eval();
-      for (const name of Object.keys(SHAPES)) {
-        const p = ref.params.get(name);
-        const x = await vars[name]!.data();
-        expect(
-          worstRatio(x, p ? p.x : init[name]!, p ? TOL : { atol: 0, rtol: 0 }),
-          `${cfg.kind} x.${name}@${s}`,
-        ).toBeLessThanOrEqual(1);
-      }
+      await expectParams('x');
       opt.train();
       const state = await opt.saveState();
       for (const entry of state.params) {

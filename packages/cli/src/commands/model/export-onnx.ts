@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
-import { configFromMetadata, mednextToOnnx, parseSafetensors, type MedNeXtConfig } from '@mednext-ts/mednext';
+import { mednextToOnnx, parseSafetensors } from '@mednext-ts/mednext';
+import { resolveModelConfig } from '../../lib/model-config.js';
 
 /** `mednext model export-onnx`: a MedNeXt checkpoint as an ONNX model (opset 17, NCDHW) for onnxruntime & co. */
 export default class ModelExportOnnx extends Command {
@@ -29,17 +30,9 @@ export default class ModelExportOnnx extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(ModelExportOnnx);
     const st = parseSafetensors(new Uint8Array(await readFile(flags.weights)), flags.weights);
-    let config: MedNeXtConfig | null;
-    if (flags.config) {
-      try {
-        config = JSON.parse(await readFile(flags.config, 'utf8')) as MedNeXtConfig;
-      } catch (error) {
-        this.error(`--config ${flags.config}: ${(error as Error).message}`);
-      }
-    } else {
-      config = configFromMetadata(st.metadata);
-      if (!config) this.error(`--weights ${flags.weights} holds no config in its metadata; pass --config CONFIG.json`);
-    }
+    const config = await resolveModelConfig(flags.config, flags.weights, st.metadata).catch((error: Error) =>
+      this.error(error.message),
+    );
     let spatialShape: [number, number, number] | undefined;
     if (flags.shape) {
       const dims = flags.shape.split(/[x,]/).map(Number);

@@ -1,18 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import {
-  MedNeXt,
-  configFromMetadata,
-  formatLoadReport,
-  loadStateDict,
-  forwardNcdhw,
-  parseNpy,
-  serializeNpy,
-  type MedNeXtConfig,
-} from '@mednext-ts/mednext';
+import { MedNeXt, formatLoadReport, loadStateDict, forwardNcdhw, parseNpy, serializeNpy } from '@mednext-ts/mednext';
 import { readWeightsFile } from '@mednext-ts/mednext/node';
 import { selectBackend, type BackendPreference } from '@mednext-ts/tensor3d';
+import { resolveModelConfig } from '../../lib/model-config.js';
 
 /** `mednext model run`: one forward pass of the raw network, .npy in, .npy out. */
 export default class ModelRun extends Command {
@@ -49,17 +41,9 @@ export default class ModelRun extends Command {
     const choice = await selectBackend(flags.backend as BackendPreference);
     this.logToStderr(`backend: ${choice.backend} (${choice.reason})`);
     const weights = await readWeightsFile(flags.weights);
-    let config: MedNeXtConfig | null;
-    if (flags.config) {
-      try {
-        config = JSON.parse(await readFile(flags.config, 'utf8')) as MedNeXtConfig;
-      } catch (e) {
-        this.error(`--config ${flags.config}: ${(e as Error).message}`);
-      }
-    } else {
-      config = configFromMetadata(weights.metadata);
-      if (!config) this.error(`${flags.weights} has no config in its metadata; pass --config CONFIG.json`);
-    }
+    const config = await resolveModelConfig(flags.config, flags.weights, weights.metadata).catch((error: Error) =>
+      this.error(error.message),
+    );
     const model = MedNeXt.create(config);
     const report = loadStateDict(model, weights.tensors, { strict: !flags['non-strict'], source: flags.weights });
     const problems = formatLoadReport(report);

@@ -1,0 +1,24 @@
+/** The MedNeXt config that goes with a weights file, for the `model` commands. */
+import { readFile } from 'node:fs/promises';
+import { configFromMetadata, type MedNeXtConfig } from '@mednext-ts/mednext';
+
+/**
+ * Reads `configFile` (official constructor arguments as JSON) when given, else takes the config stored in the
+ * weights' safetensors metadata. Errors name the flag and the file.
+ */
+export async function resolveModelConfig(
+  configFile: string | undefined,
+  weightsFile: string,
+  metadata: Record<string, string>,
+): Promise<MedNeXtConfig> {
+  if (configFile) {
+    try {
+      return JSON.parse(await readFile(configFile, 'utf8')) as MedNeXtConfig;
+    } catch (error) {
+      throw new Error(`--config ${configFile}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const config = configFromMetadata(metadata);
+  if (!config) throw new Error(`--weights ${weightsFile} holds no config in its metadata; pass --config CONFIG.json`);
+  return config;
+}

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { labelConnectedComponents, labelSizes, nonZeroIndices } from '../src/volume/connected-components.js';
 import type { Shape3 } from '../src/volume/volume.js';
-import { forEachVoxel, isNeighbour, randomMask } from './volume-test-utils.js';
+import { forEachNeighbour, forEachVoxel, randomMask } from './volume-test-utils.js';
 
 /** Flood-fill reference: components numbered by their first voxel in C order. */
 function floodFill(mask: Uint8Array, shape: Shape3, connectivity: number): { labels: Int32Array; count: number } {
-  const [nx, ny, nz] = shape;
   const labels = new Int32Array(mask.length);
   let count = 0;
   forEachVoxel(shape, (x, y, z, i) => {
@@ -14,18 +13,12 @@ function floodFill(mask: Uint8Array, shape: Shape3, connectivity: number): { lab
     const stack = [[x, y, z]];
     while (stack.length) {
       const [cx, cy, cz] = stack.pop()!;
-      for (let dx = -1; dx <= 1; dx++)
-        for (let dy = -1; dy <= 1; dy++)
-          for (let dz = -1; dz <= 1; dz++) {
-            if (!isNeighbour(dx, dy, dz, connectivity)) continue;
-            const [xx, yy, zz] = [cx + dx, cy + dy, cz + dz];
-            if (xx < 0 || yy < 0 || zz < 0 || xx >= nx || yy >= ny || zz >= nz) continue;
-            const j = (xx * ny + yy) * nz + zz;
-            if (mask[j] && !labels[j]) {
-              labels[j] = count;
-              stack.push([xx, yy, zz]);
-            }
-          }
+      forEachNeighbour(shape, cx!, cy!, cz!, connectivity, (j, xx, yy, zz) => {
+        if (mask[j] && !labels[j]) {
+          labels[j] = count;
+          stack.push([xx, yy, zz]);
+        }
+      });
     }
   });
   return { labels, count };

@@ -1,24 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { binaryDilation } from '../src/volume/morphology.js';
 import type { Shape3 } from '../src/volume/volume.js';
-import { forEachVoxel, isNeighbour, randomMask } from './volume-test-utils.js';
+import { forEachNeighbour, forEachVoxel, randomMask } from './volume-test-utils.js';
 
 /** Reference: one full pass per iteration, each voxel ORs its in-bounds neighbours. */
 function naiveDilation(mask: Uint8Array, shape: Shape3, iterations: number, connectivity: number): Uint8Array {
-  const [nx, ny, nz] = shape;
   let cur = Uint8Array.from(mask, (v) => (v ? 1 : 0));
   for (let it = 0; it < iterations; it++) {
     const next = cur.slice();
     forEachVoxel(shape, (x, y, z, i) => {
       if (cur[i]) return;
-      for (let dx = -1; dx <= 1; dx++)
-        for (let dy = -1; dy <= 1; dy++)
-          for (let dz = -1; dz <= 1; dz++) {
-            if (!isNeighbour(dx, dy, dz, connectivity)) continue;
-            const [xx, yy, zz] = [x + dx, y + dy, z + dz];
-            if (xx < 0 || yy < 0 || zz < 0 || xx >= nx || yy >= ny || zz >= nz) continue;
-            if (cur[(xx * ny + yy) * nz + zz]) next[i] = 1;
-          }
+      forEachNeighbour(shape, x, y, z, connectivity, (j) => {
+        if (cur[j]) next[i] = 1;
+      });
     });
     cur = next;
   }

@@ -31,9 +31,29 @@ export function forEachVoxel(shape: Shape3, fn: (x: number, y: number, z: number
 }
 
 /** Whether (dx, dy, dz) is a neighbour offset of the connectivity (6, 18 or 26). */
-export function isNeighbour(dx: number, dy: number, dz: number, connectivity: number): boolean {
+function isNeighbour(dx: number, dy: number, dz: number, connectivity: number): boolean {
   const l1 = Math.abs(dx) + Math.abs(dy) + Math.abs(dz);
   const linf = Math.max(Math.abs(dx), Math.abs(dy), Math.abs(dz));
   if (l1 === 0 || linf > 1) return false;
   return connectivity === 6 ? l1 === 1 : connectivity === 18 ? l1 <= 2 : true;
+}
+
+/** Calls fn(flatIndex, x, y, z) for every in-bounds neighbour of voxel (x, y, z) under the connectivity (6, 18 or 26). */
+export function forEachNeighbour(
+  shape: Shape3,
+  x: number,
+  y: number,
+  z: number,
+  connectivity: number,
+  fn: (j: number, x: number, y: number, z: number) => void,
+): void {
+  const [nx, ny, nz] = shape;
+  for (let dx = -1; dx <= 1; dx++)
+    for (let dy = -1; dy <= 1; dy++)
+      for (let dz = -1; dz <= 1; dz++) {
+        if (!isNeighbour(dx, dy, dz, connectivity)) continue;
+        const [xx, yy, zz] = [x + dx, y + dy, z + dz];
+        if (xx < 0 || yy < 0 || zz < 0 || xx >= nx || yy >= ny || zz >= nz) continue;
+        fn((xx * ny + yy) * nz + zz, xx, yy, zz);
+      }
 }

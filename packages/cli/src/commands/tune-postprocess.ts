@@ -4,7 +4,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { readNifti } from '@mednext-ts/io-nifti/node';
 import { resolvePostprocess, tunePostprocess, type PostprocessConfig, type TuneCase } from '@mednext-ts/mednext';
 import { readProbabilities, writeFileAtomic } from '@mednext-ts/mednext/node';
-import { cropChannels, cropVolume, type BoundingBox, type Shape3 } from '@mednext-ts/tensor3d';
+import { cropChannels, cropVolume, nonZeroBoundingBox, type BoundingBox, type Shape3 } from '@mednext-ts/tensor3d';
 import { probabilityCaseIds, probabilityPath } from '../lib/inference/probability-dirs.js';
 import { findTask } from '../lib/inference/runtime.js';
 import { lesionWiseScorer, metricsTaskFor } from '../lib/inference/scoring.js';
@@ -138,25 +138,16 @@ function interestBox(
   const [nx, ny, nz] = shape;
   const n = nx * ny * nz;
   const channels = probs.length / n;
-  const lo: Shape3 = [nx, ny, nz];
-  const hi: Shape3 = [-1, -1, -1];
-  let i = 0;
-  for (let x = 0; x < nx; x++)
-    for (let y = 0; y < ny; y++)
-      for (let z = 0; z < nz; z++, i++) {
-        let hit = labels[i] !== 0;
-        for (let c = 0; !hit && c < channels; c++) hit = probs[c * n + i]! >= threshold;
-        if (!hit) continue;
-        if (x < lo[0]) lo[0] = x;
-        if (y < lo[1]) lo[1] = y;
-        if (z < lo[2]) lo[2] = z;
-        if (x > hi[0]) hi[0] = x;
-        if (y > hi[1]) hi[1] = y;
-        if (z > hi[2]) hi[2] = z;
-      }
-  if (hi[0] < 0) return { start: [0, 0, 0], end: [Math.min(nx, 1), Math.min(ny, 1), Math.min(nz, 1)] };
+  const interest = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let hit = labels[i] !== 0;
+    for (let c = 0; !hit && c < channels; c++) hit = probs[c * n + i]! >= threshold;
+    if (hit) interest[i] = 1;
+  }
+  const box = nonZeroBoundingBox([{ data: interest, shape }]);
+  if (!box) return { start: [0, 0, 0], end: [Math.min(nx, 1), Math.min(ny, 1), Math.min(nz, 1)] };
   return {
-    start: [Math.max(0, lo[0] - margin), Math.max(0, lo[1] - margin), Math.max(0, lo[2] - margin)],
-    end: [Math.min(nx, hi[0] + 1 + margin), Math.min(ny, hi[1] + 1 + margin), Math.min(nz, hi[2] + 1 + margin)],
+    start: box.start.map((s) => Math.max(0, s - margin)) as Shape3,
+    end: box.end.map((e, a) => Math.min(shape[a]!, e + margin)) as Shape3,
   };
 }

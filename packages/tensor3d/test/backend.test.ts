@@ -92,4 +92,23 @@ describe('selectBackend', () => {
     expect(choice.tfjsName).toBe('cpu');
     expect(Array.from(tf.add(tf.tensor1d([1, 2]), 3).dataSync())).toEqual([4, 5]);
   });
+
+  it('auto puts the WebAssembly SIMD kernels on the CPU backend; an explicit backend keeps tfjs kernels unless asked', async () => {
+    const explicit = await selectBackend('cpu');
+    expect(explicit.fastKernels).toBeUndefined();
+    const auto = await selectBackend('auto', {
+      importer: missingEverything,
+      cudaVisible: async () => false,
+      fastKernels: { threads: 1 },
+    });
+    expect(auto.backend).toBe('wasm');
+    expect(auto.fastKernels?.threads).toBe(1);
+    expect(auto.fastKernels?.kernels).toEqual(expect.arrayContaining(['DepthwiseConv3D@wasm', 'BatchMatMul@wasm']));
+    expect(auto.reason).toMatch(/WebAssembly SIMD kernels on 1 thread/);
+    // The registered kernel computes: a 1x1x1 depthwise "convolution" scales each channel.
+    const { depthwiseConv3d } = await import('../src/ops/index.js');
+    const x = tf.tensor5d([1, 2, 3, 4], [1, 1, 1, 2, 2]);
+    const w = tf.tensor4d([10, 100], [1, 1, 1, 2]);
+    expect(Array.from(await depthwiseConv3d(x, w, {}).data())).toEqual([10, 200, 30, 400]);
+  });
 });

@@ -51,7 +51,7 @@ export default class Doctor extends Command {
       memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
       wasm: { simd: hasWasmSimd(), relaxedSimd: hasWasmRelaxedSimd(), threads: hasWasmThreads() },
       backends,
-      auto: { backend: auto.backend, reason: auto.reason },
+      auto: { backend: auto.backend, reason: auto.reason, fastKernels: auto.fastKernels ?? null },
       plugins: this.config.getPluginsList().map((p) => ({ name: p.name, version: p.version, type: p.type })),
       tasks: registry
         .list()

@@ -82,7 +82,10 @@ export default class Predict extends Command {
         'process shard I of N (I/N, 0-based): every N-th case; default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX',
     }),
     overwrite: Flags.boolean({ description: 'predict cases whose output already exists (default: skip them)' }),
-    threads: Flags.integer({ description: 'threads for the WebAssembly backend', min: 1 }),
+    threads: Flags.integer({
+      description: 'worker threads of the WebAssembly SIMD kernels on the CPU backends (default: cores, at most 4)',
+      min: 1,
+    }),
     backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
   };

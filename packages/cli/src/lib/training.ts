@@ -75,7 +75,10 @@ export const trainingFlags = {
     min: 0,
   }),
   backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
-  threads: Flags.integer({ description: 'threads for the WebAssembly backend', min: 1 }),
+  threads: Flags.integer({
+    description: 'worker threads of the WebAssembly SIMD kernels on the CPU backends (default: cores, at most 4)',
+    min: 1,
+  }),
   quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
 };
 

@@ -11,6 +11,7 @@ import './gradients.js';
 import { hasWasmSimd, isNode } from './environment.js';
 import { defaultImporter, tryImport, type ModuleImporter } from './optional-import.js';
 import { installWebGpu } from './webgpu-adapter.js';
+import { enableFastKernels } from '../kernels/tfjs.js';
 
 /** What a caller may ask for. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -37,6 +38,18 @@ export interface BackendChoice {
   reason: string;
   /** Every candidate tried, in order. */
   attempts: BackendAttempt[];
+  /** The project's WebAssembly SIMD kernels, when they serve this backend (cpu and wasm only). */
+  fastKernels?: FastKernelsState;
+}
+
+/** What the project's WebAssembly SIMD kernels took over. */
+export interface FastKernelsState {
+  /** Worker threads the kernels run on (1 where shared memory or workers are missing). */
+  threads: number;
+  /** `kernel@backend` pairs now served by them. */
+  kernels: string[];
+  /** Why fewer threads than asked for run, if so. */
+  fallbackReason?: string;
 }
 
 /** Options of {@link selectBackend}. */
@@ -45,6 +58,13 @@ export interface SelectBackendOptions {
   importer?: ModuleImporter;
   /** Tells whether a CUDA device is visible; defaults to {@link cudaDeviceVisible}. */
   cudaVisible?: () => Promise<boolean>;
+  /**
+   * Whether the project's WebAssembly SIMD kernels (depthwise 3-D convolutions, pointwise GEMM) replace
+   * tfjs's own on the cpu and wasm backends, and on how many threads (default: the logical cores, at
+   * most 4). Default: on for `auto`, off for an explicit backend (which then runs tfjs's kernels and the
+   * reference depthwise kernels unchanged).
+   */
+  fastKernels?: boolean | { threads?: number };
 }
 
 /** Install hints shown when an optional backend is missing. */
@@ -206,9 +226,10 @@ export async function selectBackend(
 ): Promise<BackendChoice> {
   silenceCpuBanner();
   const attempts: BackendAttempt[] = [];
+  const fast = options.fastKernels ?? preference === 'auto';
   if (preference !== 'auto') {
     if (await TRIERS[preference](options, attempts)) {
-      return done(preference, attempts, `requested explicitly (${attempts[attempts.length - 1]!.detail})`);
+      return done(preference, attempts, `requested explicitly (${attempts[attempts.length - 1]!.detail})`, fast);
     }
     const why = attempts.map((a) => `${a.variant}: ${a.detail}`).join('; ');
     throw new BackendUnavailableError(
@@ -223,17 +244,46 @@ export async function selectBackend(
       'tensorflow',
       attempts,
       gpu ? 'tfjs-node-gpu is installed and a CUDA device is visible' : 'tfjs-node (native TensorFlow) is installed',
+      fast,
     );
   }
   if (await tryWasm(options, attempts))
-    return done('wasm', attempts, 'no native TensorFlow; WebAssembly SIMD is the fastest CPU path available offline');
+    return done(
+      'wasm',
+      attempts,
+      'no native TensorFlow; WebAssembly SIMD is the fastest CPU path available offline',
+      fast,
+    );
   await tryCpu(attempts);
-  return done('cpu', attempts, 'no native TensorFlow and no WebAssembly SIMD; using the plain JavaScript backend');
+  return done(
+    'cpu',
+    attempts,
+    'no native TensorFlow and no WebAssembly SIMD; using the plain JavaScript backend',
+    fast,
+  );
 }
 
-function done(backend: BackendName, attempts: BackendAttempt[], reason: string): BackendChoice {
+async function done(
+  backend: BackendName,
+  attempts: BackendAttempt[],
+  reason: string,
+  fastKernels: SelectBackendOptions['fastKernels'],
+): Promise<BackendChoice> {
   silenceCpuBanner();
-  return { backend, tfjsName: tf.getBackend(), reason, attempts };
+  const choice: BackendChoice = { backend, tfjsName: tf.getBackend(), reason, attempts };
+  if (fastKernels && (backend === 'wasm' || backend === 'cpu')) {
+    // After the backend is active: importing a backend package registers its kernels over ours.
+    const threads = typeof fastKernels === 'object' ? fastKernels.threads : undefined;
+    const { registered, runtime } = await enableFastKernels({ threads, backends: [backend] });
+    const fallbackReason = (runtime as { fallbackReason?: string }).fallbackReason;
+    choice.fastKernels = {
+      threads: runtime.activeThreads,
+      kernels: registered,
+      ...(fallbackReason ? { fallbackReason } : {}),
+    };
+    choice.reason += `; WebAssembly SIMD kernels on ${runtime.activeThreads} thread(s)`;
+  }
+  return choice;
 }
 
 /** Thrown when an explicitly requested backend cannot be used. */

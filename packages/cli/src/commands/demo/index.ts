@@ -36,7 +36,10 @@ export default class Demo extends Command {
     }),
     tta: Flags.boolean({ description: 'mirror test-time augmentation (8x slower)' }),
     backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
-    threads: Flags.integer({ description: 'threads for the WebAssembly backend', min: 1 }),
+    threads: Flags.integer({
+      description: 'worker threads of the WebAssembly SIMD kernels on the CPU backends (default: cores, at most 4)',
+      min: 1,
+    }),
     model: Flags.string({ description: 'use this checkpoint instead of the shipped demo model' }),
   };
 

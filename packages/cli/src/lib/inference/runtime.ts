@@ -11,21 +11,16 @@ import { discoverTasksFromConfig } from '../tasks.js';
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 /**
- * Activates the compute backend. `threads` sets the WebAssembly backend's thread pool (it must be
- * set before the backend starts); other backends manage their own threads.
+ * Activates the compute backend. On the CPU backends (cpu, wasm) the project's WebAssembly SIMD kernels
+ * take over the heavy ops; `threads` sizes their worker pool (default: the logical cores, at most 4).
+ * Other backends manage their own threads.
  */
 export async function setupBackend(preference: BackendPreference, threads: number | undefined): Promise<BackendChoice> {
-  if (threads !== undefined) {
-    if (!Number.isInteger(threads) || threads < 1)
-      throw new Error(`--threads must be a positive integer, got ${threads}`);
-    try {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      wasm.setThreadsCount(threads);
-    } catch {
-      // The WebAssembly backend is optional; without it there is no thread pool to size.
-    }
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new Error(`--threads must be a positive integer, got ${threads}`);
   }
-  return selectBackend(preference);
+  // On the CPU backends the project's WebAssembly SIMD kernels do the heavy work; --threads sizes their pool.
+  return selectBackend(preference, { fastKernels: { threads } });
 }
 
 /** The task with this id from the installed plugins (the error lists the known ids). */

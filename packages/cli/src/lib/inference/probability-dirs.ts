@@ -3,8 +3,10 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { probabilityFileName } from '@mednext-ts/mednext/node';
 
-const SUFFIX = '_probabilities.nii.gz';
+/** What follows the case ID in a probability map's file name (the naming is predict's). */
+const SUFFIX = probabilityFileName('');
 
 /** Case IDs with a probability map in `dir`, sorted. */
 export async function probabilityCaseIds(dir: string): Promise<string[]> {
@@ -25,5 +27,5 @@ export async function probabilityCaseIds(dir: string): Promise<string[]> {
 
 /** Path of a case's probability map in `dir`. */
 export function probabilityPath(dir: string, id: string): string {
-  return path.join(dir, `${id}${SUFFIX}`);
+  return path.join(dir, probabilityFileName(id));
 }

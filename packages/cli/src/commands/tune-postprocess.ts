@@ -1,10 +1,11 @@
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { readNifti } from '@mednext-ts/io-nifti/node';
 import { resolvePostprocess, tunePostprocess, type PostprocessConfig, type TuneCase } from '@mednext-ts/mednext';
 import { readProbabilities, writeFileAtomic } from '@mednext-ts/mednext/node';
 import { cropChannels, cropVolume, nonZeroBoundingBox, type BoundingBox, type Shape3 } from '@mednext-ts/tensor3d';
+import { exists } from '../lib/inference/case-output.js';
 import { probabilityCaseIds, probabilityPath } from '../lib/inference/probability-dirs.js';
 import { findTask } from '../lib/inference/runtime.js';
 import { lesionWiseScorer, metricsTaskFor } from '../lib/inference/scoring.js';
@@ -113,14 +114,7 @@ async function findLabelFile(root: string, id: string): Promise<string> {
     path.join(root, `${id}.nii.gz`),
     path.join(root, id, `${id}-seg.nii`),
   ];
-  for (const c of candidates) {
-    try {
-      await access(c);
-      return c;
-    } catch {
-      // try the next layout
-    }
-  }
+  for (const c of candidates) if (await exists(c)) return c;
   const listing = (await readdir(root).catch(() => [] as string[])).slice(0, 5).join(', ');
   throw new Error(
     `no ground truth for case ${id} under ${root} (looked for ${candidates.map((c) => path.relative(root, c)).join(', ')}; folder starts with: ${listing || 'nothing'})`,

@@ -3,5 +3,4 @@ export * from './architecture.js';
 export * from './layers.js';
 export * from './mednext.js';
 export * from './summary.js';
-export { registerMedNeXtGradients } from './gradients.js';
 export * from './run-arrays.js';

@@ -8,7 +8,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Side effect: gradients of the kernels used here (tfjs-core registers none by itself).
-import './gradients.js';
 import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
 import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';

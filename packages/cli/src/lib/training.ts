@@ -11,6 +11,7 @@ import { AUGMENTATION_PRESETS, presetConfig, type MedNeXtConfig, type PresetName
 import { loadOrCreateSplits, trainFold, type TrainOptions, type TrainResult } from '@mednext-ts/mednext/node';
 import type { TaskDefinition } from '@mednext-ts/mednext/tasks';
 import type { Shape3 } from '@mednext-ts/tensor3d';
+import { parseDims3 } from './dims.js';
 import { BACKEND_CHOICES } from './inference/runtime.js';
 
 /** Flags common to both commands. Defaults marked "task" come from the task's training recipe. */
@@ -84,11 +85,11 @@ export const trainingFlags = {
 
 /** Parses `128x160x112` (or `128,160,112`). */
 export function parsePatch(value: string, flag = '--patch-size'): Shape3 {
-  const parts = value.split(/[x,]/).map((s) => Number(s.trim()));
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
+  const dims = parseDims3(value);
+  if (!dims || dims.some((n) => n % 16 !== 0)) {
     throw new Error(`${flag} ${value}: expected three positive multiples of 16 like 128x160x112`);
   }
-  return parts as Shape3;
+  return dims;
 }
 
 /** Parses a number flag, with a readable error. */

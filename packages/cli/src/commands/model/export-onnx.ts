@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
 import { mednextToOnnx, parseSafetensors } from '@mednext-ts/mednext';
+import { parseDims3 } from '../../lib/dims.js';
 import { resolveModelConfig } from '../../lib/model-config.js';
 
 /** `mednext model export-onnx`: a MedNeXt checkpoint as an ONNX model (opset 17, NCDHW) for onnxruntime & co. */
@@ -35,11 +36,9 @@ export default class ModelExportOnnx extends Command {
     );
     let spatialShape: [number, number, number] | undefined;
     if (flags.shape) {
-      const dims = flags.shape.split(/[x,]/).map(Number);
-      if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
-        this.error(`--shape must be DxHxW (three positive integers), got '${flags.shape}'`);
-      }
-      spatialShape = dims as [number, number, number];
+      const dims = parseDims3(flags.shape);
+      if (!dims) this.error(`--shape must be DxHxW (three positive integers), got '${flags.shape}'`);
+      spatialShape = dims;
     }
     let bytes: Uint8Array;
     try {

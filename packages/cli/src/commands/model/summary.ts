@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
 import { presetConfig, summarize, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
+import { parseDims3 } from '../../lib/dims.js';
 
 function parsePatch(text: string): [number, number, number] {
-  const parts = text.split(/[x,]/).map((s) => Number.parseInt(s.trim(), 10));
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n <= 0)) {
-    throw new Error(`--patch must look like 128x160x112, got '${text}'`);
-  }
-  return parts as [number, number, number];
+  const dims = parseDims3(text);
+  if (!dims) throw new Error(`--patch must look like 128x160x112, got '${text}'`);
+  return dims;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');

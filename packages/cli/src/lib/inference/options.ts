@@ -10,6 +10,7 @@ import {
   type RegionPostprocess,
   type TaskDefinition,
 } from '@mednext-ts/mednext';
+import { parseDims3 } from '../dims.js';
 
 /** Parses `--weights 1,1,2` for `count` models (equal weights when absent). */
 export function parseWeights(text: string | undefined, count: number): number[] | undefined {
@@ -25,10 +26,9 @@ export function parseWeights(text: string | undefined, count: number): number[] 
 /** Parses `128x160x112` (or `128,160,112`). */
 export function parsePatchSize(text: string | undefined): [number, number, number] | undefined {
   if (text === undefined) return undefined;
-  const parts = text.split(/[x,]/).map((s) => Number(s.trim()));
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n <= 0))
-    throw new Error(`--patch-size: expected e.g. 128x160x112, got '${text}'`);
-  return parts as [number, number, number];
+  const dims = parseDims3(text);
+  if (!dims) throw new Error(`--patch-size: expected e.g. 128x160x112, got '${text}'`);
+  return dims;
 }
 
 /** Reads a postprocessing config file written by `mednext tune-postprocess`. */

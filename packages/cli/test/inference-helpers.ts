@@ -3,10 +3,7 @@
  * random-weight MedNeXt checkpoint (the commands are tested for plumbing, geometry and file
  * handling here; segmentation quality is tested by the demo).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { NiftiImage } from '@mednext-ts/io-nifti';
-import { writeNifti } from '@mednext-ts/io-nifti/node';
+import { writeFile } from 'node:fs/promises';
 import {
   MedNeXt,
   configToMetadata,
@@ -17,6 +14,7 @@ import {
 } from '@mednext-ts/mednext';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { writePhantomCaseFolder } from '../src/lib/inference/phantom-files.js';
 
 /** A non-trivial affine (anisotropic, rotated axis order, offset) so geometry copying is really tested. */
 export const AFFINE = [
@@ -34,15 +32,7 @@ export async function writePhantomCase(
 ): Promise<{ dir: string; id: string }> {
   const p = generatePhantom({ seed, shape, spacing: [4.5, 4.5, 5] });
   const id = `BraTS-SSA-${String(seed).padStart(5, '0')}-000`;
-  const dir = path.join(root, id);
-  await mkdir(dir, { recursive: true });
-  for (const [i, m] of p.modalities.entries()) {
-    await writeNifti(
-      path.join(dir, `${id}-${m}.nii.gz`),
-      NiftiImage.fromCOrder(p.images[i]!.data, shape, { affine: AFFINE }),
-    );
-  }
-  await writeNifti(path.join(dir, `${id}-seg.nii.gz`), NiftiImage.fromCOrder(p.label.data, shape, { affine: AFFINE }));
+  const dir = await writePhantomCaseFolder(root, { ...p, id }, true, AFFINE);
   return { dir, id };
 }
 

@@ -19,11 +19,18 @@ export function phantomAffine(phantom: Phantom): number[][] {
   ];
 }
 
-/** Writes `<root>/<ID>/<ID>-{t1n,t1c,t2w,t2f}.nii.gz` (+ `-seg` unless `withLabel` is false); returns the folder. */
-export async function writePhantomCaseFolder(root: string, phantom: Phantom, withLabel = true): Promise<string> {
+/**
+ * Writes `<root>/<ID>/<ID>-{t1n,t1c,t2w,t2f}.nii.gz` (+ `-seg` unless `withLabel` is false) with `affine`
+ * (default {@link phantomAffine}); returns the folder.
+ */
+export async function writePhantomCaseFolder(
+  root: string,
+  phantom: Phantom,
+  withLabel = true,
+  affine: number[][] = phantomAffine(phantom),
+): Promise<string> {
   const dir = path.join(root, phantom.id);
   await mkdir(dir, { recursive: true });
-  const affine = phantomAffine(phantom);
   const shape = phantom.label.shape;
   for (const [i, m] of phantom.modalities.entries()) {
     await writeNifti(

@@ -147,29 +147,41 @@ async function tryTensorflow(options: SelectBackendOptions, attempts: BackendAtt
   return false;
 }
 
+/** Imports backend package `pkg` and switches tfjs to `backend`, recording the attempt (`okDetail` on success). */
+async function loadBackend(
+  backend: BackendName,
+  pkg: string,
+  options: SelectBackendOptions,
+  attempts: BackendAttempt[],
+  okDetail: string,
+): Promise<boolean> {
+  const loaded = await tryImport(pkg, options.importer);
+  if (!loaded.ok || !(await activate(backend))) {
+    attempts.push({
+      backend,
+      variant: pkg,
+      ok: false,
+      detail: loaded.ok ? 'backend did not initialise' : loaded.reason,
+    });
+    return false;
+  }
+  attempts.push({ backend, variant: pkg, ok: true, detail: okDetail });
+  return true;
+}
+
 async function tryWebGpu(options: SelectBackendOptions, attempts: BackendAttempt[]): Promise<boolean> {
   const gpu = await installWebGpu(options.importer);
   if (!gpu.ok) {
     attempts.push({ backend: 'webgpu', variant: 'webgpu', ok: false, detail: gpu.reason });
     return false;
   }
-  const loaded = await tryImport('@tensorflow/tfjs-backend-webgpu', options.importer);
-  if (!loaded.ok || !(await activate('webgpu'))) {
-    attempts.push({
-      backend: 'webgpu',
-      variant: '@tensorflow/tfjs-backend-webgpu',
-      ok: false,
-      detail: loaded.ok ? 'backend did not initialise' : loaded.reason,
-    });
-    return false;
-  }
-  attempts.push({
-    backend: 'webgpu',
-    variant: '@tensorflow/tfjs-backend-webgpu',
-    ok: true,
-    detail: `adapter: ${gpu.description}${gpu.compatibilityMode ? ' (compatibility mode)' : ''}`,
-  });
-  return true;
+  return loadBackend(
+    'webgpu',
+    '@tensorflow/tfjs-backend-webgpu',
+    options,
+    attempts,
+    `adapter: ${gpu.description}${gpu.compatibilityMode ? ' (compatibility mode)' : ''}`,
+  );
 }
 
 async function tryWasm(options: SelectBackendOptions, attempts: BackendAttempt[]): Promise<boolean> {
@@ -182,18 +194,7 @@ async function tryWasm(options: SelectBackendOptions, attempts: BackendAttempt[]
     });
     return false;
   }
-  const loaded = await tryImport('@tensorflow/tfjs-backend-wasm', options.importer);
-  if (!loaded.ok || !(await activate('wasm'))) {
-    attempts.push({
-      backend: 'wasm',
-      variant: '@tensorflow/tfjs-backend-wasm',
-      ok: false,
-      detail: loaded.ok ? 'backend did not initialise' : loaded.reason,
-    });
-    return false;
-  }
-  attempts.push({ backend: 'wasm', variant: '@tensorflow/tfjs-backend-wasm', ok: true, detail: 'WebAssembly SIMD' });
-  return true;
+  return loadBackend('wasm', '@tensorflow/tfjs-backend-wasm', options, attempts, 'WebAssembly SIMD');
 }
 
 async function tryCpu(attempts: BackendAttempt[]): Promise<boolean> {

@@ -4,3 +4,4 @@ export * from './layers.js';
 export * from './mednext.js';
 export * from './summary.js';
 export * from './run-arrays.js';
+export * from './fused-blocks.js';

@@ -8,8 +8,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Side effect: gradients of the kernels used here (tfjs-core registers none by itself).
-import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
+import {
+  buildArchitecture,
+  parameterSpecs,
+  type Architecture,
+  type BlockSpec,
+  type ParamSpec,
+} from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
+import { FusedBlockWeights, runFusedBlock } from './fused-blocks.js';
 import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
 
 /** Options of {@link MedNeXt.create}. */
@@ -35,6 +42,13 @@ export interface ForwardOptions {
    * it from a model built without the heads is an error.
    */
   deepSupervision?: boolean;
+  /**
+   * Run the blocks on the fused WebAssembly block kernel where it applies (outside a gradient tape, backend
+   * `cpu`/`wasm` with the fast kernels enabled, blocks without GRN); other blocks and settings take the
+   * composite path, which gives the same values within float rounding. Default true; false forces the composite
+   * path (e.g. to compare the two).
+   */
+  fused?: boolean;
 }
 
 /** NCDHW → NDHWC (a rank-3 transpose underneath, which every backend supports). */
@@ -78,6 +92,8 @@ export class MedNeXt {
   readonly architecture: Architecture;
   /** Parameters in PyTorch order and layout, keyed by official state-dict names. */
   readonly params: Map<string, tf.Variable>;
+  /** Block weights converted for the fused kernel, kept across forward passes (see {@link FusedBlockWeights}). */
+  private readonly fusedWeights = new FusedBlockWeights();
 
   private constructor(config: MedNeXtConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -146,9 +162,11 @@ export class MedNeXt {
     }
     const arch = this.architecture;
     // Chunk only outside a gradient tape: under one, every chunk's intermediates are kept anyway.
+    const inference = !(options.training || gradientRecording());
     const blockOptions: BlockRunOptions = {
-      chunkElements: options.training || gradientRecording() ? 0 : (options.chunkElements ?? 2 ** 23),
+      chunkElements: inference ? (options.chunkElements ?? 2 ** 23) : 0,
     };
+    const useFused = inference && options.fused !== false;
     const p = (name: string): tf.Tensor => {
       const v = this.params.get(name);
       if (!v) throw new Error(`MedNeXt: parameter '${name}' is missing`);
@@ -162,23 +180,26 @@ export class MedNeXt {
       if (!keepInput) h.dispose();
       return out;
     };
+    // The fused kernel where it applies (null otherwise), else the composite block.
+    const block = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D =>
+      (useFused ? runFusedBlock(t, b, p, this.fusedWeights) : null) ?? runBlock(t, b, p, blockOptions);
     const outputs: tf.Tensor5D[] = [];
     const skips: tf.Tensor5D[] = [];
     let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);
     for (let j = 0; j < 4; j++) {
-      for (const b of arch.encoders[j]) h = step(h, (t) => runBlock(t, b, p, blockOptions), false);
+      for (const b of arch.encoders[j]) h = step(h, (t) => block(t, b), false);
       skips.push(h);
-      h = step(h, (t) => runBlock(t, arch.downs[j], p, blockOptions), true);
+      h = step(h, (t) => block(t, arch.downs[j]), true);
     }
-    for (const b of arch.bottleneck) h = step(h, (t) => runBlock(t, b, p, blockOptions), false);
+    for (const b of arch.bottleneck) h = step(h, (t) => block(t, b), false);
     const dsOut: tf.Tensor5D[] = [];
     if (ds) dsOut.push(head(h, 'out_4'));
     for (let i = 0; i < 4; i++) {
       const j = 3 - i;
       const skip = skips[j];
-      h = step(h, (t) => add5(runBlock(t, arch.ups[i], p, blockOptions), skip), false);
+      h = step(h, (t) => add5(block(t, arch.ups[i]), skip), false);
       skip.dispose();
-      for (const b of arch.decoders[i]) h = step(h, (t) => runBlock(t, b, p, blockOptions), false);
+      for (const b of arch.decoders[i]) h = step(h, (t) => block(t, b), false);
       if (ds && j > 0) dsOut.push(head(h, `out_${j}`));
     }
     outputs.push(head(h, 'out_0'));
@@ -205,6 +226,7 @@ export class MedNeXt {
 
   /** Frees every variable. */
   dispose(): void {
+    this.fusedWeights.clear();
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }

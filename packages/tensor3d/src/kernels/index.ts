@@ -38,6 +38,7 @@ export {
   registerFastKernels,
   enableFastKernels,
   unregisterFastKernels,
+  fastKernelsActive,
   setKernelRuntime,
   getKernelRuntime,
   FAST_KERNEL_BACKENDS,

@@ -285,6 +285,19 @@ export function registerFastKernels(options: RegisterFastKernelsOptions = {}): s
   return done;
 }
 
+/**
+ * Whether the fast kernels serve `backendName` (default: the active backend) right now: registered by
+ * {@link registerFastKernels} and not since overwritten or unregistered. Callers use it to pick paths built on
+ * the same kernels (e.g. the fused MedNeXt block) only when the user enabled them.
+ */
+export function fastKernelsActive(backendName: string = tf.getBackend()): boolean {
+  for (const [key, { ours }] of replaced) {
+    const [kernelName, b] = key.split('@');
+    if (b === backendName && tf.getKernel(kernelName, b)?.kernelFunc === ours) return true;
+  }
+  return false;
+}
+
 /** Puts back the kernels {@link registerFastKernels} replaced (where ours are still the registered ones). */
 export function unregisterFastKernels(): void {
   for (const [key, { previous, ours }] of replaced) {

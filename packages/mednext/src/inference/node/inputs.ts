@@ -12,14 +12,23 @@ export type CaseInput = { id: string; dir: string } | { id: string; files: Recor
 
 const NIFTI = /\.nii(\.gz)?$/i;
 
-function modalityFile(names: readonly string[], modality: string): string | undefined {
-  return names.find((n) => new RegExp(`-${modality}\\.nii(\\.gz)?$`, 'i').test(n));
+/** `-<modality>.nii` or `-<modality>.nii.gz` at the end of a file name, any case. */
+function modalitySuffix(modality: string): RegExp {
+  return new RegExp(`-${modality}\\.nii(\\.gz)?$`, 'i');
 }
 
-/** True when the folder holds a file for the first modality (`*-t1n.nii.gz`). */
-async function isCaseFolder(dir: string, modalities: readonly string[]): Promise<boolean> {
-  const names = await readdir(dir);
-  return modalityFile(names, modalities[0]!) !== undefined;
+function modalityFile(names: readonly string[], modality: string): string | undefined {
+  const suffix = modalitySuffix(modality);
+  return names.find((n) => suffix.test(n));
+}
+
+/**
+ * The case ID of a folder holding `<ID>-<first modality>.nii(.gz)` (the folder's name when `<ID>` is empty),
+ * or null when it holds no such file.
+ */
+async function caseFolderId(dir: string, modalities: readonly string[]): Promise<string | null> {
+  const file = modalityFile(await readdir(dir), modalities[0]!);
+  return file === undefined ? null : file.replace(modalitySuffix(modalities[0]!), '') || path.basename(dir);
 }
 
 /**
@@ -69,8 +78,9 @@ export async function resolveCaseInputs(
   for (const [i, p] of inputs.entries()) {
     if (kinds[i] !== 'dir')
       throw new Error(`${p}: mixing files and folders is not supported; pass folders, or one file per modality`);
-    if (await isCaseFolder(p, modalities)) {
-      cases.push({ id: caseIdOf(p, await readdir(p), modalities), dir: p });
+    const id = await caseFolderId(p, modalities);
+    if (id !== null) {
+      cases.push({ id, dir: p });
       continue;
     }
     const entries = (await readdir(p, { withFileTypes: true }))
@@ -80,8 +90,9 @@ export async function resolveCaseInputs(
     let found = 0;
     for (const name of entries) {
       const dir = path.join(p, name);
-      if (await isCaseFolder(dir, modalities)) {
-        cases.push({ id: caseIdOf(dir, await readdir(dir), modalities), dir });
+      const inner = await caseFolderId(dir, modalities);
+      if (inner !== null) {
+        cases.push({ id: inner, dir });
         found++;
       }
     }
@@ -94,13 +105,6 @@ export async function resolveCaseInputs(
     seen.add(c.id);
   }
   return cases;
-}
-
-function caseIdOf(dir: string, names: readonly string[], modalities: readonly string[]): string {
-  return (
-    modalityFile(names, modalities[0]!)!.replace(new RegExp(`-${modalities[0]}\\.nii(\\.gz)?$`, 'i'), '') ||
-    path.basename(dir)
-  );
 }
 
 /** Loads a case (modalities in the given order, no label map). */

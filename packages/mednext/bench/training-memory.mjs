@@ -5,14 +5,17 @@
 // while it creates gradients, so the true peak is this plus the largest transient gradient
 // tensors (a few per cent). (tf.profile's peakBytes would be the direct measure but crashes in
 // tfjs 4.22 inside gradient functions.) Usage:
-//   node bench/training-memory.mjs [preset=B] [backend=cpu]
+//   node bench/training-memory.mjs [preset=B] [backend=cpu] [--checkpoint]
+// --checkpoint recomputes each block in the backward pass (MedNeXt.forward's checkpointBlocks).
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@mednext-ts/tensor3d';
 import { MedNeXt, presetConfig, batchDiceFocalLoss, deepSupervisionLoss, targetPyramid } from '@mednext-ts/mednext';
 import { AdamWScheduleFree } from '@mednext-ts/optim-schedulefree';
 
-const preset = process.argv[2] ?? 'B';
-await selectBackend(process.argv[3] ?? 'cpu');
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const checkpointBlocks = process.argv.includes('--checkpoint');
+const preset = positional[0] ?? 'B';
+await selectBackend(positional[1] ?? 'cpu');
 const model = MedNeXt.create(presetConfig(preset, { deepSupervision: true, inChannels: 4, nClasses: 3 }), { seed: 1 });
 const opt = new AdamWScheduleFree({ lr: 0.0027 });
 opt.train();
@@ -25,7 +28,9 @@ async function step(shape) {
   const before = tf.memory().numBytes;
   let held = 0;
   const { value, grads } = tf.variableGrads(() => {
-    const loss = deepSupervisionLoss(model.forward(x, { training: true }), targets, (a, b) => batchDiceFocalLoss(a, b));
+    const loss = deepSupervisionLoss(model.forward(x, { training: true, checkpointBlocks }), targets, (a, b) =>
+      batchDiceFocalLoss(a, b),
+    );
     held = tf.memory().numBytes - before;
     return loss;
   }, model.trainableVariables());
@@ -46,7 +51,7 @@ const fixed = a.peak - perVoxel * a.voxels;
 const target = 2 * 128 * 160 * 112;
 const gib = (n) => (n / 2 ** 30).toFixed(2);
 console.log(
-  `MedNeXt-${preset} k3 DS, ${model.parameterCount()} parameters; resident weights+optimizer ${gib(baseBytes)} GiB`,
+  `MedNeXt-${preset} k3 DS${checkpointBlocks ? ', checkpointed blocks' : ''}, ${model.parameterCount()} parameters; resident weights+optimizer ${gib(baseBytes)} GiB`,
 );
 console.log(
   `held after forward+loss: 1x16x16x32 ${gib(a.peak)} GiB (${a.seconds.toFixed(1)} s), 1x16x32x32 ${gib(b.peak)} GiB (${b.seconds.toFixed(1)} s)`,

@@ -5,3 +5,5 @@ export * from './mednext.js';
 export * from './summary.js';
 export * from './run-arrays.js';
 export * from './fused-blocks.js';
+export * from './lean-grad.js';
+export * from './train-block.js';

@@ -18,6 +18,7 @@ import {
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
 import { FusedBlockWeights, runFusedBlock } from './fused-blocks.js';
 import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
+import { checkpointed, runBlockTrain } from './train-block.js';
 
 /** Options of {@link MedNeXt.create}. */
 export interface CreateOptions {
@@ -49,6 +50,12 @@ export interface ForwardOptions {
    * path (e.g. to compare the two).
    */
   fused?: boolean;
+  /**
+   * Under a gradient tape, keep only each block's input (and parameters) and recompute the block in the
+   * backward pass (gradient checkpointing; costs about one more forward pass per step). Defaults to the
+   * config's `checkpoint_style === 'outside_block'` (the official name); ignored outside a tape.
+   */
+  checkpointBlocks?: boolean;
 }
 
 /** NCDHW → NDHWC (a rank-3 transpose underneath, which every backend supports). */
@@ -172,6 +179,14 @@ export class MedNeXt {
       if (!v) throw new Error(`MedNeXt: parameter '${name}' is missing`);
       return v;
     };
+    // Under a tape: the memory-lean custom-gradient path (same values), optionally recomputed per block.
+    const taped = !inference;
+    const checkpoint = taped && (options.checkpointBlocks ?? this.config.checkpoint_style === 'outside_block');
+    const trainBlock = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D => {
+      if (!checkpoint) return runBlockTrain(t, b, p);
+      const names = [...this.params.keys()].filter((name) => name.startsWith(`${b.name}.`));
+      return checkpointed((xi, pi) => runBlockTrain(xi, b, pi), t, names, p);
+    };
     const head = (h: tf.Tensor5D, name: string): tf.Tensor5D =>
       tf.tidy(() => pointwiseTransposed(h, p(`${name}.conv_out.weight`), p(`${name}.conv_out.bias`)));
     // Each block runs in its own tidy so a large patch only keeps the live activations.
@@ -182,7 +197,9 @@ export class MedNeXt {
     };
     // The fused kernel where it applies (null otherwise), else the composite block.
     const block = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D =>
-      (useFused ? runFusedBlock(t, b, p, this.fusedWeights) : null) ?? runBlock(t, b, p, blockOptions);
+      taped
+        ? trainBlock(t, b)
+        : ((useFused ? runFusedBlock(t, b, p, this.fusedWeights) : null) ?? runBlock(t, b, p, blockOptions));
     const outputs: tf.Tensor5D[] = [];
     const skips: tf.Tensor5D[] = [];
     let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);

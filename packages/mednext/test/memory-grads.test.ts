@@ -1,0 +1,193 @@
+/**
+ * The memory-lean custom gradients (lean-grad.ts, train-block.ts) against tfjs's own autodiff of the
+ * same forward formulas, on small random inputs, on the cpu and wasm backends.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { selectBackend, type BackendName } from '@mednext-ts/tensor3d';
+import {
+  MedNeXt,
+  NORM_EPS,
+  addBiasLean,
+  addLean,
+  checkpointed,
+  gelu,
+  geluLean,
+  geluLinearLean,
+  linearLean,
+  normAffineLean,
+  runBlock,
+  runBlockTrain,
+  type BlockSpec,
+  type ParamGetter,
+} from '../src/index.js';
+import { closeness } from './helpers.js';
+
+/** Float32 values and gradients of the same function by two routes: |a − b| ≤ 1e-5 + 1e-4·|b|. */
+const ATOL = 1e-5;
+const RTOL = 1e-4;
+
+/** Value and the gradients of sum(f(xs)·dy) w.r.t. every input (dy random, so every output element counts). */
+function vjp(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): Float32Array[] {
+  return tf.tidy(() => {
+    const y = f(...xs);
+    const dy = tf.randomNormal(y.shape, 0, 1, 'float32', seed);
+    const grads = tf.grads(f)(xs, dy);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+function expectSame(lean: Float32Array[], reference: Float32Array[], what: string): void {
+  expect(lean.length).toBe(reference.length);
+  lean.forEach((a, i) => {
+    const { ratio, maxAbs } = closeness(a, reference[i], ATOL, RTOL);
+    expect(ratio, `${what} ${i === 0 ? 'value' : `gradient ${i - 1}`}: max |diff| ${maxAbs}`).toBeLessThanOrEqual(1);
+  });
+}
+
+const rand = (shape: number[], seed: number, scale = 1): tf.Tensor =>
+  tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
+
+/** Autodiff reference of the per-channel GroupNorm with affine (the formula of layers.ts channelNorm). */
+function normReference(t: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(t, 1, true);
+  return tf.add(tf.mul(tf.sub(t, mean), tf.mul(tf.rsqrt(tf.add(variance, NORM_EPS)), gamma)), beta);
+}
+
+function linearReference(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D, false, true), b);
+}
+
+/** A parameter getter over random block parameters with the official names and shapes. */
+function blockParams(b: BlockSpec, seed: number): Map<string, tf.Tensor> {
+  const e = b.cIn * b.expR;
+  const k = b.kernel;
+  const shapes: Record<string, number[]> = {
+    'conv1.weight': [b.cIn, 1, k, k, k],
+    'conv1.bias': [b.cIn],
+    'norm.weight': [b.cIn],
+    'norm.bias': [b.cIn],
+    'conv2.weight': [e, b.cIn, 1, 1, 1],
+    'conv2.bias': [e],
+    'conv3.weight': [b.cOut, e, 1, 1, 1],
+    'conv3.bias': [b.cOut],
+  };
+  if (b.grn) {
+    shapes.grn_gamma = [1, e, 1, 1, 1];
+    shapes.grn_beta = [1, e, 1, 1, 1];
+  }
+  if (b.kind === 'down') {
+    shapes['res_conv.weight'] = [b.cOut, b.cIn, 1, 1, 1];
+    shapes['res_conv.bias'] = [b.cOut];
+  }
+  if (b.kind === 'up') {
+    shapes['res_conv.weight'] = [b.cIn, b.cOut, 1, 1, 1];
+    shapes['res_conv.bias'] = [b.cOut];
+  }
+  const out = new Map<string, tf.Tensor>();
+  Object.entries(shapes).forEach(([name, shape], i) => {
+    // Norm weights around 1 as after initialisation, everything else small and random.
+    const base = rand(shape, seed + i, 0.4);
+    out.set(`${b.name}.${name}`, name === 'norm.weight' ? tf.add(base, 1) : base);
+  });
+  return out;
+}
+
+const BLOCKS: BlockSpec[] = [
+  { name: 'enc_block_0.0', kind: 'block', cIn: 3, cOut: 3, expR: 2, kernel: 3, residual: true, grn: false },
+  { name: 'enc_block_1.0', kind: 'block', cIn: 4, cOut: 4, expR: 3, kernel: 3, residual: true, grn: true },
+  { name: 'down_1', kind: 'down', cIn: 3, cOut: 6, expR: 2, kernel: 3, residual: true, grn: false },
+  { name: 'up_1', kind: 'up', cIn: 6, cOut: 3, expR: 2, kernel: 3, residual: true, grn: false },
+];
+
+const backends: BackendName[] = ['cpu', 'wasm'];
+
+afterAll(async () => {
+  await selectBackend('cpu');
+});
+
+describe.each(backends)('lean custom gradients equal tfjs autodiff (%s)', (backend) => {
+  const use = async (ctx: { skip: () => void }): Promise<void> => {
+    const choice = await selectBackend(backend).catch(() => null);
+    if (!choice || choice.backend !== backend) ctx.skip();
+  };
+
+  it('per-channel GroupNorm with affine', async (ctx) => {
+    await use(ctx);
+    const xs = [tf.add(rand([2, 50, 5], 1, 3), 2), rand([5], 2, 0.5), rand([5], 3)];
+    expectSame(vjp(normAffineLean as never, xs, 4), vjp(normReference, xs, 4), 'norm');
+    tf.dispose(xs);
+  });
+
+  it('exact GELU, alone and followed by a 1x1x1 conv', async (ctx) => {
+    await use(ctx);
+    const u = rand([40, 6], 5, 3);
+    expectSame(vjp(geluLean, [u], 6), vjp(gelu, [u], 6), 'gelu');
+    const xs = [u, rand([4, 6], 7), rand([4], 8)];
+    const reference = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => linearReference(gelu(a), w, b);
+    expectSame(vjp(geluLinearLean as never, xs, 9), vjp(reference, xs, 9), 'gelu+linear');
+    tf.dispose(xs);
+  });
+
+  it('1x1x1 conv, bias and residual additions', async (ctx) => {
+    await use(ctx);
+    const xs = [rand([30, 4], 10), rand([7, 4], 11), rand([7], 12)];
+    expectSame(vjp(linearLean as never, xs, 13), vjp(linearReference, xs, 13), 'linear');
+    const xb = [rand([2, 9, 7], 14), rand([7], 15)];
+    expectSame(vjp(addBiasLean, xb, 16), vjp(tf.add, xb, 16), 'bias');
+    const xr = [rand([2, 9, 7], 17), rand([2, 9, 7], 18)];
+    expectSame(vjp(addLean, xr, 19), vjp(tf.add, xr, 19), 'residual');
+    tf.dispose([...xs, ...xb, ...xr]);
+  });
+
+  it.each(BLOCKS.map((b) => [b.name, b] as const))('whole block %s, plain and checkpointed', async (_, b, ctx) => {
+    await use(ctx);
+    const params = blockParams(b, 20);
+    const names = [...params.keys()];
+    const getter = (values: tf.Tensor[]): ParamGetter => {
+      const m = new Map(names.map((n, i) => [n, values[i]]));
+      return (n) => m.get(n)!;
+    };
+    const s = b.kind === 'up' ? 3 : 4;
+    const inputs = [rand([1, s, s, s, b.cIn], 30), ...params.values()];
+    const reference = (...xs: tf.Tensor[]): tf.Tensor => runBlock(xs[0] as tf.Tensor5D, b, getter(xs.slice(1)));
+    const lean = (...xs: tf.Tensor[]): tf.Tensor => runBlockTrain(xs[0] as tf.Tensor5D, b, getter(xs.slice(1)));
+    const ckpt = (...xs: tf.Tensor[]): tf.Tensor =>
+      checkpointed((x, p) => runBlockTrain(x, b, p), xs[0] as tf.Tensor5D, names, getter(xs.slice(1)));
+    const ref = vjp(reference, inputs, 31);
+    expectSame(vjp(lean, inputs, 31), ref, `${b.name} lean`);
+    const before = tf.memory().numTensors;
+    expectSame(vjp(ckpt, inputs, 31), ref, `${b.name} checkpointed`);
+    // The nested recomputation must not leak tensors or break the outer tape's clean-up.
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(inputs);
+  });
+});
+
+describe('whole network: lean and checkpointed training give the same gradients (cpu)', () => {
+  it('MedNeXt-S-like tiny net, deep supervision', async () => {
+    await selectBackend('cpu');
+    const model = MedNeXt.create(
+      { in_channels: 2, n_channels: 2, n_classes: 2, exp_r: 2, kernel_size: 3, deep_supervision: true, grn: true },
+      { seed: 3 },
+    );
+    const x = rand([1, 16, 16, 16, 2], 40) as tf.Tensor5D;
+    const loss = (checkpointBlocks: boolean) => () =>
+      tf.addN(
+        model.forward(x, { training: true, checkpointBlocks }).map((o, i) => tf.mul(tf.mean(tf.square(o)), i + 1)),
+      ) as tf.Scalar;
+    const plain = model.valueAndGrads(loss(false));
+    const before = tf.memory().numTensors;
+    const ckpt = model.valueAndGrads(loss(true));
+    expect(ckpt.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0], 6);
+    expect([...ckpt.grads.keys()]).toEqual([...plain.grads.keys()]);
+    for (const [name, g] of plain.grads) {
+      const { ratio, maxAbs } = closeness(ckpt.grads.get(name)!.dataSync(), g.dataSync(), 1e-7, 1e-4);
+      expect(ratio, `${name}: max |diff| ${maxAbs}`).toBeLessThanOrEqual(1);
+    }
+    // Only the new value and gradients stay alive.
+    expect(tf.memory().numTensors - before).toBe(1 + ckpt.grads.size);
+    tf.dispose([x, plain.value, ckpt.value, ...plain.grads.values(), ...ckpt.grads.values()]);
+    model.dispose();
+  });
+});

@@ -108,14 +108,11 @@ export default class Predict extends Command {
         this.error(`${m.name} was trained for task '${m.info.task}', not '${taskId}'`);
     }
     const task = await findTask(this.config, taskId);
-    for (const m of models) {
-      if (m.outChannels !== task.regions.length) {
-        this.error(
-          `${m.name} predicts ${m.outChannels} regions; task '${task.id}' has ${task.regions.length} (${task.regions.map((r) => r.name).join(', ')})`,
-        );
-      }
+    try {
+      checkModelsAgainstTask(models, task);
+    } catch (error) {
+      this.error((error as Error).message);
     }
-    checkModelsAgainstTask(models, task);
     const modalities = models[0]!.info.modalities ?? task.modalities;
     const settings = await postprocessFromFlags(task, flags);
     const shard = resolveShard(flags.shard, process.env);

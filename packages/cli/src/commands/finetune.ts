@@ -68,14 +68,12 @@ export default class Finetune extends Command {
           `${base.sources ? ` on sources ${base.sources.join(', ')}` : ''}; ${base.epochs} epochs x ${base.iterationsPerEpoch}, lr ${base.learningRate}`,
       );
     }
-    const results = await runFolds(
+    await runFolds(
       this,
       base,
       flags.fold,
       (fold) => ({ kind: 'checkpoint', path: checkpointFor(fold), trainLast, reinit }),
       flags.quiet,
     );
-    for (const r of results)
-      this.log(`${r.foldDir}: best mean Dice ${r.bestDice?.toFixed(4) ?? '-'} at epoch ${r.bestEpoch ?? '-'}`);
   }
 }

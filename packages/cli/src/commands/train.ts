@@ -77,8 +77,6 @@ export default class Train extends Command {
           `${base.optimizer} lr ${base.learningRate}, ${base.loss}`,
       );
     }
-    const results = await runFolds(this, base, flags.fold, () => init, flags.quiet);
-    for (const r of results)
-      this.log(`${r.foldDir}: best mean Dice ${r.bestDice?.toFixed(4) ?? '-'} at epoch ${r.bestEpoch ?? '-'}`);
+    await runFolds(this, base, flags.fold, () => init, flags.quiet);
   }
 }

@@ -165,7 +165,10 @@ export function optionsFromFlags(
   };
 }
 
-/** Runs the selected folds one after the other, with a per-epoch progress bar and a line per epoch. */
+/**
+ * Runs the selected folds one after the other, with a per-epoch progress bar and a line per epoch (stderr), then
+ * prints each fold's best mean Dice on stdout.
+ */
 export async function runFolds(
   command: Command,
   base: Omit<TrainOptions, 'fold'>,
@@ -221,5 +224,7 @@ export async function runFolds(
     );
     results.push(result);
   }
+  for (const r of results)
+    command.log(`${r.foldDir}: best mean Dice ${r.bestDice?.toFixed(4) ?? '-'} at epoch ${r.bestEpoch ?? '-'}`);
   return results;
 }

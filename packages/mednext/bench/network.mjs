@@ -28,6 +28,44 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const envArgs = (process.env.MEDNEXT_BENCH_ARGS ?? '').split(/\s+/).filter(Boolean);
 if (process.env.npm_config_quick === 'true') envArgs.push('--quick');
 const args = parseArgs([...envArgs, ...process.argv.slice(2)]);
+const KNOWN = [
+  'quick',
+  'patch',
+  'train-patch',
+  'models',
+  'engines',
+  'parts',
+  'warmup',
+  'runs',
+  'ort-warmup',
+  'ort-runs',
+  'torch-warmup',
+  'torch-runs',
+  'threads',
+  'seed',
+  'backend',
+  'no-fast-kernels',
+  'ort-spinning',
+  'ort-dynamic',
+  'python',
+  'profile',
+  'max-rss-gib',
+  'timeout-min',
+  'json',
+  'keep',
+  'help',
+];
+if (args.help) {
+  // The usage is the comment block at the top of this file.
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  process.stdout.write(`${source.split('\nimport ')[0].replace(/^\/\/ ?/gm, '')}\n`);
+  process.exit(0);
+}
+const unknown = Object.keys(args).filter((k) => !KNOWN.includes(k));
+if (unknown.length) {
+  process.stderr.write(`network.mjs: unknown option(s) ${unknown.map((k) => `--${k}`).join(', ')} (see --help)\n`);
+  process.exit(2);
+}
 const quick = !!args.quick;
 const opt = {
   patch: parseShape(args.patch ?? (quick ? '32x32x32' : '128x160x112'), '--patch'),

@@ -42,8 +42,14 @@ describe('defineTask', () => {
 
   it.each([
     [{ id: 'Bad Id' }, "task 'Bad Id': id must be lower-case letters, digits and dashes"],
-    [{ regions: [{ name: 'X', labels: [7], threshold: 0.5, minSize: 0 }] }, "task 'toy': region X uses unknown label 7"],
-    [{ regions: [{ name: 'X', labels: [1], threshold: 1.5, minSize: 0 }] }, "task 'toy': region X threshold must be in (0, 1)"],
+    [
+      { regions: [{ name: 'X', labels: [7], threshold: 0.5, minSize: 0 }] },
+      "task 'toy': region X uses unknown label 7",
+    ],
+    [
+      { regions: [{ name: 'X', labels: [1], threshold: 1.5, minSize: 0 }] },
+      "task 'toy': region X threshold must be in (0, 1)",
+    ],
     [{ regionsToLabels: [{ region: 'Q', label: 1 }] }, "task 'toy': regionsToLabels names unknown region Q"],
     [
       {
@@ -74,7 +80,9 @@ describe('TaskRegistry', () => {
   it('refuses a duplicate id and names both sources', () => {
     const registry = new TaskRegistry();
     registry.register([makeTask()], 'pkg-a');
-    expect(() => registry.register([makeTask()], 'pkg-b')).toThrow("task 'toy' from pkg-b is already registered by pkg-a");
+    expect(() => registry.register([makeTask()], 'pkg-b')).toThrow(
+      "task 'toy' from pkg-b is already registered by pkg-a",
+    );
   });
 
   it('lists known ids for an unknown task', () => {
@@ -86,6 +94,8 @@ describe('TaskRegistry', () => {
   it('reads the tasks export of a plugin module', () => {
     const task = makeTask();
     expect(tasksFromModule({ tasks: [task] }, 'p')).toEqual([task]);
-    expect(() => tasksFromModule({ default: [] }, 'my-plugin')).toThrow("my-plugin does not export an array named 'tasks'");
+    expect(() => tasksFromModule({ default: [] }, 'my-plugin')).toThrow(
+      "my-plugin does not export an array named 'tasks'",
+    );
   });
 });

@@ -8,6 +8,7 @@ import { selectBackend, type BackendName } from '@mednext-ts/tensor3d';
 import {
   MedNeXt,
   NORM_EPS,
+  add5Lean,
   addBiasLean,
   addLean,
   checkpointed,
@@ -16,6 +17,13 @@ import {
   geluLinearLean,
   linearLean,
   normAffineLean,
+  padFront,
+  padFrontLean,
+  reshapeLean,
+  spread2,
+  spread2Lean,
+  subsample2,
+  subsample2Lean,
   runBlock,
   runBlockTrain,
   type BlockSpec,
@@ -129,7 +137,7 @@ describe.each(backends)('lean custom gradients equal tfjs autodiff (%s)', (backe
     tf.dispose(xs);
   });
 
-  it('1x1x1 conv, bias and residual additions', async (ctx) => {
+  it('1x1x1 conv, bias, residual and skip additions, reshape', async (ctx) => {
     await use(ctx);
     const xs = [rand([30, 4], 10), rand([7, 4], 11), rand([7], 12)];
     expectSame(vjp(linearLean as never, xs, 13), vjp(linearReference, xs, 13), 'linear');
@@ -137,7 +145,25 @@ describe.each(backends)('lean custom gradients equal tfjs autodiff (%s)', (backe
     expectSame(vjp(addBiasLean, xb, 16), vjp(tf.add, xb, 16), 'bias');
     const xr = [rand([2, 9, 7], 17), rand([2, 9, 7], 18)];
     expectSame(vjp(addLean, xr, 19), vjp(tf.add, xr, 19), 'residual');
-    tf.dispose([...xs, ...xb, ...xr]);
+    const x5 = [rand([1, 2, 3, 4, 5], 25), rand([1, 2, 3, 4, 5], 26)];
+    expectSame(vjp(add5Lean as never, x5, 27), vjp(tf.add, x5, 27), 'skip');
+    const reshaped = (t: tf.Tensor): tf.Tensor => tf.square(reshapeLean(t, [6, 20]));
+    expectSame(
+      vjp(reshaped, [x5[0]], 28),
+      vjp((t) => tf.square(tf.reshape(t, [6, 20])), [x5[0]], 28),
+      'reshape',
+    );
+    tf.dispose([...xs, ...xb, ...xr, ...x5]);
+  });
+
+  it("front padding, stride-2 spreading and subsampling (the up/down blocks' reshuffles)", async (ctx) => {
+    await use(ctx);
+    const x = rand([2, 3, 4, 5, 3], 21);
+    expectSame(vjp(padFrontLean as never, [x], 22), vjp(padFront as never, [x], 22), 'padFront');
+    expectSame(vjp(spread2Lean as never, [x], 23), vjp(spread2 as never, [x], 23), 'spread2');
+    // Odd and even sizes: the adjoint of subsampling must restore both.
+    expectSame(vjp(subsample2Lean as never, [x], 24), vjp(subsample2 as never, [x], 24), 'subsample2');
+    tf.dispose(x);
   });
 
   it.each(BLOCKS.map((b) => [b.name, b] as const))('whole block %s, plain and checkpointed', async (_, b, ctx) => {

@@ -7,3 +7,4 @@ export * from './run-arrays.js';
 export * from './fused-blocks.js';
 export * from './lean-grad.js';
 export * from './train-block.js';
+export * from './buffer-meter.js';

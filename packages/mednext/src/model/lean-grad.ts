@@ -13,7 +13,26 @@
  * (portability across the cpu, wasm and webgpu backends).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NORM_EPS } from './layers.js';
+import { NORM_EPS, padFront, spread2 } from './layers.js';
+
+/** What a {@link leanCustomGrad} forward function returns: the value and its backward pass. */
+export interface LeanGradResult {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * `tf.customGrad` whose backward pass runs in a tidy scope. tfjs calls a custom gradient function
+ * outside any scope of its own, so every temporary it creates (normalised inputs, derivatives, ...)
+ * would otherwise stay alive until the whole backward pass ends, which made the backward peak as large
+ * as with plain autodiff.
+ */
+export function leanCustomGrad(f: (...args: unknown[]) => LeanGradResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: unknown[]) => {
+    const { value, gradFunc } = f(...args);
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => gradFunc(dy, saved)) };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
+}
 
 /** 1/sqrt(2π), for the normal density in the GELU derivative. */
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -32,7 +51,7 @@ function channelSum(dy: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.reshape(tf.sum(tf.reshape(dy, [-1, c]), 0), shape);
 }
 
-const normAffineOp = tf.customGrad((...args: unknown[]) => {
+const normAffineOp = leanCustomGrad((...args: unknown[]) => {
   const [t, gamma, beta, save] = args as [tf.Tensor3D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   const { mean, variance } = tf.moments(t, 1, true);
   const rstd = tf.rsqrt(tf.add(variance, NORM_EPS));
@@ -72,7 +91,7 @@ function geluDerivative(x: tf.Tensor): tf.Tensor {
   return tf.add(cdf, tf.mul(x, pdf));
 }
 
-const geluOp = tf.customGrad((...args: unknown[]) => {
+const geluOp = leanCustomGrad((...args: unknown[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   return { value: geluForward(x), gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.mul(dy, geluDerivative(xs)) };
@@ -89,7 +108,7 @@ function linearGrads(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): t
   return [tf.matMul(dy2, w as tf.Tensor2D), tf.matMul(dy2, x as tf.Tensor2D, true, false), channelSum(dy, b.shape)];
 }
 
-const linearOp = tf.customGrad((...args: unknown[]) => {
+const linearOp = leanCustomGrad((...args: unknown[]) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.GradSaveFunc];
   save([x, w, b]);
   return {
@@ -106,7 +125,7 @@ export function linearLean(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.Ten
   return linearOp(x, w, b) as tf.Tensor2D;
 }
 
-const geluLinearOp = tf.customGrad((...args: unknown[]) => {
+const geluLinearOp = leanCustomGrad((...args: unknown[]) => {
   const [u, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.GradSaveFunc];
   save([u, w, b]);
   return {
@@ -127,7 +146,7 @@ export function geluLinearLean(u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf
   return geluLinearOp(u, w, b) as tf.Tensor2D;
 }
 
-const addBiasOp = tf.customGrad((...args: unknown[]) => {
+const addBiasOp = leanCustomGrad((...args: unknown[]) => {
   const [x, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([b]);
   return { value: tf.add(x, b), gradFunc: (dy: tf.Tensor, [bs]: tf.Tensor[]) => [dy, channelSum(dy, bs.shape)] };
@@ -138,7 +157,7 @@ export function addBiasLean<T extends tf.Tensor>(x: T, b: tf.Tensor): T {
   return addBiasOp(x, b) as T;
 }
 
-const addSameOp = tf.customGrad((...args: unknown[]) => {
+const addSameOp = leanCustomGrad((...args: unknown[]) => {
   const [a, b] = args as [tf.Tensor, tf.Tensor];
   return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [dy, dy] };
 });
@@ -149,4 +168,130 @@ export function addLean<T extends tf.Tensor>(a: T, b: T): T {
     throw new Error(`addLean: shapes differ ([${a.shape}] vs [${b.shape}])`);
   }
   return addSameOp(a, b) as T;
+}
+
+/** Drops the first voxel of D, H and W, per axis on rank-3 views (the adjoint of {@link padFront}). */
+function dropFront(x: tf.Tensor5D): tf.Tensor5D {
+  let y: tf.Tensor = x;
+  for (let axis = 1; axis <= 3; axis++) {
+    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const n = y.shape[axis];
+    const kept = tf.slice(tf.reshape(y, [before, n, after]), [0, 1, 0], [before, n - 1, after]);
+    y = tf.reshape(
+      kept,
+      y.shape.map((d, i) => (i === axis ? n - 1 : d)),
+    );
+  }
+  return y as tf.Tensor5D;
+}
+
+const padFrontOp = leanCustomGrad((...args: unknown[]) => {
+  const [x] = args as [tf.Tensor5D];
+  return { value: padFront(x), gradFunc: (dy: tf.Tensor) => dropFront(dy as tf.Tensor5D) };
+});
+
+/**
+ * {@link padFront} (one zero voxel at the front of D, H, W) keeping nothing for the backward pass
+ * (autodiff keeps every per-axis intermediate: ~11x the input).
+ */
+export function padFrontLean(x: tf.Tensor5D): tf.Tensor5D {
+  return padFrontOp(x) as tf.Tensor5D;
+}
+
+/**
+ * Voxels 0, 2, 4, ... on every spatial axis (what `subsample2` in layers.ts computes) with every op on rank ≤ 4
+ * views, odd sizes included: subsample2 pads odd axes at rank 5, which tfjs-webgpu cannot compile, and
+ * the adjoint of {@link spread2} always sees odd sizes (2n − 1).
+ */
+function pickEven(x: tf.Tensor5D): tf.Tensor5D {
+  let y: tf.Tensor = x;
+  for (let axis = 1; axis <= 3; axis++) {
+    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const n = y.shape[axis];
+    const half = Math.ceil(n / 2);
+    let view: tf.Tensor = tf.reshape(y, [before, n, after]);
+    if (n % 2 === 1) {
+      view = tf.pad(view, [
+        [0, 0],
+        [0, 1],
+        [0, 0],
+      ]);
+    }
+    const picked = tf.slice(tf.reshape(view, [before, half, 2, after]), [0, 0, 0, 0], [before, half, 1, after]);
+    y = tf.reshape(
+      picked,
+      y.shape.map((d, i) => (i === axis ? half : d)),
+    );
+  }
+  return y as tf.Tensor5D;
+}
+
+const spread2Op = leanCustomGrad((...args: unknown[]) => {
+  const [x] = args as [tf.Tensor5D];
+  // x[a] lands at 2a on every axis, so the adjoint picks the even positions of dy (n of 2n − 1).
+  return { value: spread2(x), gradFunc: (dy: tf.Tensor) => pickEven(dy as tf.Tensor5D) };
+});
+
+/**
+ * {@link spread2} (x[a] at 2a on every spatial axis, zeros between) keeping nothing for the backward
+ * pass (autodiff keeps the stacked and sliced intermediates: ~67x the input).
+ */
+export function spread2Lean(x: tf.Tensor5D): tf.Tensor5D {
+  return spread2Op(x) as tf.Tensor5D;
+}
+
+/** Zero-pads D, H and W at the end up to `shape`'s sizes, per axis on rank-3 views. */
+function padEndTo(x: tf.Tensor5D, shape: number[]): tf.Tensor5D {
+  let y: tf.Tensor = x;
+  for (let axis = 1; axis <= 3; axis++) {
+    const extra = shape[axis] - y.shape[axis];
+    if (extra === 0) continue;
+    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const padded = tf.pad(tf.reshape(y, [before, y.shape[axis], after]), [
+      [0, 0],
+      [0, extra],
+      [0, 0],
+    ]);
+    y = tf.reshape(
+      padded,
+      y.shape.map((d, i) => (i === axis ? shape[axis] : d)),
+    );
+  }
+  return y as tf.Tensor5D;
+}
+
+const subsample2Op = leanCustomGrad((...args: unknown[]) => {
+  const [x] = args as [tf.Tensor5D];
+  const shape = x.shape;
+  // Voxel 2a goes to a, so the adjoint spreads dy back to the even positions (zeros elsewhere).
+  return { value: pickEven(x), gradFunc: (dy: tf.Tensor) => padEndTo(spread2(dy as tf.Tensor5D), shape) };
+});
+
+/** `subsample2` of layers.ts (voxels 0, 2, 4, ... on every spatial axis) keeping nothing for the backward pass. */
+export function subsample2Lean(x: tf.Tensor5D): tf.Tensor5D {
+  return subsample2Op(x) as tf.Tensor5D;
+}
+
+/**
+ * `tf.reshape` that keeps nothing for the backward pass. tfjs's own Reshape gradient saves its input
+ * (only for the shape), which keeps the input's buffer alive until the backward pass even when
+ * nothing else needs it (e.g. the depthwise output once the bias is added).
+ */
+export function reshapeLean<R extends tf.Rank>(x: tf.Tensor, shape: number[]): tf.Tensor<R> {
+  const inShape = x.shape;
+  const op = leanCustomGrad((...args: unknown[]) => {
+    const [t] = args as [tf.Tensor];
+    return { value: tf.reshape(t, shape), gradFunc: (dy: tf.Tensor) => tf.reshape(dy, inShape) };
+  });
+  return op(x) as tf.Tensor<R>;
+}
+
+/** Same-shape addition of two NDHWC tensors on `[M, C]` views, keeping nothing for the backward pass. */
+export function add5Lean(a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D {
+  const c = a.shape[4];
+  const sum = addLean(reshapeLean<tf.Rank.R2>(a, [-1, c]), reshapeLean<tf.Rank.R2>(b, [-1, c]));
+  return reshapeLean<tf.Rank.R5>(sum, a.shape);
 }

@@ -18,6 +18,7 @@ import {
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
 import { FusedBlockWeights, runFusedBlock } from './fused-blocks.js';
 import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
+import { add5Lean } from './lean-grad.js';
 import { checkpointed, runBlockTrain } from './train-block.js';
 
 /** Options of {@link MedNeXt.create}. */
@@ -56,6 +57,12 @@ export interface ForwardOptions {
    * config's `checkpoint_style === 'outside_block'` (the official name); ignored outside a tape.
    */
   checkpointBlocks?: boolean;
+  /**
+   * Under a gradient tape, run the blocks on the memory-lean custom gradients (same values, a fraction of
+   * the memory). Default true; false takes tfjs's plain autodiff of the composite block, to compare
+   * (`checkpointBlocks` is then ignored).
+   */
+  leanGradients?: boolean;
 }
 
 /** NCDHW → NDHWC (a rank-3 transpose underneath, which every backend supports). */
@@ -183,6 +190,7 @@ export class MedNeXt {
     const taped = !inference;
     const checkpoint = taped && (options.checkpointBlocks ?? this.config.checkpoint_style === 'outside_block');
     const trainBlock = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D => {
+      if (options.leanGradients === false) return runBlock(t, b, p, blockOptions);
       if (!checkpoint) return runBlockTrain(t, b, p);
       const names = [...this.params.keys()].filter((name) => name.startsWith(`${b.name}.`));
       return checkpointed((xi, pi) => runBlockTrain(xi, b, pi), t, names, p);
@@ -200,6 +208,9 @@ export class MedNeXt {
       taped
         ? trainBlock(t, b)
         : ((useFused ? runFusedBlock(t, b, p, this.fusedWeights) : null) ?? runBlock(t, b, p, blockOptions));
+    // Under the lean tape the skip addition keeps nothing (tfjs's add keeps both inputs alive).
+    const addSkip = (a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D =>
+      taped && options.leanGradients !== false ? add5Lean(a, b) : add5(a, b);
     const outputs: tf.Tensor5D[] = [];
     const skips: tf.Tensor5D[] = [];
     let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);
@@ -214,7 +225,7 @@ export class MedNeXt {
     for (let i = 0; i < 4; i++) {
       const j = 3 - i;
       const skip = skips[j];
-      h = step(h, (t) => add5(block(t, arch.ups[i]), skip), false);
+      h = step(h, (t) => addSkip(block(t, arch.ups[i]), skip), false);
       skip.dispose();
       for (const b of arch.decoders[i]) h = step(h, (t) => block(t, b), false);
       if (ds && j > 0) dsOut.push(head(h, `out_${j}`));

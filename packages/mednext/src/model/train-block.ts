@@ -8,8 +8,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlockSpec } from './architecture.js';
-import { addBiasLean, addLean, geluLean, geluLinearLean, linearLean, normAffineLean } from './lean-grad.js';
-import { depthwiseFilter, grn, padFront, pointwise, pointwiseTransposed, spread2, subsample2 } from './layers.js';
+import {
+  addBiasLean,
+  addLean,
+  geluLean,
+  geluLinearLean,
+  leanCustomGrad,
+  linearLean,
+  normAffineLean,
+  padFrontLean,
+  reshapeLean,
+  spread2Lean,
+  subsample2Lean,
+} from './lean-grad.js';
+import { depthwiseFilter, grn, pointwise, pointwiseTransposed } from './layers.js';
 import type { ParamGetter } from './layers.js';
 import { depthwiseConv3d, depthwiseConvTranspose3d } from './ops.js';
 
@@ -18,12 +30,12 @@ function residualRows(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, n: number, v
   const pre = b.name;
   if (b.kind === 'block') return tf.reshape(x, [n, v, b.cIn]);
   if (b.kind === 'down') {
-    const r = pointwise(subsample2(x), p(`${pre}.res_conv.weight`), p(`${pre}.res_conv.bias`));
-    return tf.reshape(r, [n, v, b.cOut]);
+    const r = pointwise(subsample2Lean(x), p(`${pre}.res_conv.weight`), p(`${pre}.res_conv.bias`));
+    return reshapeLean<tf.Rank.R3>(r, [n, v, b.cOut]);
   }
   // Transposed 1x1x1 stride 2: Wᵀx at even positions, the bias everywhere (before the front padding).
-  const r = spread2(pointwiseTransposed(x, p(`${pre}.res_conv.weight`), null));
-  return addBiasLean(tf.reshape(r, [n, v, b.cOut]), p(`${pre}.res_conv.bias`));
+  const r = spread2Lean(pointwiseTransposed(x, p(`${pre}.res_conv.weight`), null));
+  return addBiasLean(reshapeLean<tf.Rank.R3>(r, [n, v, b.cOut]), p(`${pre}.res_conv.bias`));
 }
 
 /**
@@ -42,7 +54,8 @@ export function runBlockTrain(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter): tf.
   const [n, d, h, w, c] = dw.shape;
   const v = d * h * w;
   // conv1.bias is cancelled by the norm but kept so it gets its (zero) gradient, as in PyTorch.
-  const t = addBiasLean(tf.reshape(dw, [n, v, c]) as tf.Tensor3D, p(`${pre}.conv1.bias`));
+  // Lean reshapes wherever the input would otherwise die (tfjs's reshape gradient keeps it alive).
+  const t = addBiasLean(reshapeLean<tf.Rank.R3>(dw, [n, v, c]), p(`${pre}.conv1.bias`));
   const normed = normAffineLean(t, p(`${pre}.norm.weight`), p(`${pre}.norm.bias`));
   const w2 = p(`${pre}.conv2.weight`);
   const e = w2.shape[0];
@@ -56,11 +69,11 @@ export function runBlockTrain(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter): tf.
   } else {
     o = geluLinearLean(u, w3m, p(`${pre}.conv3.bias`));
   }
-  let out: tf.Tensor3D = tf.reshape(o, [n, v, b.cOut]);
+  let out = reshapeLean<tf.Rank.R3>(o, [n, v, b.cOut]);
   if (b.residual) out = addLean(out, residualRows(x, b, p, n, v));
   const out5: tf.Tensor5D = tf.reshape(out, [n, d, h, w, b.cOut]);
   // Up block: one zero voxel at the front of each axis, after conv3 and the residual.
-  return b.kind === 'up' ? padFront(out5) : out5;
+  return b.kind === 'up' ? padFrontLean(out5) : out5;
 }
 
 /** The tfjs engine state fields that nested gradient computation disturbs (no public accessor). */
@@ -90,7 +103,7 @@ export function checkpointed(
       return t;
     };
   };
-  const op = tf.customGrad((...args: unknown[]) => {
+  const op = leanCustomGrad((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const inputs = args as tf.Tensor[];
     save(inputs);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFastKernels, unregisterFastKernels } from '@mednext-ts/tensor3d';
+import { registerFastKernels, selectBackend, unregisterFastKernels } from '@mednext-ts/tensor3d';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FusedBlockWeights,
@@ -206,5 +206,29 @@ describe('fused MedNeXt blocks (cpu + fast kernels)', () => {
     expect(grads.has('enc_block_0.0.conv1.weight')).toBe(true);
     tf.dispose([x, value, ...grads.values()]);
     plain.dispose();
+  });
+});
+
+describe('fused MedNeXt blocks on the wasm backend', () => {
+  afterAll(async () => {
+    unregisterFastKernels();
+    await useBackend('cpu');
+  });
+
+  it('config_a: fused forward on wasm matches the official outputs', async (ctx) => {
+    const choice = await selectBackend('wasm', { fastKernels: { threads: 1 } }).catch(() => null);
+    if (choice?.backend !== 'wasm') ctx.skip();
+    expect(fusedBlocksUsable()).toBe(true);
+    const dir = path.join(FIXTURES, 'config_a');
+    const { model, x } = loadFixtureModel(dir);
+    const { outputs, kernels } = await profiledForward(model, x, true);
+    expect(kernels.filter((k) => COMPOSITE_ONLY.includes(k))).toEqual([]);
+    for (const [i, name] of ['output_main', 'output_ds1', 'output_ds2', 'output_ds3', 'output_ds4'].entries()) {
+      const ref = readNpyTensor(path.join(dir, `${name}.npy`));
+      expectClose(outputs[i], ref, `wasm ${name}`);
+      ref.dispose();
+    }
+    tf.dispose([x, ...outputs]);
+    model.dispose();
   });
 });

@@ -190,30 +190,48 @@ describe.each(backends)('lean custom gradients equal tfjs autodiff (%s)', (backe
   });
 });
 
-describe('whole network: lean and checkpointed training give the same gradients (cpu)', () => {
-  it('MedNeXt-S-like tiny net, deep supervision', async () => {
+describe('whole network: lean and checkpointed training give the autodiff gradients (cpu)', () => {
+  it('MedNeXt-S-like tiny net with GRN, deep supervision', async () => {
     await selectBackend('cpu');
     const model = MedNeXt.create(
       { in_channels: 2, n_channels: 2, n_classes: 2, exp_r: 2, kernel_size: 3, deep_supervision: true, grn: true },
       { seed: 3 },
     );
     const x = rand([1, 16, 16, 16, 2], 40) as tf.Tensor5D;
-    const loss = (checkpointBlocks: boolean) => () =>
+    const loss = (leanGradients: boolean, checkpointBlocks: boolean) => () =>
       tf.addN(
-        model.forward(x, { training: true, checkpointBlocks }).map((o, i) => tf.mul(tf.mean(tf.square(o)), i + 1)),
+        model
+          .forward(x, { training: true, leanGradients, checkpointBlocks })
+          .map((o, i) => tf.mul(tf.mean(tf.square(o)), i + 1)),
       ) as tf.Scalar;
-    const plain = model.valueAndGrads(loss(false));
-    const before = tf.memory().numTensors;
-    const ckpt = model.valueAndGrads(loss(true));
-    expect(ckpt.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0], 6);
-    expect([...ckpt.grads.keys()]).toEqual([...plain.grads.keys()]);
-    for (const [name, g] of plain.grads) {
-      const { ratio, maxAbs } = closeness(ckpt.grads.get(name)!.dataSync(), g.dataSync(), 1e-7, 1e-4);
-      expect(ratio, `${name}: max |diff| ${maxAbs}`).toBeLessThanOrEqual(1);
+    const reference = model.valueAndGrads(loss(false, false));
+    for (const checkpointBlocks of [false, true]) {
+      const before = tf.memory().numTensors;
+      const got = model.valueAndGrads(loss(true, checkpointBlocks));
+      // Early-freed gradients and saved tensors must not leak or disturb tfjs's own clean-up.
+      expect(tf.memory().numTensors - before).toBe(1 + got.grads.size);
+      expect(got.value.dataSync()[0]).toBeCloseTo(reference.value.dataSync()[0], 6);
+      expect([...got.grads.keys()]).toEqual([...reference.grads.keys()]);
+      for (const [name, g] of reference.grads) {
+        if (name.endsWith('conv1.bias')) {
+          // Zero in theory (the norm cancels it): both routes give rounding noise, small against the
+          // gradient of the same block's norm bias.
+          const scale = Math.max(
+            ...Array.from(reference.grads.get(name.replace('conv1', 'norm'))!.dataSync(), Math.abs),
+          );
+          const noise = Math.max(...Array.from(got.grads.get(name)!.dataSync(), Math.abs));
+          expect(noise, `${name}: |g| ${noise} vs norm.bias scale ${scale}`).toBeLessThanOrEqual(1e-4 * scale);
+          continue;
+        }
+        // The gradient fixtures' criterion (per tensor): max |a − b| ≤ 1e-3·max |b| + 1e-7.
+        const ref = g.dataSync();
+        const maxRef = Math.max(...Array.from(ref, Math.abs));
+        const { maxAbs } = closeness(got.grads.get(name)!.dataSync(), ref, 0, 0);
+        expect(maxAbs, `${name} (checkpoint ${checkpointBlocks})`).toBeLessThanOrEqual(1e-3 * maxRef + 1e-7);
+      }
+      tf.dispose([got.value, ...got.grads.values()]);
     }
-    // Only the new value and gradients stay alive.
-    expect(tf.memory().numTensors - before).toBe(1 + ckpt.grads.size);
-    tf.dispose([x, plain.value, ckpt.value, ...plain.grads.values(), ...ckpt.grads.values()]);
+    tf.dispose([x, reference.value, ...reference.grads.values()]);
     model.dispose();
   });
 });

@@ -21,16 +21,57 @@ export interface LeanGradResult {
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 }
 
+/** Depth of {@link withGradientRelease} scopes: ops created while > 0 free their inputs of the backward pass early. */
+let releaseDepth = 0;
+
 /**
- * `tf.customGrad` whose backward pass runs in a tidy scope. tfjs calls a custom gradient function
- * outside any scope of its own, so every temporary it creates (normalised inputs, derivatives, ...)
- * would otherwise stay alive until the whole backward pass ends, which made the backward peak as large
- * as with plain autodiff.
+ * Runs `fn` so that every lean op it creates frees, right after its own backward step, the gradient it
+ * received and the tensors it saved. tfjs keeps both until the whole backward pass ends (the gradient of
+ * every intermediate tensor stays in its gradient map), so without this the backward peak is the saved
+ * activations plus a gradient for each of them.
+ *
+ * Only safe where no output of these ops is the root of the gradient computation with a caller-owned
+ * `dy`, or one of the tensors whose gradient is requested: true inside the network's forward pass under
+ * `tf.variableGrads` (the root is the loss, the requested tensors are variables).
+ */
+export function withGradientRelease<T>(fn: () => T): T {
+  releaseDepth++;
+  try {
+    return fn();
+  } finally {
+    releaseDepth--;
+  }
+}
+
+/** Whether ops created now free their backward inputs early (inside {@link withGradientRelease}). */
+export function gradientReleaseActive(): boolean {
+  return releaseDepth > 0;
+}
+
+/**
+ * `tf.customGrad` whose backward pass runs in a tidy scope (tfjs calls a custom gradient function outside
+ * any scope of its own, so every temporary it created, normalised inputs, derivatives, ..., would stay
+ * alive until the whole backward pass ends), and which frees its upstream gradient and saved tensors
+ * after use when created inside {@link withGradientRelease}.
  */
 export function leanCustomGrad(f: (...args: unknown[]) => LeanGradResult): (...inputs: tf.Tensor[]) => tf.Tensor {
   return tf.customGrad((...args: unknown[]) => {
+    const release = releaseDepth > 0;
     const { value, gradFunc } = f(...args);
-    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => gradFunc(dy, saved)) };
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const grads = tf.tidy(() => gradFunc(dy, saved));
+        if (release) {
+          const list = Array.isArray(grads) ? grads : [grads];
+          if (!list.includes(dy)) dy.dispose();
+          // Saved tensors are the tape's own clones (shared buffers); the engine disposes them again at the
+          // end, which is then a no-op.
+          for (const t of saved) if (!list.includes(t)) t.dispose();
+        }
+        return grads;
+      },
+    };
   }) as (...inputs: tf.Tensor[]) => tf.Tensor;
 }
 
@@ -149,7 +190,10 @@ export function geluLinearLean(u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf
 const addBiasOp = leanCustomGrad((...args: unknown[]) => {
   const [x, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([b]);
-  return { value: tf.add(x, b), gradFunc: (dy: tf.Tensor, [bs]: tf.Tensor[]) => [dy, channelSum(dy, bs.shape)] };
+  return {
+    value: tf.add(x, b),
+    gradFunc: (dy: tf.Tensor, [bs]: tf.Tensor[]) => [tf.clone(dy), channelSum(dy, bs.shape)],
+  };
 });
 
 /** `x + b` with b broadcast along x's last (channel) axis; keeps nothing of x's size for backward. */
@@ -159,7 +203,7 @@ export function addBiasLean<T extends tf.Tensor>(x: T, b: tf.Tensor): T {
 
 const addSameOp = leanCustomGrad((...args: unknown[]) => {
   const [a, b] = args as [tf.Tensor, tf.Tensor];
-  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [dy, dy] };
+  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.clone(dy)] };
 });
 
 /** `a + b` for two tensors of the same shape; keeps nothing for the backward pass. */

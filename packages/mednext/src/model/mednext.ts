@@ -18,7 +18,7 @@ import {
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
 import { FusedBlockWeights, runFusedBlock } from './fused-blocks.js';
 import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
-import { add5Lean } from './lean-grad.js';
+import { add5Lean, withGradientRelease } from './lean-grad.js';
 import { checkpointed, runBlockTrain } from './train-block.js';
 
 /** Options of {@link MedNeXt.create}. */
@@ -191,9 +191,10 @@ export class MedNeXt {
     const checkpoint = taped && (options.checkpointBlocks ?? this.config.checkpoint_style === 'outside_block');
     const trainBlock = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D => {
       if (options.leanGradients === false) return runBlock(t, b, p, blockOptions);
-      if (!checkpoint) return runBlockTrain(t, b, p);
+      // Safe here: the root of the gradient is the caller's loss and the requested tensors are variables.
+      if (!checkpoint) return withGradientRelease(() => runBlockTrain(t, b, p));
       const names = [...this.params.keys()].filter((name) => name.startsWith(`${b.name}.`));
-      return checkpointed((xi, pi) => runBlockTrain(xi, b, pi), t, names, p);
+      return withGradientRelease(() => checkpointed((xi, pi) => runBlockTrain(xi, b, pi), t, names, p));
     };
     const head = (h: tf.Tensor5D, name: string): tf.Tensor5D =>
       tf.tidy(() => pointwiseTransposed(h, p(`${name}.conv_out.weight`), p(`${name}.conv_out.bias`)));
@@ -210,7 +211,7 @@ export class MedNeXt {
         : ((useFused ? runFusedBlock(t, b, p, this.fusedWeights) : null) ?? runBlock(t, b, p, blockOptions));
     // Under the lean tape the skip addition keeps nothing (tfjs's add keeps both inputs alive).
     const addSkip = (a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D =>
-      taped && options.leanGradients !== false ? add5Lean(a, b) : add5(a, b);
+      taped && options.leanGradients !== false ? withGradientRelease(() => add5Lean(a, b)) : add5(a, b);
     const outputs: tf.Tensor5D[] = [];
     const skips: tf.Tensor5D[] = [];
     let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);

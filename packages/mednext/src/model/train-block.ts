@@ -13,6 +13,7 @@ import {
   addLean,
   geluLean,
   geluLinearLean,
+  gradientReleaseActive,
   leanCustomGrad,
   linearLean,
   normAffineLean,
@@ -20,6 +21,7 @@ import {
   reshapeLean,
   spread2Lean,
   subsample2Lean,
+  withGradientRelease,
 } from './lean-grad.js';
 import { depthwiseFilter, grn, pointwise, pointwiseTransposed } from './layers.js';
 import type { ParamGetter } from './layers.js';
@@ -104,6 +106,8 @@ export function checkpointed(
     };
   };
   const op = leanCustomGrad((...args: unknown[]) => {
+    // The recomputation runs in the backward pass, outside the caller's scope: carry its release mode over.
+    const release = gradientReleaseActive();
     const save = args.pop() as tf.GradSaveFunc;
     const inputs = args as tf.Tensor[];
     save(inputs);
@@ -116,7 +120,8 @@ export function checkpointed(
         const outerTape = state.activeTape;
         try {
           const recompute = (...xs: tf.Tensor[]): tf.Tensor => fn(xs[0] as tf.Tensor5D, getterOver(xs.slice(1)));
-          return tf.grads(recompute)(saved, dy);
+          const backward = (): tf.Tensor[] => tf.grads(recompute)(saved, dy);
+          return release ? withGradientRelease(backward) : backward();
         } finally {
           state.activeTape = outerTape;
         }

@@ -1,6 +1,7 @@
 // Whole-patch MedNeXt forward with the fused WebAssembly blocks against the composite path (the same tfjs ops
 // with the fast kernels, `forward(x, { fused: false })`), each in a fresh process so each peak RSS is its own.
-// Prints first-patch and steady-state seconds, peak RSS, the ratios fused/composite, and how far the two
+// Prints first-patch and steady-state seconds (wall and CPU of all threads: on a shared machine the CPU
+// seconds are the steadier figure), peak RSS, the ratios fused/composite, and how far the two
 // outputs differ (they must agree within 1e-4 relative).
 //
 //   npm run bench:fused -w @mednext-ts/mednext                       # MedNeXt-B k3, 1x4x128x160x112 (minutes)
@@ -41,14 +42,18 @@ async function child(mode, outFile) {
   const model = MedNeXt.create(config, { seed: 0 });
   const x = tf.randomNormal([1, 4, ...patch], 0, 1, 'float32', 1);
   const times = [];
+  const cpu = [];
   let out;
   for (let r = 0; r <= opts.runs; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage(); // every thread of the process, the kernel workers included
     const y = tf.tidy(() => toNcdhw(model.forward(toNdhwc(x), { deepSupervision: false, fused: mode === 'fused' })[0]));
     const data = await y.data();
     y.dispose();
     times.push((performance.now() - t0) / 1e3);
-    process.stderr.write(`  ${mode} run ${r}: ${times[r].toFixed(2)} s\n`);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
+    process.stderr.write(`  ${mode} run ${r}: ${times[r].toFixed(2)} s (CPU ${cpu[r].toFixed(2)} s)\n`);
     if (r === 0) out = data;
   }
   writeFileSync(outFile, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
@@ -60,6 +65,8 @@ async function child(mode, outFile) {
     threads: wasmKernels.getKernelRuntime().threads,
     gflop: summarize(config, patch).totalFlops / 1e9,
     first: times[0],
+    firstCpu: cpu[0],
+    steadyCpu: cpu.length > 1 ? cpu.slice(1).sort((a, b) => a - b)[Math.floor((cpu.length - 2) / 2)] : null,
     steady: steady.length ? steady[Math.floor((steady.length - 1) / 2)] : null,
     maxRssGiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 30,
   };
@@ -100,7 +107,7 @@ if (process.argv[2] === '--child') {
     maxAbs = Math.max(maxAbs, d);
     maxRatio = Math.max(maxRatio, d / (1e-4 + 1e-4 * Math.abs(outputs.composite[i])));
   }
-  const fmt = (s) => (s === null ? '-' : `${s.toFixed(2)} s`);
+  const fmt = (s) => (s === null || s === undefined ? '-' : `${s.toFixed(2)} s`);
   console.log(
     `MedNeXt-${opts.preset} k${opts.kernel}, 1x4x${opts.patch}, ${c.gflop.toFixed(1)} GFLOP, backend ${f.backend}, ` +
       `fast kernels ${f.fastKernels ? 'on' : 'off'}, ${f.threads} thread(s)`,
@@ -108,12 +115,14 @@ if (process.argv[2] === '--child') {
   for (const r of [c, f]) {
     const gflops = r.steady ? ` (${(r.gflop / r.steady).toFixed(1)} GFLOP/s)` : '';
     console.log(
-      `  ${r.mode.padEnd(9)} first ${fmt(r.first)}, steady ${fmt(r.steady)}${gflops}, peak RSS ${r.maxRssGiB.toFixed(2)} GiB`,
+      `  ${r.mode.padEnd(9)} first ${fmt(r.first)} (CPU ${fmt(r.firstCpu)}), steady ${fmt(r.steady)} ` +
+        `(CPU ${fmt(r.steadyCpu)})${gflops}, peak RSS ${r.maxRssGiB.toFixed(2)} GiB`,
     );
   }
   const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '-');
   console.log(
     `  fused/composite: first ${ratio(f.first, c.first)}, steady ${ratio(f.steady, c.steady)}, ` +
+      `CPU first ${ratio(f.firstCpu, c.firstCpu)}, CPU steady ${ratio(f.steadyCpu, c.steadyCpu)}, ` +
       `peak RSS ${ratio(f.maxRssGiB, c.maxRssGiB)}`,
   );
   console.log(

@@ -95,6 +95,9 @@ function silenceCpuBanner(): void {
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
+// Quiet from the first tensor on, even for callers that never select a backend (tests, libraries).
+silenceCpuBanner();
+
 async function activate(name: string): Promise<boolean> {
   try {
     const ok = await tf.setBackend(name);

@@ -4,47 +4,13 @@
 // repository, so no ratio is printed. Run: npm run bench:inference (after npx tsc -b).
 import { setInterval, clearInterval } from 'node:timers';
 import { selectBackend } from '@mednext-ts/tensor3d';
-import {
-  defineTask,
-  generatePhantom,
-  probabilitiesToLabels,
-  resolvePostprocess,
-  segmentCase,
-} from '@mednext-ts/mednext';
+import { ssaTask } from '@mednext-ts/plugin-ssa';
+import { generatePhantom, probabilitiesToLabels, resolvePostprocess, segmentCase } from '@mednext-ts/mednext';
 import { loadInferenceModel, readDemoModelInfo } from '@mednext-ts/mednext/node';
 
-const task = defineTask({
-  id: 'ssa',
-  description: 'bench',
-  labels: [
-    { value: 1, name: 'NETC', description: '' },
-    { value: 2, name: 'SNFH', description: '' },
-    { value: 3, name: 'ET', description: '' },
-  ],
-  regions: [
-    { name: 'WT', labels: [1, 2, 3], threshold: 0.5, minSize: 250 },
-    { name: 'TC', labels: [1, 3], threshold: 0.7, minSize: 75 },
-    { name: 'ET', labels: [3], threshold: 0.7, minSize: 50 },
-  ],
-  modalities: ['t1n', 't1c', 't2w', 't2f'],
-  regionsToLabels: [
-    { region: 'WT', label: 2 },
-    { region: 'TC', label: 1 },
-    { region: 'ET', label: 3 },
-  ],
-  training: {
-    preset: 'B',
-    kernelSize: 3,
-    patchSize: [128, 160, 112],
-    batchSize: 2,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 1e-3,
-    weightDecay: 0,
-    loss: 'dice-focal',
-    folds: 5,
-  },
-});
+// The SSA task, with minimum component sizes so that the postprocessing step does real work.
+const MIN_SIZES = { WT: 250, TC: 75, ET: 50 };
+const task = { ...ssaTask, regions: ssaTask.regions.map((r) => ({ ...r, minSize: MIN_SIZES[r.name] })) };
 
 let peak = 0;
 const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));

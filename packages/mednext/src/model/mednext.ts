@@ -7,6 +7,7 @@
  * the boundary.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernels } from '@mednext-ts/tensor3d';
 // Side effect: gradients of the kernels used here (tfjs-core registers none by itself).
 import {
   buildArchitecture,
@@ -16,7 +17,8 @@ import {
   type ParamSpec,
 } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
-import { FusedBlockWeights, runFusedBlock } from './fused-blocks.js';
+import { FusedBlockWeights, fusedBlocksUsable, runFusedBlock } from './fused-blocks.js';
+import { HostNetwork, hostNetworkSupports } from './host-network.js';
 import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
 import { add5Lean, withGradientRelease } from './lean-grad.js';
 import { checkpointed, runBlockTrain } from './train-block.js';
@@ -108,6 +110,8 @@ export class MedNeXt {
   readonly params: Map<string, tf.Variable>;
   /** Block weights converted for the fused kernel, kept across forward passes (see {@link FusedBlockWeights}). */
   private readonly fusedWeights = new FusedBlockWeights();
+  /** The whole-network pass in kernel memory, for networks it takes (created on first use). */
+  private hostNetwork: HostNetwork | undefined;
 
   private constructor(config: MedNeXtConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -186,6 +190,10 @@ export class MedNeXt {
       if (!v) throw new Error(`MedNeXt: parameter '${name}' is missing`);
       return v;
     };
+    if (useFused) {
+      const whole = this.forwardInKernelMemory(x, p, ds);
+      if (whole) return whole;
+    }
     // Under a tape: the memory-lean custom-gradient path (same values), optionally recomputed per block.
     const taped = !inference;
     const checkpoint = taped && (options.checkpointBlocks ?? this.config.checkpoint_style === 'outside_block');
@@ -239,6 +247,33 @@ export class MedNeXt {
   }
 
   /**
+   * The whole pass in the WebAssembly kernels' memory ({@link HostNetwork}), one sample at a time, or null where
+   * it does not apply (another backend, fast kernels off, a block the fused kernel does not take).
+   */
+  private forwardInKernelMemory(x: tf.Tensor5D, p: (name: string) => tf.Tensor, ds: boolean): tf.Tensor5D[] | null {
+    if (!fusedBlocksUsable() || !hostNetworkSupports(this.architecture)) return null;
+    this.hostNetwork ??= new HostNetwork(this.architecture);
+    const [n, d, h, w, c] = x.shape;
+    const rt = wasmKernels.getKernelRuntime();
+    const data = x.dataSync() as Float32Array;
+    const perSample = d * h * w * c;
+    const samples: Float32Array[][] = [];
+    for (let i = 0; i < n; i++) {
+      const sample = data.subarray(i * perSample, (i + 1) * perSample);
+      samples.push(this.hostNetwork.run(rt, p, sample, [d, h, w], ds));
+    }
+    const nClasses = this.resolved.nClasses;
+    return samples[0].map((first, o) => {
+      const scale = 2 ** o;
+      const shape: [number, number, number, number, number] = [n, d / scale, h / scale, w / scale, nClasses];
+      if (n === 1) return tf.tensor5d(first, shape);
+      const all = new Float32Array(n * first.length);
+      samples.forEach((outs, i) => all.set(outs[o], i * first.length));
+      return tf.tensor5d(all, shape);
+    });
+  }
+
+  /**
    * Value and gradients of a scalar loss with respect to every trainable parameter that influences it,
    * keyed by official parameter name (PyTorch layout). Parameters without a path to the loss (e.g. the
    * DS heads under a main-output-only loss, `dummy_tensor`) are absent, as in PyTorch.
@@ -256,6 +291,7 @@ export class MedNeXt {
   /** Frees every variable. */
   dispose(): void {
     this.fusedWeights.clear();
+    this.hostNetwork?.dispose();
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }

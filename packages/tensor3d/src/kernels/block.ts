@@ -52,6 +52,168 @@ export function blockTileRows(c: number, e: number): number {
   return Math.max(16, rows - (rows % 4));
 }
 
+/** Output spatial size of a block of `kind` with kernel `k` on an input of `spatial`. */
+export function blockOutSpatial(
+  kind: MedNeXtBlockOptions['kind'],
+  k: number,
+  spatial: readonly [number, number, number],
+): [number, number, number] {
+  const pad = k >> 1;
+  return spatial.map((n) =>
+    kind === 'up' ? convTransposeOutSize(n, k, pad) : convOutSize(n, k, kind === 'down' ? 2 : 1, pad),
+  ) as [number, number, number];
+}
+
+/**
+ * A block's weights in kernel memory, packed for the kernels (GEMM panels, padded biases); made once per block
+ * with {@link packBlockWeights} and freed with {@link freeBlockWeights}. The norm's affine stays on the host: it
+ * is folded into each call's per-channel scale and shift.
+ */
+export interface PackedBlockWeights {
+  k: number;
+  c: number;
+  e: number;
+  cout: number;
+  gamma: Float32Array;
+  beta: Float32Array;
+  /** byte addresses in kernel memory */
+  dwFilter: number;
+  dwBias: number;
+  bp2: number;
+  b2: number;
+  bp3: number;
+  b3: number;
+}
+
+function checkBlockWeights(fn: string, weights: MedNeXtBlockWeights): void {
+  const { k } = weights;
+  const c = weights.dwBias.length;
+  const e = weights.b2.length;
+  const cout = weights.b3.length;
+  if (c % 4 !== 0 || cout % 4 !== 0) throw new Error(`${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
+  if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
+  const expect = (name: string, arr: Float32Array, n: number): void => {
+    if (arr.length !== n) throw new Error(`${fn}: ${name} has ${arr.length} values, expected ${n}`);
+  };
+  expect('dwFilter', weights.dwFilter, k ** 3 * c);
+  expect('gamma', weights.gamma, c);
+  expect('beta', weights.beta, c);
+  expect('w2', weights.w2, c * e);
+  expect('w3', weights.w3, e * cout);
+}
+
+/**
+ * Copies a block's weights into kernel memory in the kernels' layouts (kept until {@link freeBlockWeights}).
+ * `extraBias3` is added to the compress bias (e.g. an up block's res_conv bias, which lands on every output
+ * voxel).
+ */
+export function packBlockWeights(
+  rt: KernelRuntime,
+  weights: MedNeXtBlockWeights,
+  extraBias3?: Float32Array,
+): PackedBlockWeights {
+  checkBlockWeights('packBlockWeights', weights);
+  const c = weights.dwBias.length;
+  const e = weights.b2.length;
+  const cout = weights.b3.length;
+  const nrv = GEMM_DEFAULT.nrv;
+  const nw = 4 * nrv;
+  const kept = (data: Float32Array): number => {
+    const addr = rt.allocKept(data.length * 4);
+    rt.f32(addr, data.length).set(data);
+    return addr;
+  };
+  const paddedBias = (b: Float32Array, extra?: Float32Array): number => {
+    const p = new Float32Array(Math.ceil(b.length / nw) * nw);
+    p.set(b);
+    if (extra) {
+      if (extra.length !== b.length) throw new Error(`packBlockWeights: extraBias3 needs ${b.length} values`);
+      for (let i = 0; i < b.length; i++) p[i] += extra[i];
+    }
+    return kept(p);
+  };
+  return {
+    k: weights.k,
+    c,
+    e,
+    cout,
+    gamma: weights.gamma.slice(),
+    beta: weights.beta.slice(),
+    dwFilter: kept(weights.dwFilter),
+    dwBias: kept(weights.dwBias),
+    bp2: kept(packPanels(weights.w2, c, e, nrv)),
+    b2: paddedBias(weights.b2),
+    bp3: kept(packPanels(weights.w3, e, cout, nrv)),
+    b3: paddedBias(weights.b3, extraBias3),
+  };
+}
+
+/** Frees what {@link packBlockWeights} allocated. */
+export function freeBlockWeights(rt: KernelRuntime, p: PackedBlockWeights): void {
+  for (const addr of [p.dwFilter, p.dwBias, p.bp2, p.b2, p.bp3, p.b3]) rt.free(addr);
+}
+
+/** Operands of {@link blockInMemory}: byte addresses in kernel memory, one sample, channels-last. */
+export interface BlockInMemory {
+  kind: MedNeXtBlockOptions['kind'];
+  /** input [D, H, W, C] */
+  x: number;
+  spatial: [number, number, number];
+  /** output [oD, oH, oW, Cout]; may be `dwOut` (same C) or `residual` (written row by row after reading it) */
+  out: number;
+  /** added to the output, [oD, oH, oW, Cout], or 0 */
+  residual: number;
+  /** where the depthwise output [oD, oH, oW, C] goes; a scoped temporary when omitted */
+  dwOut?: number;
+  /** GroupNorm epsilon (default 1e-5) */
+  eps?: number;
+  /** voxels per tile of the fused tail (default {@link blockTileRows}) */
+  tileRows?: number;
+}
+
+/**
+ * Runs one MedNeXt block on operands in kernel memory: depthwise conv -> GroupNorm statistics -> the fused
+ * tail over voxel tiles (norm-apply -> expand -> GELU -> compress -> + residual).
+ */
+export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: BlockInMemory): void {
+  const { k, c, e, cout } = w;
+  const out = blockOutSpatial(a.kind, k, a.spatial);
+  const outV = out[0] * out[1] * out[2];
+  const mt = a.tileRows ?? blockTileRows(c, e);
+  if (!Number.isInteger(mt) || mt < 4 || mt % 4 !== 0) {
+    throw new Error(`blockInMemory: tileRows must be a multiple of 4, got ${mt}`);
+  }
+  const mark = rt.mark();
+  try {
+    const dw = a.dwOut ?? rt.alloc(outV * c * 4);
+    depthwiseInMemory(rt, {
+      x: a.x,
+      y: dw,
+      filter: w.dwFilter,
+      bias: w.dwBias,
+      spatial: a.spatial,
+      outSpatial: out,
+      c,
+      k,
+      stride: a.kind === 'block' ? 1 : 2,
+      pad: k >> 1,
+      transposed: a.kind === 'up',
+    });
+    const aff = normAffine(channelStatsInMemory(rt, dw, outV, c), w.gamma, w.beta, a.eps ?? 1e-5);
+    const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
+    const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
+    const scratch = rt.alloc(stride * rt.threads);
+    rt.dispatch(
+      'block_tail',
+      [dw, center, scale, shift, c, w.bp2, w.b2, e, w.bp3, w.b3, cout, a.out, a.residual, scratch, stride, mt],
+      outV,
+      mt,
+    );
+  } finally {
+    rt.release(mark);
+  }
+}
+
 /**
  * Runs one MedNeXt block on one sample x [D, H, W, C] (channels-last) and returns [oD, oH, oW, Cout].
  * C and Cout must be multiples of 4 (every MedNeXt configuration's are).
@@ -64,77 +226,38 @@ export function mednextBlock(
   options: MedNeXtBlockOptions,
 ): { data: Float32Array; shape: [number, number, number, number] } {
   const fn = 'mednextBlock';
-  const { k } = weights;
+  checkBlockWeights(fn, weights);
   const c = weights.dwBias.length;
-  const e = weights.b2.length;
   const cout = weights.b3.length;
   const [d, h, w] = spatial;
   const inV = d * h * w;
-  if (c % 4 !== 0 || cout % 4 !== 0) throw new Error(`${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
-  const expect = (name: string, arr: Float32Array, n: number): void => {
-    if (arr.length !== n) throw new Error(`${fn}: ${name} has ${arr.length} values, expected ${n}`);
-  };
-  expect('x', x, inV * c);
-  expect('dwFilter', weights.dwFilter, k ** 3 * c);
-  expect('gamma', weights.gamma, c);
-  expect('beta', weights.beta, c);
-  expect('w2', weights.w2, c * e);
-  expect('w3', weights.w3, e * cout);
-  if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
-  const pad = k >> 1;
-  const out = spatial.map((n) =>
-    options.kind === 'up' ? convTransposeOutSize(n, k, pad) : convOutSize(n, k, options.kind === 'down' ? 2 : 1, pad),
-  ) as [number, number, number];
+  if (x.length !== inV * c) throw new Error(`${fn}: x has ${x.length} values, expected ${inV * c}`);
+  const out = blockOutSpatial(options.kind, weights.k, spatial);
   const outV = out[0] * out[1] * out[2];
   if (options.addInput && (options.kind !== 'block' || cout !== c)) {
     throw new Error(`${fn}: addInput needs a plain block with Cout = C`);
   }
-  if (options.residual) expect('residual', options.residual, outV * cout);
-
+  if (options.residual && options.residual.length !== outV * cout) {
+    throw new Error(`${fn}: residual has ${options.residual.length} values, expected ${outV * cout}`);
+  }
+  const packed = packBlockWeights(rt, weights);
   const mark = rt.mark();
   try {
     const xA = rt.put(x);
-    const hA = rt.alloc(outV * c * 4);
-    depthwiseInMemory(rt, {
-      x: xA,
-      y: hA,
-      filter: rt.put(weights.dwFilter),
-      bias: rt.put(weights.dwBias),
-      spatial,
-      outSpatial: out,
-      c,
-      k,
-      stride: options.kind === 'block' ? 1 : 2,
-      pad,
-      transposed: options.kind === 'up',
-    });
-    const aff = normAffine(channelStatsInMemory(rt, hA, outV, c), weights.gamma, weights.beta, options.eps ?? 1e-5);
-    const nrv = GEMM_DEFAULT.nrv;
-    const nw = 4 * nrv;
-    const paddedBias = (b: Float32Array): number => {
-      const p = new Float32Array(Math.ceil(b.length / nw) * nw);
-      p.set(b);
-      return rt.put(p);
-    };
-    const bp2 = rt.put(packPanels(weights.w2, c, e, nrv));
-    const bp3 = rt.put(packPanels(weights.w3, e, cout, nrv));
-    const [b2, b3] = [paddedBias(weights.b2), paddedBias(weights.b3)];
-    const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
     const res = options.addInput ? xA : options.residual ? rt.put(options.residual) : 0;
     const outA = rt.alloc(outV * cout * 4);
-    const mt = options.tileRows ?? blockTileRows(c, e);
-    if (!Number.isInteger(mt) || mt < 4 || mt % 4 !== 0)
-      throw new Error(`${fn}: tileRows must be a multiple of 4, got ${mt}`);
-    const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
-    const scratch = rt.alloc(stride * rt.threads);
-    rt.dispatch(
-      'block_tail',
-      [hA, center, scale, shift, c, bp2, b2, e, bp3, b3, cout, outA, res, scratch, stride, mt],
-      outV,
-      mt,
-    );
+    blockInMemory(rt, packed, {
+      kind: options.kind,
+      x: xA,
+      spatial,
+      out: outA,
+      residual: res,
+      eps: options.eps,
+      tileRows: options.tileRows,
+    });
     return { data: rt.f32(outA, outV * cout).slice(), shape: [...out, cout] };
   } finally {
     rt.release(mark);
+    freeBlockWeights(rt, packed);
   }
 }

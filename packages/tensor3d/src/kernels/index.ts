@@ -15,7 +15,16 @@ export {
   type Shape5,
   type Tensor5,
 } from './depthwise.js';
-export { matmulBias, packPanels, gemmInMemory, type MatmulOptions, type GemmPointers } from './pointwise.js';
+export {
+  matmulBias,
+  packPanels,
+  gemmInMemory,
+  packGemmWeights,
+  freeGemmWeights,
+  type MatmulOptions,
+  type GemmPointers,
+  type PackedGemmWeights,
+} from './pointwise.js';
 export {
   gelu,
   channelStats,
@@ -45,5 +54,17 @@ export {
   FAST_KERNEL_NAMES,
   type RegisterFastKernelsOptions,
 } from './tfjs.js';
-export { mednextBlock, blockTileRows, type MedNeXtBlockWeights, type MedNeXtBlockOptions } from './block.js';
+export {
+  mednextBlock,
+  blockTileRows,
+  blockOutSpatial,
+  blockInMemory,
+  packBlockWeights,
+  freeBlockWeights,
+  type MedNeXtBlockWeights,
+  type MedNeXtBlockOptions,
+  type PackedBlockWeights,
+  type BlockInMemory,
+} from './block.js';
+export { gridAddInMemory, gridGatherInMemory, type GridWindow } from './grid.js';
 export { fusedBlock, fusedBlockAvailable, blockWeightsFromTorch, type TorchBlockParams } from './block-tfjs.js';

@@ -109,3 +109,39 @@ export function matmulBias(
     rt.release(mark);
   }
 }
+
+/** Pointwise-conv weights in kernel memory, packed for the GEMM (made by {@link packGemmWeights}). */
+export interface PackedGemmWeights {
+  k: number;
+  n: number;
+  /** byte addresses: column panels of W and the padded bias */
+  packedB: number;
+  packedBias: number;
+}
+
+/** Copies W [K, N] (row-major) and an optional bias [N] into kernel memory, packed; kept until {@link freeGemmWeights}. */
+export function packGemmWeights(
+  rt: KernelRuntime,
+  w: Float32Array,
+  k: number,
+  n: number,
+  bias?: Float32Array,
+): PackedGemmWeights {
+  if (w.length !== k * n) throw new Error(`packGemmWeights: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
+  if (bias && bias.length !== n) throw new Error(`packGemmWeights: bias has ${bias.length} values, expected ${n}`);
+  const nrv = GEMM_DEFAULT.nrv;
+  const panels = packPanels(w, k, n, nrv);
+  const paddedBias = new Float32Array(Math.ceil(n / (4 * nrv)) * 4 * nrv);
+  if (bias) paddedBias.set(bias);
+  const packedB = rt.allocKept(panels.length * 4);
+  rt.f32(packedB, panels.length).set(panels);
+  const packedBias = rt.allocKept(paddedBias.length * 4);
+  rt.f32(packedBias, paddedBias.length).set(paddedBias);
+  return { k, n, packedB, packedBias };
+}
+
+/** Frees what {@link packGemmWeights} allocated. */
+export function freeGemmWeights(rt: KernelRuntime, p: PackedGemmWeights): void {
+  rt.free(p.packedB);
+  rt.free(p.packedBias);
+}

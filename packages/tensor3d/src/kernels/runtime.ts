@@ -11,6 +11,7 @@
  */
 import { buildKernelModule, hasRelaxedSimd } from './wasm/module.js';
 import { CONST_POOL_BASE } from './wasm/encoder.js';
+import { FirstFitHeap } from './heap.js';
 
 /** Options of {@link createKernelRuntime}. */
 export interface KernelRuntimeOptions {
@@ -165,7 +166,9 @@ export class KernelRuntime {
   private readonly exportsByName: Record<string, KernelFn>;
   private readonly names: string[];
   private readonly workers: WorkerLike[];
-  private top = CONTROL_BYTES;
+  private readonly heap = new FirstFitHeap(CONTROL_BYTES);
+  /** Addresses from {@link alloc}, newest last: {@link release} frees back to a mark. */
+  private readonly scoped: number[] = [];
   /** Threads a dispatch uses by default (1..threads); lower it to measure scaling on one runtime. */
   activeThreads: number;
   /** Number of kernel dispatches so far (diagnostics: shows which calls took the fast path). */
@@ -188,29 +191,62 @@ export class KernelRuntime {
     this.relaxedSimd = relaxedSimd;
   }
 
-  /** Allocates `bytes` (64-byte aligned) and returns the byte address; grows memory when needed. */
+  /**
+   * Allocates `bytes` (64-byte aligned) for the current scope and returns the byte address; grows memory when
+   * needed. Scoped blocks are freed by {@link release} back to a {@link mark}.
+   */
   alloc(bytes: number): number {
-    const addr = (this.top + 63) & ~63;
-    const end = addr + bytes;
+    const addr = this.reserve(bytes);
+    this.scoped.push(addr);
+    return addr;
+  }
+
+  /**
+   * Allocates `bytes` that outlive every scope (weights, activations with non-nested lifetimes) and returns
+   * the address; free it with {@link free}.
+   */
+  allocKept(bytes: number): number {
+    return this.reserve(bytes);
+  }
+
+  /** Frees a block from {@link allocKept}; its memory is reused by later allocations. */
+  free(addr: number): void {
+    if (this.scoped.includes(addr)) throw new Error('tensor3d kernels: free() of a scoped block (use release)');
+    this.heap.release(addr);
+  }
+
+  /** Allocation mark for {@link release} (an opaque token). */
+  mark(): number {
+    return this.scoped.length;
+  }
+
+  /** Frees every scoped block allocated after `mark` (the memory is kept for reuse). */
+  release(mark: number): void {
+    while (this.scoped.length > mark) this.heap.release(this.scoped.pop() as number);
+  }
+
+  /** Bytes of kernel memory in use now, and the most ever in use (the memory never shrinks below that). */
+  memoryUse(): { liveBytes: number; highWaterBytes: number; memoryBytes: number } {
+    return {
+      liveBytes: this.heap.liveBytes,
+      highWaterBytes: this.heap.highWater,
+      memoryBytes: this.memory.buffer.byteLength,
+    };
+  }
+
+  private reserve(bytes: number): number {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`tensor3d kernels: cannot allocate ${bytes} bytes`);
+    const addr = this.heap.allocate(bytes);
+    const end = this.heap.end;
     if (end > MAX_PAGES * PAGE) {
+      this.heap.release(addr);
       throw new Error(
         `tensor3d kernels: out of WebAssembly memory (need ${(end / 2 ** 30).toFixed(2)} GiB, max 4 GiB)`,
       );
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
-    this.top = end;
     return addr >>> 0;
-  }
-
-  /** Current allocation mark, for {@link release}. */
-  mark(): number {
-    return this.top;
-  }
-
-  /** Frees everything allocated after `mark` (memory is kept for reuse). */
-  release(mark: number): void {
-    this.top = mark;
   }
 
   /** Float32 view of `n` floats at byte address `addr` (views die when memory grows: take them late). */

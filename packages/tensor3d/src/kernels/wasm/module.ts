@@ -8,6 +8,7 @@ import { emitGelu, emitGroupNormApply, emitGroupNormStats } from './gen-elementw
 import { GEMM_DEFAULT, type GemmShape, emitGemm } from './gen-gemm.js';
 import { emitBlockTail } from './gen-block.js';
 import { emitDepthwiseFilterGrad } from './gen-depthwise-filter-grad.js';
+import { emitGridKernel } from './gen-grid.js';
 
 /** Kernel sizes with a generated depthwise kernel. */
 export const DEPTHWISE_KERNEL_SIZES = [3, 5, 7] as const;
@@ -50,6 +51,8 @@ export function buildKernelModule(options: { relaxed: boolean; shared: boolean; 
   emitGroupNormStats(m);
   emitGroupNormApply(m);
   emitBlockTail(m);
+  emitGridKernel(m, 'add');
+  emitGridKernel(m, 'gather');
   return { bytes: m.encode(options.shared, options.maxPages), constants: m.pool.bytes() };
 }
 

@@ -8,6 +8,9 @@ import {
   geluReference,
   matmulReference,
   mednextBlock,
+  blockInMemory,
+  packBlockWeights,
+  freeBlockWeights,
 } from '../src/kernels/index.js';
 
 function random(n: number, seed: number, scale = 1): Float32Array {
@@ -126,6 +129,52 @@ describe('fused MedNeXt block', () => {
     const got = mednextBlock(rt, x, spatial, wt, { kind: 'up' });
     expect(got.shape).toEqual([7, 9, 5, 8]);
     expect(maxAbsDiff(got.data, referenceBlock(x, spatial, wt, 'up', [7, 9, 5]))).toBeLessThan(2e-5);
+  });
+  it('blockInMemory writes in place: over its depthwise output (plain) and over its residual (down)', () => {
+    for (const r of [rt, rt2]) {
+      const spatial: [number, number, number] = [6, 7, 5];
+      const [c, e] = [8, 16];
+      const x = random(6 * 7 * 5 * c, 5);
+      const wt = weights(3, c, e, c, 50);
+      const want = referenceBlock(x, spatial, wt, 'block', spatial, x);
+      const packed = packBlockWeights(r, wt);
+      const mark = r.mark();
+      const xa = r.put(x);
+      const d = r.alloc(x.length * 4);
+      blockInMemory(r, packed, { kind: 'block', x: xa, spatial, dwOut: d, out: d, residual: xa, tileRows: 12 });
+      expect(maxAbsDiff(r.f32(d, x.length).slice(), want)).toBeLessThan(2e-5);
+      // down: C -> 2C, the residual buffer becomes the output
+      const wd = weights(3, c, 3 * c, 2 * c, 60);
+      const pd = packBlockWeights(r, wd);
+      const res = random(3 * 4 * 3 * 2 * c, 6);
+      const out = r.put(res);
+      blockInMemory(r, pd, { kind: 'down', x: xa, spatial, out, residual: out, tileRows: 8 });
+      const wantDown = referenceBlock(x, spatial, wd, 'down', [3, 4, 3], res);
+      expect(maxAbsDiff(r.f32(out, res.length).slice(), wantDown)).toBeLessThan(2e-5);
+      r.release(mark);
+      freeBlockWeights(r, packed);
+      freeBlockWeights(r, pd);
+    }
+  });
+  it("packBlockWeights folds an extra compress bias in (the up block's res_conv bias)", () => {
+    const spatial: [number, number, number] = [3, 4, 2];
+    const [c, e, cout] = [8, 16, 4];
+    const x = random(3 * 4 * 2 * c, 7);
+    const wt = weights(3, c, e, cout, 70);
+    const extra = Float32Array.from([0.5, -1, 2, 0.25]);
+    const plain = mednextBlock(rt, x, spatial, wt, { kind: 'up' });
+    const packed = packBlockWeights(rt, wt, extra);
+    const mark = rt.mark();
+    const n = plain.data.length;
+    const out = rt.alloc(n * 4);
+    blockInMemory(rt, packed, { kind: 'up', x: rt.put(x), spatial, out, residual: 0 });
+    const got = rt.f32(out, n).slice();
+    rt.release(mark);
+    freeBlockWeights(rt, packed);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i] - plain.data[i] - extra[i % cout]));
+    expect(worst).toBeLessThan(1e-5);
+    expect(() => packBlockWeights(rt, wt, new Float32Array(3))).toThrow(/extraBias3 needs 4 values/);
   });
   it('rejects channel counts that are not multiples of 4', () => {
     const wt = weights(3, 6, 12, 6, 40);

@@ -141,7 +141,9 @@ export class HostNetwork {
     const { inChannels, nChannels, nClasses } = arch.config;
     const voxels = (s: Spatial): number => s[0] * s[1] * s[2];
     if (x.length !== voxels(spatial) * inChannels) {
-      throw new Error(`HostNetwork.run: x has ${x.length} values, ${spatial.join('x')}x${inChannels} needs more`);
+      throw new Error(
+        `HostNetwork.run: x has ${x.length} values, ${spatial.join('x')}x${inChannels} needs ${voxels(spatial) * inChannels}`,
+      );
     }
     const live = new Set<number>();
     const alloc = (floats: number): number => {

@@ -53,8 +53,8 @@ export interface GemmShape {
 /** The shape used by the exported `gemm` / `gemm_gelu`: 4x4 with K unrolled twice measured ~10 % faster than K x4. */
 export const GEMM_DEFAULT: GemmShape = { mr: 4, nrv: 4, ku: 2 };
 
-/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU to the result
- * (callers pass `res` = 0 then: the GELU pass runs over the stored tile). */
+/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU (the rational form, see
+ * gen-elementwise.ts) to the result (callers pass `res` = 0 then: the GELU pass runs over the stored tile). */
 export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu: boolean): void {
   const f = m.func(
     name,
@@ -85,7 +85,7 @@ export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu:
   const bvs = Array.from({ length: nrv }, () => f.local('v128'));
   const sv = f.local('v128');
   const out = f.local('v128');
-  const geluLocals = gelu ? geluRangeLocals(f) : undefined;
+  const geluLocals = gelu ? geluRangeLocals(f, 'rational') : undefined;
   const tileBase = L();
   const tileCount = L();
 

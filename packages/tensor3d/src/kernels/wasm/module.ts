@@ -48,6 +48,7 @@ export function buildKernelModule(options: { relaxed: boolean; shared: boolean; 
   emitGemm(m, 'gemm_gelu', GEMM_DEFAULT, true);
   for (const s of GEMM_TUNING_SHAPES) emitGemm(m, gemmTuningName(s), s, false);
   emitGelu(m);
+  emitGelu(m, 'rational');
   emitGroupNormStats(m);
   emitGroupNormApply(m);
   emitBlockTail(m);

@@ -66,5 +66,6 @@ export {
   type PackedBlockWeights,
   type BlockInMemory,
 } from './block.js';
+export { blockTailForward, blockTailBackward, type BlockTailWeights, type BlockTailGrads } from './block-train.js';
 export { gridAddInMemory, gridGatherInMemory, type GridWindow } from './grid.js';
 export { fusedBlock, fusedBlockAvailable, blockWeightsFromTorch, type TorchBlockParams } from './block-tfjs.js';

@@ -126,12 +126,12 @@ function geluSteps(v: Local, tmp: GeluTemps): Expr[] {
 // u = x^2) of (Phi(x) - 1/2) / x, relative error 2.4e-8 in exact arithmetic. In float32 the GELU error is at most
 // 2.8e-7 * max(1, |x|), a few ulp: exact GELU in absolute terms at a third of the instructions of the erfc form,
 // though without that form's relative accuracy far in the negative tail. Constant term first.
-const RATIONAL_CLAMP = 5.65;
-const RATIONAL_P = [
+export const RATIONAL_CLAMP = 5.65;
+export const RATIONAL_P = [
   0.3989422619342804, 0.0341792106628418, 0.004691562615334988, 0.00017128861509263515, 6.288089934969321e-6,
   2.199224624632734e-8,
 ];
-const RATIONAL_Q = [
+export const RATIONAL_Q = [
   1, 0.2523408532142639, 0.02881779707968235, 0.0018989997915923595, 7.40041141398251e-5, 1.1705902807079838e-6,
 ];
 

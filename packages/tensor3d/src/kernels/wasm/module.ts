@@ -9,6 +9,15 @@ import { GEMM_DEFAULT, type GemmShape, emitGemm } from './gen-gemm.js';
 import { emitBlockTail } from './gen-block.js';
 import { emitDepthwiseFilterGrad } from './gen-depthwise-filter-grad.js';
 import { emitGridKernel } from './gen-grid.js';
+import {
+  emitAffine2,
+  emitBlockTailBackward,
+  emitColsumAcc,
+  emitGeluGrad,
+  emitGemmTnAcc,
+  emitMulInto,
+  emitNormGrad,
+} from './gen-block-backward.js';
 
 /** Kernel sizes with a generated depthwise kernel. */
 export const DEPTHWISE_KERNEL_SIZES = [3, 5, 7] as const;
@@ -54,6 +63,13 @@ export function buildKernelModule(options: { relaxed: boolean; shared: boolean; 
   emitBlockTail(m);
   emitGridKernel(m, 'add');
   emitGridKernel(m, 'gather');
+  emitGemmTnAcc(m);
+  emitGeluGrad(m);
+  emitMulInto(m);
+  emitColsumAcc(m);
+  emitNormGrad(m);
+  emitAffine2(m);
+  emitBlockTailBackward(m);
   return { bytes: m.encode(options.shared, options.maxPages), constants: m.pool.bytes() };
 }
 

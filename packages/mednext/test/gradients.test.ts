@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { registerFastKernels, unregisterFastKernels } from '@mednext-ts/tensor3d';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MedNeXt,
   bceWithLogits,
@@ -36,46 +37,69 @@ function checkGrads(grads: Map<string, tf.Tensor>, refFile: string, expectedCoun
   }
 }
 
-describe('training fixture (config_a, one backward pass, cpu)', () => {
-  let model: MedNeXt;
-  let x: tf.Tensor5D;
-  let target: tf.Tensor5D;
-  let losses: Float32Array;
-  beforeAll(async () => {
-    await useBackend('cpu');
-    const config = JSON.parse(fs.readFileSync(path.join(DIR, 'config.json'), 'utf8')) as MedNeXtConfig;
-    model = MedNeXt.create(config);
-    loadStateDict(model, readSafetensors(path.join(DIR, 'weights.safetensors')).tensors);
-    x = toNdhwc(readNpyTensor(path.join(DIR, 'input.npy')) as tf.Tensor5D);
-    target = toNdhwc(readNpyTensor(path.join(DIR, 'train_target.npy')) as tf.Tensor5D);
-    losses = readNpyTensor(path.join(DIR, 'train_losses.npy')).dataSync() as Float32Array;
-  });
-
-  it('BCE on the main output: loss and the gradients of all 156 parameters match', () => {
-    const { value, grads } = model.valueAndGrads(() => {
-      const outs = model.forward(x, { training: true });
-      return bceWithLogits(outs[0], target);
+/**
+ * The fixture's checks, on the cpu backend with tfjs's own kernels (the composite lean tail) or with the fast
+ * kernels registered (every block tail runs forward and backward on the WebAssembly kernels: `fusedTailLean`).
+ */
+function trainingFixtureSuite(fast: boolean): void {
+  describe(`training fixture (config_a, one backward pass, cpu${fast ? ' + fast kernels, fused block tails' : ''})`, () => {
+    let model: MedNeXt;
+    let x: tf.Tensor5D;
+    let target: tf.Tensor5D;
+    let losses: Float32Array;
+    beforeAll(async () => {
+      await useBackend('cpu');
+      if (fast) registerFastKernels({ backends: ['cpu'] });
+      const config = JSON.parse(fs.readFileSync(path.join(DIR, 'config.json'), 'utf8')) as MedNeXtConfig;
+      model = MedNeXt.create(config);
+      loadStateDict(model, readSafetensors(path.join(DIR, 'weights.safetensors')).tensors);
+      x = toNdhwc(readNpyTensor(path.join(DIR, 'input.npy')) as tf.Tensor5D);
+      target = toNdhwc(readNpyTensor(path.join(DIR, 'train_target.npy')) as tf.Tensor5D);
+      losses = readNpyTensor(path.join(DIR, 'train_losses.npy')).dataSync() as Float32Array;
     });
-    expect(Math.abs(value.dataSync()[0] - losses[0])).toBeLessThan(1e-6);
-    expect(grads.has('out_1.conv_out.weight')).toBe(false);
-    expect(grads.has('dummy_tensor')).toBe(false);
-    checkGrads(grads, path.join(DIR, 'train_grads_bce.safetensors'), 156);
-    tf.dispose([value, ...grads.values()]);
-  });
 
-  it('deep-supervision Dice+BCE: nnU-Net target pyramid, loss and all 164 gradients match', () => {
-    const pyramid = targetPyramid(target, 5);
-    // The fixture's DS targets were made by nnU-Net's order-0 resize: ours must agree voxel for voxel.
-    for (let i = 1; i <= 4; i++) {
-      const ref = toNdhwc(readNpyTensor(path.join(DIR, `train_target_ds${i}.npy`)) as tf.Tensor5D);
-      expect(pyramid[i].shape).toEqual(ref.shape);
-      expect(Array.from(pyramid[i].dataSync())).toEqual(Array.from(ref.dataSync()));
-    }
-    const { value, grads } = model.valueAndGrads(() =>
-      deepSupervisionLoss(model.forward(x, { training: true }), pyramid, (o, t) => regionDiceBceLoss(o, t)),
-    );
-    expect(Math.abs(value.dataSync()[0] - losses[1])).toBeLessThan(1e-6);
-    checkGrads(grads, path.join(DIR, 'train_grads_dsloss.safetensors'), 164);
-    tf.dispose([value, ...grads.values(), ...pyramid]);
+    afterAll(() => {
+      if (fast) unregisterFastKernels();
+    });
+
+    it('BCE on the main output: loss and the gradients of all 156 parameters match', async () => {
+      let value: tf.Scalar | undefined;
+      let grads = new Map<string, tf.Tensor>();
+      const info = await tf.profile(() => {
+        ({ value, grads } = model.valueAndGrads(() => {
+          const outs = model.forward(x, { training: true });
+          return bceWithLogits(outs[0], target);
+        }));
+        return value as tf.Scalar;
+      });
+      if (!value) throw new Error('no loss');
+      // The composite tail computes GELU with tf.erf; the fused one inside WebAssembly.
+      if (fast) expect(info.kernelNames).not.toContain('Erf');
+      else expect(info.kernelNames).toContain('Erf');
+      expect(Math.abs(value.dataSync()[0] - losses[0])).toBeLessThan(1e-6);
+      expect(grads.has('out_1.conv_out.weight')).toBe(false);
+      expect(grads.has('dummy_tensor')).toBe(false);
+      checkGrads(grads, path.join(DIR, 'train_grads_bce.safetensors'), 156);
+      tf.dispose([value, ...grads.values()]);
+    });
+
+    it('deep-supervision Dice+BCE: nnU-Net target pyramid, loss and all 164 gradients match', () => {
+      const pyramid = targetPyramid(target, 5);
+      // The fixture's DS targets were made by nnU-Net's order-0 resize: ours must agree voxel for voxel.
+      for (let i = 1; i <= 4; i++) {
+        const ref = toNdhwc(readNpyTensor(path.join(DIR, `train_target_ds${i}.npy`)) as tf.Tensor5D);
+        expect(pyramid[i].shape).toEqual(ref.shape);
+        expect(Array.from(pyramid[i].dataSync())).toEqual(Array.from(ref.dataSync()));
+      }
+      const { value, grads } = model.valueAndGrads(() =>
+        deepSupervisionLoss(model.forward(x, { training: true }), pyramid, (o, t) => regionDiceBceLoss(o, t)),
+      );
+      expect(Math.abs(value.dataSync()[0] - losses[1])).toBeLessThan(1e-6);
+      checkGrads(grads, path.join(DIR, 'train_grads_dsloss.safetensors'), 164);
+      tf.dispose([value, ...grads.values(), ...pyramid]);
+    });
   });
-});
+}
+
+trainingFixtureSuite(false);
+trainingFixtureSuite(true);

@@ -6,6 +6,7 @@ export * from './summary.js';
 export * from './run-arrays.js';
 export * from './fused-blocks.js';
 export * from './host-network.js';
+export * from './fused-train.js';
 export * from './lean-grad.js';
 export * from './train-block.js';
 export * from './buffer-meter.js';

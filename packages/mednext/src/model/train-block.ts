@@ -26,6 +26,7 @@ import {
 import { depthwiseFilter, grn, pointwise, pointwiseTransposed } from './layers.js';
 import type { ParamGetter } from './layers.js';
 import { depthwiseConv3d, depthwiseConvTranspose3d } from './ops.js';
+import { fusedTailLean, fusedTailUsable } from './fused-train.js';
 
 /** The residual path of a block as `[N, V, C_out]` rows (identity, strided 1x1x1 conv, or transposed). */
 function residualRows(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, n: number, v: number): tf.Tensor3D {
@@ -58,20 +59,27 @@ export function runBlockTrain(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter): tf.
   // conv1.bias is cancelled by the norm but kept so it gets its (zero) gradient, as in PyTorch.
   // Lean reshapes wherever the input would otherwise die (tfjs's reshape gradient keeps it alive).
   const t = addBiasLean(reshapeLean<tf.Rank.R3>(dw, [n, v, c]), p(`${pre}.conv1.bias`));
-  const normed = normAffineLean(t, p(`${pre}.norm.weight`), p(`${pre}.norm.bias`));
   const w2 = p(`${pre}.conv2.weight`);
   const e = w2.shape[0];
   const w2m = tf.reshape(w2, [e, c]) as tf.Tensor2D;
   const w3m = tf.reshape(p(`${pre}.conv3.weight`), [b.cOut, e]) as tf.Tensor2D;
-  const u = linearLean(tf.reshape(normed, [n * v, c]), w2m, p(`${pre}.conv2.bias`));
-  let o: tf.Tensor2D;
-  if (b.grn) {
-    const g = grn(tf.reshape(geluLean(u), [n, v, e]), p(`${pre}.grn_gamma`), p(`${pre}.grn_beta`));
-    o = linearLean(tf.reshape(g, [n * v, e]), w3m, p(`${pre}.conv3.bias`));
+  let out: tf.Tensor3D;
+  if (!b.grn && fusedTailUsable()) {
+    // The whole tail on the kernels: the tape keeps t only (no E-channel tensor in either pass).
+    const [gamma, beta, b2, b3] = ['norm.weight', 'norm.bias', 'conv2.bias', 'conv3.bias'].map((s) => p(`${pre}.${s}`));
+    out = fusedTailLean(t, gamma, beta, w2m, b2, w3m, b3);
   } else {
-    o = geluLinearLean(u, w3m, p(`${pre}.conv3.bias`));
+    const normed = normAffineLean(t, p(`${pre}.norm.weight`), p(`${pre}.norm.bias`));
+    const u = linearLean(tf.reshape(normed, [n * v, c]), w2m, p(`${pre}.conv2.bias`));
+    let o: tf.Tensor2D;
+    if (b.grn) {
+      const g = grn(tf.reshape(geluLean(u), [n, v, e]), p(`${pre}.grn_gamma`), p(`${pre}.grn_beta`));
+      o = linearLean(tf.reshape(g, [n * v, e]), w3m, p(`${pre}.conv3.bias`));
+    } else {
+      o = geluLinearLean(u, w3m, p(`${pre}.conv3.bias`));
+    }
+    out = reshapeLean<tf.Rank.R3>(o, [n, v, b.cOut]);
   }
-  let out = reshapeLean<tf.Rank.R3>(o, [n, v, b.cOut]);
   if (b.residual) out = addLean(out, residualRows(x, b, p, n, v));
   const out5: tf.Tensor5D = tf.reshape(out, [n, d, h, w, b.cOut]);
   // Up block: one zero voxel at the front of each axis, after conv3 and the residual.

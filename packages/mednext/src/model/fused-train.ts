@@ -16,19 +16,20 @@ export function fusedTailUsable(): boolean {
   return fusedBlocksUsable();
 }
 
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[q * rows + r] = src[r * cols + q];
-  return out;
-}
-
 /** Host copies in the kernels' layouts; w2 is PyTorch's [E, C], w3 [Cout, E]. */
 function tailWeights(params: tf.Tensor[]): wasmKernels.BlockTailWeights {
   const [gamma, beta, w2, b2, w3, b3] = params.map((p) => (p.dataSync() as Float32Array).slice());
   const c = gamma.length;
   const e = b2.length;
   const cout = b3.length;
-  return { gamma, beta, w2: transpose(w2, e, c), b2, w3: transpose(w3, cout, e), b3 };
+  return {
+    gamma,
+    beta,
+    w2: wasmKernels.transposeMatrix(w2, e, c),
+    b2,
+    w3: wasmKernels.transposeMatrix(w3, cout, e),
+    b3,
+  };
 }
 
 const fusedTailOp = leanCustomGrad((...args: unknown[]) => {
@@ -80,9 +81,9 @@ const fusedTailOp = leanCustomGrad((...args: unknown[]) => {
         tf.tensor3d(dt, [n, v, c]),
         tf.tensor(sums.dGamma, ps[0].shape),
         tf.tensor(sums.dBeta, ps[1].shape),
-        tf.tensor(transpose(sums.dW2, c, e), ps[2].shape), // [C, E] -> PyTorch's [E, C]
+        tf.tensor(wasmKernels.transposeMatrix(sums.dW2, c, e), ps[2].shape), // [C, E] -> PyTorch's [E, C]
         tf.tensor(sums.dB2, ps[3].shape),
-        tf.tensor(transpose(sums.dW3, e, cout), ps[4].shape), // [E, Cout] -> [Cout, E]
+        tf.tensor(wasmKernels.transposeMatrix(sums.dW3, e, cout), ps[4].shape), // [E, Cout] -> [Cout, E]
         tf.tensor(sums.dB3, ps[5].shape),
       ];
     },

@@ -37,12 +37,6 @@ interface PackedNetwork {
   heads: Map<string, PackedGemm>;
 }
 
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[q * rows + r] = src[r * cols + q];
-  return out;
-}
-
 /** A host copy of a parameter (on wasm, dataSync may return a view of a heap later ops reuse). */
 function hostCopy(p: ParamGetter, name: string): Float32Array {
   return (p(name).dataSync() as Float32Array).slice();
@@ -90,7 +84,7 @@ export class HostNetwork {
       dataIds,
       // Conv3d weight [C, in, 1, 1, 1] -> [in, C]
       stem: gemm(
-        transpose(hostCopy(p, 'stem.weight'), nChannels, inChannels),
+        wasmKernels.transposeMatrix(hostCopy(p, 'stem.weight'), nChannels, inChannels),
         inChannels,
         nChannels,
         hostCopy(p, 'stem.bias'),
@@ -117,7 +111,7 @@ export class HostNetwork {
       packed.blocks.set(b.name, wasmKernels.packBlockWeights(rt, weights, upResBias));
       if (b.kind === 'down' && b.residual) {
         // Conv3d [2C, C] -> [C, 2C]
-        const w = transpose(get('res_conv.weight'), b.cOut, b.cIn);
+        const w = wasmKernels.transposeMatrix(get('res_conv.weight'), b.cOut, b.cIn);
         packed.resConvs.set(b.name, gemm(w, b.cIn, b.cOut, get('res_conv.bias')));
       } else if (b.kind === 'up' && b.residual) {
         // ConvTranspose3d weight is already [in, out]

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type MedNeXtBlockOptions, type MedNeXtBlockWeights, mednextBlock } from './block.js';
 import { getKernelRuntime } from './tfjs.js';
+import { transposeMatrix as transpose } from './layout.js';
 
 /** The block's parameters as in the official state dict (PyTorch layouts), as flat float32 arrays. */
 export interface TorchBlockParams {
@@ -34,11 +35,6 @@ export function blockWeightsFromTorch(p: TorchBlockParams, k: number): MedNeXtBl
     throw new Error(`blockWeightsFromTorch: conv2.weight is not [${e}, ${c}, 1, 1, 1]`);
   if (p.conv3Weight.length !== cout * e)
     throw new Error(`blockWeightsFromTorch: conv3.weight is not [${cout}, ${e}, 1, 1, 1]`);
-  const transpose = (src: Float32Array, rows: number, cols: number): Float32Array => {
-    const out = new Float32Array(rows * cols);
-    for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[q * rows + r] = src[r * cols + q];
-    return out;
-  };
   return {
     k,
     dwFilter: transpose(p.conv1Weight, c, taps), // [C, k^3] -> [k^3, C]

@@ -10,6 +10,7 @@ import { packPanels } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
 import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
 import { blockTileRows } from './block.js';
+import { transposeMatrix as transpose } from './layout.js';
 
 /** The tail's weights, channels-last layouts. */
 export interface BlockTailWeights {
@@ -50,12 +51,6 @@ function dims(fn: string, w: BlockTailWeights, t: Float32Array, m: number): { c:
   if (!Number.isInteger(m) || m < 1) throw new Error(`${fn}: M must be a positive integer, got ${m}`);
   expect('t', t.length, m * c);
   return { c, e, cout };
-}
-
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[q * rows + r] = src[r * cols + q];
-  return out;
 }
 
 /** Packs W [K, N] into GEMM panels and a bias (zeros when absent) padded to them, in scoped kernel memory. */

@@ -1,25 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BlockTailWeights,
-  type KernelRuntime,
-  blockTailBackward,
-  blockTailForward,
-  createKernelRuntime,
-  createKernelRuntimeSync,
-  erfReference,
-} from '../src/kernels/index.js';
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (((s >>> 0) / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+import { describe, expect, it } from 'vitest';
+import { random, useKernelRuntimes } from './helpers/kernel-test-utils.js';
+import { type BlockTailWeights, blockTailBackward, blockTailForward, erfReference } from '../src/kernels/index.js';
 
 function tailWeights(c: number, e: number, cout: number, seed: number): BlockTailWeights {
   return {
@@ -129,15 +110,7 @@ function relErr(got: Float32Array, want: Float64Array): number {
   return worst / (1e-5 + 2e-5 * scale);
 }
 
-let rt1: KernelRuntime;
-let rt2: KernelRuntime;
-beforeAll(async () => {
-  rt1 = createKernelRuntimeSync();
-  rt2 = await createKernelRuntime({ threads: 2 });
-});
-afterAll(async () => {
-  await rt2.dispose();
-});
+const rts = useKernelRuntimes();
 
 describe('block tail for training (forward and backward on the kernels)', () => {
   const cases = [
@@ -152,7 +125,7 @@ describe('block tail for training (forward and backward on the kernels)', () => 
       const t = random(cs.m * cs.c, 7).map((v, i) => 3 * v + (i % cs.c) * 0.25);
       const dy = random(cs.m * cs.cout, 9);
       const want = reference(t, dy, cs.m, w);
-      for (const rt of [rt1, rt2]) {
+      for (const rt of [rts.one, rts.two]) {
         expect(relErr(blockTailForward(rt, t, cs.m, w), want.y)).toBeLessThanOrEqual(1);
         const got = blockTailBackward(rt, t, dy, cs.m, w);
         for (const key of ['dt', 'dGamma', 'dBeta', 'dW2', 'dB2', 'dW3', 'dB3'] as const) {
@@ -164,10 +137,12 @@ describe('block tail for training (forward and backward on the kernels)', () => 
 
   it('checks shapes with messages that name the operand', () => {
     const w = tailWeights(8, 16, 8, 1);
-    expect(() => blockTailBackward(rt1, new Float32Array(80), new Float32Array(7), 10, w)).toThrow(
+    expect(() => blockTailBackward(rts.one, new Float32Array(80), new Float32Array(7), 10, w)).toThrow(
       /dy has 7 values, expected 80/,
     );
-    expect(() => blockTailForward(rt1, new Float32Array(81), 10, w)).toThrow(/t has 81 values, expected 80/);
-    expect(() => blockTailForward(rt1, new Float32Array(60), 10, tailWeights(6, 12, 6, 1))).toThrow(/multiples of 4/);
+    expect(() => blockTailForward(rts.one, new Float32Array(81), 10, w)).toThrow(/t has 81 values, expected 80/);
+    expect(() => blockTailForward(rts.one, new Float32Array(60), 10, tailWeights(6, 12, 6, 1))).toThrow(
+      /multiples of 4/,
+    );
   });
 });

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { maxAbsDiff, random, useKernelRuntimes } from './helpers/kernel-test-utils.js';
 import {
-  type KernelRuntime,
   type MedNeXtBlockWeights,
-  createKernelRuntime,
-  createKernelRuntimeSync,
   depthwiseReference,
   geluReference,
   matmulReference,
@@ -12,18 +10,6 @@ import {
   packBlockWeights,
   freeBlockWeights,
 } from '../src/kernels/index.js';
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (((s >>> 0) / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 function weights(k: number, c: number, e: number, cout: number, seed: number): MedNeXtBlockWeights {
   return {
@@ -75,22 +61,7 @@ function referenceBlock(
   return out;
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-let rt: KernelRuntime;
-let rt2: KernelRuntime;
-beforeAll(async () => {
-  rt = createKernelRuntimeSync();
-  rt2 = await createKernelRuntime({ threads: 2 });
-});
-afterAll(async () => {
-  await rt2.dispose();
-});
+const rts = useKernelRuntimes();
 
 describe('fused MedNeXt block', () => {
   it('plain block k3 with the input residual (odd shape, several tiles) matches the references', () => {
@@ -99,16 +70,16 @@ describe('fused MedNeXt block', () => {
     const x = random(spatial[0] * spatial[1] * spatial[2] * c, 1);
     const wt = weights(3, c, e, c, 10);
     // 1287 voxels in tiles of 40: 33 tiles, the last one partial
-    const got = mednextBlock(rt, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
+    const got = mednextBlock(rts.one, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
     expect(got.shape).toEqual([9, 11, 13, 8]);
     const want = referenceBlock(x, spatial, wt, 'block', spatial, x);
     expect(maxAbsDiff(got.data, want)).toBeLessThan(2e-5);
     // the same on two threads, bit for bit
-    const before = rt2.dispatches;
-    const got2 = mednextBlock(rt2, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
-    expect(rt2.dispatches).toBeGreaterThan(before);
+    const before = rts.two.dispatches;
+    const got2 = mednextBlock(rts.two, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
+    expect(rts.two.dispatches).toBeGreaterThan(before);
     // the default tile (one tile here) gives the same values too
-    expect(maxAbsDiff(mednextBlock(rt, x, spatial, wt, { kind: 'block', addInput: true }).data, got.data)).toBe(0);
+    expect(maxAbsDiff(mednextBlock(rts.one, x, spatial, wt, { kind: 'block', addInput: true }).data, got.data)).toBe(0);
     expect(maxAbsDiff(got2.data, got.data)).toBe(0);
   });
   it('down block k5 (stride 2, C -> 2C, exp 3) with an external residual matches the references', () => {
@@ -117,7 +88,7 @@ describe('fused MedNeXt block', () => {
     const x = random(7 * 6 * 9 * c, 2);
     const wt = weights(5, c, e, cout, 20);
     const residual = random(4 * 3 * 5 * cout, 3);
-    const got = mednextBlock(rt, x, spatial, wt, { kind: 'down', residual });
+    const got = mednextBlock(rts.one, x, spatial, wt, { kind: 'down', residual });
     expect(got.shape).toEqual([4, 3, 5, 16]);
     expect(maxAbsDiff(got.data, referenceBlock(x, spatial, wt, 'down', [4, 3, 5], residual))).toBeLessThan(2e-5);
   });
@@ -126,12 +97,12 @@ describe('fused MedNeXt block', () => {
     const [c, e, cout] = [16, 32, 8];
     const x = random(4 * 5 * 3 * c, 4);
     const wt = weights(3, c, e, cout, 30);
-    const got = mednextBlock(rt, x, spatial, wt, { kind: 'up' });
+    const got = mednextBlock(rts.one, x, spatial, wt, { kind: 'up' });
     expect(got.shape).toEqual([7, 9, 5, 8]);
     expect(maxAbsDiff(got.data, referenceBlock(x, spatial, wt, 'up', [7, 9, 5]))).toBeLessThan(2e-5);
   });
   it('blockInMemory writes in place: over its depthwise output (plain) and over its residual (down)', () => {
-    for (const r of [rt, rt2]) {
+    for (const r of [rts.one, rts.two]) {
       const spatial: [number, number, number] = [6, 7, 5];
       const [c, e] = [8, 16];
       const x = random(6 * 7 * 5 * c, 5);
@@ -162,22 +133,22 @@ describe('fused MedNeXt block', () => {
     const x = random(3 * 4 * 2 * c, 7);
     const wt = weights(3, c, e, cout, 70);
     const extra = Float32Array.from([0.5, -1, 2, 0.25]);
-    const plain = mednextBlock(rt, x, spatial, wt, { kind: 'up' });
-    const packed = packBlockWeights(rt, wt, extra);
-    const mark = rt.mark();
+    const plain = mednextBlock(rts.one, x, spatial, wt, { kind: 'up' });
+    const packed = packBlockWeights(rts.one, wt, extra);
+    const mark = rts.one.mark();
     const n = plain.data.length;
-    const out = rt.alloc(n * 4);
-    blockInMemory(rt, packed, { kind: 'up', x: rt.put(x), spatial, out, residual: 0 });
-    const got = rt.f32(out, n).slice();
-    rt.release(mark);
-    freeBlockWeights(rt, packed);
+    const out = rts.one.alloc(n * 4);
+    blockInMemory(rts.one, packed, { kind: 'up', x: rts.one.put(x), spatial, out, residual: 0 });
+    const got = rts.one.f32(out, n).slice();
+    rts.one.release(mark);
+    freeBlockWeights(rts.one, packed);
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i] - plain.data[i] - extra[i % cout]));
     expect(worst).toBeLessThan(1e-5);
-    expect(() => packBlockWeights(rt, wt, new Float32Array(3))).toThrow(/extraBias3 needs 4 values/);
+    expect(() => packBlockWeights(rts.one, wt, new Float32Array(3))).toThrow(/extraBias3 needs 4 values/);
   });
   it('rejects channel counts that are not multiples of 4', () => {
     const wt = weights(3, 6, 12, 6, 40);
-    expect(() => mednextBlock(rt, random(27 * 6, 1), [3, 3, 3], wt, { kind: 'block' })).toThrow(/multiples of 4/);
+    expect(() => mednextBlock(rts.one, random(27 * 6, 1), [3, 3, 3], wt, { kind: 'block' })).toThrow(/multiples of 4/);
   });
 });

@@ -1,25 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type KernelRuntime,
-  createKernelRuntime,
-  createKernelRuntimeSync,
-  gelu,
-  geluReference,
-  gridAddInMemory,
-  gridGatherInMemory,
-} from '../src/kernels/index.js';
-
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+import { describe, expect, it } from 'vitest';
+import { random, useKernelRuntimes } from './helpers/kernel-test-utils.js';
+import { gelu, geluReference, gridAddInMemory, gridGatherInMemory } from '../src/kernels/index.js';
 
 type S3 = [number, number, number];
 
@@ -49,15 +30,7 @@ function gridReference(
       }
 }
 
-let rt1: KernelRuntime;
-let rt2: KernelRuntime;
-beforeAll(async () => {
-  rt1 = createKernelRuntimeSync();
-  rt2 = await createKernelRuntime({ threads: 2 });
-});
-afterAll(async () => {
-  await rt2.dispose();
-});
+const rts = useKernelRuntimes();
 
 describe('strided-grid kernels', () => {
   const cases: Array<{ label: string; vs: S3; ds: S3; origin: S3; step: number; c: number }> = [
@@ -75,7 +48,7 @@ describe('strided-grid kernels', () => {
       gridReference(wantAdd, cs.vs, dense, cs.ds, cs.c, cs.origin, cs.step, 'add');
       const wantGather = new Float32Array(nD);
       gridReference(volume, cs.vs, wantGather, cs.ds, cs.c, cs.origin, cs.step, 'gather');
-      for (const rt of [rt1, rt2]) {
+      for (const rt of [rts.one, rts.two]) {
         const mark = rt.mark();
         const v = rt.put(volume);
         const d = rt.put(dense);
@@ -100,10 +73,10 @@ describe('strided-grid kernels', () => {
 
   it('rejects a window that leaves the volume, naming it', () => {
     const g = { volume: 0, volumeSpatial: [4, 4, 4] as S3, dense: 0, denseSpatial: [3, 2, 2] as S3, c: 4 };
-    expect(() => gridAddInMemory(rt1, { ...g, origin: [1, 1, 1], step: 2 })).toThrow(
+    expect(() => gridAddInMemory(rts.one, { ...g, origin: [1, 1, 1], step: 2 })).toThrow(
       /window \(origin 1,1,1, step 2, size 3x2x2\) leaves the volume 4x4x4/,
     );
-    expect(() => gridGatherInMemory(rt1, { ...g, c: 6, origin: [0, 0, 0], step: 1 })).toThrow(/multiple of 4/);
+    expect(() => gridGatherInMemory(rts.one, { ...g, c: 6, origin: [0, 0, 0], step: 1 })).toThrow(/multiple of 4/);
   });
 });
 
@@ -111,7 +84,7 @@ describe('rational GELU (the GEMM epilogue form)', () => {
   it('is within 3e-7 * max(1, |x|) of erf-GELU from -12 to 12, and exact at 0 and the clamp', () => {
     const n = 48001;
     const x = new Float32Array(n).map((_, i) => -12 + (24 * i) / (n - 1));
-    const got = gelu(rt1, x, { form: 'rational' });
+    const got = gelu(rts.one, x, { form: 'rational' });
     let worst = 0;
     for (let i = 0; i < n; i++) {
       worst = Math.max(worst, Math.abs(got[i] - geluReference(x[i])) / Math.max(1, Math.abs(x[i])));
@@ -119,14 +92,14 @@ describe('rational GELU (the GEMM epilogue form)', () => {
     expect(worst).toBeLessThan(3e-7);
     expect(got[(n - 1) / 2]).toBe(0);
     // far tails: 0 and x
-    const tails = gelu(rt1, Float32Array.from([-30, 30, -6, 6]), { form: 'rational' });
+    const tails = gelu(rts.one, Float32Array.from([-30, 30, -6, 6]), { form: 'rational' });
     expect(Math.abs(tails[0])).toBeLessThan(1e-7);
     expect(tails[1]).toBeCloseTo(30, 5);
     expect(Math.abs(tails[2] - geluReference(-6))).toBeLessThan(2e-6);
     // a different evaluation than the default erfc form (which keeps relative accuracy in the far tail)
-    const erfc = gelu(rt1, x);
+    const erfc = gelu(rts.one, x);
     expect(got.some((v, i) => v !== erfc[i])).toBe(true);
     // on two threads, bit for bit
-    expect(Array.from(gelu(rt2, x, { form: 'rational' }))).toEqual(Array.from(got));
+    expect(Array.from(gelu(rts.two, x, { form: 'rational' }))).toEqual(Array.from(got));
   });
 });

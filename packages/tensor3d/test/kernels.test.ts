@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { maxAbsDiff, random, useKernelRuntimes } from './helpers/kernel-test-utils.js';
 import {
-  type KernelRuntime,
   type Shape5,
   channelAffine,
   channelStats,
@@ -20,36 +20,9 @@ import {
 } from '../src/kernels/index.js';
 
 /** Deterministic uniform [-1, 1) values (xorshift), so failures reproduce. */
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
-let rt: KernelRuntime;
-let rt2: KernelRuntime;
-beforeAll(async () => {
-  rt = createKernelRuntimeSync();
-  rt2 = await createKernelRuntime({ threads: 2 });
-});
-afterAll(async () => {
-  await rt2.dispose();
-});
+const rts = useKernelRuntimes();
 
 describe('depthwise 3-D convolution kernels', () => {
   // odd, non-cubic shapes; C = 8 (vector path) and C = 6 (padded to 8 internally)
@@ -66,7 +39,7 @@ describe('depthwise 3-D convolution kernels', () => {
           const x = random(size(shape), 11 + si);
           const filter = random(k ** 3 * c, 23 + k);
           const bias = random(c, 5);
-          const got = depthwiseConv3d(rt, { x, shape, filter, k, bias, stride });
+          const got = depthwiseConv3d(rts.one, { x, shape, filter, k, bias, stride });
           const want = depthwiseReference(x, shape, filter, k, {
             stride,
             pad: k >> 1,
@@ -87,7 +60,7 @@ describe('depthwise 3-D convolution kernels', () => {
         const x = random(size(shape), 31 + si);
         const filter = random(k ** 3 * c, 41 + k);
         const bias = random(c, 7);
-        const got = depthwiseConvTranspose3d(rt, { x, shape, filter, k, bias });
+        const got = depthwiseConvTranspose3d(rts.one, { x, shape, filter, k, bias });
         expect(got.shape).toEqual([shape[0], 2 * shape[1] - 1, 2 * shape[2] - 1, 2 * shape[3] - 1, c]);
         const want = depthwiseReference(x, shape, filter, k, {
           stride: 2,
@@ -110,10 +83,10 @@ describe('depthwise 3-D convolution kernels', () => {
         const x = random(size(shape), 50 + k);
         const dy = random(size(dyShape), 60 + stride);
         const want = depthwiseFilterGradReference(x, shape, dy, dyShape, k, stride, p);
-        const got = depthwiseConv3dFilterGrad(rt, { x, shape, dy, dyShape, k, stride });
+        const got = depthwiseConv3dFilterGrad(rts.one, { x, shape, dy, dyShape, k, stride });
         // sums of up to ~900 products in [-1, 1]: float32 row sums, float64 across rows
         expect(maxAbsDiff(got, want)).toBeLessThan(2e-5);
-        const got2 = depthwiseConv3dFilterGrad(rt2, { x, shape, dy, dyShape, k, stride });
+        const got2 = depthwiseConv3dFilterGrad(rts.two, { x, shape, dy, dyShape, k, stride });
         expect(maxAbsDiff(got2, want)).toBeLessThan(2e-5);
       });
     }
@@ -122,7 +95,7 @@ describe('depthwise 3-D convolution kernels', () => {
     const shape: Shape5 = [1, 6, 7, 9, 4];
     const x = random(size(shape), 3);
     const filter = random(27 * 4, 4);
-    const fwd = depthwiseConv3d(rt, { x, shape, filter, k: 3, pad: 0, stride: 1 });
+    const fwd = depthwiseConv3d(rts.one, { x, shape, filter, k: 3, pad: 0, stride: 1 });
     expect(fwd.shape).toEqual([1, 4, 5, 7, 4]);
     const ref = depthwiseReference(x, shape, filter, 3, {
       stride: 1,
@@ -131,7 +104,7 @@ describe('depthwise 3-D convolution kernels', () => {
       outSpatial: [4, 5, 7],
     });
     expect(maxAbsDiff(fwd.data, ref.data)).toBeLessThan(1e-5);
-    const up = depthwiseConvTranspose3d(rt, { x, shape, filter, k: 3, outputShape: [12, 14, 18] });
+    const up = depthwiseConvTranspose3d(rts.one, { x, shape, filter, k: 3, outputShape: [12, 14, 18] });
     const upRef = depthwiseReference(x, shape, filter, 3, {
       stride: 2,
       pad: 1,
@@ -143,9 +116,11 @@ describe('depthwise 3-D convolution kernels', () => {
   it('rejects bad arguments with a message naming the argument', () => {
     const shape: Shape5 = [1, 3, 3, 3, 4];
     const x = random(size(shape), 1);
-    expect(() => depthwiseConv3d(rt, { x, shape, filter: random(10, 1), k: 3 })).toThrow(/filter has 10 values/);
-    expect(() => depthwiseConv3d(rt, { x, shape, filter: random(27 * 4, 1), k: 4 })).toThrow(/k must be 3, 5 or 7/);
-    expect(() => depthwiseConv3d(rt, { x: x.subarray(1), shape, filter: random(108, 1), k: 3 })).toThrow(/x has/);
+    expect(() => depthwiseConv3d(rts.one, { x, shape, filter: random(10, 1), k: 3 })).toThrow(/filter has 10 values/);
+    expect(() => depthwiseConv3d(rts.one, { x, shape, filter: random(27 * 4, 1), k: 4 })).toThrow(
+      /k must be 3, 5 or 7/,
+    );
+    expect(() => depthwiseConv3d(rts.one, { x: x.subarray(1), shape, filter: random(108, 1), k: 3 })).toThrow(/x has/);
   });
 });
 
@@ -161,7 +136,7 @@ describe('pointwise GEMM kernel', () => {
       const x = random(m * k, m);
       const w = random(k * n, k);
       const bias = random(n, n);
-      const got = matmulBias(rt, x, m, k, w, n, { bias });
+      const got = matmulBias(rts.one, x, m, k, w, n, { bias });
       expect(maxAbsDiff(got, matmulReference(x, m, k, w, n, bias))).toBeLessThan(1e-6 * k);
     });
   }
@@ -172,16 +147,16 @@ describe('pointwise GEMM kernel', () => {
     const bias = random(n, 3);
     const residual = random(m * n, 4);
     const lin = matmulReference(x, m, k, w, n, bias);
-    const g = matmulBias(rt, x, m, k, w, n, { bias, gelu: true });
+    const g = matmulBias(rts.one, x, m, k, w, n, { bias, gelu: true });
     expect(maxAbsDiff(g, lin.map(geluReference))).toBeLessThan(2e-5);
-    const r = matmulBias(rt, x, m, k, w, n, { bias, residual });
+    const r = matmulBias(rts.one, x, m, k, w, n, { bias, residual });
     expect(
       maxAbsDiff(
         r,
         lin.map((v, i) => v + residual[i]),
       ),
     ).toBeLessThan(2e-5);
-    expect(() => matmulBias(rt, x, m, k, w, n, { gelu: true, residual })).toThrow(/either gelu or residual/);
+    expect(() => matmulBias(rts.one, x, m, k, w, n, { gelu: true, residual })).toThrow(/either gelu or residual/);
   });
 });
 
@@ -189,7 +164,7 @@ describe('exact GELU kernel', () => {
   it('matches erf-GELU to 1e-6 relative from -12 to 8 (odd length)', () => {
     const n = 20001;
     const x = new Float32Array(n).map((_, i) => -12 + (20 * i) / (n - 1));
-    const got = gelu(rt, x);
+    const got = gelu(rts.one, x);
     let worst = 0;
     for (let i = 0; i < n; i++) {
       const want = geluReference(x[i]);
@@ -205,7 +180,7 @@ describe('GroupNorm (one group per channel) kernels', () => {
     const m = 1000;
     const c = 7;
     const x = random(m * c, 9).map((v, i) => v * (1 + (i % c)) + 100 * ((i % c) - 3)); // large offsets
-    const stats = channelStats(rt, x, m, c);
+    const stats = channelStats(rts.one, x, m, c);
     for (let ch = 0; ch < c; ch++) {
       let s = 0;
       for (let r = 0; r < m; r++) s += x[r * c + ch];
@@ -218,7 +193,7 @@ describe('GroupNorm (one group per channel) kernels', () => {
     }
     const gamma = random(c, 2);
     const beta = random(c, 3);
-    const y = groupNormPerChannel(rt, x, m, c, gamma, beta);
+    const y = groupNormPerChannel(rts.one, x, m, c, gamma, beta);
     let worst = 0;
     let bound = 0; // float32 rounding of an x-sized value, carried through the scale
     for (let r = 0; r < m; r++)
@@ -234,7 +209,7 @@ describe('GroupNorm (one group per channel) kernels', () => {
     const center = random(c, 4);
     const scale = random(c, 5);
     const shift = random(c, 6);
-    const aff = channelAffine(rt, x, m, c, { center, scale, shift });
+    const aff = channelAffine(rts.one, x, m, c, { center, scale, shift });
     const i = 5 * c + 2;
     expect(Math.abs(aff[i] - ((x[i] - center[2]) * scale[2] + shift[2]))).toBeLessThan(1e-4);
   });
@@ -242,36 +217,39 @@ describe('GroupNorm (one group per channel) kernels', () => {
 
 describe('two threads on one shared memory', () => {
   it('runs in workers and gives bit-identical results to one thread', () => {
-    expect(rt2.threads).toBe(2);
+    expect(rts.two.threads).toBe(2);
     const shape: Shape5 = [1, 9, 8, 7, 8];
     const x = random(size(shape), 77);
     const filter = random(27 * 8, 78);
-    const a = depthwiseConv3d(rt, { x, shape, filter, k: 3 });
-    const b = depthwiseConv3d(rt2, { x, shape, filter, k: 3 });
+    const a = depthwiseConv3d(rts.one, { x, shape, filter, k: 3 });
+    const b = depthwiseConv3d(rts.two, { x, shape, filter, k: 3 });
     expect(maxAbsDiff(a.data, b.data)).toBe(0);
-    const up1 = depthwiseConvTranspose3d(rt, { x, shape, filter, k: 3 });
-    const up2 = depthwiseConvTranspose3d(rt2, { x, shape, filter, k: 3 });
+    const up1 = depthwiseConvTranspose3d(rts.one, { x, shape, filter, k: 3 });
+    const up2 = depthwiseConvTranspose3d(rts.two, { x, shape, filter, k: 3 });
     expect(maxAbsDiff(up1.data, up2.data)).toBe(0);
     const [m, k, n] = [333, 32, 40];
     const xm = random(m * k, 1);
     const w = random(k * n, 2);
     expect(
-      maxAbsDiff(matmulBias(rt, xm, m, k, w, n, { gelu: true }), matmulBias(rt2, xm, m, k, w, n, { gelu: true })),
+      maxAbsDiff(
+        matmulBias(rts.one, xm, m, k, w, n, { gelu: true }),
+        matmulBias(rts.two, xm, m, k, w, n, { gelu: true }),
+      ),
     ).toBe(0);
-    const s1 = channelStats(rt, xm, m, k);
-    const s2 = channelStats(rt2, xm, m, k);
+    const s1 = channelStats(rts.one, xm, m, k);
+    const s2 = channelStats(rts.two, xm, m, k);
     expect(maxAbsDiff(s1.variance, s2.variance)).toBeLessThan(1e-12);
-    expect(maxAbsDiff(gelu(rt, xm), gelu(rt2, xm))).toBe(0);
+    expect(maxAbsDiff(gelu(rts.one, xm), gelu(rts.two, xm))).toBe(0);
   });
 });
 
 describe('runtime robustness', () => {
   it('reports a trap in a worker as an error and stays usable', () => {
     // an address past the end of memory traps (out of bounds) on both threads
-    const bad = rt2.memory.buffer.byteLength - 64;
-    expect(() => rt2.dispatch('gelu', [bad], 1 << 16, 16)).toThrow();
+    const bad = rts.two.memory.buffer.byteLength - 64;
+    expect(() => rts.two.dispatch('gelu', [bad], 1 << 16, 16)).toThrow();
     const x = random(1000, 3);
-    expect(maxAbsDiff(gelu(rt2, x), gelu(rt, x))).toBe(0);
+    expect(maxAbsDiff(gelu(rts.two, x), gelu(rts.one, x))).toBe(0);
   });
   it('falls back to one thread, saying why, without shared memory; rejects bad thread counts', async () => {
     const g = globalThis as { SharedArrayBuffer?: unknown };
@@ -281,7 +259,7 @@ describe('runtime robustness', () => {
       const single = await createKernelRuntime({ threads: 2 });
       expect(single.threads).toBe(1);
       expect(single.fallbackReason).toMatch(/SharedArrayBuffer is unavailable/);
-      expect(maxAbsDiff(gelu(single, random(100, 1)), gelu(rt, random(100, 1)))).toBe(0);
+      expect(maxAbsDiff(gelu(single, random(100, 1)), gelu(rts.one, random(100, 1)))).toBe(0);
     } finally {
       g.SharedArrayBuffer = saved;
     }

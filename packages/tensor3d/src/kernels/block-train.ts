@@ -9,21 +9,8 @@ import { channelStatsInMemory, normAffine } from './normact.js';
 import { packPanels } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
 import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
-import { blockTileRows } from './block.js';
+import { type BlockTailWeights, blockTileRows } from './block.js';
 import { transposeMatrix as transpose } from './layout.js';
-
-/** The tail's weights, channels-last layouts. */
-export interface BlockTailWeights {
-  /** GroupNorm affine, [C] each */
-  gamma: Float32Array;
-  beta: Float32Array;
-  /** expand [C, E] and its bias [E] */
-  w2: Float32Array;
-  b2: Float32Array;
-  /** compress [E, Cout] and its bias [Cout] */
-  w3: Float32Array;
-  b3: Float32Array;
-}
 
 /** Gradients of the tail (same layouts as {@link BlockTailWeights}); `dt` is [M, C]. */
 export interface BlockTailGrads {

@@ -11,14 +11,8 @@ import { packPanels } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
 import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
 
-/** Weights of one block, channels-last layouts (see each field). */
-export interface MedNeXtBlockWeights {
-  /** depthwise kernel size (3, 5, 7) */
-  k: number;
-  /** [k, k, k, C] */
-  dwFilter: Float32Array;
-  /** [C] */
-  dwBias: Float32Array;
+/** Weights of a block's tail (norm -> expand -> GELU -> compress), channels-last layouts. */
+export interface BlockTailWeights {
   /** GroupNorm affine, [C] each */
   gamma: Float32Array;
   beta: Float32Array;
@@ -30,6 +24,16 @@ export interface MedNeXtBlockWeights {
   w3: Float32Array;
   /** [Cout] */
   b3: Float32Array;
+}
+
+/** Weights of one block, channels-last layouts (see each field). */
+export interface MedNeXtBlockWeights extends BlockTailWeights {
+  /** depthwise kernel size (3, 5, 7) */
+  k: number;
+  /** [k, k, k, C] */
+  dwFilter: Float32Array;
+  /** [C] */
+  dwBias: Float32Array;
 }
 
 /** Options of {@link mednextBlock}. */

@@ -62,11 +62,12 @@ export {
   packBlockWeights,
   freeBlockWeights,
   type MedNeXtBlockWeights,
+  type BlockTailWeights,
   type MedNeXtBlockOptions,
   type PackedBlockWeights,
   type BlockInMemory,
 } from './block.js';
-export { blockTailForward, blockTailBackward, type BlockTailWeights, type BlockTailGrads } from './block-train.js';
+export { blockTailForward, blockTailBackward, type BlockTailGrads } from './block-train.js';
 export { transposeMatrix } from './layout.js';
 export { gridAddInMemory, gridGatherInMemory, type GridWindow } from './grid.js';
 export { fusedBlock, fusedBlockAvailable, blockWeightsFromTorch, type TorchBlockParams } from './block-tfjs.js';

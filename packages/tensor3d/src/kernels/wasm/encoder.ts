@@ -163,6 +163,13 @@ export class ModuleBuilder {
     return f;
   }
 
+  /** Index (for `call`) of the function named `name`, which `user` calls: it must be emitted first. */
+  functionIndex(name: string, user: string): number {
+    const i = this.functions.findIndex((f) => f.name === name);
+    if (i < 0) throw new Error(`encoder: ${name} must be emitted before ${user}`);
+    return i;
+  }
+
   indexOf(f: FunctionBuilder): number {
     const i = this.functions.indexOf(f);
     if (i < 0) throw new Error(`encoder: function ${f.name} is not part of this module`);

@@ -260,11 +260,7 @@ export const BLOCK_TAIL_BACKWARD_PARAMS = [
 
 /** Emits `block_tail_backward(...)`; needs `gn_apply`, `gemm` and the helpers above emitted first. */
 export function emitBlockTailBackward(m: ModuleBuilder): void {
-  const byName = (n: string): number => {
-    const i = m.functions.findIndex((fn) => fn.name === n);
-    if (i < 0) throw new Error(`gen-block-backward: ${n} must be emitted before block_tail_backward`);
-    return i;
-  };
+  const byName = (n: string): number => m.functionIndex(n, 'block_tail_backward');
   const [gnApply, gemm, tn, geluGrad, mulInto, colsum, normGrad] = [
     'gn_apply',
     'gemm',

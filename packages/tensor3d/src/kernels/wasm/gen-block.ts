@@ -47,11 +47,7 @@ export const BLOCK_TAIL_PARAMS = [
  * callees' absolute row indices land in the scratch buffers.
  */
 export function emitBlockTail(m: ModuleBuilder): void {
-  const byName = (n: string): number => {
-    const i = m.functions.findIndex((f) => f.name === n);
-    if (i < 0) throw new Error(`gen-block: ${n} must be emitted before block_tail`);
-    return i;
-  };
+  const byName = (n: string): number => m.functionIndex(n, 'block_tail');
   const gnApply = byName('gn_apply');
   const gemmGelu = byName('gemm_gelu');
   const gemm = byName('gemm');

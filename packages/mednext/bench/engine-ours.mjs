@@ -122,9 +122,15 @@ if (firstOutput && task.output) writeF32(task.output, firstOutput);
 
 /** With --profile: one more forward under tf.profile, kernel time summed per tfjs kernel name. */
 async function profileForward() {
+  // The WebAssembly kernels time their own dispatches (the whole-network pass runs no tfjs kernel per layer).
+  const rt = tensor3d.wasmKernels?.getKernelRuntime?.();
+  rt?.startProfile?.();
+  const started = performance.now();
   const info = await tf.profile(async () => {
     await forwardOnce(model, x);
   });
+  const wall = (performance.now() - started) / 1e3;
+  const kernels = rt?.stopProfile?.() ?? [];
   const byName = new Map();
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -133,7 +139,11 @@ async function profileForward() {
     e.seconds += ms / 1e3;
     byName.set(k.name, e);
   }
-  return [...byName.values()].sort((a, b) => b.seconds - a.seconds);
+  return {
+    wallSeconds: wall,
+    tfjs: [...byName.values()].sort((a, b) => b.seconds - a.seconds),
+    wasm: kernels,
+  };
 }
 const profile = task.profile && task.part === 'forward' ? await profileForward() : undefined;
 emitResult({

@@ -10,7 +10,7 @@
 // Options: --patch DxHxW  --train-patch DxHxW  --models B,M  --engines ours,ort,torch  --parts forward,train
 //          --warmup N (1)  --runs N (3)  (ours)  --ort-warmup N (1)  --ort-runs N (3)  --torch-warmup N (0)  --torch-runs N (1)  --threads N (2)  --seed N (0)
 //          --backend auto|wasm|cpu  --no-fast-kernels  --ort-spinning  --ort-dynamic  --python PATH  --json FILE  --keep DIR
-//          --profile (per-kernel times of one more forward of ours)
+//          --profile (per-kernel times of one more forward of ours: tfjs kernels and the WebAssembly kernels' dispatches)
 //          --max-rss-gib G (14) --timeout-min M (30): stop an engine process beyond these (shared machine)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -275,12 +275,20 @@ for (const part of opt.parts) {
             `load ${r.load1Start.toFixed(1)}→${r.load1End.toFixed(1)}`,
         );
         if (r.profile) {
-          const total = r.profile.reduce((a, k) => a + k.seconds, 0);
-          log(`        profile of one more forward (tf.profile, kernel time ${total.toFixed(2)} s):`);
-          for (const k of r.profile.slice(0, 12)) {
-            log(
-              `          ${k.kernel.padEnd(32)} ${String(k.calls).padStart(5)} calls ${k.seconds.toFixed(2).padStart(8)} s ${((100 * k.seconds) / total).toFixed(1).padStart(5)} %`,
-            );
+          const wall = r.profile.wallSeconds;
+          log(`        profile of one more forward (${wall.toFixed(2)} s wall; % of that wall time):`);
+          for (const [label, list] of [
+            ['tfjs kernels (tf.profile)', r.profile.tfjs],
+            ['WebAssembly kernels (their dispatches)', r.profile.wasm],
+          ]) {
+            if (!list.length) continue;
+            const total = list.reduce((a, k) => a + k.seconds, 0);
+            log(`          ${label}, ${total.toFixed(2)} s in all:`);
+            for (const k of list.slice(0, 12)) {
+              log(
+                `            ${k.kernel.padEnd(30)} ${String(k.calls).padStart(5)} calls ${k.seconds.toFixed(2).padStart(8)} s ${((100 * k.seconds) / wall).toFixed(1).padStart(5)} %`,
+              );
+            }
           }
         }
         if (engine === 'ours')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FirstFitHeap, HEAP_ALIGN } from '../src/kernels/heap.js';
-import { createKernelRuntimeSync } from '../src/kernels/index.js';
+import { createKernelRuntimeSync, gelu } from '../src/kernels/index.js';
 
 describe('FirstFitHeap', () => {
   it('aligns blocks, reuses the lowest free block that fits and merges neighbours', () => {
@@ -69,5 +69,26 @@ describe('KernelRuntime memory', () => {
     const rt = createKernelRuntimeSync();
     expect(() => rt.allocKept(5 * 2 ** 30)).toThrow(/out of WebAssembly memory \(need 5\.00 GiB/);
     expect(() => rt.alloc(-1)).toThrow(/cannot allocate -1 bytes/);
+  });
+
+  it('profiles dispatches per kernel between startProfile and stopProfile', () => {
+    const rt = createKernelRuntimeSync();
+    const x = new Float32Array(4096).fill(0.5);
+    gelu(rt, x);
+    rt.startProfile();
+    gelu(rt, x);
+    gelu(rt, x, { form: 'rational' });
+    gelu(rt, x);
+    const entries = rt.stopProfile();
+    expect(entries.map((e) => [e.kernel, e.calls])).toEqual(
+      expect.arrayContaining([
+        ['gelu', 2],
+        ['gelu_rational', 1],
+      ]),
+    );
+    expect(entries).toHaveLength(2);
+    expect(entries.every((e) => e.seconds > 0)).toBe(true);
+    gelu(rt, x);
+    expect(rt.stopProfile()).toEqual([]);
   });
 });

@@ -1,7 +1,13 @@
 /**
  * Fast CPU kernels for MedNeXt in WebAssembly SIMD (generated at load time), with optional worker threads.
  */
-export { createKernelRuntime, createKernelRuntimeSync, KernelRuntime, type KernelRuntimeOptions } from './runtime.js';
+export {
+  createKernelRuntime,
+  createKernelRuntimeSync,
+  KernelRuntime,
+  type KernelRuntimeOptions,
+  type KernelProfileEntry,
+} from './runtime.js';
 export {
   depthwiseConv3d,
   depthwiseConvTranspose3d,

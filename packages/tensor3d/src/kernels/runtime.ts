@@ -34,6 +34,13 @@ const MAX_THREADS = 32;
 
 type KernelFn = (...args: number[]) => void;
 
+/** Time spent in one kernel while profiling. */
+export interface KernelProfileEntry {
+  kernel: string;
+  calls: number;
+  seconds: number;
+}
+
 /**
  * The worker loop, shared by Node and browser workers: instantiate the module on the shared memory from the
  * init message, report ready, then serve dispatches until a negative function index arrives.
@@ -173,6 +180,8 @@ export class KernelRuntime {
   activeThreads: number;
   /** Number of kernel dispatches so far (diagnostics: shows which calls took the fast path). */
   dispatches = 0;
+  /** Wall time per kernel while profiling ({@link startProfile}). */
+  private profile: Map<string, KernelProfileEntry> | undefined;
 
   /** @internal use {@link createKernelRuntime} */
   constructor(
@@ -279,6 +288,34 @@ export class KernelRuntime {
    * (ranges rounded to multiples of `grain`), and returns when all are done. `threads` caps the thread count.
    */
   dispatch(name: string, args: number[], total: number, grain = 1, threads = this.activeThreads): void {
+    if (!this.profile) {
+      this.dispatchNow(name, args, total, grain, threads);
+      return;
+    }
+    const t0 = performance.now();
+    try {
+      this.dispatchNow(name, args, total, grain, threads);
+    } finally {
+      const entry = this.profile.get(name) ?? { kernel: name, calls: 0, seconds: 0 };
+      entry.calls++;
+      entry.seconds += (performance.now() - t0) / 1e3;
+      this.profile.set(name, entry);
+    }
+  }
+
+  /** Starts timing every dispatch (wall time, all threads of a call together) until {@link stopProfile}. */
+  startProfile(): void {
+    this.profile = new Map();
+  }
+
+  /** Stops timing and returns the time per kernel, the largest first. */
+  stopProfile(): KernelProfileEntry[] {
+    const entries = [...(this.profile?.values() ?? [])];
+    this.profile = undefined;
+    return entries.sort((a, b) => b.seconds - a.seconds);
+  }
+
+  private dispatchNow(name: string, args: number[], total: number, grain: number, threads: number): void {
     const fn = this.exportsByName[name];
     if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
     this.dispatches++;

@@ -102,6 +102,16 @@ describe('whole-network forward in kernel memory (cpu + fast kernels)', () => {
     model.dispose();
   });
 
+  it('training with channel counts the kernels do not take (not multiples of 4) keeps the composite tail', () => {
+    const model = MedNeXt.create({ ...base, n_channels: 2, deep_supervision: false }, { seed: 3 });
+    const x = tf.randomNormal([1, 16, 16, 16, 3], 0, 1, 'float32', 4) as tf.Tensor5D;
+    const { value, grads } = model.valueAndGrads(() => tf.mean(tf.square(model.forward(x, { training: true })[0])));
+    expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+    expect(grads.get('enc_block_0.0.conv2.weight')?.shape).toEqual([4, 2, 1, 1, 1]);
+    tf.dispose([x, value, ...grads.values()]);
+    model.dispose();
+  });
+
   it('takes only GRN-free networks and checks its input', () => {
     const grn = MedNeXt.create({ ...base, grn: true }, { seed: 1 });
     expect(hostNetworkSupports(grn.architecture)).toBe(false);

@@ -27,6 +27,7 @@ import { depthwiseFilter, grn, pointwise, pointwiseTransposed } from './layers.j
 import type { ParamGetter } from './layers.js';
 import { depthwiseConv3d, depthwiseConvTranspose3d } from './ops.js';
 import { fusedTailLean, fusedTailUsable } from './fused-train.js';
+import { fusedBlockSupports } from './fused-blocks.js';
 
 /** The residual path of a block as `[N, V, C_out]` rows (identity, strided 1x1x1 conv, or transposed). */
 function residualRows(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, n: number, v: number): tf.Tensor3D {
@@ -64,7 +65,7 @@ export function runBlockTrain(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter): tf.
   const w2m = tf.reshape(w2, [e, c]) as tf.Tensor2D;
   const w3m = tf.reshape(p(`${pre}.conv3.weight`), [b.cOut, e]) as tf.Tensor2D;
   let out: tf.Tensor3D;
-  if (!b.grn && fusedTailUsable()) {
+  if (fusedBlockSupports(b) && fusedTailUsable()) {
     // The whole tail on the kernels: the tape keeps t only (no E-channel tensor in either pass).
     const [gamma, beta, b2, b3] = ['norm.weight', 'norm.bias', 'conv2.bias', 'conv3.bias'].map((s) => p(`${pre}.${s}`));
     out = fusedTailLean(t, gamma, beta, w2m, b2, w3m, b3);

@@ -135,6 +135,34 @@ describe('block tail for training (forward and backward on the kernels)', () => 
     });
   }
 
+  it('gemm_tn_acc accumulates A^T B over rows (N with a 4-wide remainder), gelu_grad gives gelu and its derivative', () => {
+    const rt = rts.one;
+    const [rows, k, n] = [37, 12, 20];
+    const a = random(rows * k, 21);
+    const b = random(rows * n, 22);
+    const c0 = random(k * n, 23);
+    const mark = rt.mark();
+    const [aA, bA, cA] = [rt.put(a), rt.put(b), rt.put(c0)];
+    rt.callOnce('gemm_tn_acc', aA, bA, cA, k, n, rows);
+    const want = Float64Array.from(c0);
+    for (let r = 0; r < rows; r++)
+      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) want[i * n + j] += a[r * k + i] * b[r * n + j];
+    expect(relErr(rt.f32(cA, k * n).slice(), want)).toBeLessThanOrEqual(1);
+    // gelu_grad on a sweep through both clamps
+    const x = Float32Array.from({ length: 4000 }, (_, i) => -10 + (20 * i) / 3999);
+    const xA = rt.put(x);
+    const g = rt.alloc(x.length * 4);
+    rt.callOnce('gelu_grad', xA, g, x.length);
+    const gelu = rt.f32(g, x.length);
+    const d = rt.f32(xA, x.length);
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      expect(Math.abs(gelu[i] - v * Phi(v))).toBeLessThan(3e-7 * Math.max(1, Math.abs(v)));
+      expect(Math.abs(d[i] - (Phi(v) + v * phi(v)))).toBeLessThan(5e-6);
+    }
+    rt.release(mark);
+  });
+
   it('checks shapes with messages that name the operand', () => {
     const w = tailWeights(8, 16, 8, 1);
     expect(() => blockTailBackward(rts.one, new Float32Array(80), new Float32Array(7), 10, w)).toThrow(

@@ -303,6 +303,16 @@ export class KernelRuntime {
     }
   }
 
+  /**
+   * Calls exported function `name(...args)` once on the calling thread, with no row range: for the helper
+   * functions the dispatched kernels call internally (e.g. `gemm_tn_acc`), to check them on their own.
+   */
+  callOnce(name: string, ...args: number[]): void {
+    const fn = this.exportsByName[name];
+    if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
+    fn(...args);
+  }
+
   /** Starts timing every dispatch (wall time, all threads of a call together) until {@link stopProfile}. */
   startProfile(): void {
     this.profile = new Map();

@@ -6,9 +6,9 @@
  * expansion per tile, so neither the expanded activations nor their gradients ever reach memory: the backward
  * pass holds t, dy and dxhat, all with the block's own channel counts.
  *
- * Helpers exported on their own (and tested one by one): `gemm_tn_acc` (C += A^T B over a tile's rows),
- * `gelu_grad` (gelu and its derivative, the rational form of gen-elementwise.ts differentiated), `mul_into`,
- * `colsum_acc`, `norm_grad` and `affine2`.
+ * Its helpers are exported functions too: `gemm_tn_acc` (C += A^T B over a tile's rows) and `gelu_grad` (gelu and
+ * its derivative, the rational form of gen-elementwise.ts differentiated), which the tests also check on their own,
+ * and `mul_into`, `colsum_acc`, `norm_grad` and `affine2`, checked through the whole backward pass.
  */
 import {
   type Expr,

@@ -106,6 +106,31 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const r2 = await both(() => tf.matMul(tf.reshape(a, [301, 40]), w2));
       expect(maxAbsDiff(r2.fast, r2.ref)).toBeLessThan(1e-5);
     });
+    it('outputs written in place keep the backend memory balanced (forward, gradients, matMul)', async () => {
+      registerFastKernels();
+      const x = random([2, 6, 5, 7, 8], 12) as Tensor5D;
+      const f = random([3, 3, 3, 8], 13) as Tensor4D;
+      const w = random([8, 12], 14) as tf.Tensor2D;
+      const run = (): void => {
+        const [dx, df] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) =>
+          tf.sum(
+            tf.matMul(
+              tf.reshape(depthwiseConv3d(xx as Tensor5D, ff as Tensor4D, { strides: 1, padding: 1 }), [-1, 8]),
+              w,
+            ),
+          ),
+        )([x, f]);
+        tf.dispose([dx, df]);
+      };
+      run();
+      const before = tf.memory();
+      run();
+      run();
+      const after = tf.memory();
+      expect(after.numTensors).toBe(before.numTensors);
+      expect(after.numBytes).toBe(before.numBytes);
+      tf.dispose([x, f, w]);
+    });
     it('falls back to the replaced kernel where the fast path does not apply', async () => {
       const x = random([1, 6, 6, 6, 4], 8) as Tensor5D;
       const f = random([3, 3, 3, 4], 9) as Tensor4D;

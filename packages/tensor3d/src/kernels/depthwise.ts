@@ -24,6 +24,11 @@ export interface DepthwiseConv3dArgs {
   bias?: Float32Array;
   /** Zero padding on both sides of each spatial axis; default floor(k/2). */
   pad?: number;
+  /**
+   * Where to write the result (N·oD·oH·oW·C values), e.g. a view of a tfjs backend's memory; a new array when
+   * omitted. Must not overlap `x`.
+   */
+  out?: Float32Array;
 }
 
 /** A result with its NDHWC shape. */
@@ -109,13 +114,19 @@ function putChannels(rt: KernelRuntime, src: Float32Array, rows: number, c: numb
   return addr;
 }
 
-/** Copies [V, Cp] rows out of kernel memory into a new [V, C] array. */
-function takeChannels(rt: KernelRuntime, addr: number, rows: number, c: number, cp: number): Float32Array {
+/** Copies [V, Cp] rows out of kernel memory into `dst` at `offset` as [V, C] rows. */
+function takeChannels(
+  rt: KernelRuntime,
+  addr: number,
+  rows: number,
+  c: number,
+  cp: number,
+  dst: Float32Array,
+  offset: number,
+): void {
   const src = rt.f32(addr, rows * cp);
-  if (c === cp) return src.slice();
-  const out = new Float32Array(rows * c);
-  for (let r = 0; r < rows; r++) out.set(src.subarray(r * cp, r * cp + c), r * c);
-  return out;
+  if (c === cp) dst.set(src, offset);
+  else for (let r = 0; r < rows; r++) dst.set(src.subarray(r * cp, r * cp + c), offset + r * c);
 }
 
 /** A depthwise conv on one sample whose operands already live in kernel memory (byte addresses). */
@@ -181,7 +192,9 @@ function run(
     const bias = putChannels(rt, a.bias ?? new Float32Array(c), 1, c, cp);
     const inVox = d * h * w;
     const outVox = od * oh * ow;
-    const out = new Float32Array(n * outVox * c);
+    const size = n * outVox * c;
+    if (a.out && a.out.length !== size) throw new Error(`depthwise: out has ${a.out.length} values, expected ${size}`);
+    const out = a.out ?? new Float32Array(size);
     const x = rt.alloc(inVox * cp * 4);
     const y = rt.alloc(outVox * cp * 4);
     for (let b = 0; b < n; b++) {
@@ -202,7 +215,7 @@ function run(
         pad: a.pad ?? k >> 1,
         transposed,
       });
-      out.set(takeChannels(rt, y, outVox, c, cp), b * outVox * c);
+      takeChannels(rt, y, outVox, c, cp, out, b * outVox * c);
     }
     return { data: out, shape: [n, od, oh, ow, c] };
   } finally {

@@ -56,6 +56,64 @@ function read(backend: unknown, t: TensorInfo): Float32Array {
   return Float32Array.from(v as ArrayLike<number>);
 }
 
+/** The tfjs-backend-wasm internals the zero-copy paths use (its tensors live in its WebAssembly heap). */
+interface WasmHeapBackend {
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+function wasmHeap(backend: unknown): WasmHeapBackend | undefined {
+  const b = backend as Partial<WasmHeapBackend>;
+  return b.dataIdMap && b.wasm?.HEAPU8 && typeof b.makeOutput === 'function' ? (b as WasmHeapBackend) : undefined;
+}
+
+/**
+ * A float32 tensor's values without copying where the backend allows (a view of the wasm backend's heap; the
+ * cpu backend's readSync returns its stored array). Views die when that heap grows: take them after every
+ * allocation on the backend, as the {@link fillOutput} callbacks do.
+ */
+function input(backend: unknown, t: TensorInfo): Float32Array {
+  const heap = wasmHeap(backend);
+  const offset = heap?.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (heap && t.dtype === 'float32' && typeof offset === 'number') {
+    return new Float32Array(
+      heap.wasm.HEAPU8.buffer,
+      offset,
+      t.shape.reduce((a, b) => a * b, 1),
+    );
+  }
+  return read(backend, t);
+}
+
+/**
+ * Makes an output tensor of `shape` and has `fill` write its values: on the wasm backend straight into the
+ * tensor's place in its heap (no temporary array the size of the output, which on a fresh allocation also costs
+ * its page faults); elsewhere into an array handed to the backend afterwards. `fill` takes its {@link input}
+ * views itself, after the output exists (allocating it may grow the heap and detach earlier views). The output
+ * is freed again if `fill` throws.
+ */
+function fillOutput(backend: unknown, shape: number[], fill: (dst: Float32Array) => void): TensorInfo {
+  const heap = wasmHeap(backend);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (heap) {
+    const info = heap.makeOutput(shape, 'float32');
+    try {
+      const offset = heap.dataIdMap.get(info.dataId)?.memoryOffset;
+      if (typeof offset !== 'number') throw new Error('tensor3d fast kernels: output has no heap offset');
+      fill(new Float32Array(heap.wasm.HEAPU8.buffer, offset, size));
+      return info;
+    } catch (e) {
+      heap.disposeData(info.dataId, true);
+      throw e;
+    }
+  }
+  const values = new Float32Array(size);
+  fill(values);
+  return output(backend, shape, values);
+}
+
 function output(backend: unknown, shape: number[], values: Float32Array): TensorInfo {
   const b = backend as HostBackend;
   if (typeof b.makeTensorInfo === 'function') return b.makeTensorInfo(shape, 'float32', values);
@@ -90,15 +148,19 @@ function depthwiseForward(fallback: KernelFunc | undefined): KernelFunc {
     const s = uniform(attrs.strides);
     const p = uniform(attrs.pad);
     if (k && (s === 1 || s === 2) && p !== undefined && p < k && x.dtype === 'float32' && x.shape.length === 5) {
-      const r = depthwiseConv3d(getKernelRuntime(), {
-        x: read(args.backend, x),
-        shape: x.shape as Shape5,
-        filter: read(args.backend, filter),
-        k,
-        stride: s,
-        pad: p,
-      });
-      return output(args.backend, r.shape, r.data);
+      const [n, d, h, w, c] = x.shape;
+      const outShape = [n, ...[d, h, w].map((v) => convOutSize(v, k, s, p)), c];
+      return fillOutput(args.backend, outShape, (out) =>
+        depthwiseConv3d(getKernelRuntime(), {
+          x: input(args.backend, x),
+          shape: x.shape as Shape5,
+          filter: read(args.backend, filter),
+          k,
+          stride: s,
+          pad: p,
+          out,
+        }),
+      );
     }
     if (!fallback) throw new Error('DepthwiseConv3D: no kernel for these attributes');
     return fallback(args);
@@ -114,25 +176,27 @@ function depthwiseBackpropInput(fallback: KernelFunc | undefined): KernelFunc {
     const p = uniform(attrs.pad);
     const out = attrs.inputShape;
     if (k && p !== undefined && p < k && dy.dtype === 'float32' && dy.shape.length === 5) {
-      const base = { x: read(args.backend, dy), shape: dy.shape as Shape5, k };
-      if (s === 2) {
-        const r = depthwiseConvTranspose3d(getKernelRuntime(), {
-          ...base,
-          filter: read(args.backend, filter),
-          pad: p,
-          outputShape: [out[1], out[2], out[3]],
+      const stride1 = s === 1 && out.slice(1, 4).every((n, a) => n === dy.shape[a + 1] + k - 1 - 2 * p);
+      if (s === 2 || stride1) {
+        return fillOutput(args.backend, [...out], (dst) => {
+          const base = { x: input(args.backend, dy), shape: dy.shape as Shape5, k, out: dst };
+          if (s === 2) {
+            depthwiseConvTranspose3d(getKernelRuntime(), {
+              ...base,
+              filter: read(args.backend, filter),
+              pad: p,
+              outputShape: [out[1], out[2], out[3]],
+            });
+          } else {
+            // stride-1 transposed conv = forward conv with the flipped kernel and padding k-1-p
+            depthwiseConv3d(getKernelRuntime(), {
+              ...base,
+              filter: flipFilter(read(args.backend, filter), k, filter.shape[3]),
+              stride: 1,
+              pad: k - 1 - p,
+            });
+          }
         });
-        return output(args.backend, r.shape, r.data);
-      }
-      if (s === 1 && out.slice(1, 4).every((n, a) => n === dy.shape[a + 1] + k - 1 - 2 * p)) {
-        // stride-1 transposed conv = forward conv with the flipped kernel and padding k-1-p
-        const r = depthwiseConv3d(getKernelRuntime(), {
-          ...base,
-          filter: flipFilter(read(args.backend, filter), k, filter.shape[3]),
-          stride: 1,
-          pad: k - 1 - p,
-        });
-        return output(args.backend, r.shape, r.data);
       }
     }
     if (!fallback) throw new Error('DepthwiseConv3DBackpropInput: no kernel for these attributes');
@@ -164,9 +228,9 @@ function depthwiseBackpropFilter(fallback: KernelFunc | undefined): KernelFunc {
       [1, 2, 3].every((a) => dy.shape[a] === convOutSize(x.shape[a], k, s, p))
     ) {
       const values = depthwiseConv3dFilterGrad(getKernelRuntime(), {
-        x: read(args.backend, x),
+        x: input(args.backend, x),
         shape: x.shape as Shape5,
-        dy: read(args.backend, dy),
+        dy: input(args.backend, dy),
         dyShape: dy.shape as Shape5,
         k,
         stride: s,
@@ -202,16 +266,17 @@ function batchMatMul(fallback: KernelFunc | undefined): KernelFunc {
         const rt = getKernelRuntime();
         const mark = rt.mark();
         try {
-          const w = bAsKN(read(args.backend, b), k, n, transposeB);
-          const nw = 4 * GEMM_DEFAULT.nrv;
-          const packedB = rt.put(packPanels(w, k, n, GEMM_DEFAULT.nrv));
-          const packedBias = rt.alloc(Math.ceil(n / nw) * nw * 4);
-          rt.f32(packedBias, Math.ceil(n / nw) * nw).fill(0);
-          const ap = rt.put(read(args.backend, a));
-          const c = rt.alloc(m * n * 4);
-          gemmInMemory(rt, { a: ap, packedB, packedBias, c, residual: 0 }, m, k, n);
-          const shape = [...a.shape.slice(0, -1), n];
-          return output(args.backend, shape, rt.f32(c, m * n).slice());
+          return fillOutput(args.backend, [...a.shape.slice(0, -1), n], (dst) => {
+            const w = bAsKN(read(args.backend, b), k, n, transposeB);
+            const nw = 4 * GEMM_DEFAULT.nrv;
+            const packedB = rt.put(packPanels(w, k, n, GEMM_DEFAULT.nrv));
+            const packedBias = rt.alloc(Math.ceil(n / nw) * nw * 4);
+            rt.f32(packedBias, Math.ceil(n / nw) * nw).fill(0);
+            const ap = rt.put(input(args.backend, a));
+            const c = rt.alloc(m * n * 4);
+            gemmInMemory(rt, { a: ap, packedB, packedBias, c, residual: 0 }, m, k, n);
+            dst.set(rt.f32(c, m * n));
+          });
         } finally {
           rt.release(mark);
         }

@@ -112,6 +112,26 @@ describe('whole-network forward in kernel memory (cpu + fast kernels)', () => {
     model.dispose();
   });
 
+  it('up blocks a slab of planes at a time give the same values as in one piece', () => {
+    const model = MedNeXt.create(base, { seed: 8 });
+    const x = tf.randomNormal([1, 32, 16, 48, 3], 0, 1, 'float32', 9);
+    const data = x.dataSync() as Float32Array;
+    const p = (name: string): tf.Tensor => model.params.get(name) as tf.Tensor;
+    const rt = wasmKernels.getKernelRuntime();
+    const whole = new HostNetwork(model.architecture).run(rt, p, data, [32, 16, 48], true);
+    // one plane per slab: up_0 (31 planes) in 31 slabs, up_3 (3 planes) in 3
+    const sliced = new HostNetwork(model.architecture, { slabBytes: 1 });
+    const bySlab = sliced.run(rt, p, data, [32, 16, 48], true);
+    whole.forEach((o, i) => {
+      expect(bySlab[i].length).toBe(o.length);
+      const { ratio, maxAbs } = closeness(bySlab[i], o, 1e-5, 1e-5);
+      expect(ratio, `output ${i}: max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
+    });
+    sliced.dispose();
+    tf.dispose(x);
+    model.dispose();
+  });
+
   it('takes only GRN-free networks and checks its input', () => {
     const grn = MedNeXt.create({ ...base, grn: true }, { seed: 1 });
     expect(hostNetworkSupports(grn.architecture)).toBe(false);

@@ -4,7 +4,8 @@
  * `@mednext-ts/tensor3d`'s kernels with every activation in one kernel heap. tfjs sees one input and the
  * outputs; no activation is copied between the two memories, nothing is allocated per block outside the
  * heap, and each buffer is freed the moment its last reader is done, so a patch holds only the skip
- * connections and the current block's operands (the peak is the first up block's input to its last stage).
+ * connections and the current block's operands; the up blocks run a slab of output planes at a time, so their
+ * depthwise output (twice the skip's channels) is never whole in memory either.
  *
  * Used by {@link MedNeXt.forward} outside a gradient tape on the host backends with the fast kernels enabled,
  * for networks whose every block the fused kernel takes (no GRN); other cases keep the per-block paths.
@@ -18,6 +19,12 @@ type KernelRuntime = wasmKernels.KernelRuntime;
 type PackedBlock = wasmKernels.PackedBlockWeights;
 type PackedGemm = wasmKernels.PackedGemmWeights;
 type Spatial = [number, number, number];
+
+/** Options of {@link HostNetwork}. */
+export interface HostNetworkOptions {
+  /** Bytes of an up block's depthwise output computed at once (a slab of planes, at least one; default 64 MiB). */
+  slabBytes?: number;
+}
 
 /** Whether {@link HostNetwork} can run every part of `arch`. */
 export function hostNetworkSupports(arch: Architecture): boolean {
@@ -46,7 +53,13 @@ function hostCopy(p: ParamGetter, name: string): Float32Array {
 export class HostNetwork {
   private packed: PackedNetwork | undefined;
 
-  constructor(private readonly arch: Architecture) {
+  private readonly slabBytes: number;
+
+  constructor(
+    private readonly arch: Architecture,
+    options: HostNetworkOptions = {},
+  ) {
+    this.slabBytes = options.slabBytes ?? 64 * 2 ** 20;
     if (!hostNetworkSupports(arch)) {
       throw new Error('HostNetwork: the fused kernel does not take every block of this network (GRN?)');
     }
@@ -206,16 +219,30 @@ export class HostNetwork {
       if (os.some((n, a) => n + 1 !== skip.s[a])) {
         throw new Error(`HostNetwork: ${b.name} output ${os.join('x')} does not pad to the skip ${skip.s.join('x')}`);
       }
-      const t = alloc(voxels(os) * b.cOut);
-      wasmKernels.blockInMemory(rt, block(b), { kind: 'up', x: h, spatial: s, out: t, residual: 0, eps: NORM_EPS });
-      const into = { volume: skip.h, volumeSpatial: skip.s, c: b.cOut, origin: [1, 1, 1] as Spatial };
-      wasmKernels.gridAddInMemory(rt, { ...into, dense: t, denseSpatial: os, step: 1 });
-      free(t);
+      // A slab of output planes at a time: the block's depthwise output (2x the skip's channels at the skip's size,
+      // the largest buffer of the network for up_0) never exists whole.
+      const into = { volume: skip.h, volumeSpatial: skip.s, c: b.cOut };
+      const slabPlanes = Math.max(1, Math.floor(this.slabBytes / (os[1] * os[2] * b.cIn * 4)));
+      wasmKernels.blockInSlabs(rt, block(b), {
+        kind: 'up',
+        x: h,
+        spatial: s,
+        slabPlanes,
+        eps: NORM_EPS,
+        onSlab: (t, z0, z1) =>
+          wasmKernels.gridAddInMemory(rt, {
+            ...into,
+            origin: [1 + z0, 1, 1],
+            dense: t,
+            denseSpatial: [z1 - z0, os[1], os[2]],
+            step: 1,
+          }),
+      });
       const res = net.resConvs.get(b.name);
       if (res) {
         const r = alloc(voxels(s) * b.cOut);
         gemm(res, h, r, voxels(s));
-        wasmKernels.gridAddInMemory(rt, { ...into, dense: r, denseSpatial: s, step: 2 });
+        wasmKernels.gridAddInMemory(rt, { ...into, origin: [1, 1, 1], dense: r, denseSpatial: s, step: 2 });
         free(r);
       }
       free(h);

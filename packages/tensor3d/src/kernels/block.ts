@@ -6,7 +6,7 @@
  * expansion.
  */
 import { depthwiseInMemory, convOutSize, convTransposeOutSize } from './depthwise.js';
-import { channelStatsInMemory, normAffine } from './normact.js';
+import { type ChannelStats, channelStatsInMemory, normAffine } from './normact.js';
 import { packPanels } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
 import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
@@ -180,39 +180,139 @@ export interface BlockInMemory {
  * tail over voxel tiles (norm-apply -> expand -> GELU -> compress -> + residual).
  */
 export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: BlockInMemory): void {
-  const { k, c, e, cout } = w;
-  const out = blockOutSpatial(a.kind, k, a.spatial);
+  const out = blockOutSpatial(a.kind, w.k, a.spatial);
   const outV = out[0] * out[1] * out[2];
-  const mt = a.tileRows ?? blockTileRows(c, e);
+  const mark = rt.mark();
+  try {
+    const dw = a.dwOut ?? rt.alloc(outV * w.c * 4);
+    blockDepthwise(rt, w, a.kind, a.x, a.spatial, dw, [0, out[0]]);
+    const stats = channelStatsInMemory(rt, dw, outV, w.c);
+    blockTail(rt, w, stats, dw, outV, a.out, a.residual, a.eps, a.tileRows);
+  } finally {
+    rt.release(mark);
+  }
+}
+
+/** The block's depthwise conv, output planes [z0, z1) only, into `y` (those planes). */
+function blockDepthwise(
+  rt: KernelRuntime,
+  w: PackedBlockWeights,
+  kind: MedNeXtBlockOptions['kind'],
+  x: number,
+  spatial: [number, number, number],
+  y: number,
+  planes: [number, number],
+): void {
+  depthwiseInMemory(rt, {
+    x,
+    y,
+    filter: w.dwFilter,
+    bias: w.dwBias,
+    spatial,
+    outSpatial: blockOutSpatial(kind, w.k, spatial),
+    c: w.c,
+    k: w.k,
+    stride: kind === 'block' ? 1 : 2,
+    pad: w.k >> 1,
+    transposed: kind === 'up',
+    planes,
+  });
+}
+
+/** The fused tail (norm-apply, expand + GELU, compress, + residual) over `rows` rows of the depthwise output h. */
+function blockTail(
+  rt: KernelRuntime,
+  w: PackedBlockWeights,
+  stats: ChannelStats,
+  h: number,
+  rows: number,
+  out: number,
+  residual: number,
+  eps = 1e-5,
+  tileRows?: number,
+): void {
+  const { c, e, cout } = w;
+  const mt = tileRows ?? blockTileRows(c, e);
   if (!Number.isInteger(mt) || mt < 4 || mt % 4 !== 0) {
     throw new Error(`blockInMemory: tileRows must be a multiple of 4, got ${mt}`);
   }
   const mark = rt.mark();
   try {
-    const dw = a.dwOut ?? rt.alloc(outV * c * 4);
-    depthwiseInMemory(rt, {
-      x: a.x,
-      y: dw,
-      filter: w.dwFilter,
-      bias: w.dwBias,
-      spatial: a.spatial,
-      outSpatial: out,
-      c,
-      k,
-      stride: a.kind === 'block' ? 1 : 2,
-      pad: k >> 1,
-      transposed: a.kind === 'up',
-    });
-    const aff = normAffine(channelStatsInMemory(rt, dw, outV, c), w.gamma, w.beta, a.eps ?? 1e-5);
+    const aff = normAffine(stats, w.gamma, w.beta, eps);
     const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
     const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
     const scratch = rt.alloc(stride * rt.threads);
     rt.dispatch(
       'block_tail',
-      [dw, center, scale, shift, c, w.bp2, w.b2, e, w.bp3, w.b3, cout, a.out, a.residual, scratch, stride, mt],
-      outV,
+      [h, center, scale, shift, c, w.bp2, w.b2, e, w.bp3, w.b3, cout, out, residual, scratch, stride, mt],
+      rows,
       mt,
     );
+  } finally {
+    rt.release(mark);
+  }
+}
+
+/** Merges per-channel statistics of two disjoint sets of na and nb rows (Chan et al.'s parallel update). */
+function mergeStats(a: ChannelStats, na: number, b: ChannelStats, nb: number): ChannelStats {
+  const n = na + nb;
+  const mean = new Float64Array(a.mean.length);
+  const variance = new Float64Array(a.mean.length);
+  for (let ch = 0; ch < mean.length; ch++) {
+    const delta = b.mean[ch] - a.mean[ch];
+    mean[ch] = a.mean[ch] + (delta * nb) / n;
+    variance[ch] = (a.variance[ch] * na + b.variance[ch] * nb + (delta * delta * na * nb) / n) / n;
+  }
+  return { mean, variance };
+}
+
+/** Operands of {@link blockInSlabs}. */
+export interface BlockInSlabs {
+  kind: MedNeXtBlockOptions['kind'];
+  /** input [D, H, W, C] in kernel memory */
+  x: number;
+  spatial: [number, number, number];
+  /** output planes (along D) per slab */
+  slabPlanes: number;
+  /** called with each slab's output [z1 - z0, oH, oW, Cout] (no residual), in order; valid until it returns */
+  onSlab: (out: number, z0: number, z1: number) => void;
+  /** GroupNorm epsilon (default 1e-5) */
+  eps?: number;
+}
+
+/**
+ * Runs a block a slab of output planes at a time, so that neither its depthwise output nor its output is ever
+ * whole in memory: a first pass computes the depthwise conv slab by slab for the GroupNorm statistics only, a
+ * second recomputes each slab and runs the tail on it. For blocks whose depthwise output is the largest buffer of
+ * a network (the first up block: twice the channels of the skip it is added to, at full resolution); the depthwise
+ * conv runs twice, a few percent of the block's work.
+ */
+export function blockInSlabs(rt: KernelRuntime, w: PackedBlockWeights, a: BlockInSlabs): void {
+  const out = blockOutSpatial(a.kind, w.k, a.spatial);
+  const planeRows = out[1] * out[2];
+  const slab = Math.min(out[0], a.slabPlanes);
+  if (!Number.isInteger(slab) || slab < 1) throw new Error(`blockInSlabs: slabPlanes must be ≥ 1, got ${a.slabPlanes}`);
+  const mark = rt.mark();
+  try {
+    const dw = rt.alloc(slab * planeRows * w.c * 4);
+    const res = rt.alloc(slab * planeRows * w.cout * 4);
+    let stats: ChannelStats | undefined;
+    let counted = 0;
+    for (let z0 = 0; z0 < out[0]; z0 += slab) {
+      const z1 = Math.min(out[0], z0 + slab);
+      const rows = (z1 - z0) * planeRows;
+      blockDepthwise(rt, w, a.kind, a.x, a.spatial, dw, [z0, z1]);
+      const part = channelStatsInMemory(rt, dw, rows, w.c);
+      stats = stats ? mergeStats(stats, counted, part, rows) : part;
+      counted += rows;
+    }
+    for (let z0 = 0; z0 < out[0]; z0 += slab) {
+      const z1 = Math.min(out[0], z0 + slab);
+      const rows = (z1 - z0) * planeRows;
+      blockDepthwise(rt, w, a.kind, a.x, a.spatial, dw, [z0, z1]);
+      blockTail(rt, w, stats as ChannelStats, dw, rows, res, 0, a.eps);
+      a.onSlab(res, z0, z1);
+    }
   } finally {
     rt.release(mark);
   }

@@ -150,6 +150,11 @@ export interface DepthwiseInMemory {
   pad: number;
   /** transposed stride-2 form (stride must be 2) */
   transposed: boolean;
+  /**
+   * Compute only output planes [z0, z1) (along D); `y` then holds just those planes, [z1 - z0, oH, oW, C].
+   * Default all.
+   */
+  planes?: [number, number];
 }
 
 /** Runs a depthwise kernel on operands in kernel memory (see {@link DepthwiseInMemory}). */
@@ -169,7 +174,13 @@ export function depthwiseInMemory(rt: KernelRuntime, a: DepthwiseInMemory): void
   try {
     const tabs = [tD, tH, tW].map((t) => rt.put(t.table, 'i32'));
     const name = depthwiseName({ k, stride, transposed });
-    rt.dispatch(name, [a.x, a.filter, a.bias, a.y, h, w, c, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], od);
+    const [z0, z1] = a.planes ?? [0, od];
+    if (!Number.isInteger(z0) || !Number.isInteger(z1) || z0 < 0 || z1 > od || z0 >= z1) {
+      throw new Error(`depthwiseInMemory: planes [${z0}, ${z1}) are not a range of the ${od} output planes`);
+    }
+    // the kernel addresses output plane z at y + z * planeBytes: shift y so that plane z0 lands at a.y
+    const y = a.y - z0 * oh * ow * c * 4;
+    rt.dispatchRange(name, [a.x, a.filter, a.bias, y, h, w, c, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], z0, z1);
   } finally {
     rt.release(mark);
   }

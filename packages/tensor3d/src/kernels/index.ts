@@ -65,6 +65,8 @@ export {
   blockTileRows,
   blockOutSpatial,
   blockInMemory,
+  blockInSlabs,
+  type BlockInSlabs,
   packBlockWeights,
   freeBlockWeights,
   type MedNeXtBlockWeights,

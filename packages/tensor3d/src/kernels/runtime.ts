@@ -288,13 +288,28 @@ export class KernelRuntime {
    * (ranges rounded to multiples of `grain`), and returns when all are done. `threads` caps the thread count.
    */
   dispatch(name: string, args: number[], total: number, grain = 1, threads = this.activeThreads): void {
+    this.dispatchRange(name, args, 0, total, grain, threads);
+  }
+
+  /**
+   * {@link dispatch} over `[start, end)` instead of `[0, total)`: the kernel sees absolute indices (e.g. output
+   * planes of a convolution computed a slab at a time).
+   */
+  dispatchRange(
+    name: string,
+    args: number[],
+    start: number,
+    end: number,
+    grain = 1,
+    threads = this.activeThreads,
+  ): void {
     if (!this.profile) {
-      this.dispatchNow(name, args, total, grain, threads);
+      this.dispatchNow(name, args, start, end, grain, threads);
       return;
     }
     const t0 = performance.now();
     try {
-      this.dispatchNow(name, args, total, grain, threads);
+      this.dispatchNow(name, args, start, end, grain, threads);
     } finally {
       const entry = this.profile.get(name) ?? { kernel: name, calls: 0, seconds: 0 };
       entry.calls++;
@@ -325,13 +340,14 @@ export class KernelRuntime {
     return entries.sort((a, b) => b.seconds - a.seconds);
   }
 
-  private dispatchNow(name: string, args: number[], total: number, grain: number, threads: number): void {
+  private dispatchNow(name: string, args: number[], start: number, end: number, grain: number, threads: number): void {
     const fn = this.exportsByName[name];
     if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
     this.dispatches++;
+    const total = end - start;
     const n = Math.max(1, Math.min(threads, this.threads, Math.ceil(total / grain)));
     if (n === 1 || this.workers.length === 0) {
-      if (total > 0) fn(...args, 0, total, 0);
+      if (total > 0) fn(...args, start, end, 0);
       return;
     }
     if (args.length > MAX_ARGS) throw new Error(`tensor3d kernels: ${name} has too many arguments`);
@@ -342,8 +358,8 @@ export class KernelRuntime {
       if (t >= n) bounds.push(0, 0);
       else
         bounds.push(
-          Math.min(total, Math.round((units * t) / n) * grain),
-          Math.min(total, Math.round((units * (t + 1)) / n) * grain),
+          start + Math.min(total, Math.round((units * t) / n) * grain),
+          start + Math.min(total, Math.round((units * (t + 1)) / n) * grain),
         );
     }
     ctl[CTL.fn] = this.names.indexOf(name);

@@ -270,19 +270,15 @@ export function emitBlockTailBackward(m: ModuleBuilder): void {
     'colsum_acc',
     'norm_grad',
   ].map(byName);
-  const f = m.func(
-    'block_tail_backward',
-    BLOCK_TAIL_BACKWARD_PARAMS.map(() => 'i32'),
-  );
-  const P = Object.fromEntries(BLOCK_TAIL_BACKWARD_PARAMS.map((n, i) => [n, f.params[i]])) as Record<
-    (typeof BLOCK_TAIL_BACKWARD_PARAMS)[number],
-    Local
-  >;
+  const { f, P } = m.funcWithParams('block_tail_backward', BLOCK_TAIL_BACKWARD_PARAMS);
   const [i0, i1, rows, sn, sa, sg, pw2, pw3, pb2, pb3, pdg, pdb, dyT, tT] = Array.from({ length: 14 }, () => L(f));
   /** a tile buffer shifted by -i0 rows of `ch` channels: the callees index rows absolutely */
   const shifted = (buf: Local, ch: Local): Expr => sub(get(buf), mul(mul(get(i0), get(ch)), i32(4)));
   const rowsOf = (buf: Local, ch: Local): Expr => add(get(buf), mul(mul(get(i0), get(ch)), i32(4)));
   const tid = get(P.tid);
+  /** the module's gemm on this tile's rows: c = a b (+ bias), a and c shifted like the tiles */
+  const gemmTile = (a: Expr, bp: Local, bias: Local, c: Expr, K: Local, N: Local): Expr =>
+    call(gemm, a, get(bp), get(bias), c, i32(0), get(K), get(N), get(P.MT), get(i0), get(i1), tid);
   f.run(
     set(sn, add(get(P.scratch), mul(get(P.tid), get(P.scratchStride)))),
     set(sa, add(get(sn), mul(mul(get(P.MT), get(P.C)), i32(4)))),
@@ -312,56 +308,17 @@ export function emitBlockTailBackward(m: ModuleBuilder): void {
         get(i1),
         tid,
       ),
-      call(
-        gemm,
-        shifted(sn, P.C),
-        get(P.bp2),
-        get(P.bias2),
-        shifted(sa, P.E),
-        i32(0),
-        get(P.C),
-        get(P.E),
-        get(P.MT),
-        get(i0),
-        get(i1),
-        tid,
-      ),
+      gemmTile(shifted(sn, P.C), P.bp2, P.bias2, shifted(sa, P.E), P.C, P.E),
       call(geluGrad, get(sa), get(sg), mul(get(rows), get(P.E))),
       // compress: dW3 += g^T dy, db3 += sum dy, dg = dy W3^T
       call(tn, get(sg), get(dyT), get(pw3), get(P.E), get(P.Cout), get(rows)),
       call(colsum, get(dyT), get(pb3), get(P.Cout), get(rows)),
-      call(
-        gemm,
-        get(P.dy),
-        get(P.bp3t),
-        get(P.zeroE),
-        shifted(sg, P.E),
-        i32(0),
-        get(P.Cout),
-        get(P.E),
-        get(P.MT),
-        get(i0),
-        get(i1),
-        tid,
-      ),
+      gemmTile(get(P.dy), P.bp3t, P.zeroE, shifted(sg, P.E), P.Cout, P.E),
       // through GELU, then expand: dW2 += n^T da, db2 += sum da, dn = da W2^T (into the a tile)
       call(mulInto, get(sg), get(sa), mul(get(rows), get(P.E))),
       call(tn, get(sn), get(sg), get(pw2), get(P.C), get(P.E), get(rows)),
       call(colsum, get(sg), get(pb2), get(P.E), get(rows)),
-      call(
-        gemm,
-        shifted(sg, P.E),
-        get(P.bp2t),
-        get(P.zeroC),
-        shifted(sa, P.C),
-        i32(0),
-        get(P.E),
-        get(P.C),
-        get(P.MT),
-        get(i0),
-        get(i1),
-        tid,
-      ),
+      gemmTile(shifted(sg, P.E), P.bp2t, P.zeroC, shifted(sa, P.C), P.E, P.C),
       // the norm's affine: dgamma, dbeta, dxhat = dn * gamma
       call(
         normGrad,

@@ -4,7 +4,6 @@
  * ever exists as one tile in a per-thread scratch buffer, in cache, and never in memory.
  */
 import {
-  type Local,
   type ModuleBuilder,
   add,
   call,
@@ -51,14 +50,7 @@ export function emitBlockTail(m: ModuleBuilder): void {
   const gnApply = byName('gn_apply');
   const gemmGelu = byName('gemm_gelu');
   const gemm = byName('gemm');
-  const f = m.func(
-    'block_tail',
-    BLOCK_TAIL_PARAMS.map(() => 'i32'),
-  );
-  const P = Object.fromEntries(BLOCK_TAIL_PARAMS.map((n, i) => [n, f.params[i]])) as Record<
-    (typeof BLOCK_TAIL_PARAMS)[number],
-    Local
-  >;
+  const { f, P } = m.funcWithParams('block_tail', BLOCK_TAIL_PARAMS);
   const i0 = f.local('i32');
   const i1 = f.local('i32');
   const s1 = f.local('i32'); // normalised tile [MT, C]

@@ -59,14 +59,7 @@ export function filterGradName(k: number, stride: number): string {
 }
 
 export function emitDepthwiseFilterGrad(m: ModuleBuilder, k: number, stride: 1 | 2): void {
-  const f = m.func(
-    filterGradName(k, stride),
-    FILTER_GRAD_PARAMS.map(() => 'i32'),
-  );
-  const P = Object.fromEntries(FILTER_GRAD_PARAMS.map((n, i) => [n, f.params[i]])) as Record<
-    (typeof FILTER_GRAD_PARAMS)[number],
-    Local
-  >;
+  const { f, P } = m.funcWithParams(filterGradName(k, stride), FILTER_GRAD_PARAMS);
   const L = (): Local => f.local('i32');
   const cs = L();
   const od = L();

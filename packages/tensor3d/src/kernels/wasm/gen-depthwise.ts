@@ -70,14 +70,7 @@ export function depthwiseBlock(v: DepthwiseVariant): number {
 
 /** Emits one depthwise kernel into the module. */
 export function emitDepthwise(m: ModuleBuilder, v: DepthwiseVariant): void {
-  const f = m.func(
-    depthwiseName(v),
-    DEPTHWISE_PARAMS.map(() => 'i32'),
-  );
-  const P = Object.fromEntries(DEPTHWISE_PARAMS.map((n, i) => [n, f.params[i]])) as Record<
-    (typeof DEPTHWISE_PARAMS)[number],
-    Local
-  >;
+  const { f, P } = m.funcWithParams(depthwiseName(v), DEPTHWISE_PARAMS);
   const k = v.k;
   const tStep = v.transposed ? 2 : 1;
   const iStep = v.transposed ? -1 : 1;

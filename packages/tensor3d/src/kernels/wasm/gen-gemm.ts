@@ -56,14 +56,7 @@ export const GEMM_DEFAULT: GemmShape = { mr: 4, nrv: 4, ku: 2 };
 /** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU (the rational form, see
  * gen-elementwise.ts) to the result (callers pass `res` = 0 then: the GELU pass runs over the stored tile). */
 export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu: boolean): void {
-  const f = m.func(
-    name,
-    GEMM_PARAMS.map(() => 'i32'),
-  );
-  const P = Object.fromEntries(GEMM_PARAMS.map((n, i) => [n, f.params[i]])) as Record<
-    (typeof GEMM_PARAMS)[number],
-    Local
-  >;
+  const { f, P } = m.funcWithParams(name, GEMM_PARAMS);
   const { mr, nrv, ku } = shape;
   const NW = 4 * nrv;
   const L = (): Local => f.local('i32');

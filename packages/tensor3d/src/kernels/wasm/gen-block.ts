@@ -3,19 +3,7 @@
  * over tiles of voxels, so the expanded tensor (E = exp_r * C channels per voxel, 2-4x the block's input) only
  * ever exists as one tile in a per-thread scratch buffer, in cache, and never in memory.
  */
-import {
-  type ModuleBuilder,
-  add,
-  call,
-  forRange,
-  get,
-  i32,
-  ifThen,
-  ltS,
-  mul,
-  set,
-  sub,
-} from './encoder.js';
+import { type ModuleBuilder, add, call, forRange, get, i32, ifThen, ltS, mul, set, sub } from './encoder.js';
 
 /** Parameters of `block_tail`, in order (the last three come from the dispatcher). */
 export const BLOCK_TAIL_PARAMS = [

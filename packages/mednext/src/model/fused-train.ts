@@ -39,21 +39,20 @@ const fusedTailOp = leanCustomGrad((...args: unknown[]) => {
   const cout = params[5].shape[0];
   const w = tailWeights(params);
   const rt = wasmKernels.getKernelRuntime();
-  const data = t.dataSync() as Float32Array;
-  const out = new Float32Array(n * v * cout);
-  for (let i = 0; i < n; i++) {
-    out.set(wasmKernels.blockTailForward(rt, data.subarray(i * v * c, (i + 1) * v * c), v, w, NORM_EPS), i * v * cout);
-  }
+  // Read t and write the output in place in the backend's memory (no host copies of either).
+  const [value] = wasmKernels.withHostArrays([t], [[n, v, cout]], ([td], [out]) => {
+    for (let i = 0; i < n; i++) {
+      const sample = (a: Float32Array, ch: number): Float32Array => a.subarray(i * v * ch, (i + 1) * v * ch);
+      wasmKernels.blockTailForward(rt, sample(td, c), v, w, NORM_EPS, sample(out, cout));
+    }
+  });
   save([t, ...params]);
   return {
-    value: tf.tensor3d(out, [n, v, cout]),
+    value: value as tf.Tensor3D,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [ts, ...ps] = saved;
       const ws = tailWeights(ps);
       const e = ws.b2.length;
-      const td = ts.dataSync() as Float32Array;
-      const dyd = dy.dataSync() as Float32Array;
-      const dt = new Float32Array(n * v * c);
       const sums = {
         dGamma: new Float32Array(c),
         dBeta: new Float32Array(c),
@@ -62,23 +61,26 @@ const fusedTailOp = leanCustomGrad((...args: unknown[]) => {
         dW3: new Float32Array(e * cout),
         dB3: new Float32Array(cout),
       };
-      for (let i = 0; i < n; i++) {
-        const g = wasmKernels.blockTailBackward(
-          rt,
-          td.subarray(i * v * c, (i + 1) * v * c),
-          dyd.subarray(i * v * cout, (i + 1) * v * cout),
-          v,
-          ws,
-          NORM_EPS,
-        );
-        dt.set(g.dt, i * v * c);
-        for (const key of Object.keys(sums) as (keyof typeof sums)[]) {
-          const acc = sums[key];
-          for (let j = 0; j < acc.length; j++) acc[j] += g[key][j];
+      const [dt] = wasmKernels.withHostArrays([ts, dy], [[n, v, c]], ([td, dyd], [dtd]) => {
+        for (let i = 0; i < n; i++) {
+          const sample = (a: Float32Array, ch: number): Float32Array => a.subarray(i * v * ch, (i + 1) * v * ch);
+          const g = wasmKernels.blockTailBackward(
+            rt,
+            sample(td, c),
+            sample(dyd, cout),
+            v,
+            ws,
+            NORM_EPS,
+            sample(dtd, c),
+          );
+          for (const key of Object.keys(sums) as (keyof typeof sums)[]) {
+            const acc = sums[key];
+            for (let j = 0; j < acc.length; j++) acc[j] += g[key][j];
+          }
         }
-      }
+      });
       return [
-        tf.tensor3d(dt, [n, v, c]),
+        dt,
         tf.tensor(sums.dGamma, ps[0].shape),
         tf.tensor(sums.dBeta, ps[1].shape),
         tf.tensor(wasmKernels.transposeMatrix(sums.dW2, c, e), ps[2].shape), // [C, E] -> PyTorch's [E, C]

@@ -55,13 +55,17 @@ function normOf(rt: KernelRuntime, tA: number, m: number, w: BlockTailWeights, e
   return { stats, aff, rstd };
 }
 
-/** y [M, Cout] = gelu(norm(t) W2 + b2) W3 + b3 for one sample t [M, C]. */
+/**
+ * y [M, Cout] = gelu(norm(t) W2 + b2) W3 + b3 for one sample t [M, C]; written into `out` when given (e.g. a view
+ * of a tfjs backend's memory), else into a new array.
+ */
 export function blockTailForward(
   rt: KernelRuntime,
   t: Float32Array,
   m: number,
   w: BlockTailWeights,
   eps = 1e-5,
+  out?: Float32Array,
 ): Float32Array {
   const { c, e, cout } = dims('blockTailForward', w, t, m);
   const mark = rt.mark();
@@ -71,17 +75,21 @@ export function blockTailForward(
     const [bp2, b2] = putGemm(rt, w.w2, c, e, w.b2);
     const [bp3, b3] = putGemm(rt, w.w3, e, cout, w.b3);
     const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
-    const out = rt.alloc(m * cout * 4);
+    if (out && out.length !== m * cout)
+      throw new Error(`blockTailForward: out has ${out.length} values, expected ${m * cout}`);
+    const y = rt.alloc(m * cout * 4);
     const mt = blockTileRows(c, e);
     const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
     const scratch = rt.alloc(stride * rt.threads);
     rt.dispatch(
       'block_tail',
-      [tA, center, scale, shift, c, bp2, b2, e, bp3, b3, cout, out, 0, scratch, stride, mt],
+      [tA, center, scale, shift, c, bp2, b2, e, bp3, b3, cout, y, 0, scratch, stride, mt],
       m,
       mt,
     );
-    return rt.f32(out, m * cout).slice();
+    if (!out) return rt.f32(y, m * cout).slice();
+    out.set(rt.f32(y, m * cout));
+    return out;
   } finally {
     rt.release(mark);
   }
@@ -95,6 +103,7 @@ function backwardTileRows(c: number, e: number): number {
 /**
  * Gradients of the tail for one sample, given t [M, C] and dy = dL/dy [M, Cout]: every weight's and the input's,
  * GroupNorm's statistics included (the input gradient is that of the full norm, not only of its affine part).
+ * `dtOut` receives the input gradient when given (and is returned as `dt`).
  */
 export function blockTailBackward(
   rt: KernelRuntime,
@@ -103,6 +112,7 @@ export function blockTailBackward(
   m: number,
   w: BlockTailWeights,
   eps = 1e-5,
+  dtOut?: Float32Array,
 ): BlockTailGrads {
   const { c, e, cout } = dims('blockTailBackward', w, t, m);
   if (dy.length !== m * cout) throw new Error(`blockTailBackward: dy has ${dy.length} values, expected ${m * cout}`);
@@ -182,7 +192,12 @@ export function blockTailBackward(
       D[ch] = -r * g1 + stats.mean[ch] * r * r * g2;
     }
     rt.dispatch('affine2', [dxhat, dxhat, tA, rt.put(A), rt.put(B), rt.put(D), c], m, 64);
-    return { dt: rt.f32(dxhat, m * c).slice(), dGamma, dBeta, dW2, dB2, dW3, dB3 };
+    if (dtOut && dtOut.length !== m * c) {
+      throw new Error(`blockTailBackward: dtOut has ${dtOut.length} values, expected ${m * c}`);
+    }
+    const dt = dtOut ?? new Float32Array(m * c);
+    dt.set(rt.f32(dxhat, m * c));
+    return { dt, dGamma, dBeta, dW2, dB2, dW3, dB3 };
   } finally {
     rt.release(mark);
   }

@@ -56,6 +56,7 @@ export {
   fastKernelsActive,
   setKernelRuntime,
   getKernelRuntime,
+  withHostArrays,
   FAST_KERNEL_BACKENDS,
   FAST_KERNEL_NAMES,
   type RegisterFastKernelsOptions,

@@ -114,6 +114,41 @@ function fillOutput(backend: unknown, shape: number[], fill: (dst: Float32Array)
   return output(backend, shape, values);
 }
 
+/**
+ * Runs `fill` on host views of float32 `inputs` and of new float32 tensors of `outShapes` on the active backend,
+ * and returns those tensors: on the wasm backend the views are its heap itself, so a caller (e.g. a custom op
+ * running the kernels) reads and writes tensors without a copy or a temporary array. `fill` must not create
+ * tensors (that may grow the heap under the views). The new tensors are freed if `fill` throws.
+ */
+export function withHostArrays(
+  inputs: tf.Tensor[],
+  outShapes: number[][],
+  fill: (ins: Float32Array[], outs: Float32Array[]) => void,
+): tf.Tensor[] {
+  const backend = tf.backend();
+  for (const t of inputs) {
+    if (t.dtype !== 'float32') throw new Error(`withHostArrays: inputs must be float32, got ${t.dtype}`);
+  }
+  const heap = wasmHeap(backend);
+  if (!heap) {
+    const outs = outShapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    fill(
+      inputs.map((t) => read(backend, t)),
+      outs,
+    );
+    return outs.map((values, i) => tf.tensor(values, outShapes[i], 'float32'));
+  }
+  const infos = outShapes.map((shape) => heap.makeOutput(shape, 'float32'));
+  try {
+    const view = (t: TensorInfo): Float32Array => input(backend, t);
+    fill(inputs.map(view), infos.map(view));
+  } catch (e) {
+    for (const info of infos) heap.disposeData(info.dataId, true);
+    throw e;
+  }
+  return infos.map((info) => tf.engine().makeTensorFromTensorInfo(info));
+}
+
 function output(backend: unknown, shape: number[], values: Float32Array): TensorInfo {
   const b = backend as HostBackend;
   if (typeof b.makeTensorInfo === 'function') return b.makeTensorInfo(shape, 'float32', values);

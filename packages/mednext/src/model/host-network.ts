@@ -82,8 +82,11 @@ export class HostNetwork {
     return [...a.encoders.flat(), ...a.downs, ...a.bottleneck, ...a.ups, ...a.decoders.flat()];
   }
 
-  /** Packs the weights into `rt`'s memory, unless the ones packed there are still the parameters' data. */
-  private prepare(rt: KernelRuntime, p: ParamGetter): PackedNetwork {
+  /**
+   * Packs the weights into `rt`'s memory, unless the ones packed there are still the parameters' data ({@link run}
+   * does it too; call it first where `run` must not read tensors, e.g. inside `withHostArrays`).
+   */
+  prepare(rt: KernelRuntime, p: ParamGetter): PackedNetwork {
     const names = this.paramNames();
     const dataIds = names.map((n) => p(n).dataId);
     const old = this.packed;
@@ -140,9 +143,17 @@ export class HostNetwork {
 
   /**
    * Runs one sample `x` [D, H, W, in_channels] (channels-last) and returns the logits, channels-last:
-   * `[main]`, or with `deepSupervision` `[main, out_1 (S/2), ..., out_4 (S/16)]`.
+   * `[main]`, or with `deepSupervision` `[main, out_1 (S/2), ..., out_4 (S/16)]`; written into `outputs` (same
+   * order and sizes) when given, else into new arrays.
    */
-  run(rt: KernelRuntime, p: ParamGetter, x: Float32Array, spatial: Spatial, deepSupervision: boolean): Float32Array[] {
+  run(
+    rt: KernelRuntime,
+    p: ParamGetter,
+    x: Float32Array,
+    spatial: Spatial,
+    deepSupervision: boolean,
+    outputs?: Float32Array[],
+  ): Float32Array[] {
     const net = this.prepare(rt, p);
     const arch = this.arch;
     const { inChannels, nChannels, nClasses } = arch.config;
@@ -248,12 +259,21 @@ export class HostNetwork {
       free(h);
       return skip.h;
     };
-    const head = (name: string, h: number, s: Spatial, cIn: number): Float32Array => {
+    /** Where head `index` (0 = main, j = out_j) goes: the caller's array, or a new one. */
+    const destination = (index: number, size: number): Float32Array => {
+      const dst = outputs?.[index];
+      if (!dst) return new Float32Array(size);
+      if (dst.length !== size)
+        throw new Error(`HostNetwork.run: output ${index} has ${dst.length} values, expected ${size}`);
+      return dst;
+    };
+    const head = (name: string, index: number, h: number, s: Spatial, cIn: number): Float32Array => {
       const w = net.heads.get(name) as PackedGemm;
       if (w.k !== cIn) throw new Error(`HostNetwork: head ${name} takes ${w.k} channels, got ${cIn}`);
       const out = alloc(voxels(s) * nClasses);
       gemm(w, h, out, voxels(s));
-      const values = rt.f32(out, voxels(s) * nClasses).slice();
+      const values = destination(index, voxels(s) * nClasses);
+      values.set(rt.f32(out, voxels(s) * nClasses));
       free(out);
       return values;
     };
@@ -273,16 +293,16 @@ export class HostNetwork {
       }
       for (const b of arch.bottleneck) h = plain(b, h, s);
       const dsOut: Float32Array[] = [];
-      if (deepSupervision) dsOut.push(head('out_4', h, s, arch.bottleneck[0].cOut));
+      if (deepSupervision) dsOut.push(head('out_4', 4, h, s, arch.bottleneck[0].cOut));
       for (let i = 0; i < 4; i++) {
         const j = 3 - i;
         const skip = skips[j];
         h = up(arch.ups[i], h, s, skip);
         s = skip.s;
         for (const b of arch.decoders[i]) h = plain(b, h, s);
-        if (deepSupervision && j > 0) dsOut.push(head(`out_${j}`, h, s, arch.ups[i].cOut));
+        if (deepSupervision && j > 0) dsOut.push(head(`out_${j}`, j, h, s, arch.ups[i].cOut));
       }
-      const main = head('out_0', h, s, nChannels);
+      const main = head('out_0', 0, h, s, nChannels);
       return [main, ...dsOut.reverse()];
     } finally {
       for (const a of live) rt.free(a);

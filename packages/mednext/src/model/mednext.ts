@@ -255,22 +255,20 @@ export class MedNeXt {
     this.hostNetwork ??= new HostNetwork(this.architecture);
     const [n, d, h, w, c] = x.shape;
     const rt = wasmKernels.getKernelRuntime();
-    const data = x.dataSync() as Float32Array;
+    const net = this.hostNetwork;
+    net.prepare(rt, p);
     const perSample = d * h * w * c;
-    const samples: Float32Array[][] = [];
-    for (let i = 0; i < n; i++) {
-      const sample = data.subarray(i * perSample, (i + 1) * perSample);
-      samples.push(this.hostNetwork.run(rt, p, sample, [d, h, w], ds));
-    }
     const nClasses = this.resolved.nClasses;
-    return samples[0].map((first, o) => {
-      const scale = 2 ** o;
-      const shape: [number, number, number, number, number] = [n, d / scale, h / scale, w / scale, nClasses];
-      if (n === 1) return tf.tensor5d(first, shape);
-      const all = new Float32Array(n * first.length);
-      samples.forEach((outs, i) => all.set(outs[o], i * first.length));
-      return tf.tensor5d(all, shape);
+    const shapes = Array.from({ length: ds ? 5 : 1 }, (_, o) => [n, d >> o, h >> o, w >> o, nClasses]);
+    // The input is read and the outputs written in place in the backend's memory (no host copies).
+    const outs = wasmKernels.withHostArrays([x], shapes, ([data], outArrays) => {
+      for (let i = 0; i < n; i++) {
+        const slice = (a: Float32Array, per: number): Float32Array => a.subarray(i * per, (i + 1) * per);
+        const mine = outArrays.map((a) => slice(a, a.length / n));
+        net.run(rt, p, slice(data, perSample), [d, h, w], ds, mine);
+      }
     });
+    return outs as tf.Tensor5D[];
   }
 
   /**

@@ -11,7 +11,7 @@
  * for networks whose every block the fused kernel takes (no GRN); other cases keep the per-block paths.
  */
 import { wasmKernels } from '@mednext-ts/tensor3d';
-import type { Architecture, BlockSpec } from './architecture.js';
+import { type Architecture, type BlockSpec, allBlocks } from './architecture.js';
 import { fusedBlockSupports } from './fused-blocks.js';
 import { NORM_EPS, type ParamGetter } from './layers.js';
 
@@ -28,8 +28,7 @@ export interface HostNetworkOptions {
 
 /** Whether {@link HostNetwork} can run every part of `arch`. */
 export function hostNetworkSupports(arch: Architecture): boolean {
-  const blocks = [...arch.encoders.flat(), ...arch.downs, ...arch.bottleneck, ...arch.ups, ...arch.decoders.flat()];
-  return blocks.every(fusedBlockSupports);
+  return allBlocks(arch).every(fusedBlockSupports);
 }
 
 /** The network's weights packed into kernel memory. */
@@ -69,7 +68,7 @@ export class HostNetwork {
   private paramNames(): string[] {
     const names = ['stem.weight', 'stem.bias'];
     const parts = ['conv1.weight', 'conv1.bias', 'norm.weight', 'norm.bias', 'conv2.weight', 'conv2.bias'];
-    for (const b of this.blocks()) {
+    for (const b of allBlocks(this.arch)) {
       names.push(...parts.map((s) => `${b.name}.${s}`), `${b.name}.conv3.weight`, `${b.name}.conv3.bias`);
       if (b.kind !== 'block' && b.residual) names.push(`${b.name}.res_conv.weight`, `${b.name}.res_conv.bias`);
     }
@@ -77,16 +76,15 @@ export class HostNetwork {
     return names;
   }
 
-  private blocks(): BlockSpec[] {
-    const a = this.arch;
-    return [...a.encoders.flat(), ...a.downs, ...a.bottleneck, ...a.ups, ...a.decoders.flat()];
-  }
-
   /**
    * Packs the weights into `rt`'s memory, unless the ones packed there are still the parameters' data ({@link run}
    * does it too; call it first where `run` must not read tensors, e.g. inside `withHostArrays`).
    */
-  prepare(rt: KernelRuntime, p: ParamGetter): PackedNetwork {
+  prepare(rt: KernelRuntime, p: ParamGetter): void {
+    this.packedFor(rt, p);
+  }
+
+  private packedFor(rt: KernelRuntime, p: ParamGetter): PackedNetwork {
     const names = this.paramNames();
     const dataIds = names.map((n) => p(n).dataId);
     const old = this.packed;
@@ -110,7 +108,7 @@ export class HostNetwork {
       heads: new Map(),
     };
     this.packed = packed;
-    for (const b of this.blocks()) {
+    for (const b of allBlocks(this.arch)) {
       const get = (s: string): Float32Array => hostCopy(p, `${b.name}.${s}`);
       const torch: wasmKernels.TorchBlockParams = {
         conv1Weight: get('conv1.weight'),
@@ -154,7 +152,7 @@ export class HostNetwork {
     deepSupervision: boolean,
     outputs?: Float32Array[],
   ): Float32Array[] {
-    const net = this.prepare(rt, p);
+    const net = this.packedFor(rt, p);
     const arch = this.arch;
     const { inChannels, nChannels, nClasses } = arch.config;
     const voxels = (s: Spatial): number => s[0] * s[1] * s[2];

@@ -6,10 +6,16 @@
  * 2-4x larger expanded activations or their gradients.
  */
 import { channelStatsInMemory, normAffine } from './normact.js';
-import { packPanels } from './pointwise.js';
+import { freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
-import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
-import { type BlockTailWeights, blockTileRows } from './block.js';
+import {
+  type BlockTailWeights,
+  blockTailInMemory,
+  blockTileRows,
+  checkTailWeights,
+  freeTailWeights,
+  packTailWeights,
+} from './block.js';
 import { transposeMatrix as transpose } from './layout.js';
 
 /** Gradients of the tail (same layouts as {@link BlockTailWeights}); `dt` is [M, C]. */
@@ -23,36 +29,24 @@ export interface BlockTailGrads {
   dB3: Float32Array;
 }
 
-function dims(fn: string, w: BlockTailWeights, t: Float32Array, m: number): { c: number; e: number; cout: number } {
-  const c = w.gamma.length;
-  const e = w.b2.length;
-  const cout = w.b3.length;
-  if (c % 4 || e % 4 || cout % 4)
-    throw new Error(`${fn}: C (${c}), E (${e}) and Cout (${cout}) must be multiples of 4`);
-  const expect = (name: string, n: number, want: number): void => {
-    if (n !== want) throw new Error(`${fn}: ${name} has ${n} values, expected ${want}`);
-  };
-  expect('beta', w.beta.length, c);
-  expect('w2', w.w2.length, c * e);
-  expect('w3', w.w3.length, e * cout);
+/** The tail's sizes, checked against t [M, C] and `out` [M, n] (n = `outChannels`) when given. */
+function dims(
+  fn: string,
+  w: BlockTailWeights,
+  t: Float32Array,
+  m: number,
+  out?: { name: string; values: Float32Array | undefined; channels: 'c' | 'cout' },
+): { c: number; e: number; cout: number } {
+  const sizes = checkTailWeights(fn, w);
+  const { c, e } = sizes;
+  if (e % 4) throw new Error(`${fn}: E (${e}) must be a multiple of 4`);
   if (!Number.isInteger(m) || m < 1) throw new Error(`${fn}: M must be a positive integer, got ${m}`);
-  expect('t', t.length, m * c);
-  return { c, e, cout };
-}
-
-/** Packs W [K, N] into GEMM panels and a bias (zeros when absent) padded to them, in scoped kernel memory. */
-function putGemm(rt: KernelRuntime, w: Float32Array, k: number, n: number, bias?: Float32Array): [number, number] {
-  const nrv = GEMM_DEFAULT.nrv;
-  const padded = new Float32Array(Math.ceil(n / (4 * nrv)) * 4 * nrv);
-  if (bias) padded.set(bias);
-  return [rt.put(packPanels(w, k, n, nrv)), rt.put(padded)];
-}
-
-function normOf(rt: KernelRuntime, tA: number, m: number, w: BlockTailWeights, eps: number) {
-  const stats = channelStatsInMemory(rt, tA, m, w.gamma.length);
-  const aff = normAffine(stats, w.gamma, w.beta, eps);
-  const rstd = Float32Array.from(stats.variance, (v) => 1 / Math.sqrt(v + eps));
-  return { stats, aff, rstd };
+  if (t.length !== m * c) throw new Error(`${fn}: t has ${t.length} values, expected ${m * c}`);
+  const want = out && m * sizes[out.channels];
+  if (out?.values && out.values.length !== want) {
+    throw new Error(`${fn}: ${out.name} has ${out.values.length} values, expected ${want}`);
+  }
+  return sizes;
 }
 
 /**
@@ -67,31 +61,19 @@ export function blockTailForward(
   eps = 1e-5,
   out?: Float32Array,
 ): Float32Array {
-  const { c, e, cout } = dims('blockTailForward', w, t, m);
+  const { cout } = dims('blockTailForward', w, t, m, { name: 'out', values: out, channels: 'cout' });
+  const packed = packTailWeights(rt, w);
   const mark = rt.mark();
   try {
     const tA = rt.put(t);
-    const { aff } = normOf(rt, tA, m, w, eps);
-    const [bp2, b2] = putGemm(rt, w.w2, c, e, w.b2);
-    const [bp3, b3] = putGemm(rt, w.w3, e, cout, w.b3);
-    const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
-    if (out && out.length !== m * cout)
-      throw new Error(`blockTailForward: out has ${out.length} values, expected ${m * cout}`);
     const y = rt.alloc(m * cout * 4);
-    const mt = blockTileRows(c, e);
-    const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
-    const scratch = rt.alloc(stride * rt.threads);
-    rt.dispatch(
-      'block_tail',
-      [tA, center, scale, shift, c, bp2, b2, e, bp3, b3, cout, y, 0, scratch, stride, mt],
-      m,
-      mt,
-    );
-    if (!out) return rt.f32(y, m * cout).slice();
-    out.set(rt.f32(y, m * cout));
-    return out;
+    blockTailInMemory(rt, packed, channelStatsInMemory(rt, tA, m, w.gamma.length), tA, m, y, 0, eps);
+    const result = out ?? new Float32Array(m * cout);
+    result.set(rt.f32(y, m * cout));
+    return result;
   } finally {
     rt.release(mark);
+    freeTailWeights(rt, packed);
   }
 }
 
@@ -114,16 +96,19 @@ export function blockTailBackward(
   eps = 1e-5,
   dtOut?: Float32Array,
 ): BlockTailGrads {
-  const { c, e, cout } = dims('blockTailBackward', w, t, m);
+  const { c, e, cout } = dims('blockTailBackward', w, t, m, { name: 'dtOut', values: dtOut, channels: 'c' });
   if (dy.length !== m * cout) throw new Error(`blockTailBackward: dy has ${dy.length} values, expected ${m * cout}`);
+  // expand forward (recomputed per tile), and both GEMMs transposed for the gradients flowing back
+  const expand = packGemmWeights(rt, w.w2, c, e, w.b2);
+  const compressT = packGemmWeights(rt, transpose(w.w3, e, cout), cout, e);
+  const expandT = packGemmWeights(rt, transpose(w.w2, c, e), e, c);
   const mark = rt.mark();
   try {
     const tA = rt.put(t);
     const dyA = rt.put(dy);
-    const { stats, aff, rstd } = normOf(rt, tA, m, w, eps);
-    const [bp2, b2] = putGemm(rt, w.w2, c, e, w.b2);
-    const [bp3t, zeroE] = putGemm(rt, transpose(w.w3, e, cout), cout, e);
-    const [bp2t, zeroC] = putGemm(rt, transpose(w.w2, c, e), e, c);
+    const stats = channelStatsInMemory(rt, tA, m, c);
+    const aff = normAffine(stats, w.gamma, w.beta, eps);
+    const rstd = Float32Array.from(stats.variance, (v) => 1 / Math.sqrt(v + eps));
     const [center, scale, shift, rstdA, gammaA] = [aff.center, aff.scale, aff.shift, rstd, w.gamma].map((v) =>
       rt.put(v),
     );
@@ -145,13 +130,13 @@ export function blockTailBackward(
         rstdA,
         gammaA,
         c,
-        bp2,
-        b2,
+        expand.packedB,
+        expand.packedBias,
         e,
-        bp3t,
-        zeroE,
-        bp2t,
-        zeroC,
+        compressT.packedB,
+        compressT.packedBias,
+        expandT.packedB,
+        expandT.packedBias,
         dyA,
         cout,
         dxhat,
@@ -192,13 +177,11 @@ export function blockTailBackward(
       D[ch] = -r * g1 + stats.mean[ch] * r * r * g2;
     }
     rt.dispatch('affine2', [dxhat, dxhat, tA, rt.put(A), rt.put(B), rt.put(D), c], m, 64);
-    if (dtOut && dtOut.length !== m * c) {
-      throw new Error(`blockTailBackward: dtOut has ${dtOut.length} values, expected ${m * c}`);
-    }
     const dt = dtOut ?? new Float32Array(m * c);
     dt.set(rt.f32(dxhat, m * c));
     return { dt, dGamma, dBeta, dW2, dB2, dW3, dB3 };
   } finally {
     rt.release(mark);
+    for (const g of [expand, compressT, expandT]) freeGemmWeights(rt, g);
   }
 }

@@ -7,9 +7,8 @@
  */
 import { depthwiseInMemory, convOutSize, convTransposeOutSize } from './depthwise.js';
 import { type ChannelStats, channelStatsInMemory, normAffine } from './normact.js';
-import { packPanels } from './pointwise.js';
+import { type PackedGemmWeights, freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
-import { GEMM_DEFAULT } from './wasm/gen-gemm.js';
 
 /** Weights of a block's tail (norm -> expand -> GELU -> compress), channels-last layouts. */
 export interface BlockTailWeights {
@@ -69,92 +68,103 @@ export function blockOutSpatial(
 }
 
 /**
- * A block's weights in kernel memory, packed for the kernels (GEMM panels, padded biases); made once per block
- * with {@link packBlockWeights} and freed with {@link freeBlockWeights}. The norm's affine stays on the host: it
- * is folded into each call's per-channel scale and shift.
+ * A block tail's weights in kernel memory, packed for the GEMMs (column panels, padded biases); made with
+ * {@link packTailWeights} and freed with {@link freeTailWeights}. The norm's affine stays on the host: it is folded
+ * into each call's per-channel scale and shift.
  */
-export interface PackedBlockWeights {
-  k: number;
+export interface PackedTailWeights {
   c: number;
   e: number;
   cout: number;
   gamma: Float32Array;
   beta: Float32Array;
+  /** expand [C -> E] and compress [E -> Cout] */
+  expand: PackedGemmWeights;
+  compress: PackedGemmWeights;
+}
+
+/** A whole block's weights in kernel memory ({@link packBlockWeights}, {@link freeBlockWeights}). */
+export interface PackedBlockWeights extends PackedTailWeights {
+  k: number;
   /** byte addresses in kernel memory */
   dwFilter: number;
   dwBias: number;
-  bp2: number;
-  b2: number;
-  bp3: number;
-  b3: number;
+}
+
+/** Checks the tail's sizes against C = gamma's length; C and Cout must be multiples of 4. */
+export function checkTailWeights(fn: string, w: BlockTailWeights): { c: number; e: number; cout: number } {
+  const c = w.gamma.length;
+  const e = w.b2.length;
+  const cout = w.b3.length;
+  if (c % 4 !== 0 || cout % 4 !== 0) throw new Error(`${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
+  const expect = (name: string, arr: Float32Array, n: number): void => {
+    if (arr.length !== n) throw new Error(`${fn}: ${name} has ${arr.length} values, expected ${n}`);
+  };
+  expect('beta', w.beta, c);
+  expect('w2', w.w2, c * e);
+  expect('w3', w.w3, e * cout);
+  return { c, e, cout };
 }
 
 function checkBlockWeights(fn: string, weights: MedNeXtBlockWeights): void {
   const { k } = weights;
-  const c = weights.dwBias.length;
-  const e = weights.b2.length;
-  const cout = weights.b3.length;
-  if (c % 4 !== 0 || cout % 4 !== 0) throw new Error(`${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
+  const { c } = checkTailWeights(fn, weights);
   if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
-  const expect = (name: string, arr: Float32Array, n: number): void => {
-    if (arr.length !== n) throw new Error(`${fn}: ${name} has ${arr.length} values, expected ${n}`);
-  };
-  expect('dwFilter', weights.dwFilter, k ** 3 * c);
-  expect('gamma', weights.gamma, c);
-  expect('beta', weights.beta, c);
-  expect('w2', weights.w2, c * e);
-  expect('w3', weights.w3, e * cout);
+  if (weights.dwBias.length !== c) throw new Error(`${fn}: dwBias has ${weights.dwBias.length} values, expected ${c}`);
+  if (weights.dwFilter.length !== k ** 3 * c) {
+    throw new Error(`${fn}: dwFilter has ${weights.dwFilter.length} values, expected ${k ** 3 * c}`);
+  }
 }
 
 /**
- * Copies a block's weights into kernel memory in the kernels' layouts (kept until {@link freeBlockWeights}).
- * `extraBias3` is added to the compress bias (e.g. an up block's res_conv bias, which lands on every output
- * voxel).
+ * Copies a block tail's weights into kernel memory (kept until {@link freeTailWeights}). `extraBias3` is added to
+ * the compress bias (e.g. an up block's res_conv bias, which lands on every output voxel).
  */
+export function packTailWeights(rt: KernelRuntime, w: BlockTailWeights, extraBias3?: Float32Array): PackedTailWeights {
+  const { c, e, cout } = checkTailWeights('packTailWeights', w);
+  let b3 = w.b3;
+  if (extraBias3) {
+    if (extraBias3.length !== cout) throw new Error(`packTailWeights: extraBias3 needs ${cout} values`);
+    b3 = b3.map((v, i) => v + extraBias3[i]);
+  }
+  return {
+    c,
+    e,
+    cout,
+    gamma: w.gamma.slice(),
+    beta: w.beta.slice(),
+    expand: packGemmWeights(rt, w.w2, c, e, w.b2),
+    compress: packGemmWeights(rt, w.w3, e, cout, b3),
+  };
+}
+
+/** Frees what {@link packTailWeights} allocated. */
+export function freeTailWeights(rt: KernelRuntime, p: PackedTailWeights): void {
+  freeGemmWeights(rt, p.expand);
+  freeGemmWeights(rt, p.compress);
+}
+
+/** Copies a block's weights into kernel memory (kept until {@link freeBlockWeights}); see {@link packTailWeights}. */
 export function packBlockWeights(
   rt: KernelRuntime,
   weights: MedNeXtBlockWeights,
   extraBias3?: Float32Array,
 ): PackedBlockWeights {
   checkBlockWeights('packBlockWeights', weights);
-  const c = weights.dwBias.length;
-  const e = weights.b2.length;
-  const cout = weights.b3.length;
-  const nrv = GEMM_DEFAULT.nrv;
-  const nw = 4 * nrv;
   const kept = (data: Float32Array): number => {
     const addr = rt.allocKept(data.length * 4);
     rt.f32(addr, data.length).set(data);
     return addr;
   };
-  const paddedBias = (b: Float32Array, extra?: Float32Array): number => {
-    const p = new Float32Array(Math.ceil(b.length / nw) * nw);
-    p.set(b);
-    if (extra) {
-      if (extra.length !== b.length) throw new Error(`packBlockWeights: extraBias3 needs ${b.length} values`);
-      for (let i = 0; i < b.length; i++) p[i] += extra[i];
-    }
-    return kept(p);
-  };
-  return {
-    k: weights.k,
-    c,
-    e,
-    cout,
-    gamma: weights.gamma.slice(),
-    beta: weights.beta.slice(),
-    dwFilter: kept(weights.dwFilter),
-    dwBias: kept(weights.dwBias),
-    bp2: kept(packPanels(weights.w2, c, e, nrv)),
-    b2: paddedBias(weights.b2),
-    bp3: kept(packPanels(weights.w3, e, cout, nrv)),
-    b3: paddedBias(weights.b3, extraBias3),
-  };
+  const tail = packTailWeights(rt, weights, extraBias3);
+  return { ...tail, k: weights.k, dwFilter: kept(weights.dwFilter), dwBias: kept(weights.dwBias) };
 }
 
 /** Frees what {@link packBlockWeights} allocated. */
 export function freeBlockWeights(rt: KernelRuntime, p: PackedBlockWeights): void {
-  for (const addr of [p.dwFilter, p.dwBias, p.bp2, p.b2, p.bp3, p.b3]) rt.free(addr);
+  rt.free(p.dwFilter);
+  rt.free(p.dwBias);
+  freeTailWeights(rt, p);
 }
 
 /** Operands of {@link blockInMemory}: byte addresses in kernel memory, one sample, channels-last. */
@@ -187,7 +197,7 @@ export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: Block
     const dw = a.dwOut ?? rt.alloc(outV * w.c * 4);
     blockDepthwise(rt, w, a.kind, a.x, a.spatial, dw, [0, out[0]]);
     const stats = channelStatsInMemory(rt, dw, outV, w.c);
-    blockTail(rt, w, stats, dw, outV, a.out, a.residual, a.eps, a.tileRows);
+    blockTailInMemory(rt, w, stats, dw, outV, a.out, a.residual, a.eps, a.tileRows);
   } finally {
     rt.release(mark);
   }
@@ -219,10 +229,13 @@ function blockDepthwise(
   });
 }
 
-/** The fused tail (norm-apply, expand + GELU, compress, + residual) over `rows` rows of the depthwise output h. */
-function blockTail(
+/**
+ * The fused tail (norm-apply, expand + GELU, compress, + residual) over `rows` rows of h [rows, C] in kernel memory,
+ * normalised with `stats` (of the whole sample), into `out` [rows, Cout]; `residual` [rows, Cout] or 0.
+ */
+export function blockTailInMemory(
   rt: KernelRuntime,
-  w: PackedBlockWeights,
+  w: PackedTailWeights,
   stats: ChannelStats,
   h: number,
   rows: number,
@@ -244,7 +257,24 @@ function blockTail(
     const scratch = rt.alloc(stride * rt.threads);
     rt.dispatch(
       'block_tail',
-      [h, center, scale, shift, c, w.bp2, w.b2, e, w.bp3, w.b3, cout, out, residual, scratch, stride, mt],
+      [
+        h,
+        center,
+        scale,
+        shift,
+        c,
+        w.expand.packedB,
+        w.expand.packedBias,
+        e,
+        w.compress.packedB,
+        w.compress.packedBias,
+        cout,
+        out,
+        residual,
+        scratch,
+        stride,
+        mt,
+      ],
       rows,
       mt,
     );
@@ -310,7 +340,7 @@ export function blockInSlabs(rt: KernelRuntime, w: PackedBlockWeights, a: BlockI
       const z1 = Math.min(out[0], z0 + slab);
       const rows = (z1 - z0) * planeRows;
       blockDepthwise(rt, w, a.kind, a.x, a.spatial, dw, [z0, z1]);
-      blockTail(rt, w, stats as ChannelStats, dw, rows, res, 0, a.eps);
+      blockTailInMemory(rt, w, stats as ChannelStats, dw, rows, res, 0, a.eps);
       a.onSlab(res, z0, z1);
     }
   } finally {

@@ -70,10 +70,14 @@ export {
   type BlockInSlabs,
   packBlockWeights,
   freeBlockWeights,
+  packTailWeights,
+  freeTailWeights,
+  blockTailInMemory,
   type MedNeXtBlockWeights,
   type BlockTailWeights,
   type MedNeXtBlockOptions,
   type PackedBlockWeights,
+  type PackedTailWeights,
   type BlockInMemory,
 } from './block.js';
 export { blockTailForward, blockTailBackward, type BlockTailGrads } from './block-train.js';

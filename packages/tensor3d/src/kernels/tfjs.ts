@@ -69,49 +69,58 @@ function wasmHeap(backend: unknown): WasmHeapBackend | undefined {
   return b.dataIdMap && b.wasm?.HEAPU8 && typeof b.makeOutput === 'function' ? (b as WasmHeapBackend) : undefined;
 }
 
-/**
- * A float32 tensor's values without copying where the backend allows (a view of the wasm backend's heap; the
- * cpu backend's readSync returns its stored array). Views die when that heap grows: take them after every
- * allocation on the backend, as the {@link fillOutput} callbacks do.
- */
-function input(backend: unknown, t: TensorInfo): Float32Array {
-  const heap = wasmHeap(backend);
-  const offset = heap?.dataIdMap.get(t.dataId)?.memoryOffset;
-  if (heap && t.dtype === 'float32' && typeof offset === 'number') {
-    return new Float32Array(
-      heap.wasm.HEAPU8.buffer,
-      offset,
-      t.shape.reduce((a, b) => a * b, 1),
-    );
-  }
-  return read(backend, t);
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** A view of a float32 tensor's place in the wasm backend's heap, or undefined where it has none. */
+function heapView(heap: WasmHeapBackend, t: TensorInfo): Float32Array | undefined {
+  const offset = heap.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (t.dtype !== 'float32' || typeof offset !== 'number') return undefined;
+  return new Float32Array(heap.wasm.HEAPU8.buffer, offset, sizeOf(t.shape));
 }
 
 /**
- * Makes an output tensor of `shape` and has `fill` write its values: on the wasm backend straight into the
- * tensor's place in its heap (no temporary array the size of the output, which on a fresh allocation also costs
- * its page faults); elsewhere into an array handed to the backend afterwards. `fill` takes its {@link input}
- * views itself, after the output exists (allocating it may grow the heap and detach earlier views). The output
- * is freed again if `fill` throws.
+ * A float32 tensor's values without copying where the backend allows (a view of the wasm backend's heap; the
+ * cpu backend's readSync returns its stored array). Views die when that heap grows: take them after every
+ * allocation on the backend, as the {@link fillOutputs} callbacks do.
  */
-function fillOutput(backend: unknown, shape: number[], fill: (dst: Float32Array) => void): TensorInfo {
+function input(backend: unknown, t: TensorInfo): Float32Array {
   const heap = wasmHeap(backend);
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (heap) {
-    const info = heap.makeOutput(shape, 'float32');
-    try {
-      const offset = heap.dataIdMap.get(info.dataId)?.memoryOffset;
-      if (typeof offset !== 'number') throw new Error('tensor3d fast kernels: output has no heap offset');
-      fill(new Float32Array(heap.wasm.HEAPU8.buffer, offset, size));
-      return info;
-    } catch (e) {
-      heap.disposeData(info.dataId, true);
-      throw e;
-    }
+  return (heap && heapView(heap, t)) ?? read(backend, t);
+}
+
+/**
+ * Makes float32 output tensors of `shapes` and has `fill` write their values: on the wasm backend straight into
+ * the tensors' places in its heap (no temporary array the size of an output, which on a fresh allocation also
+ * costs its page faults); elsewhere into arrays handed to the backend afterwards. `fill` takes its {@link input}
+ * views itself, after the outputs exist (allocating them may grow the heap and detach earlier views). The
+ * outputs are freed again if `fill` throws.
+ */
+function fillOutputs(backend: unknown, shapes: number[][], fill: (dsts: Float32Array[]) => void): TensorInfo[] {
+  const heap = wasmHeap(backend);
+  if (!heap) {
+    const values = shapes.map((shape) => new Float32Array(sizeOf(shape)));
+    fill(values);
+    return values.map((v, i) => output(backend, shapes[i], v));
   }
-  const values = new Float32Array(size);
-  fill(values);
-  return output(backend, shape, values);
+  const infos = shapes.map((shape) => heap.makeOutput(shape, 'float32'));
+  try {
+    fill(
+      infos.map((info) => {
+        const view = heapView(heap, info);
+        if (!view) throw new Error('tensor3d fast kernels: output has no heap offset');
+        return view;
+      }),
+    );
+    return infos;
+  } catch (e) {
+    for (const info of infos) heap.disposeData(info.dataId, true);
+    throw e;
+  }
+}
+
+/** {@link fillOutputs} for one output. */
+function fillOutput(backend: unknown, shape: number[], fill: (dst: Float32Array) => void): TensorInfo {
+  return fillOutputs(backend, [shape], ([dst]) => fill(dst))[0];
 }
 
 /**
@@ -125,27 +134,16 @@ export function withHostArrays(
   outShapes: number[][],
   fill: (ins: Float32Array[], outs: Float32Array[]) => void,
 ): tf.Tensor[] {
-  const backend = tf.backend();
   for (const t of inputs) {
     if (t.dtype !== 'float32') throw new Error(`withHostArrays: inputs must be float32, got ${t.dtype}`);
   }
-  const heap = wasmHeap(backend);
-  if (!heap) {
-    const outs = outShapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)));
+  const backend = tf.backend();
+  const infos = fillOutputs(backend, outShapes, (outs) =>
     fill(
-      inputs.map((t) => read(backend, t)),
+      inputs.map((t) => input(backend, t)),
       outs,
-    );
-    return outs.map((values, i) => tf.tensor(values, outShapes[i], 'float32'));
-  }
-  const infos = outShapes.map((shape) => heap.makeOutput(shape, 'float32'));
-  try {
-    const view = (t: TensorInfo): Float32Array => input(backend, t);
-    fill(inputs.map(view), infos.map(view));
-  } catch (e) {
-    for (const info of infos) heap.disposeData(info.dataId, true);
-    throw e;
-  }
+    ),
+  );
   return infos.map((info) => tf.engine().makeTensorFromTensorInfo(info));
 }
 

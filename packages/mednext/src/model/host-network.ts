@@ -53,6 +53,8 @@ export class HostNetwork {
   private packed: PackedNetwork | undefined;
 
   private readonly slabBytes: number;
+  /** Every parameter name the pass reads, in a fixed order (checked on each run to detect changed weights). */
+  private readonly names: string[];
 
   constructor(
     private readonly arch: Architecture,
@@ -62,6 +64,7 @@ export class HostNetwork {
     if (!hostNetworkSupports(arch)) {
       throw new Error('HostNetwork: the fused kernel does not take every block of this network (GRN?)');
     }
+    this.names = this.paramNames();
   }
 
   /** Every parameter name the pass reads, in a fixed order. */
@@ -85,8 +88,7 @@ export class HostNetwork {
   }
 
   private packedFor(rt: KernelRuntime, p: ParamGetter): PackedNetwork {
-    const names = this.paramNames();
-    const dataIds = names.map((n) => p(n).dataId);
+    const dataIds = this.names.map((n) => p(n).dataId);
     const old = this.packed;
     if (old && old.rt === rt && old.dataIds.every((d, i) => d === dataIds[i])) return old;
     this.dispose();

@@ -18,7 +18,15 @@ import {
   type BlockSpec,
   type MedNeXtConfig,
 } from '../src/index.js';
-import { FIXTURES, closeness, readNpyTensor, readSafetensors, sharedFixtures, useBackend } from './helpers.js';
+import {
+  FIXTURES,
+  closeness,
+  expectClose,
+  readNpyTensor,
+  readSafetensors,
+  sharedFixtures,
+  useBackend,
+} from './helpers.js';
 
 // The fixtures' tolerance (README): |a − b| ≤ 1e-4 + 1e-4·|b|; the same between the fused and composite paths.
 const ATOL = 1e-4;
@@ -46,12 +54,6 @@ async function profiledForward(
     return outputs;
   });
   return { outputs, kernels: info.kernelNames };
-}
-
-function expectClose(actual: tf.Tensor, expected: tf.Tensor, label: string): void {
-  expect(actual.shape, label).toEqual(expected.shape);
-  const { ratio, maxAbs } = closeness(actual.dataSync(), expected.dataSync(), ATOL, RTOL);
-  expect(ratio, `${label}: max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
 }
 
 describe('fused MedNeXt blocks (cpu + fast kernels)', () => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { parseNpy, parseSafetensors, type SafetensorsFile } from '../src/index.js';
 
@@ -53,4 +54,14 @@ export async function useBackend(name: string): Promise<void> {
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   await tf.setBackend(name);
   await tf.ready();
+}
+
+/**
+ * Asserts the same shape and |actual − expected| ≤ atol + rtol·|expected| everywhere; the default is the mednext
+ * fixtures' tolerance (README: 1e-4 + 1e-4·|b|).
+ */
+export function expectClose(actual: tf.Tensor, expected: tf.Tensor, label: string, atol = 1e-4, rtol = 1e-4): void {
+  expect(actual.shape, label).toEqual(expected.shape);
+  const { ratio, maxAbs } = closeness(actual.dataSync(), expected.dataSync(), atol, rtol);
+  expect(ratio, `${label}: max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
 }

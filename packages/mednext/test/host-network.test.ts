@@ -2,18 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerFastKernels, unregisterFastKernels, wasmKernels } from '@mednext-ts/tensor3d';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostNetwork, MedNeXt, hostNetworkSupports, type MedNeXtConfig } from '../src/index.js';
-import { closeness, useBackend } from './helpers.js';
+import { closeness, expectClose, useBackend } from './helpers.js';
 
-// The fixtures' tolerance (README): |a − b| ≤ 1e-4 + 1e-4·|b|; the same between the whole-network and composite paths.
-const ATOL = 1e-4;
-const RTOL = 1e-4;
-
-function expectClose(actual: tf.Tensor, expected: tf.Tensor, label: string): void {
-  expect(actual.shape, label).toEqual(expected.shape);
-  const { ratio, maxAbs } = closeness(actual.dataSync(), expected.dataSync(), ATOL, RTOL);
-  expect(ratio, `${label}: max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
-}
-
+// expectClose: the fixtures' tolerance (|a − b| ≤ 1e-4 + 1e-4·|b|), between the whole-network and composite paths.
 const base: MedNeXtConfig = {
   in_channels: 3,
   n_channels: 8,

@@ -22,12 +22,13 @@ export interface CliOutput {
 }
 
 /**
- * Runs `mednext <args>` with `env` added to this process's environment. Rejects when the command fails; the
- * error carries `code`, `stdout` and `stderr`.
+ * Runs `mednext <args>` with `env` added to this process's environment, in `cwd` (default: this process's).
+ * Rejects when the command fails; the error carries `code`, `stdout` and `stderr`.
  */
-export function mednext(args: string[], env: Record<string, string> = {}): Promise<CliOutput> {
+export function mednext(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliOutput> {
   return run(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
+    cwd,
     env: { ...process.env, ...env },
     maxBuffer: 1 << 24,
   });

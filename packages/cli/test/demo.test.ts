@@ -1,15 +1,28 @@
+import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { readNifti } from '@mednext-ts/io-nifti/node';
+import { ESLint } from 'eslint';
+import * as prettier from 'prettier';
 import { describe, expect, it } from 'vitest';
 import { mednext, tempDir } from './cli-helpers.js';
 
 const tmp = tempDir('mednext-demo-test-');
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Every file under `dir`, as paths relative to it. */
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
 
 describe('mednext demo', () => {
   it('segments a fresh phantom with the shipped model: WT lesion-wise Dice >= 0.85, files and report written', async () => {
-    const out = path.join(tmp, 'demo');
-    const { stdout } = await mednext(['demo', '--out', out]);
+    // No --out: the README's `npx mednext demo`, which writes to ./mednext-demo.
+    const out = path.join(tmp, 'mednext-demo');
+    const { stdout } = await mednext(['demo'], {}, tmp);
     expect(stdout).toMatch(/lesion-wise BraTS 2024 \(SSA protocol\) on Phantom-glioma-424242/);
     const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.seed).toBe(424242);
@@ -30,6 +43,22 @@ describe('mednext demo', () => {
     expect(seg.affine).toEqual(t1n.affine);
     const report = await readFile(path.join(out, 'report.md'), 'utf8');
     expect(report).toMatch(/WT +\d\.\d{4}/);
+
+    // The README runs `npm test` right after the demo, from the repository root: every file the demo wrote there
+    // must be ignored by git, prettier and eslint, or the lint step of `npm test` fails on it.
+    const written = (await listFiles(out)).map((f) => path.join('mednext-demo', f));
+    expect(written).toContain(path.join('mednext-demo', 'metrics.json'));
+    const git = await promisify(execFile)('git', ['check-ignore', '--no-index', ...written], { cwd: REPO_ROOT });
+    expect(git.stdout.trim().split('\n').sort()).toEqual([...written].sort());
+    const eslint = new ESLint({ cwd: REPO_ROOT });
+    for (const file of written) {
+      const abs = path.join(REPO_ROOT, file);
+      const info = await prettier.getFileInfo(abs, {
+        ignorePath: [path.join(REPO_ROOT, '.gitignore'), path.join(REPO_ROOT, '.prettierignore')],
+      });
+      expect(info.ignored, `prettier ignores ${file}`).toBe(true);
+      expect(await eslint.isPathIgnored(abs), `eslint ignores ${file}`).toBe(true);
+    }
   }, 300_000);
 
   it('writes a phantom dataset as BraTS case folders', async () => {

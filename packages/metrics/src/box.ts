@@ -1,5 +1,5 @@
 /** Axis-aligned sub-boxes of C-order volumes: bounding boxes, extraction. */
-import type { Shape3 } from '@mednext-ts/tensor3d';
+import type { Shape3 } from '@mednext-ts/tensor3d/volume';
 
 /** Inclusive-exclusive box `[x0, y0, z0, x1, y1, z1]`. */
 export type Box = [number, number, number, number, number, number];

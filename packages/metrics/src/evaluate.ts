@@ -2,7 +2,7 @@
  * `evaluateCase`: the BraTS 2024 lesion-wise evaluation of one case (official numbers by
  * default, spec `brats-metrics.md`), on label maps held as typed arrays.
  */
-import { voxelCount, type Shape3, type VoxelArray } from '@mednext-ts/tensor3d';
+import { voxelCount, type Shape3, type VoxelArray } from '@mednext-ts/tensor3d/volume';
 import { boxShape, padBox, unionBox, type Box } from './box.js';
 import { matchLesions } from './lesion-wise.js';
 import { groupByDilation, mergeEtThroughNetc, removeSmallLesions, type LesionMap } from './lesions.js';

@@ -3,7 +3,7 @@
  * that overlaps the lesion dilated by the task's dilation; whole matched groups enter the
  * lesion's Dice and HD95.
  */
-import { binaryDilation, hausdorffDistance, type Shape3 } from '@mednext-ts/tensor3d';
+import { binaryDilation, hausdorffDistance, type Shape3 } from '@mednext-ts/tensor3d/volume';
 import { boxShape, extractBox, forEachInBox, labelBoxes, padBox, unionBox, type Box } from './box.js';
 import type { LesionMap } from './lesions.js';
 

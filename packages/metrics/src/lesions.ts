@@ -8,7 +8,7 @@ import {
   labelSizes,
   nonZeroIndices,
   type Shape3,
-} from '@mednext-ts/tensor3d';
+} from '@mednext-ts/tensor3d/volume';
 
 /** A lesion-number map: 0 = background, lesions numbered 1..maxLabel (gaps possible). */
 export interface LesionMap {

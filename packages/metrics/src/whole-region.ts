@@ -2,7 +2,7 @@
  * Whole-region ("legacy") values of the official evaluation (spec §6), computed on the
  * lesion-number maps G (GT) and P (filtered prediction) of one region.
  */
-import { hausdorffDistance, type Shape3 } from '@mednext-ts/tensor3d';
+import { hausdorffDistance, type Shape3 } from '@mednext-ts/tensor3d/volume';
 
 /** Voxel counts and sums of a pair of lesion maps, gathered in one pass. */
 export interface RegionCounts {

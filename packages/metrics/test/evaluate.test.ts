@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Shape3 } from '@mednext-ts/tensor3d';
+import type { Shape3 } from '@mednext-ts/tensor3d/volume';
 import { evaluateCase } from '../src/index.js';
 
 const shape: Shape3 = [24, 24, 24];

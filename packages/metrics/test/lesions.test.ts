@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Shape3 } from '@mednext-ts/tensor3d';
+import type { Shape3 } from '@mednext-ts/tensor3d/volume';
 import { groupByDilation, matchLesions, mergeEtThroughNetc, removeSmallLesions, touchingPairs } from '../src/index.js';
 
 const idx = (s: Shape3, x: number, y: number, z: number) => (x * s[1] + y) * s[2] + z;

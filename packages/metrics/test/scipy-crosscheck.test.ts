@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Shape3 } from '@mednext-ts/tensor3d';
+import type { Shape3 } from '@mednext-ts/tensor3d/volume';
 import { evaluateCase, type TaskName } from '../src/index.js';
 
 const PY = '/usr/bin/python3';

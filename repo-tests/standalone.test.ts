@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../browser-tests/harness/chromium.js';
-import { npmPack, sh, tempDir } from './helpers.js';
+import { REPO_ROOT, npmPack, sh, tempDir } from './helpers.js';
 
 const STANDALONE = ['@mednext-ts/io-nifti', '@mednext-ts/tensor3d', '@mednext-ts/metrics'];
 
@@ -86,6 +86,31 @@ describe('io-nifti + metrics installed from their tarballs alone', () => {
     expect((await readdir(path.join(modules, '@mednext-ts'))).sort()).toEqual(['io-nifti', 'metrics', 'tensor3d']);
     // tfjs alone is hundreds of MB; the three packages with sources and maps are a few.
     expect(await folderBytes(modules)).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('type-checks a consumer with skipLibCheck off (no tfjs types reached)', async () => {
+    await writeFile(
+      path.join(project, 'consumer.ts'),
+      "import { decodeNifti } from '@mednext-ts/io-nifti';\n" +
+        "import { evaluateCase, type CaseMetrics } from '@mednext-ts/metrics';\n" +
+        'export const uses: [typeof decodeNifti, typeof evaluateCase] = [decodeNifti, evaluateCase];\n' +
+        'export type Metrics = CaseMetrics;\n',
+    );
+    const tsconfig = {
+      compilerOptions: {
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        lib: ['ES2023', 'DOM'],
+        types: [],
+      },
+      files: ['consumer.ts'],
+    };
+    await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+    await sh(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project]);
   });
 
   it('imports and scores a case in a fresh Node process without setting up a tfjs engine', async () => {

@@ -15,6 +15,8 @@ import { REPORTED_PACKAGES, installedVersion } from '../lib/versions.js';
 const BACKENDS: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export default class Doctor extends Command {
+  static override summary = 'Report versions, the machine and working backends.';
+
   static override description =
     'Report versions, the machine, which compute backends work and which one `auto` picks, and the installed task plugins.';
 

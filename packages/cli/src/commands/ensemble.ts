@@ -17,6 +17,8 @@ import { findTask } from '../lib/inference/runtime.js';
 
 /** `mednext ensemble PROB_DIRS... --out DIR`: redo ensembling from saved probability maps. */
 export default class Ensemble extends Command {
+  static override summary = 'Average saved probabilities of several models.';
+
   static override description =
     'Average the probability maps that `mednext predict --save-probabilities` wrote (one folder per model or per ensemble), ' +
     'postprocess and write <ID>.nii.gz per case. Every case must be present in every folder.';
@@ -37,7 +39,11 @@ export default class Ensemble extends Command {
     weights: Flags.string({ description: 'one weight per folder, comma-separated (default equal)' }),
     task: Flags.string({ description: 'task id (default: the one recorded in the sidecars)' }),
     thresholds: Flags.string({ description: 'per-region thresholds, e.g. ET=0.7,TC=0.7,WT=0.5' }),
-    'min-size': Flags.string({ description: 'per-region minimum component sizes in voxels' }),
+    'min-sizes': Flags.string({
+      description: 'per-region minimum component sizes in voxels',
+      aliases: ['min-size'],
+      deprecateAliases: true,
+    }),
     postprocess: Flags.string({ description: 'postprocessing config JSON (from mednext tune-postprocess)' }),
     'save-probabilities': Flags.string({
       description: 'also write the averaged probabilities',

@@ -71,6 +71,8 @@ function fmt(v: number): string {
 
 /** `mednext evaluate`: BraTS 2024 lesion-wise metrics of predictions against ground truth. */
 export default class Evaluate extends Command {
+  static override summary = 'Score segmentations with BraTS 2024 lesion-wise metrics.';
+
   static override description =
     'Score predicted segmentations against ground truth with the BraTS 2024 lesion-wise metrics (lesion-wise Dice and ' +
     'HD95, legacy Dice/HD95, sensitivity, specificity, TP/FP/FN lesion counts), reproducing the official evaluation ' +
@@ -79,7 +81,7 @@ export default class Evaluate extends Command {
 
   static override examples = [
     '<%= config.bin %> evaluate --task ssa --gt data/val/ --pred preds/ --out metrics.csv',
-    '<%= config.bin %> evaluate --task ped --gt BraTS-PED-00030-000-seg.nii.gz --pred BraTS-PED-00030-000.nii.gz --json metrics.json',
+    '<%= config.bin %> evaluate --task ped --gt BraTS-PED-00030-000-seg.nii.gz --pred BraTS-PED-00030-000.nii.gz --out-json metrics.json',
   ];
 
   static override flags = {
@@ -90,7 +92,11 @@ export default class Evaluate extends Command {
     }),
     pred: Flags.string({ description: 'predicted label map, or a folder of them', required: true }),
     out: Flags.string({ description: 'write the Synapse score table (official column names) as CSV' }),
-    json: Flags.string({ description: 'write per-case regions and lesion tables as JSON' }),
+    'out-json': Flags.string({
+      description: 'write per-case regions and lesion tables as JSON to this file',
+      aliases: ['json'],
+      deprecateAliases: true,
+    }),
     corrected: Flags.boolean({
       description:
         'fix the official quirks that are bugs (legacy HD95 and sensitivity/specificity on binary masks, prediction ' +
@@ -163,7 +169,7 @@ export default class Evaluate extends Command {
       await writeFile(flags.out, synapseCsv(results));
       this.log(`scores written to ${flags.out}`);
     }
-    if (flags.json) {
+    if (flags['out-json']) {
       const doc = {
         task,
         corrected: flags.corrected,
@@ -177,8 +183,8 @@ export default class Evaluate extends Command {
         })),
         failed: failures,
       };
-      await writeFile(flags.json, JSON.stringify(doc, null, 2) + '\n');
-      this.log(`case details written to ${flags.json}`);
+      await writeFile(flags['out-json'], JSON.stringify(doc, null, 2) + '\n');
+      this.log(`case details written to ${flags['out-json']}`);
     }
     if (failures.length > 0) {
       for (const f of failures) this.logToStderr(`error: ${f}`);

@@ -10,6 +10,8 @@ import { optionsFromFlags, runFolds, trainingFlags } from '../lib/training.js';
 
 /** `mednext finetune`: continue training the last decoder layers of a trained model. */
 export default class Finetune extends Command {
+  static override summary = 'Fine-tune the last decoder layers of trained folds.';
+
   static override description =
     "Fine-tune trained models: load each fold's checkpoint and train only the last N decoder layers (up and decoder " +
     'blocks, counted from the output) and the deep-supervision heads, optionally re-initialising them first. The SSA ' +

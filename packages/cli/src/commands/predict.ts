@@ -18,9 +18,33 @@ import { BACKEND_CHOICES, Progress, findTask, setupBackend } from '../lib/infere
 import { exists, summarise, writeOverlays } from '../lib/inference/case-output.js';
 import { checkModelsAgainstTask, type LoadedModel } from '../lib/inference/models.js';
 import { describePostprocess, parsePatchSize, parseWeights, postprocessFromFlags } from '../lib/inference/options.js';
+import { parseFolds, resolveModelPaths, type CheckpointChoice } from '../lib/inference/model-paths.js';
+
+/** One case in the `--json` summary. */
+interface CaseSummary {
+  id: string;
+  status: 'predicted' | 'skipped' | 'failed';
+  segmentation?: string;
+  seconds?: number;
+  /** Voxels per label value of the written segmentation (background left out). */
+  voxels?: Record<string, number>;
+  error?: string;
+}
+
+/** Voxel count of every non-zero label. */
+function labelVoxelCounts(labels: ArrayLike<number>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (v !== 0) counts[v] = (counts[v] ?? 0) + 1;
+  }
+  return counts;
+}
 
 /** `mednext predict`: MRI in, BraTS segmentation out. */
 export default class Predict extends Command {
+  static override summary = 'Segment cases with a checkpoint, a run or an ensemble.';
+
   static override description =
     'Segment BraTS cases with one checkpoint or an ensemble: preprocessing as in training, sliding-window inference ' +
     '(optionally with mirror TTA), probability averaging, per-region thresholds and minimum component sizes, and the ' +
@@ -47,9 +71,16 @@ export default class Predict extends Command {
     out: Flags.string({ char: 'o', description: 'output folder (created if needed)', required: true }),
     model: Flags.string({
       char: 'm',
-      description: 'checkpoint (.safetensors); repeat for an ensemble',
+      description:
+        'checkpoint (.safetensors), fold folder (runs/a/fold_0) or run folder (runs/a: every fold); repeat for an ensemble',
       required: true,
       multiple: true,
+    }),
+    folds: Flags.string({ description: 'folds to take from run folders, e.g. 0,2 or 0-4 (default: all)' }),
+    checkpoint: Flags.string({
+      description: 'checkpoint of each fold folder: last (after the final epoch) or best (best validation Dice)',
+      options: ['last', 'best'],
+      default: 'last',
     }),
     weights: Flags.string({ description: 'ensemble weights, one per --model, comma-separated (default equal)' }),
     task: Flags.string({ description: "task id (default: the checkpoint's task)" }),
@@ -63,10 +94,14 @@ export default class Predict extends Command {
     thresholds: Flags.string({
       description: 'per-region thresholds, e.g. ET=0.7,TC=0.7,WT=0.5 (or one number for all)',
     }),
-    'min-size': Flags.string({ description: 'per-region minimum component sizes in voxels, e.g. ET=50,TC=75,WT=250' }),
+    'min-sizes': Flags.string({
+      description: 'per-region minimum component sizes in voxels, e.g. ET=50,TC=75,WT=250',
+      aliases: ['min-size'],
+      deprecateAliases: true,
+    }),
     postprocess: Flags.string({
       description:
-        'postprocessing config JSON (as written by mednext tune-postprocess); --thresholds/--min-size override it',
+        'postprocessing config JSON (as written by mednext tune-postprocess); --thresholds/--min-sizes override it',
     }),
     'save-probabilities': Flags.string({
       description:
@@ -88,21 +123,29 @@ export default class Predict extends Command {
     }),
     backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
+    json: Flags.boolean({ description: 'print a JSON summary (settings and one entry per case) on stdout at the end' }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Predict);
     const overlap = Number(flags.overlap);
     if (!(overlap >= 0 && overlap < 1)) this.error(`--overlap must be in [0, 1), got ${flags.overlap}`);
-    const weights = parseWeights(flags.weights, flags.model.length);
+    const folds = flags.folds === undefined ? undefined : parseFolds(flags.folds);
+    const modelFiles = await resolveModelPaths(flags.model, {
+      folds,
+      checkpoint: flags.checkpoint as CheckpointChoice,
+    }).catch((error: Error) => this.error(error.message));
+    if (folds && modelFiles.length === flags.model.length && flags.model.every((m, k) => modelFiles[k] === m))
+      this.error('--folds picks folds of a run folder; no --model names one');
+    const weights = parseWeights(flags.weights, modelFiles.length);
     const patchSize = parsePatchSize(flags['patch-size']);
     const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
     if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
 
     const models: LoadedModel[] = [];
-    for (const file of flags.model) models.push(await loadInferenceModel(file, { patchSize }));
+    for (const file of modelFiles) models.push(await loadInferenceModel(file, { patchSize }));
     const taskId = flags.task ?? models[0]!.info.task;
-    if (!taskId) this.error(`${flags.model[0]} does not record its task; pass --task`);
+    if (!taskId) this.error(`${modelFiles[0]} does not record its task; pass --task`);
     for (const m of models) {
       if (m.info.task && m.info.task !== taskId)
         this.error(`${m.name} was trained for task '${m.info.task}', not '${taskId}'`);
@@ -134,11 +177,13 @@ export default class Predict extends Command {
     let done = 0;
     let skipped = 0;
     const failed: string[] = [];
+    const summaries: CaseSummary[] = [];
     for (const [i, input] of cases.entries()) {
       progress.caseStart(i, cases.length, input.id);
       const outFile = path.join(flags.out, segmentationFileName(input.id));
       if (!flags.overwrite && (await exists(outFile))) {
         skipped++;
+        summaries.push({ id: input.id, status: 'skipped', segmentation: outFile });
         progress.caseDone(i, `${input.id}: output exists, skipped`);
         continue;
       }
@@ -176,13 +221,19 @@ export default class Predict extends Command {
         // The segmentation is written last: its presence marks the case as complete for --shard reruns.
         await writeSegmentation(outFile, result.labels, result.shape, loaded.reference);
         done++;
-        progress.caseDone(
-          i,
-          `${input.id}: ${summarise(result.labels, task)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-        );
+        const seconds = (performance.now() - started) / 1000;
+        summaries.push({
+          id: input.id,
+          status: 'predicted',
+          segmentation: outFile,
+          seconds: Number(seconds.toFixed(3)),
+          voxels: labelVoxelCounts(result.labels),
+        });
+        progress.caseDone(i, `${input.id}: ${summarise(result.labels, task)} in ${seconds.toFixed(1)} s`);
       } catch (error) {
         // One unreadable or empty case must not stop a cluster shard: report it, go on, fail at the end.
         failed.push(`${input.id}: ${(error as Error).message}`);
+        summaries.push({ id: input.id, status: 'failed', error: (error as Error).message });
         progress.caseDone(i, `${input.id}: FAILED (${(error as Error).message})`);
       }
     }
@@ -190,6 +241,20 @@ export default class Predict extends Command {
     for (const m of models) m.dispose?.();
     if (!flags.quiet)
       this.logToStderr(`done: ${done} predicted, ${skipped} skipped (output existed), ${failed.length} failed`);
+    if (flags.json) {
+      const summary = {
+        task: task.id,
+        models: models.map((m, k) => ({ file: modelFiles[k], weight: weights?.[k] ?? 1 })),
+        out: flags.out,
+        shard: shard ? { index: shard.index, count: shard.count, source: shard.source } : null,
+        postprocess: settings,
+        predicted: done,
+        skipped,
+        failed: failed.length,
+        cases: summaries,
+      };
+      this.log(JSON.stringify(summary, null, 2));
+    }
     if (failed.length > 0) this.error(`${failed.length} case(s) failed:\n${failed.join('\n')}`, { exit: 1 });
   }
 }

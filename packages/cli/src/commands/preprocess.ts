@@ -5,6 +5,8 @@ import { findTask } from '../lib/inference/runtime.js';
 
 /** `mednext preprocess`: BraTS folders in, per-case training cache out. */
 export default class Preprocess extends Command {
+  static override summary = 'Crop, z-score and cache BraTS cases for training.';
+
   static override description =
     'Preprocess BraTS case folders for training: crop each case to the non-zero bounding box of its modalities, ' +
     'z-score every modality over its non-zero voxels, and write <ID>.npy (float32, channels in the task order), ' +

@@ -2,6 +2,8 @@ import { Command, Flags } from '@oclif/core';
 import { discoverTasksFromConfig } from '../lib/tasks.js';
 
 export default class Tasks extends Command {
+  static override summary = 'List the tasks registered by the installed plugins.';
+
   static override description = 'List the segmentation tasks registered by the installed task plugins.';
 
   static override examples = ['<%= config.bin %> tasks', '<%= config.bin %> tasks --json'];

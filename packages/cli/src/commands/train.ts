@@ -8,6 +8,8 @@ import { modelForTask, optionsFromFlags, runFolds, trainingFlags } from '../lib/
 
 /** `mednext train`: cross-validated training from a preprocessed cache. */
 export default class Train extends Command {
+  static override summary = 'Train MedNeXt folds on a preprocessed cache.';
+
   static override description =
     'Train MedNeXt on a preprocessed cache with k-fold cross-validation (splits.json, stratified by source, from --seed). ' +
     'Patches are sampled with 1/3 foreground oversampling and augmented (flips, intensity scale/shift, rotation/scaling, ' +

@@ -12,6 +12,8 @@ import { lesionWiseScorer, metricsTaskFor } from '../lib/inference/scoring.js';
 
 /** `mednext tune-postprocess`: grid search of thresholds and minimum sizes on cross-validation probabilities. */
 export default class TunePostprocess extends Command {
+  static override summary = 'Tune per-region thresholds and minimum sizes.';
+
   static override description =
     'Grid-search per-region thresholds and minimum component sizes on probability maps (from mednext predict ' +
     '--save-probabilities on held-out folds) against their ground truth, maximising the mean lesion-wise Dice of the ' +

@@ -24,7 +24,12 @@ export const trainingFlags = {
   }),
   task: Flags.string({ description: "task id (default: the cache's task)" }),
   fold: Flags.string({ description: 'fold to train: a number from 0, or "all"', default: 'all' }),
-  folds: Flags.integer({ description: 'number of cross-validation folds for a new split (default: task)', min: 2 }),
+  'num-folds': Flags.integer({
+    description: 'number of cross-validation folds for a new split (default: task)',
+    min: 2,
+    aliases: ['folds'],
+    deprecateAliases: true,
+  }),
   splits: Flags.string({ description: 'use this splits.json instead of <out>/splits.json' }),
   sources: Flags.string({
     description: 'only use cases of these sources (comma-separated source tags from preprocess --root path:tag)',
@@ -136,7 +141,7 @@ export function optionsFromFlags(
     task,
     cacheDir: str('data')!,
     outDir: str('out')!,
-    folds: (flags.folds as number | undefined) ?? r.folds,
+    folds: (flags['num-folds'] as number | undefined) ?? r.folds,
     splitsFile: str('splits'),
     sources: str('sources')
       ?.split(',')

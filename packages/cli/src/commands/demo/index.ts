@@ -19,6 +19,8 @@ import { metricsTaskFor } from '../../lib/inference/scoring.js';
 
 /** `mednext demo`: the whole pipeline on a fresh synthetic case, in about a minute on a laptop CPU. */
 export default class Demo extends Command {
+  static override summary = 'Segment and score a fresh synthetic case.';
+
   static override description =
     'Generate a fresh synthetic BraTS-like case (a phantom never seen in training), segment it with the small MedNeXt ' +
     'shipped in the package, score it with the BraTS 2024 lesion-wise metrics and write the inputs, the segmentation, ' +

@@ -4,6 +4,8 @@ import { writePhantomCaseFolder } from '../../lib/inference/phantom-files.js';
 
 /** `mednext demo phantoms`: a synthetic BraTS-like dataset. */
 export default class DemoPhantoms extends Command {
+  static override summary = 'Write a synthetic BraTS-like dataset in case folders.';
+
   static override description =
     'Write synthetic BraTS-like cases (four modalities + labels, one folder per case) from the seeded phantom generator: ' +
     'glioma (adult labels), ssa (adult labels, degraded: noise, blur, thick slices) or ped (paediatric labels with a cyst). ' +

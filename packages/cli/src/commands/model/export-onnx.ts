@@ -6,6 +6,8 @@ import { resolveModelConfig } from '../../lib/model-config.js';
 
 /** `mednext model export-onnx`: a MedNeXt checkpoint as an ONNX model (opset 17, NCDHW) for onnxruntime & co. */
 export default class ModelExportOnnx extends Command {
+  static override summary = 'Export MedNeXt weights to an ONNX model.';
+
   static override description =
     'Export MedNeXt weights (.safetensors, official state-dict names) to an ONNX model (opset 17, NCDHW float32, ' +
     "input 'input', output 'output' and with --deep-supervision 'output_ds1'..'output_ds4'). " +

@@ -8,6 +8,8 @@ import { resolveModelConfig } from '../../lib/model-config.js';
 
 /** `mednext model run`: one forward pass of the raw network, .npy in, .npy out. */
 export default class ModelRun extends Command {
+  static override summary = 'Run a MedNeXt forward pass on a .npy input.';
+
   static override description =
     'Run the MedNeXt network once in eval mode on a raw NCDHW float32 .npy input and write the logits as ' +
     'output_main.npy (and output_ds1.npy ... output_ds4.npy with deep supervision), NCDHW float32. CONFIG.json uses ' +

@@ -1,68 +1,138 @@
 import { readFile } from 'node:fs/promises';
-import { Command, Flags } from '@oclif/core';
-import { presetConfig, summarize, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
+import { Args, Command, Flags } from '@oclif/core';
+import { configFromMetadata, presetConfig, summarize, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
+import { checkpointInfo, readWeightsFile } from '@mednext-ts/mednext/node';
 import { parseDims3 } from '../../lib/dims.js';
 
 function parsePatch(text: string): [number, number, number] {
   const dims = parseDims3(text);
-  if (!dims) throw new Error(`--patch must look like 128x160x112, got '${text}'`);
+  if (!dims) throw new Error(`--patch-size must look like 128x160x112, got '${text}'`);
   return dims;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
+const WEIGHTS_FILE = /\.(safetensors|pth|pt)$/i;
+const DEFAULT_PATCH = '128x160x112';
 
-/** `mednext model summary`: layers, parameters and forward cost of a configuration. */
+/** What the summary describes: a network config, where it came from, and the patch of a checkpoint. */
+interface Described {
+  config: MedNeXtConfig;
+  title: string;
+  /** Training patch recorded in a checkpoint. */
+  patch?: [number, number, number];
+  /** Training facts of a checkpoint (task, regions, modalities, fold, epoch). */
+  checkpoint?: Record<string, unknown>;
+}
+
+async function describeCheckpoint(file: string): Promise<Described> {
+  const weights = await readWeightsFile(file);
+  const config = configFromMetadata(weights.metadata);
+  if (!config)
+    throw new Error(
+      `${file} holds no network config in its metadata (not written by mednext); pass --config CONFIG.json`,
+    );
+  const info = checkpointInfo(weights.metadata);
+  const extra: Record<string, unknown> = { ...info };
+  for (const key of ['fold', 'epoch', 'val_dice_mean']) {
+    const raw = weights.metadata[key];
+    if (raw !== undefined) extra[key] = Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  for (const key of Object.keys(extra)) if (extra[key] === undefined) delete extra[key];
+  return { config, title: file, patch: info.patchSize, checkpoint: extra };
+}
+
+/** `mednext model summary`: layers, parameters and forward cost of a configuration or a checkpoint. */
 export default class ModelSummary extends Command {
+  static override summary = 'Layers, parameters and GFLOPs of a preset, config or checkpoint.';
+
   static override description =
-    'Print the layers of a MedNeXt configuration with output shapes, parameters and multiply-adds for one patch, ' +
-    'the total parameter count and the forward GFLOPs (2 x MACs of the convolutions, as the spec counts them).';
+    'Prints the layers with output shapes, parameters and multiply-adds for one patch, the total parameter count and ' +
+    'the forward GFLOPs (2 x MACs of the convolutions, as the spec counts them). A checkpoint is summarised from the ' +
+    'network config in its metadata, at its training patch size, with what it records about its training.';
 
   static override examples = [
+    '<%= config.bin %> model summary runs/ssa-B/fold_0/checkpoint_best.safetensors',
     '<%= config.bin %> model summary --preset B --kernel 3',
-    '<%= config.bin %> model summary --preset M --kernel 5 --patch 128x128x128 --deep-supervision',
+    '<%= config.bin %> model summary --preset M --kernel 5 --patch-size 128x128x128 --deep-supervision',
     '<%= config.bin %> model summary --config config.json --json',
   ];
+
+  static override args = {
+    checkpoint: Args.string({ description: 'a checkpoint (.safetensors written by mednext) to summarise' }),
+  };
 
   static override flags = {
     preset: Flags.string({ description: 'published size', options: ['S', 'B', 'M', 'L'], default: 'B' }),
     kernel: Flags.integer({ description: 'depthwise kernel size', options: ['3', '5', '7'], default: 3 }),
-    config: Flags.string({ description: 'a CONFIG.json with official argument names instead of --preset' }),
+    config: Flags.string({
+      description: 'a CONFIG.json with official argument names instead of --preset (or a checkpoint file)',
+    }),
     'in-channels': Flags.integer({ description: 'input channels of the preset', default: 4 }),
     classes: Flags.integer({ description: 'output classes of the preset', default: 3 }),
     'deep-supervision': Flags.boolean({ description: 'include the deep-supervision heads' }),
-    patch: Flags.string({ description: 'patch size DxHxW, multiples of 16', default: '128x160x112' }),
+    'patch-size': Flags.string({
+      description: `patch size DxHxW, multiples of 16 (default: a checkpoint's training patch, else ${DEFAULT_PATCH})`,
+      aliases: ['patch'],
+      deprecateAliases: true,
+    }),
     json: Flags.boolean({ description: 'print the summary as JSON' }),
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(ModelSummary);
-    let config: MedNeXtConfig;
-    let title: string;
-    if (flags.config) {
-      config = JSON.parse(await readFile(flags.config, 'utf8')) as MedNeXtConfig;
-      title = flags.config;
-    } else {
-      config = presetConfig(flags.preset as PresetName, {
-        kernelSize: flags.kernel,
-        inChannels: flags['in-channels'],
-        nClasses: flags.classes,
-        deepSupervision: flags['deep-supervision'],
-      });
-      title = `MedNeXt-${flags.preset} k${flags.kernel}`;
+    const { args, flags } = await this.parse(ModelSummary);
+    // A checkpoint given to --config (a natural guess) is read as one instead of failing as JSON.
+    const checkpointFile =
+      args.checkpoint ?? (flags.config && WEIGHTS_FILE.test(flags.config) ? flags.config : undefined);
+    if (args.checkpoint && flags.config) this.error('give either a checkpoint or --config, not both');
+    let described: Described;
+    try {
+      if (checkpointFile) described = await describeCheckpoint(checkpointFile);
+      else if (flags.config) {
+        const text = await readFile(flags.config, 'utf8');
+        try {
+          described = { config: JSON.parse(text) as MedNeXtConfig, title: flags.config };
+        } catch (error) {
+          throw new Error(`--config ${flags.config}: not JSON (${(error as Error).message}); a checkpoint goes first`, {
+            cause: error,
+          });
+        }
+      } else {
+        described = {
+          config: presetConfig(flags.preset as PresetName, {
+            kernelSize: flags.kernel,
+            inChannels: flags['in-channels'],
+            nClasses: flags.classes,
+            deepSupervision: flags['deep-supervision'],
+          }),
+          title: `MedNeXt-${flags.preset} k${flags.kernel}`,
+        };
+      }
+    } catch (error) {
+      this.error((error as Error).message);
     }
+    const { config, title, checkpoint } = described;
     let patch: [number, number, number];
     let s: ReturnType<typeof summarize>;
     try {
-      patch = parsePatch(flags.patch);
+      patch = flags['patch-size'] ? parsePatch(flags['patch-size']) : (described.patch ?? parsePatch(DEFAULT_PATCH));
       s = summarize(config, patch);
     } catch (e) {
       this.error((e as Error).message);
     }
     if (flags.json) {
-      this.log(JSON.stringify({ title, config, patch, ...s }, null, 2));
+      this.log(JSON.stringify({ title, config, patch, ...(checkpoint ? { checkpoint } : {}), ...s }, null, 2));
       return;
     }
     this.log(`${title}, input 1x${config.in_channels}x${patch.join('x')}`);
+    if (checkpoint)
+      this.log(
+        Object.entries(checkpoint)
+          .map(
+            ([k, v]) =>
+              `${k} ${Array.isArray(v) ? v.join(v.every((x) => typeof x === 'number') ? 'x' : ',') : String(v)}`,
+          )
+          .join('; '),
+      );
     this.log(`${'layer'.padEnd(16)}${'output'.padEnd(22)}${'params'.padStart(12)}${'GMAC'.padStart(10)}`);
     for (const r of s.rows) {
       this.log(

@@ -4,6 +4,8 @@ import { readNifti, writeNifti } from '@mednext-ts/io-nifti/node';
 
 /** `mednext nifti convert IN OUT`: rewrite a NIfTI file, optionally changing datatype and orientation. */
 export default class NiftiConvert extends Command {
+  static override summary = 'Convert a NIfTI file: format, datatype, orientation.';
+
   static override description =
     'Convert a NIfTI file (.nii, .nii.gz, .hdr/.img; NIfTI-1/2; any byte order) to .nii or .nii.gz, optionally ' +
     'storing another datatype (integer targets round to nearest and fail outside the range) and reorienting ' +

@@ -4,6 +4,8 @@ import { readNifti } from '@mednext-ts/io-nifti/node';
 
 /** `mednext nifti info FILE...`: header summary and value statistics of NIfTI files. */
 export default class NiftiInfo extends Command {
+  static override summary = 'Print header, geometry and value statistics of NIfTI files.';
+
   static override description =
     'Show the header (dims, datatype, pixdim, affine, orientation, codes, scaling) and value statistics of NIfTI files. ' +
     'sha256 is the hash of the scaled values as float64 little-endian in on-disk order (x fastest).';

@@ -51,16 +51,16 @@ export async function readPostprocessConfig(file: string): Promise<PostprocessCo
   return parsePostprocessConfig(json, file);
 }
 
-/** Postprocessing settings from the task defaults, `--postprocess FILE`, `--thresholds` and `--min-size`. */
+/** Postprocessing settings from the task defaults, `--postprocess FILE`, `--thresholds` and `--min-sizes`. */
 export async function postprocessFromFlags(
   task: TaskDefinition,
-  flags: { postprocess?: string; thresholds?: string; 'min-size'?: string },
+  flags: { postprocess?: string; thresholds?: string; 'min-sizes'?: string },
 ): Promise<RegionPostprocess[]> {
   const names = task.regions.map((r) => r.name);
   const config = flags.postprocess ? await readPostprocessConfig(flags.postprocess) : undefined;
   return resolvePostprocess(task, config, {
     thresholds: flags.thresholds ? parseRegionValues(flags.thresholds, names, '--thresholds') : undefined,
-    minSizes: flags['min-size'] ? parseRegionValues(flags['min-size'], names, '--min-size') : undefined,
+    minSizes: flags['min-sizes'] ? parseRegionValues(flags['min-sizes'], names, '--min-sizes') : undefined,
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import {
   Random,
+  allocateLike,
   extractPatch,
   patchStartAround,
   patchStartRange,
@@ -163,7 +164,7 @@ export function validationPatch(
 export function toChannelsLast<T extends Float32Array | Uint8Array>(volume: ChannelVolume<T>, out?: T, offset = 0): T {
   const [c, nx, ny, nz] = volume.shape;
   const n = nx * ny * nz;
-  const result = out ?? (new (volume.data.constructor as new (len: number) => T)(c * n) as T);
+  const result = out ?? allocateLike(volume.data, c * n);
   for (let ch = 0; ch < c; ch++) {
     const src = volume.data.subarray(ch * n, (ch + 1) * n);
     for (let i = 0; i < n; i++) result[offset + i * c + ch] = src[i]!;

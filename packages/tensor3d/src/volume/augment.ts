@@ -8,7 +8,7 @@
  * channel they are given (patches are fresh copies anyway) and return the same volume.
  */
 import type { Random } from './augment-random.js';
-import { assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
+import { allocateLike, assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
 
 function spatial(volume: ChannelVolume<VoxelArray>): Shape3 {
   return [volume.shape[1], volume.shape[2], volume.shape[3]];
@@ -30,7 +30,7 @@ export function flipChannels<T extends VoxelArray>(
 ): ChannelVolume<T> {
   assertShape(volume.data, volume.shape, 'flipChannels');
   const [c, nx, ny, nz] = volume.shape;
-  const out = new (volume.data.constructor as new (n: number) => T)(volume.data.length);
+  const out = allocateLike(volume.data, volume.data.length);
   for (let ch = 0; ch < c; ch++) {
     for (let x = 0; x < nx; x++) {
       const sx = axes[0] ? nx - 1 - x : x;
@@ -243,7 +243,7 @@ export function transformPatch<T extends VoxelArray>(
   const [c, nx, ny, nz] = source.shape;
   const per = nx * ny * nz;
   const [px, py, pz] = size;
-  const out = new (source.data.constructor as new (n: number) => T)(c * px * py * pz);
+  const out = allocateLike(source.data, c * px * py * pz);
   const m = matrix;
   const h = [(px - 1) / 2, (py - 1) / 2, (pz - 1) / 2];
   const chans = Array.from({ length: c }, (_, ch) => source.data.subarray(ch * per, (ch + 1) * per));

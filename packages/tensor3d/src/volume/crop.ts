@@ -5,18 +5,12 @@
  * skull-stripped brain); the box is stored so that predictions can be pasted back into the
  * original grid.
  */
-import { assertShape, type ChannelVolume, type Shape3, type Volume, type VoxelArray } from './volume.js';
+import { allocateLike, assertShape, type ChannelVolume, type Shape3, type Volume, type VoxelArray } from './volume.js';
 
 /** An axis-aligned box in voxel indices: `start` inclusive, `end` exclusive, per axis. */
 export interface BoundingBox {
   start: Shape3;
   end: Shape3;
-}
-
-type ArrayCtor<T extends VoxelArray> = new (length: number) => T;
-
-function ctorOf<T extends VoxelArray>(data: T): ArrayCtor<T> {
-  return data.constructor as ArrayCtor<T>;
 }
 
 /** Size of a box along each axis. */
@@ -91,7 +85,7 @@ export function cropChannels<T extends VoxelArray>(volume: ChannelVolume<T>, box
   checkBox(box, shape, 'cropChannels');
   const size = boxShape(box);
   const n = size[0] * size[1] * size[2];
-  const out = new (ctorOf(volume.data))(c * n);
+  const out = allocateLike(volume.data, c * n);
   const per = shape[0] * shape[1] * shape[2];
   for (let ch = 0; ch < c; ch++) {
     out.set(cropFlat(volume.data.subarray(ch * per, (ch + 1) * per) as T, shape, box), ch * n);
@@ -101,7 +95,7 @@ export function cropChannels<T extends VoxelArray>(volume: ChannelVolume<T>, box
 
 function cropFlat<T extends VoxelArray>(data: T, shape: Shape3, box: BoundingBox): T {
   const [sx, sy, sz] = boxShape(box);
-  const out = new (ctorOf(data))(sx * sy * sz);
+  const out = allocateLike(data, sx * sy * sz);
   let o = 0;
   for (let x = box.start[0]; x < box.end[0]; x++) {
     for (let y = box.start[1]; y < box.end[1]; y++) {
@@ -129,7 +123,7 @@ export function uncropVolume<T extends VoxelArray>(
     throw new RangeError(`uncropVolume: volume shape [${volume.shape}] differs from the box size [${size}]`);
   }
   assertShape(volume.data, volume.shape, 'uncropVolume');
-  const out = new (ctorOf(volume.data))(shape[0] * shape[1] * shape[2]);
+  const out = allocateLike(volume.data, shape[0] * shape[1] * shape[2]);
   if (fill !== 0) out.fill(fill);
   let i = 0;
   for (let x = box.start[0]; x < box.end[0]; x++) {

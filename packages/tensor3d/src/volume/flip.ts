@@ -1,6 +1,7 @@
 /**
  * Mirroring of the three spatial axes of C-order volumes (used by test-time augmentation).
  */
+import { allocateLike } from './volume.js';
 
 /** A spatial axis of a volume: 0 = x (slowest), 1 = y, 2 = z (fastest). */
 export type SpatialAxis = 0 | 1 | 2;
@@ -29,7 +30,7 @@ export function flipSpatial<T extends Float32Array | Uint8Array>(
   const fx = axes.includes(0);
   const fy = axes.includes(1);
   const fz = axes.includes(2);
-  const out = new (data.constructor as { new (n: number): T })(data.length);
+  const out = allocateLike(data, data.length);
   const outer = data.length / block;
   for (let o = 0; o < outer; o++) {
     const base = o * block;

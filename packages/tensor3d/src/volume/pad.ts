@@ -1,7 +1,7 @@
 /**
  * Padding of volumes smaller than a patch.
  */
-import { assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
+import { allocateLike, assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
 
 /** A padded volume and where the original sits inside it. */
 export interface PadResult<T extends VoxelArray> {
@@ -23,7 +23,7 @@ export function padChannels<T extends VoxelArray>(volume: ChannelVolume<T>, minS
   const offset = dst.map((n, a) => Math.floor((n - src[a]!) / 2)) as Shape3;
   if (dst.every((n, a) => n === src[a])) return { volume, offset: [0, 0, 0] };
   const per = dst[0] * dst[1] * dst[2];
-  const out = new (volume.data.constructor as new (n: number) => T)(c * per);
+  const out = allocateLike(volume.data, c * per);
   if (value !== 0) out.fill(value);
   for (let ch = 0; ch < c; ch++) {
     for (let x = 0; x < nx; x++) {

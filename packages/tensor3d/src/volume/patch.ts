@@ -1,7 +1,7 @@
 /**
  * Patch extraction with implicit padding, and the placement rules of patch sampling.
  */
-import { assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
+import { allocateLike, assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
 
 /**
  * Copies the patch of `size` whose first voxel is `start` from every channel. `start` may be
@@ -20,7 +20,7 @@ export function extractPatch<T extends VoxelArray>(
   const [c, nx, ny, nz] = volume.shape;
   const [px, py, pz] = size;
   const per = px * py * pz;
-  const out = new (volume.data.constructor as new (n: number) => T)(c * per);
+  const out = allocateLike(volume.data, c * per);
   if (fill !== 0) out.fill(fill);
   // Overlap of the patch with the volume, in patch coordinates.
   const x0 = Math.max(0, -start[0]);

@@ -13,6 +13,30 @@
 export type VoxelArray =
   Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
+/** The typed-array constructors a {@link VoxelArray} may be built by. */
+const VOXEL_ARRAY_TYPES = [
+  Float32Array,
+  Float64Array,
+  Int8Array,
+  Uint8Array,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+] as const;
+
+/**
+ * A new zero-filled array of `length` elements of the same element type as `data`. The standard typed-array
+ * constructor is used, never `data.constructor`: a Node `Buffer` (a Uint8Array subclass, what `fs.readFile`
+ * gives) would otherwise be built by `Buffer(n)`, which Node deprecates with a warning on the terminal.
+ * @example
+ * allocateLike(new Float32Array(8), 2); // Float32Array [0, 0]
+ */
+export function allocateLike<T extends VoxelArray>(data: T, length: number): T {
+  for (const Ctor of VOXEL_ARRAY_TYPES) if (data instanceof Ctor) return new Ctor(length) as T;
+  throw new TypeError(`unsupported voxel array ${Object.prototype.toString.call(data)}`);
+}
+
 /** Shape of a 3-D volume, `[nx, ny, nz]`, last axis fastest in memory. */
 export type Shape3 = [number, number, number];
 

@@ -9,10 +9,27 @@ import {
   type BackendAttempt,
   type BackendName,
 } from '@mednext-ts/tensor3d';
+import { probeBackendIsolated, type BackendProbe } from '../lib/backend-probe.js';
 import { discoverTasksFromConfig } from '../lib/tasks.js';
 import { REPORTED_PACKAGES, installedVersion } from '../lib/versions.js';
 
 const BACKENDS: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+/** Backends with native libraries that write to stderr themselves. */
+const ISOLATED = new Set<BackendName>(['tensorflow', 'webgpu']);
+
+/** Probes a pure-JavaScript/WebAssembly backend in this process (nothing native prints). */
+async function probeBackendHere(backend: BackendName): Promise<BackendProbe> {
+  try {
+    return { backend, available: true, attempts: (await selectBackend(backend)).attempts, notes: [] };
+  } catch (error) {
+    return {
+      backend,
+      available: false,
+      attempts: (error as { attempts?: BackendAttempt[] }).attempts ?? [],
+      notes: [],
+    };
+  }
+}
 
 export default class Doctor extends Command {
   static override summary = 'Report versions, the machine and working backends.';
@@ -28,21 +45,18 @@ export default class Doctor extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
-    const backends: { backend: BackendName; available: boolean; detail: string; hint?: string }[] = [];
-    for (const backend of BACKENDS) {
-      try {
-        const choice = await selectBackend(backend);
-        backends.push({ backend, available: true, detail: lastDetail(choice.attempts) });
-      } catch (error) {
-        const attempts = (error as { attempts?: BackendAttempt[] }).attempts ?? [];
-        backends.push({
-          backend,
-          available: false,
-          detail: attempts.map((a) => `${a.variant}: ${a.detail}`).join('; '),
-          hint: BACKEND_HINTS[backend],
-        });
-      }
-    }
+    // Native backends print their own warnings on stderr; they are probed in child processes and their messages
+    // reported as notes of the backend instead of landing after the report.
+    const probes = await Promise.all(
+      BACKENDS.map((backend) => (ISOLATED.has(backend) ? probeBackendIsolated(backend) : probeBackendHere(backend))),
+    );
+    const backends = probes.map((p) => ({
+      backend: p.backend,
+      available: p.available,
+      detail: p.available ? lastDetail(p.attempts) : p.attempts.map((a) => `${a.variant}: ${a.detail}`).join('; '),
+      ...(p.available ? {} : { hint: BACKEND_HINTS[p.backend] }),
+      notes: p.notes,
+    }));
     const auto = await selectBackend('auto');
     const { registry, problems } = await discoverTasksFromConfig(this.config);
     const report = {
@@ -75,10 +89,11 @@ export default class Doctor extends Command {
     for (const [name, version] of Object.entries(report.versions))
       this.log(`    ${name.padEnd(34)} ${version ?? '(not installed)'}`);
     this.log('  backends:');
-    for (const b of backends)
-      this.log(
-        `    ${b.backend.padEnd(11)} ${b.available ? 'yes' : 'no '}  ${b.detail}${b.hint ? `\n${' '.repeat(21)}hint: ${b.hint}` : ''}`,
-      );
+    for (const b of backends) {
+      this.log(`    ${b.backend.padEnd(11)} ${b.available ? 'yes' : 'no '}  ${b.detail}`);
+      if (b.hint) this.log(`${' '.repeat(21)}hint: ${b.hint}`);
+      for (const note of b.notes) this.log(`${' '.repeat(21)}note: ${note}`);
+    }
     this.log(`  auto picks: ${report.auto.backend} (${report.auto.reason})`);
     this.log('  tasks:');
     for (const t of report.tasks) this.log(`    ${t.id.padEnd(8)} regions ${t.regions.join(', ')}  (from ${t.source})`);

@@ -9,6 +9,7 @@ import { exists } from '../lib/inference/case-output.js';
 import { probabilityCaseIds, probabilityPath } from '../lib/inference/probability-dirs.js';
 import { findTask } from '../lib/inference/runtime.js';
 import { lesionWiseScorer, metricsTaskFor } from '../lib/inference/scoring.js';
+import { StepProgress } from '../lib/step-progress.js';
 
 /** `mednext tune-postprocess`: grid search of thresholds and minimum sizes on cross-validation probabilities. */
 export default class TunePostprocess extends Command {
@@ -51,7 +52,9 @@ export default class TunePostprocess extends Command {
     const cases: TuneCase[] = [];
     let taskId = flags.task;
     const minThreshold = Math.min(...thresholds);
-    for (const id of ids) {
+    const log = (line: string) => this.logToStderr(line);
+    const reading = new StepProgress('reading', ids.length, { enabled: !flags.quiet, log });
+    for (const [k, id] of ids.entries()) {
       const { probabilities, sidecar } = await readProbabilities(probabilityPath(args.probs, id));
       taskId ??= sidecar.task;
       const gtFile = await findLabelFile(flags.labels, id);
@@ -67,7 +70,9 @@ export default class TunePostprocess extends Command {
         labels: Uint8Array.from(cropVolume({ data: gt.data, shape: [nx, ny, nz] }, box).data),
         spacing: probabilities.spacing,
       });
+      reading.update(k + 1, id);
     }
+    reading.stop();
     const task = await findTask(this.config, taskId!);
     const protocol = metricsTaskFor(task);
     const start = resolvePostprocess(task);
@@ -75,15 +80,18 @@ export default class TunePostprocess extends Command {
       this.logToStderr(
         `${cases.length} case(s), task ${task.id} (lesion-wise ${protocol.toUpperCase()} metrics); grid ${thresholds.length} thresholds x ${minSizes.length} sizes per region`,
       );
+    let grid: StepProgress | undefined;
     const result = tunePostprocess(cases, task, { thresholds, minSizes }, lesionWiseScorer(protocol), start, {
       passes: flags.passes,
       onTrial: (t, i, total) => {
-        if (!flags.quiet && (i % 10 === 0 || i === total))
-          this.logToStderr(
-            `  ${i}/${total} ${t.region} thr ${t.threshold} min ${t.minSize}: Dice ${t.score.dice.toFixed(4)} HD95 ${t.score.hd95.toFixed(2)}`,
-          );
+        grid ??= new StepProgress('grid', total, { enabled: !flags.quiet, log });
+        grid.update(
+          i,
+          `${t.region} thr ${t.threshold} min ${t.minSize}: Dice ${t.score.dice.toFixed(4)} HD95 ${t.score.hd95.toFixed(2)}`,
+        );
       },
     });
+    grid?.stop();
     const config: PostprocessConfig = {
       task: task.id,
       regions: Object.fromEntries(result.settings.map((s) => [s.name, { threshold: s.threshold, minSize: s.minSize }])),

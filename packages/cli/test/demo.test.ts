@@ -29,14 +29,20 @@ describe('mednext demo', () => {
     expect(metrics.metrics.regions.WT.LesionWise_Score_Dice).toBeGreaterThanOrEqual(0.85);
     expect(metrics.metrics.regions.WT.Legacy_Dice).toBeGreaterThanOrEqual(0.85);
     const files = await readdir(out);
+    const firstRun = await listFiles(out);
     for (const f of [
       'Phantom-glioma-424242.nii.gz',
       'report.md',
       'Phantom-glioma-424242_axial.png',
-      'Phantom-glioma-424242_truth_sagittal.png',
+      'Phantom-glioma-424242_sagittal.png',
       'input',
     ])
       expect(files).toContain(f);
+    // One picture per plane: the prediction above the truth (axial: panels of 40x48 voxels scaled by 5, text
+    // bands of 26 px for the header, the modality names, two row titles and the legend).
+    const png = await readFile(path.join(out, 'Phantom-glioma-424242_axial.png'));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([4 * (200 + 4) - 4, 26 + 26 + 2 * (26 + 240) + 26]);
+    expect(files.filter((f) => f.includes('_truth_'))).toEqual([]);
     const seg = await readNifti(path.join(out, 'Phantom-glioma-424242.nii.gz'));
     const t1n = await readNifti(path.join(out, 'input', 'Phantom-glioma-424242', 'Phantom-glioma-424242-t1n.nii.gz'));
     expect(seg.shape).toEqual(t1n.shape);
@@ -44,9 +50,25 @@ describe('mednext demo', () => {
     const report = await readFile(path.join(out, 'report.md'), 'utf8');
     expect(report).toMatch(/WT +\d\.\d{4}/);
 
+    // A second demo in the same folder replaces the first: none of the previous case's files stay.
+    await mednext(['demo', '--seed', '5', '--overlay-style', 'contour'], {}, tmp);
+    const second = await listFiles(out);
+    expect(second.filter((f) => f.includes('424242'))).toEqual([]);
+    expect(second.sort()).toEqual(
+      [
+        'Phantom-glioma-5.nii.gz',
+        ...['axial', 'coronal', 'sagittal'].map((p) => `Phantom-glioma-5_${p}.png`),
+        ...['seg', 't1c', 't1n', 't2f', 't2w'].map((m) =>
+          path.join('input', 'Phantom-glioma-5', `Phantom-glioma-5-${m}.nii.gz`),
+        ),
+        'metrics.json',
+        'report.md',
+      ].sort(),
+    );
+
     // The README runs `npm test` right after the demo, from the repository root: every file the demo wrote there
     // must be ignored by git, prettier and eslint, or the lint step of `npm test` fails on it.
-    const written = (await listFiles(out)).map((f) => path.join('mednext-demo', f));
+    const written = [...new Set([...firstRun, ...second])].map((f) => path.join('mednext-demo', f));
     expect(written).toContain(path.join('mednext-demo', 'metrics.json'));
     const git = await promisify(execFile)('git', ['check-ignore', '--no-index', ...written], { cwd: REPO_ROOT });
     expect(git.stdout.trim().split('\n').sort()).toEqual([...written].sort());

@@ -13,9 +13,10 @@ import {
   type CaseInput,
   type ProbabilityFormat,
 } from '@mednext-ts/mednext/node';
+import { orientationCodes } from '@mednext-ts/io-nifti';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { BACKEND_CHOICES, Progress, findTask, setupBackend } from '../lib/inference/runtime.js';
-import { exists, summarise, writeOverlays } from '../lib/inference/case-output.js';
+import { exists, findTruthFile, readTruth, summarise, writeOverlays } from '../lib/inference/case-output.js';
 import { checkModelsAgainstTask, type LoadedModel } from '../lib/inference/models.js';
 import { describePostprocess, parsePatchSize, parseWeights, postprocessFromFlags } from '../lib/inference/options.js';
 import { parseFolds, resolveModelPaths, type CheckpointChoice } from '../lib/inference/model-paths.js';
@@ -111,6 +112,15 @@ export default class Predict extends Command {
     overlay: Flags.boolean({
       description:
         'write <ID>_{axial,coronal,sagittal}.png: slices through the tumour centre with the labels over each modality',
+    }),
+    'overlay-style': Flags.string({
+      description: 'overlay labels filled (translucent) or as outlines that leave the texture visible',
+      options: ['fill', 'contour'],
+      default: 'fill',
+    }),
+    labels: Flags.string({
+      description:
+        "ground truth for the overlays, drawn beside the prediction: a folder of <ID>-seg.nii.gz or case folders (default: the case folder's -seg file)",
     }),
     shard: Flags.string({
       description:
@@ -217,7 +227,15 @@ export default class Predict extends Command {
             },
           );
         }
-        if (flags.overlay) await writeOverlays(flags.out, input.id, loaded.image, result.labels, task);
+        if (flags.overlay) {
+          const truthFile = await findTruthFile(input.id, 'dir' in input ? input.dir : undefined, flags.labels);
+          await writeOverlays(flags.out, input.id, loaded.image, result.labels, task, {
+            truth: truthFile ? await readTruth(truthFile, loaded.image.shape.slice(1)) : undefined,
+            modalities: loaded.modalities,
+            orientation: orientationCodes(loaded.reference.affine),
+            style: flags['overlay-style'] as 'fill' | 'contour',
+          });
+        }
         // The segmentation is written last: its presence marks the case as complete for --shard reruns.
         await writeSegmentation(outFile, result.labels, result.shape, loaded.reference);
         done++;

@@ -4,6 +4,7 @@
  */
 import type { Shape3, Volume, VoxelArray } from '@mednext-ts/tensor3d';
 import type { LabelDefinition } from '../tasks/index.js';
+import { drawText, fillRect, textHeight, textWidth } from './font.js';
 import { encodePng, type ZlibDeflate } from './png.js';
 
 /** The three orthogonal planes. Axial fixes z, coronal fixes y, sagittal fixes x. */
@@ -24,6 +25,11 @@ export interface OverlayOptions {
   alpha?: number;
   /** Panels are scaled up by an integer factor until their smaller side is at least this many pixels; default 200. */
   minPanelSize?: number;
+  /**
+   * `fill` (default) blends the label colours over the image; `contour` draws only the outline of each label in
+   * its colour, fully opaque, so the tumour's texture stays visible.
+   */
+  style?: 'fill' | 'contour';
 }
 
 const NAMED_COLOURS: Record<string, [number, number, number]> = {
@@ -132,16 +138,27 @@ export function renderOverlay(
   const gap = 4;
   const width = images.length * panelW + (images.length - 1) * gap;
   const rgb = new Uint8Array(width * panelH * 3);
-  const alpha = options.alpha ?? 0.45;
+  const contour = options.style === 'contour';
+  const alpha = contour ? 1 : (options.alpha ?? 0.45);
   const colours = options.colours ?? {};
   const [, ny, nz] = shape;
+  const voxelRow = (r: number) => Math.min(g.rows - 1, Math.floor(((r / scale) * pixelMm) / g.rowMm));
+  const voxelCol = (c: number) => Math.min(g.cols - 1, Math.floor(((c / scale) * pixelMm) / g.colMm));
+  const labelAt = (c: number, r: number): number => {
+    if (!label || c < 0 || r < 0 || c >= panelW || r >= panelH) return 0;
+    const [x, y, z] = g.voxel(voxelCol(c), voxelRow(r));
+    return label.data[(x * ny + y) * nz + z]!;
+  };
+  // In contour style a pixel is drawn when one of its four neighbours shows another label (or lies outside).
+  const onOutline = (c: number, r: number, l: number): boolean =>
+    labelAt(c - 1, r) !== l || labelAt(c + 1, r) !== l || labelAt(c, r - 1) !== l || labelAt(c, r + 1) !== l;
   for (const [m, img] of images.entries()) {
     const [lo, hi] = intensityWindow(img.data);
     const x0 = m * (panelW + gap);
     for (let r = 0; r < panelH; r++) {
-      const vr = Math.min(g.rows - 1, Math.floor(((r / scale) * pixelMm) / g.rowMm));
+      const vr = voxelRow(r);
       for (let c = 0; c < panelW; c++) {
-        const vc = Math.min(g.cols - 1, Math.floor(((c / scale) * pixelMm) / g.colMm));
+        const vc = voxelCol(c);
         const [x, y, z] = g.voxel(vc, vr);
         const i = (x * ny + y) * nz + z;
         const grey = Math.max(0, Math.min(255, ((img.data[i]! - lo) / (hi - lo)) * 255));
@@ -149,7 +166,7 @@ export function renderOverlay(
         let G = grey;
         let B = grey;
         const l = label ? label.data[i]! : 0;
-        if (l) {
+        if (l && (!contour || onOutline(c, r, l))) {
           const col = colours[l] ?? PALETTE[(l - 1) % PALETTE.length]!;
           R = (1 - alpha) * grey + alpha * col[0];
           G = (1 - alpha) * grey + alpha * col[1];
@@ -178,6 +195,151 @@ export function overlayPngs(
   const out = {} as Record<Plane, Uint8Array>;
   for (const plane of ['axial', 'coronal', 'sagittal'] as const) {
     const img = renderOverlay(images, label, plane, centre, options);
+    out[plane] = encodePng(img.width, img.height, img.rgb, options.deflate);
+  }
+  return out;
+}
+
+/** One row of a figure: a label map over every modality, with a title ("prediction", "truth"). */
+export interface FigureRow {
+  title: string;
+  /** Labels to draw over the images (none: the plain images). */
+  label?: Volume<VoxelArray>;
+}
+
+/** Options of {@link renderFigure}: the overlay options plus the annotations. */
+export interface FigureOptions extends OverlayOptions {
+  /** Name of each modality, written over its column (e.g. `t1n`, `t1c`, `t2w`, `t2f`). */
+  names?: readonly string[];
+  /** Legend entries, drawn under the panels with their colours (e.g. the task's labels). */
+  legend?: readonly { value: number; name: string }[];
+  /**
+   * The anatomical direction each voxel axis increases towards, e.g. `'LPS'` (io-nifti's `orientationCodes` of
+   * the image's affine). Gives the orientation letters at the panel edges; without it none are drawn.
+   */
+  orientation?: string;
+}
+
+const OPPOSITE: Record<string, string> = { R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' };
+const BAND: [number, number, number] = [24, 24, 24];
+const TEXT: [number, number, number] = [235, 235, 235];
+const MARK: [number, number, number] = [255, 255, 120];
+const BLACK: [number, number, number] = [0, 0, 0];
+
+/** Which voxel axes run along a plane's columns (left to right) and rows (bottom to top). */
+function planeAxes(plane: Plane): [number, number] {
+  return plane === 'axial' ? [0, 1] : plane === 'coronal' ? [0, 2] : [1, 2];
+}
+
+/** The letters at a panel's left, right, top and bottom edges for an orientation code such as `'LPS'`. */
+export function edgeLetters(
+  plane: Plane,
+  orientation: string,
+): { left: string; right: string; top: string; bottom: string } {
+  const [colAxis, rowAxis] = planeAxes(plane);
+  const right = orientation[colAxis]?.toUpperCase() ?? '?';
+  const top = orientation[rowAxis]?.toUpperCase() ?? '?';
+  return { left: OPPOSITE[right] ?? '?', right, top, bottom: OPPOSITE[top] ?? '?' };
+}
+
+function blit(target: RgbImage, source: RgbImage, x: number, y: number): void {
+  for (let r = 0; r < source.height; r++) {
+    const from = r * source.width * 3;
+    target.rgb.set(source.rgb.subarray(from, from + source.width * 3), ((y + r) * target.width + x) * 3);
+  }
+}
+
+/**
+ * Renders one plane as an annotated figure: a header with the plane and slice index, the modality names over
+ * the columns, one titled row of panels per label map (e.g. the prediction and, beside it, the truth), the
+ * orientation letters on every panel, and a legend of the label colours.
+ */
+export function renderFigure(
+  images: readonly Volume<VoxelArray>[],
+  rows: readonly FigureRow[],
+  plane: Plane,
+  centre: [number, number, number],
+  options: FigureOptions = {},
+): RgbImage {
+  if (rows.length === 0) throw new RangeError('renderFigure: no rows');
+  const rendered = rows.map((row) => renderOverlay(images, row.label, plane, centre, options));
+  const panelsW = rendered[0]!.width;
+  const panelH = rendered[0]!.height;
+  const gap = 4;
+  const panelW = (panelsW - (images.length - 1) * gap) / images.length;
+  const scale = panelH >= 160 ? 2 : 1;
+  const pad = 3 * scale;
+  const band = textHeight(scale) + 2 * pad;
+  const shape = images[0]!.shape;
+  const fixedAxis = plane === 'axial' ? 2 : plane === 'coronal' ? 1 : 0;
+  const index = Math.min(shape[fixedAxis] - 1, Math.max(0, centre[fixedAxis]));
+  const header = `${plane} slice ${index + 1} of ${shape[fixedAxis]} (${'xyz'[fixedAxis]}=${index})`;
+  const legend = options.legend ?? [];
+  const legendText = legend.map((e) => e.name);
+  const legendW = legendText.reduce((w, t) => w + band + textWidth(t, scale) + 4 * pad, 0);
+  const width = Math.max(panelsW, textWidth(header, scale) + 2 * pad, legendW + pad);
+  const hasNames = (options.names?.length ?? 0) > 0;
+  const height = band + (hasNames ? band : 0) + rows.length * (band + panelH) + (legend.length > 0 ? band : 0);
+  const figure: RgbImage = { width, height, rgb: new Uint8Array(width * height * 3) };
+  fillRect(figure, 0, 0, width, height, BAND);
+  drawText(figure, header, pad, pad, scale, TEXT);
+  let y = band;
+  if (hasNames) {
+    options.names!.forEach((name, m) => {
+      const x = m * (panelW + gap) + (panelW - textWidth(name, scale)) / 2;
+      drawText(figure, name, Math.max(0, Math.round(x)), y + pad, scale, TEXT);
+    });
+    y += band;
+  }
+  const letters = options.orientation ? edgeLetters(plane, options.orientation) : undefined;
+  const th = textHeight(scale);
+  for (const [k, row] of rows.entries()) {
+    drawText(figure, row.title, pad, y + pad, scale, TEXT);
+    y += band;
+    blit(figure, rendered[k]!, 0, y);
+    if (letters) {
+      for (let m = 0; m < images.length; m++) {
+        const x0 = m * (panelW + gap);
+        const midY = y + Math.round((panelH - th) / 2);
+        const cw = textWidth('M', scale);
+        drawText(figure, letters.left, x0 + 2, midY, scale, MARK, BLACK);
+        drawText(figure, letters.right, x0 + panelW - cw - 2, midY, scale, MARK, BLACK);
+        drawText(figure, letters.top, x0 + Math.round((panelW - cw) / 2), y + 2, scale, MARK, BLACK);
+        drawText(figure, letters.bottom, x0 + Math.round((panelW - cw) / 2), y + panelH - th - 2, scale, MARK, BLACK);
+      }
+    }
+    y += panelH;
+  }
+  if (legend.length > 0) {
+    let x = pad;
+    for (const entry of legend) {
+      const colour = options.colours?.[entry.value] ?? PALETTE[(entry.value - 1) % PALETTE.length]!;
+      fillRect(figure, x, y + pad, th, th, colour);
+      x += th + pad;
+      drawText(figure, entry.name, x, y + pad, scale, TEXT);
+      x += textWidth(entry.name, scale) + 3 * pad;
+    }
+  }
+  return figure;
+}
+
+/**
+ * PNG files (bytes) of the annotated figure ({@link renderFigure}) for the three planes through the centre of
+ * the first row's labels (or `centre` when given).
+ */
+export function figurePngs(
+  images: readonly Volume<VoxelArray>[],
+  rows: readonly FigureRow[],
+  options: FigureOptions & { centre?: [number, number, number]; deflate?: ZlibDeflate } = {},
+): Record<Plane, Uint8Array> {
+  const shape = images[0]!.shape;
+  const first = rows[0]?.label;
+  const centre =
+    options.centre ??
+    (first ? labelCentre(first) : [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2), Math.floor(shape[2] / 2)]);
+  const out = {} as Record<Plane, Uint8Array>;
+  for (const plane of ['axial', 'coronal', 'sagittal'] as const) {
+    const img = renderFigure(images, rows, plane, centre, options);
     out[plane] = encodePng(img.width, img.height, img.rgb, options.deflate);
   }
   return out;

@@ -1,6 +1,7 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
+import { orientationCodes } from '@mednext-ts/io-nifti';
 import { generatePhantom, resolvePostprocess, segmentCase, type PhantomVariant } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
@@ -43,6 +44,11 @@ export default class Demo extends Command {
       min: 1,
     }),
     model: Flags.string({ description: 'use this checkpoint instead of the shipped demo model' }),
+    'overlay-style': Flags.string({
+      description: 'overlay labels filled (translucent) or as outlines that leave the texture visible',
+      options: ['fill', 'contour'],
+      default: 'fill',
+    }),
   };
 
   async run(): Promise<void> {
@@ -54,6 +60,11 @@ export default class Demo extends Command {
       this.warn(`seed ${flags.seed} was used in training (${demoSeeds.join('-')}); the score will be optimistic`);
     const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
     this.log(`backend: ${backend.backend} (${backend.reason})`);
+
+    // A previous demo in the same folder leaves its case's files; remove them so the folder describes one run.
+    const removed = await removePreviousDemo(flags.out);
+    if (removed.length > 0)
+      this.log(`removed the previous demo's ${removed.length} files and folders from ${flags.out}`);
 
     const phantom = generatePhantom({
       seed: flags.seed,
@@ -84,8 +95,12 @@ export default class Demo extends Command {
     model.dispose?.();
     const segFile = path.join(flags.out, segmentationFileName(phantom.id));
     await writeSegmentation(segFile, result.labels, result.shape, loaded.reference);
-    const pngs = await writeOverlays(flags.out, phantom.id, loaded.image, result.labels, task);
-    const truthPngs = await writeOverlays(flags.out, `${phantom.id}_truth`, loaded.image, phantom.label.data, task);
+    const pngs = await writeOverlays(flags.out, phantom.id, loaded.image, result.labels, task, {
+      truth: Uint8Array.from(phantom.label.data),
+      modalities,
+      orientation: orientationCodes(loaded.reference.affine),
+      style: flags['overlay-style'] as 'fill' | 'contour',
+    });
 
     const protocol = metricsTaskFor(task);
     const metrics = evaluateCase({
@@ -122,8 +137,7 @@ export default class Demo extends Command {
       '',
       `- inputs: \`${path.relative(flags.out, caseDir)}/\` (four modalities and the true labels, NIfTI)`,
       `- segmentation: \`${path.basename(segFile)}\` (labels 1 NETC, 2 SNFH/edema, 3 ET)`,
-      `- overlays of the prediction: ${pngs.map((p) => `\`${path.basename(p)}\``).join(', ')}`,
-      `- overlays of the truth: ${truthPngs.map((p) => `\`${path.basename(p)}\``).join(', ')}`,
+      `- overlays, the prediction above the truth: ${pngs.map((p) => `\`${path.basename(p)}\``).join(', ')}`,
       '',
     ].join('\n');
     await mkdir(flags.out, { recursive: true });
@@ -131,15 +145,62 @@ export default class Demo extends Command {
     await writeFileAtomic(
       path.join(flags.out, 'metrics.json'),
       JSON.stringify(
-        { id: phantom.id, seed: flags.seed, variant: flags.variant, inferenceSeconds, totalSeconds: total, metrics },
+        {
+          id: phantom.id,
+          seed: flags.seed,
+          variant: flags.variant,
+          inferenceSeconds,
+          totalSeconds: total,
+          metrics,
+          files: [...pngs.map((p) => path.basename(p)), path.basename(segFile), `input/${phantom.id}/`],
+        },
         null,
         2,
       ) + '\n',
     );
-    this.log(
-      `wrote ${segFile}, ${pngs.length + truthPngs.length} overlays, report.md and metrics.json in ${flags.out}`,
-    );
+    this.log(`wrote ${segFile}, ${pngs.length} overlays, report.md and metrics.json in ${flags.out}`);
   }
+}
+
+/**
+ * Removes what an earlier `mednext demo` wrote to `out`: the files its `metrics.json` lists (or, from demos that
+ * did not list them, those named after its case), its input case folder, then the report and metrics. Nothing
+ * else in the folder is touched. Returns the names removed.
+ */
+export async function removePreviousDemo(out: string): Promise<string[]> {
+  let previous: { id?: unknown; files?: unknown };
+  try {
+    previous = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8')) as typeof previous;
+  } catch {
+    return [];
+  }
+  if (typeof previous.id !== 'string' || !/^[\w.-]+$/.test(previous.id)) return [];
+  const id = previous.id;
+  const listed = Array.isArray(previous.files) ? previous.files.filter((f): f is string => typeof f === 'string') : [];
+  const names = new Set(
+    listed.length > 0
+      ? listed
+      : [
+          `${id}.nii.gz`,
+          ...['axial', 'coronal', 'sagittal'].flatMap((p) => [`${id}_${p}.png`, `${id}_truth_${p}.png`]),
+          `input/${id}/`,
+        ],
+  );
+  const removed: string[] = [];
+  for (const name of [...names, 'report.md', 'metrics.json']) {
+    // Only names inside the output folder, as the demo writes them.
+    const target = path.resolve(out, name);
+    if (path.relative(path.resolve(out), target).startsWith('..')) continue;
+    try {
+      await rm(target, { recursive: name.endsWith('/'), force: false });
+      removed.push(name);
+    } catch {
+      // already gone
+    }
+  }
+  // The input folder itself goes when nothing else is in it.
+  await rmdir(path.join(out, 'input')).catch(() => undefined);
+  return removed;
 }
 
 /** The per-region table printed by the demo. */

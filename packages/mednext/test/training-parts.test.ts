@@ -10,6 +10,8 @@ import {
   finetuneParameterNames,
   reinitializeParameters,
   renameOptimizerState,
+  bestEpoch,
+  epochTicks,
   renderTrainingPlot,
   type EpochLogEntry,
 } from '../src/training/index.js';
@@ -146,6 +148,45 @@ describe('validation Dice and plot', () => {
     const svg = renderTrainingPlot([e(0, 1, 0.2), e(1, 0.8, 0.5), e(2, 0.6, 0.7)], 'ssa <fold 0>');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('ssa &lt;fold 0&gt;');
-    expect(svg.match(/<path /g)).toHaveLength(5);
+    // train loss, val loss, Dice WT, Dice TC, Dice mean, learning rate
+    expect(svg.match(/<path /g)).toHaveLength(6);
+  });
+
+  it('progress plot: epoch ticks, best-epoch marker, learning-rate panel, legends below the axes', () => {
+    expect(epochTicks(0, 3)).toEqual([0, 1, 2, 3]);
+    expect(epochTicks(0, 11)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(epochTicks(0, 149)).toEqual([0, 20, 40, 60, 80, 100, 120, 140]);
+    expect(epochTicks(5, 5)).toEqual([5]);
+    const entries = Array.from({ length: 12 }, (_, epoch) => ({
+      epoch,
+      trainLoss: 1 / (epoch + 1),
+      valLoss: null,
+      valDice: { WT: epoch === 7 ? 0.9 : 0.5 },
+      valDiceMean: epoch === 7 ? 0.9 : 0.5,
+      learningRate: 0.001 * (1 - epoch / 12),
+      seconds: 1,
+      iterations: 1,
+      best: epoch === 0 || epoch === 7,
+      time: '',
+    }));
+    expect(bestEpoch(entries)).toBe(7);
+    expect(bestEpoch(entries.map((e) => ({ ...e, best: false })))).toBe(7);
+    const svg = renderTrainingPlot(entries, 'ssa fold 0');
+    // A marker at the best epoch in each of the three panels.
+    expect(svg.match(/class="best-epoch"/g)).toHaveLength(3);
+    expect(svg.match(/>best 7</g)).toHaveLength(3);
+    expect(svg).toContain('ssa fold 0: learning rate');
+    // Intermediate epochs are labelled on the x axis, not only the first and the last.
+    for (const t of [0, 2, 4, 6, 8, 10]) expect(svg).toMatch(new RegExp(`text-anchor="middle">${t}</text>`));
+    // Every legend entry lies below its panel's plot area, where it cannot cover a curve.
+    const plotBottom = Math.max(
+      ...[...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="none"/g)].map(
+        (m) => Number(m[1]) + Number(m[2]),
+      ),
+    );
+    for (const name of ['train loss', 'Dice WT', 'Dice mean', 'learning rate']) {
+      const y = Number(new RegExp(`y="([\\d.]+)" font-size="10" fill="[^"]+">${name}<`).exec(svg)?.[1]);
+      expect(y, name).toBeGreaterThan(plotBottom);
+    }
   });
 });

@@ -54,7 +54,11 @@ export default class Preprocess extends Command {
       if (tty) {
         if (!bar) {
           bar = new cliProgress.SingleBar(
-            { format: 'preprocess [{bar}] {value}/{total} {id}', stream: process.stderr, hideCursor: true },
+            {
+              format: 'preprocess [{bar}] {value}/{total} ETA {eta_formatted} {id}',
+              stream: process.stderr,
+              hideCursor: true,
+            },
             cliProgress.Presets.shades_classic,
           );
           bar.start(e.total, 0, { id: '' });

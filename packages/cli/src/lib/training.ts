@@ -203,7 +203,11 @@ export async function runFolds(
         if (!tty) return;
         if (!bar) {
           bar = new cliProgress.SingleBar(
-            { format: 'epoch {epoch} [{bar}] {value}/{total} loss {loss}', stream: process.stderr, hideCursor: true },
+            {
+              format: 'epoch {epoch} [{bar}] {value}/{total} ETA {eta_formatted} loss {loss}',
+              stream: process.stderr,
+              hideCursor: true,
+            },
             cliProgress.Presets.shades_classic,
           );
           bar.start(e.iterations, 0, { epoch: e.epoch, loss: '-' });

@@ -53,7 +53,7 @@ export class Progress {
         {
           clearOnComplete: false,
           hideCursor: true,
-          format: '{label} [{bar}] {value}/{total} {detail}',
+          format: '{label} [{bar}] {value}/{total} ETA {eta_formatted} {detail}',
           stream: process.stderr,
         },
         cliProgress.Presets.shades_classic,

@@ -2,6 +2,7 @@
  * Voxel-to-world affines from NIfTI headers (qform, sform, fallbacks), the inverse (affine to
  * quaternion), and orientation codes.
  */
+import { NiftiError } from './errors.js';
 import type { NiftiHeader } from './header.js';
 
 /** A 4x4 matrix, row-major: `m[row][col]`. */
@@ -99,6 +100,45 @@ export function analyzeAffine(h: NiftiHeader): Mat4 {
  */
 export function bestAffine(h: NiftiHeader, fallback: AffineFallback = 'method1'): Mat4 {
   return sformAffine(h) ?? qformAffine(h) ?? (fallback === 'analyze' ? analyzeAffine(h) : method1Affine(h));
+}
+
+function isFiniteAffine(m: Mat4): boolean {
+  return m.every((row) => row.every(Number.isFinite));
+}
+
+/**
+ * Rejects a header whose geometry holds NaN or infinite values: every affine a caller may use (the sform when
+ * coded, the qform when coded, the fallback when neither is) and the voxel sizes pixdim[1..3]. Such a file has
+ * no position in space, so orientation, reorientation and geometry comparisons would be meaningless.
+ *
+ * @throws NiftiError `BAD_AFFINE` naming the field and `file`.
+ */
+export function assertFiniteGeometry(h: NiftiHeader, fallback: AffineFallback = 'method1', file?: string): void {
+  const bad = (what: string, values: readonly number[]) =>
+    new NiftiError(
+      'BAD_AFFINE',
+      `${what} holds non-finite values [${values.join(', ')}]; the image has no valid position in space`,
+      file,
+    );
+  const spacing = h.pixdim.slice(1, 4);
+  if (!spacing.every(Number.isFinite)) throw bad('pixdim[1..3] (voxel size)', spacing);
+  const sform = sformAffine(h);
+  if (sform && !isFiniteAffine(sform)) {
+    throw bad(`sform (sform_code ${h.sformCode}) srow_x/y/z`, [...h.srowX, ...h.srowY, ...h.srowZ]);
+  }
+  const qform = qformAffine(h);
+  if (qform && !isFiniteAffine(qform)) {
+    throw bad(`qform (qform_code ${h.qformCode}) quatern_b/c/d, qoffset_x/y/z, qfac`, [
+      h.quaternB,
+      h.quaternC,
+      h.quaternD,
+      h.qoffsetX,
+      h.qoffsetY,
+      h.qoffsetZ,
+      h.pixdim[0]!,
+    ]);
+  }
+  if (!sform && !qform && !isFiniteAffine(bestAffine(h, fallback))) throw bad('fallback affine', spacing);
 }
 
 /** Quaternion representation of an affine, as the qform fields store it. */
@@ -200,6 +240,12 @@ const LETTERS = [
  * axis is used once even for oblique affines.
  */
 export function orientationCodes(m: Mat4): string {
+  if (!isFiniteAffine(m)) {
+    throw new NiftiError(
+      'BAD_AFFINE',
+      `affine ${m.slice(0, 3).map((row) => `[${row.join(', ')}]`).join(', ')} holds non-finite values; it has no orientation`,
+    );
+  }
   const cos = [0, 1, 2].map((j) => {
     const col = [m[0]![j]!, m[1]![j]!, m[2]![j]!];
     const n = Math.hypot(col[0]!, col[1]!, col[2]!) || 1;

@@ -106,29 +106,50 @@ function isFiniteAffine(m: Mat4): boolean {
   return m.every((row) => row.every(Number.isFinite));
 }
 
+/** Largest float32: NIfTI-1 stores srow and qoffset as float32, so world coordinates must stay below it. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The first corner voxel of a `dims`-sized grid that `m` maps outside the float32 range, if any. */
+function cornerOutOfRange(m: Mat4, dims: readonly number[]): number[] | undefined {
+  for (let c = 0; c < 8; c++) {
+    const ijk = [0, 1, 2].map((a) => ((c >> a) & 1 ? Math.max(0, (dims[a] ?? 1) - 1) : 0));
+    for (let r = 0; r < 3; r++) {
+      const w = m[r]![0]! * ijk[0]! + m[r]![1]! * ijk[1]! + m[r]![2]! * ijk[2]! + m[r]![3]!;
+      if (!(Math.abs(w) <= FLOAT32_MAX)) return ijk;
+    }
+  }
+  return undefined;
+}
+
 /**
- * Rejects a header whose geometry holds NaN or infinite values: every affine a caller may use (the sform when
- * coded, the qform when coded, the fallback when neither is) and the voxel sizes pixdim[1..3]. Such a file has
- * no position in space, so orientation, reorientation and geometry comparisons would be meaningless.
+ * Rejects a header whose geometry holds NaN or infinite values, or maps the volume's corners outside the
+ * float32 range: every affine a caller may use (the sform when coded, the qform when coded, the fallback when
+ * neither is) and the voxel sizes pixdim[1..3]. Such a file has no usable position in space, so orientation,
+ * reorientation (which moves the origin to another corner), geometry comparisons and writing it back would fail
+ * or be meaningless.
  *
  * @throws NiftiError `BAD_AFFINE` naming the field and `file`.
  */
 export function assertFiniteGeometry(h: NiftiHeader, fallback: AffineFallback = 'method1', file?: string): void {
-  const bad = (what: string, values: readonly number[]) =>
+  const fail = (what: string, values: readonly number[], why = 'holds non-finite values') =>
     new NiftiError(
       'BAD_AFFINE',
-      `${what} holds non-finite values [${values.join(', ')}]; the image has no valid position in space`,
+      `${what} ${why} [${values.join(', ')}]; the image has no valid position in space`,
       file,
     );
   const spacing = h.pixdim.slice(1, 4);
-  if (!spacing.every(Number.isFinite)) throw bad('pixdim[1..3] (voxel size)', spacing);
+  if (!spacing.every(Number.isFinite)) throw fail('pixdim[1..3] (voxel size)', spacing);
+  const dims = h.dim.slice(1, 4).map((d, a) => (a < h.dim[0]! ? d : 1));
+  const check = (m: Mat4, what: string, values: readonly number[]) => {
+    if (!isFiniteAffine(m)) throw fail(what, values);
+    const corner = cornerOutOfRange(m, dims);
+    if (corner) throw fail(what, values, `maps voxel (${corner.join(', ')}) outside the float32 range with`);
+  };
   const sform = sformAffine(h);
-  if (sform && !isFiniteAffine(sform)) {
-    throw bad(`sform (sform_code ${h.sformCode}) srow_x/y/z`, [...h.srowX, ...h.srowY, ...h.srowZ]);
-  }
+  if (sform) check(sform, `sform (sform_code ${h.sformCode}) srow_x/y/z`, [...h.srowX, ...h.srowY, ...h.srowZ]);
   const qform = qformAffine(h);
-  if (qform && !isFiniteAffine(qform)) {
-    throw bad(`qform (qform_code ${h.qformCode}) quatern_b/c/d, qoffset_x/y/z, qfac`, [
+  if (qform) {
+    check(qform, `qform (qform_code ${h.qformCode}) quatern_b/c/d, qoffset_x/y/z, qfac`, [
       h.quaternB,
       h.quaternC,
       h.quaternD,
@@ -138,7 +159,7 @@ export function assertFiniteGeometry(h: NiftiHeader, fallback: AffineFallback = 
       h.pixdim[0]!,
     ]);
   }
-  if (!sform && !qform && !isFiniteAffine(bestAffine(h, fallback))) throw bad('fallback affine', spacing);
+  if (!sform && !qform) check(bestAffine(h, fallback), 'fallback affine from pixdim', spacing);
 }
 
 /** Quaternion representation of an affine, as the qform fields store it. */
@@ -243,7 +264,10 @@ export function orientationCodes(m: Mat4): string {
   if (!isFiniteAffine(m)) {
     throw new NiftiError(
       'BAD_AFFINE',
-      `affine ${m.slice(0, 3).map((row) => `[${row.join(', ')}]`).join(', ')} holds non-finite values; it has no orientation`,
+      `affine ${m
+        .slice(0, 3)
+        .map((row) => `[${row.join(', ')}]`)
+        .join(', ')} holds non-finite values; it has no orientation`,
     );
   }
   const cos = [0, 1, 2].map((j) => {

@@ -226,7 +226,9 @@ function validateMagic(bytes: Uint8Array, format: 'nifti1' | 'nifti2', file?: st
       'BAD_MAGIC',
       `NIfTI-2 magic is ${escapeBytes(bytes.subarray(4, 12))}, expected "n+2" or "ni2" followed by ` +
         '"\\0\\r\\n\\x1a\\n" (bytes 00 0d 0a 1a 0a)' +
-        (prefixOk ? '; only these trailing bytes are wrong, as after a text-mode transfer that converted line endings' : ''),
+        (prefixOk
+          ? '; only these trailing bytes are wrong, as after a text-mode transfer that converted line endings'
+          : ''),
       file,
     );
   }

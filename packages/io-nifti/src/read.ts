@@ -12,13 +12,7 @@ import {
   type Decompressor,
   type OutputLimit,
 } from './gzip.js';
-import {
-  NIFTI1_HEADER_SIZE,
-  NIFTI2_HEADER_SIZE,
-  parseExtensions,
-  parseHeader,
-  type HeaderLimits,
-} from './header.js';
+import { NIFTI1_HEADER_SIZE, NIFTI2_HEADER_SIZE, parseExtensions, parseHeader, type HeaderLimits } from './header.js';
 import { NiftiImage } from './image.js';
 
 /** Options for decoding. */

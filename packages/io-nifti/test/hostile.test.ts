@@ -15,7 +15,7 @@ import {
   orientationCodes,
   webGunzipBounded,
 } from '../src/index.js';
-import { nodeGunzipBounded, readNifti } from '../src/node/index.js';
+import { nodeGunzipBounded, readNifti, removeStaleTemporaryFiles, temporaryName } from '../src/node/index.js';
 import { FIXTURES } from './helpers.js';
 
 async function rejection(promise: Promise<unknown>): Promise<NiftiError> {
@@ -159,5 +159,45 @@ describe('messages say what is wrong', () => {
     expect(() => assembleBratsCase('c', [named([4, 5, 3, 2])])).toThrow(/t1n is 4-D with shape \[4, 5, 3, 2\]/);
     expect(() => assembleBratsCase('c', [named([4, 5, 3]), named([4, 5], 't1c')])).toThrow(/t1c is 2-D/);
     expect(assembleBratsCase('c', [named([4, 5, 3, 1])]).image.shape).toEqual([1, 4, 5, 3]);
+  });
+});
+
+describe('debris of killed writes', () => {
+  it('removeStaleTemporaryFiles deletes only older temporary files of dead (or reused) pids', async () => {
+    const { mkdtempSync, writeFileSync, utimesSync, readdirSync, rmSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const dir = mkdtempSync(`${os.tmpdir()}/nifti-debris-`);
+    try {
+      // A pid that surely is not running any more: a child that has exited.
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+        encoding: 'utf8',
+      }).stdout;
+      const old = new Date(Date.now() - 3600_000);
+      const files = {
+        deadOld: `.a.nii.gz.${dead}.0123abcd.tmp`,
+        ownPidOld: `.b.nii.gz.${process.pid}.89abcdef.tmp`,
+        liveOld: `.c.nii.gz.${process.ppid}.00000000.tmp`,
+        deadNew: `.d.nii.gz.${dead}.11111111.tmp`,
+        notOurs: `.e.nii.gz.${dead}.tmp`,
+        output: 'a.nii.gz',
+      };
+      for (const name of Object.values(files)) writeFileSync(`${dir}/${name}`, 'x');
+      for (const name of [files.deadOld, files.ownPidOld, files.liveOld, files.notOurs, files.output])
+        utimesSync(`${dir}/${name}`, old, old);
+      // deadNew is newer than this process: it may belong to a writer on another machine.
+      utimesSync(`${dir}/${files.deadNew}`, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+      const removed = await removeStaleTemporaryFiles(dir);
+      expect(removed.sort()).toEqual([files.deadOld, files.ownPidOld].sort());
+      expect(readdirSync(dir).sort()).toEqual([files.liveOld, files.deadNew, files.notOurs, files.output].sort());
+      expect(await removeStaleTemporaryFiles(`${dir}/missing`)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('temporaryName follows the pattern the cleanup looks for', () => {
+    const name = temporaryName('/x/y/case.nii.gz');
+    expect(name).toMatch(new RegExp(`^/x/y/\\.case\\.nii\\.gz\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`));
   });
 });

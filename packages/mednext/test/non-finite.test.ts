@@ -62,7 +62,7 @@ describe('non-finite input voxels', () => {
     }
     expect(error).toBeInstanceOf(NonFiniteInputError);
     expect((error as Error).message).toBe(
-      'case X: x-t1c.nii.gz: 2 non-finite voxel(s) (NaN or infinite) in modality t1c; ' +
+      'x-t1c.nii.gz: 2 non-finite voxel(s) (NaN or infinite) in modality t1c; ' +
         'x-t2f.nii.gz: 1 non-finite voxel(s) (NaN or infinite) in modality t2f; ' +
         'fix the input, or pass --repair-non-finite to set them to 0 before normalisation',
     );
@@ -91,7 +91,9 @@ describe('non-finite input voxels', () => {
       spacing: [1, 1, 1] as [number, number, number],
       files: {},
     };
-    expect(() => preprocessCaseArrays(raw, ssaTask)).toThrow(/case X: t1c: 2 non-finite voxel\(s\)/);
+    expect(() => preprocessCaseArrays(raw, ssaTask)).toThrow(
+      /^case X: 2 non-finite voxel\(s\) \(NaN or infinite\) in modality t1c; 1 non-finite/,
+    );
     const volume = { data: Float32Array.of(1, Number.NaN, 3, Infinity), shape: [1, 2, 2] as [number, number, number] };
     expect(() => zscoreNonZero(volume)).toThrow(/2 voxel\(s\) are NaN or infinite/);
   });
@@ -114,7 +116,7 @@ describe('preprocessDataset with non-finite input', () => {
     expect(strict.processed).toEqual(['GOOD']);
     expect(strict.failed).toHaveLength(1);
     expect(strict.failed[0]!.error).toMatch(
-      /case BAD: .*BAD-t1c\.nii\.gz: 2 non-finite voxel\(s\) \(NaN or infinite\) in modality t1c; .*BAD-t2f\.nii\.gz: 1 .*--repair-non-finite/,
+      /^\S*BAD-t1c\.nii\.gz: 2 non-finite voxel\(s\) \(NaN or infinite\) in modality t1c; .*BAD-t2f\.nii\.gz: 1 .*--repair-non-finite/,
     );
     expect((await readdir(path.join(tmp, 'strict'))).filter((f) => f.startsWith('BAD'))).toEqual([]);
 

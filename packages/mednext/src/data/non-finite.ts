@@ -27,16 +27,17 @@ export class NonFiniteInputError extends Error {
     /** The option that repairs the input, named in the message (e.g. `--repair-non-finite`). */
     repairHint: string,
   ) {
+    // File names identify the case already; without them the case id does.
     super(
-      `case ${caseId}: ${counts.map(describeCount).join('; ')}; fix the input, or ${repairHint} to set them to 0 ` +
-        'before normalisation',
+      `${counts.every((c) => c.file !== undefined) ? '' : `case ${caseId}: `}${counts.map(describeCount).join('; ')}; ` +
+        `fix the input, or ${repairHint} to set them to 0 before normalisation`,
     );
   }
 }
 
-/** `t1n (/data/x-t1n.nii.gz): 3 non-finite voxel(s) (NaN or infinite)`. */
+/** `/data/x-t1n.nii.gz: 3 non-finite voxel(s) (NaN or infinite) in modality t1n` (without the file when unknown). */
 export function describeCount(c: NonFiniteCount): string {
-  return `${c.file ?? c.modality}: ${c.count} non-finite voxel(s) (NaN or infinite) in modality ${c.modality}`;
+  return `${c.file !== undefined ? `${c.file}: ` : ''}${c.count} non-finite voxel(s) (NaN or infinite) in modality ${c.modality}`;
 }
 
 /** Counts the NaN and infinite voxels of each channel of `[c, nx, ny, nz]`; only channels with some are listed. */

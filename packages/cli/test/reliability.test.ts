@@ -6,7 +6,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { watch } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { NiftiImage } from '@mednext-ts/io-nifti';
 import { readNifti, writeNifti } from '@mednext-ts/io-nifti/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, mednext, mednextExit, tempDir } from './cli-helpers.js';

@@ -138,8 +138,9 @@ describe('fuzz corpus', () => {
       const gz = random() < 0.25;
       if (gz) {
         bytes = new Uint8Array(gzipSync(bytes, { level: 1 }));
-        if (random() < 0.3) bytes = bytes.slice(0, Math.floor(random() * bytes.length));
-        else if (random() < 0.3) bytes[10 + Math.floor(random() * (bytes.length - 10))] ^= 0xff;
+        const damage = random();
+        if (damage < 0.3) bytes = bytes.slice(0, Math.floor(random() * bytes.length));
+        else if (damage < 0.5) bytes[10 + Math.floor(random() * (bytes.length - 10))] ^= 0xff;
         file += '.gz';
       }
       let image: NiftiImage;

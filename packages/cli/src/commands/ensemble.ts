@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
+import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
 import { ProbabilityAverager, probabilitiesToLabels, resolveShard, selectShard } from '@mednext-ts/mednext';
 import {
   probabilityFileName,

@@ -128,7 +128,14 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
     else if (status === 'skipped') summary.skipped.push(id);
     else summary.failed.push({ id, error: error ?? 'unknown error' });
     if (repaired && repaired.length > 0) summary.repaired.push({ id, counts: repaired });
-    options.onProgress?.({ id, status, error, finished, total: cases.length, ...(repaired?.length ? { repaired } : {}) });
+    options.onProgress?.({
+      id,
+      status,
+      error,
+      finished,
+      total: cases.length,
+      ...(repaired?.length ? { repaired } : {}),
+    });
   };
   const todo: Job[] = [];
   for (const c of cases) {

@@ -160,6 +160,26 @@ describe('messages say what is wrong', () => {
     expect(() => assembleBratsCase('c', [named([4, 5, 3]), named([4, 5], 't1c')])).toThrow(/t1c is 2-D/);
     expect(assembleBratsCase('c', [named([4, 5, 3, 1])]).image.shape).toEqual([1, 4, 5, 3]);
   });
+
+  it('two images with the same NaN affine are reported as a bad affine, not as differing', () => {
+    const nan = [
+      [Number.NaN, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ];
+    const make = (name: string) => {
+      const image = NiftiImage.fromCOrder(new Float32Array(8), [2, 2, 2]);
+      image.header.sformCode = 1;
+      image.header.srowX = [...nan[0]!];
+      image.header.srowY = [...nan[1]!];
+      image.header.srowZ = [...nan[2]!];
+      return { name, file: `${name}.nii`, image };
+    };
+    expect(() => assembleBratsCase('c', [make('t1n'), make('t1c')])).toThrow(
+      /^t1n\.nii: t1n has an affine with non-finite values$/,
+    );
+  });
 });
 
 describe('debris of killed writes', () => {

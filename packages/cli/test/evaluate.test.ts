@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -47,9 +47,11 @@ describe('mednext evaluate', () => {
       csv,
       '--json',
       json,
+      '--missing',
+      'skip',
     );
     expect(code).toBe(0);
-    expect(stderr).toMatch(/case BraTS-SSA-00099-000: no prediction/);
+    expect(stderr).toMatch(/case BraTS-SSA-00099-000: no prediction .*; skipped \(--missing skip/);
     expect(stdout).toMatch(/3 case\(s\), task ssa/);
     expect(stdout).toMatch(/WT\s+LesionWise_Score_Dice/);
 
@@ -101,7 +103,10 @@ describe('mednext evaluate', () => {
     raw[voxOffset] = 7;
     writeFileSync(path.join(bad, `${id(0)}.nii.gz`), gzipSync(raw));
     copyFileSync(path.join(FIXTURES, '09_full_size_240x240x155', 'pred.nii.gz'), path.join(bad, `${id(1)}.nii.gz`));
-    const { code, stderr } = await mednextExit('evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', bad, '-q');
+    const csv = path.join(tmp, 'failed.csv');
+    const json = path.join(tmp, 'failed.json');
+    const args = ['evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', bad, '-q', '--out', csv, '--json', json];
+    const { code, stderr } = await mednextExit(...args);
     expect(code).toBe(1);
     expect(stderr).toMatch(
       /case BraTS-SSA-00001-000: prediction has label 7 at voxel 0, which task ssa does not define/,
@@ -109,7 +114,71 @@ describe('mednext evaluate', () => {
     expect(stderr).toMatch(
       /case BraTS-SSA-00002-000: GT shape \[64, 64, 48\] differs from prediction shape \[240, 240, 155\]/,
     );
-    expect(stderr).toMatch(/2 of 2 case\(s\) could not be evaluated/);
+    // The two cases without prediction are scored as empty; the two broken ones fail.
+    expect(stderr).toMatch(/2 of 4 case\(s\) could not be evaluated/);
+    // No CSV that looks complete; the JSON says it is not and which cases failed.
+    expect(stderr).toMatch(/failed\.csv not written: 2 case\(s\) could not be scored/);
+    expect(existsSync(csv)).toBe(false);
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as {
+      complete: boolean;
+      cases: Array<{ id: string }>;
+      failed: Array<{ id: string; error: string }>;
+    };
+    expect(doc.complete).toBe(false);
+    expect(doc.failed.map((f) => f.id)).toEqual([id(0), id(1)]);
+    expect(doc.cases.map((c) => c.id)).toEqual([id(2), 'BraTS-SSA-00099-000']);
+  });
+
+  it('scores a missing prediction as empty by default and says so; --missing error fails and writes nothing', async () => {
+    const csv = path.join(tmp, 'with-missing.csv');
+    const json = path.join(tmp, 'with-missing.json');
+    const args = ['evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', predDir, '--out', csv, '--json', json];
+    const { code, stdout, stderr } = await mednextExit(...args);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/case BraTS-SSA-00099-000: no prediction .*; scored as an empty prediction/);
+    expect(stdout).toMatch(/4 case\(s\), task ssa; 1 missing prediction\(s\) scored as empty/);
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as {
+      complete: boolean;
+      cases: Array<{ id: string; pred: string | null; missingPrediction?: string; regions: Regions }>;
+    };
+    expect(doc.complete).toBe(true);
+    const missing = doc.cases.find((c) => c.id === 'BraTS-SSA-00099-000')!;
+    expect(missing.pred).toBeNull();
+    expect(missing.missingPrediction).toBe('scored as empty');
+    // GT 00099 is a copy of case 0's GT, which has tumour: an empty prediction finds none of it.
+    expect(missing.regions.WT.Legacy_Dice).toBe(0);
+    expect(missing.regions.WT.Num_TP).toBe(0);
+    expect(missing.regions.WT.Num_FN).toBeGreaterThan(0);
+    expect(missing.regions.WT.LesionWise_Score_Dice).toBe(0);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(rows.map((l) => l.split(',')[0]).slice(0, 5)).toEqual([
+      'scan_id',
+      id(0),
+      id(1),
+      id(2),
+      'BraTS-SSA-00099-000',
+    ]);
+
+    const csv2 = path.join(tmp, 'error.csv');
+    const strict = await mednextExit(
+      'evaluate',
+      '--task',
+      'ssa',
+      '--gt',
+      gtDir,
+      '--pred',
+      predDir,
+      '--out',
+      csv2,
+      '--missing',
+      'error',
+    );
+    expect(strict.code).toBe(1);
+    // oclif wraps the error message: compare with the line breaks and margins removed.
+    expect(strict.stderr.replace(/\s*\n ›\s*/g, ' ')).toMatch(
+      /1 case\(s\) have no prediction in .*: BraTS-SSA-00099-000/,
+    );
+    expect(existsSync(csv2)).toBe(false);
   });
 
   it('evaluates a single pair of files and rejects a missing path', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +68,17 @@ describe('mednext nifti info', () => {
     expect(stdout).toContain('orientation  RAS');
     expect(stderr).toContain('zero_dim.nii: dim[2] is 0');
     expect(stderr).toContain('[BAD_DIM]');
+  });
+
+  it('reports an affine with NaN instead of an orientation', async () => {
+    const bytes = readFileSync(FIXTURES + 'sform_only.nii');
+    bytes.writeFloatLE(Number.NaN, 280); // srow_x[0]
+    const file = path.join(tmp, 'nan-affine.nii');
+    writeFileSync(file, bytes);
+    const { code, stdout, stderr } = await mednextExit('nifti', 'info', file);
+    expect(code).toBe(1);
+    expect(stdout).not.toMatch(/orientation/);
+    expect(stderr).toMatch(/sform \(sform_code \d\) srow_x\/y\/z holds non-finite values \[NaN, .*\[BAD_AFFINE\]/);
   });
 
   it('a single file gives one JSON object; NaN/Inf become strings', async () => {

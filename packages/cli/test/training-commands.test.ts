@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSafetensors, readCheckpointMetadata } from '@mednext-ts/mednext';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, mednext, tempDir } from './cli-helpers.js';
+import { BIN, mednext, mednextExit, tempDir } from './cli-helpers.js';
 import { writePhantomCase } from './inference-helpers.js';
 
 const tmp = tempDir('mednext-train-cli-');
@@ -199,5 +199,52 @@ describe('mednext preprocess / train / finetune', () => {
       .split('\n')
       .map((l) => JSON.parse(l).epoch);
     expect(epochs).toEqual([0, 1, 2]);
+  }, 120_000);
+
+  it('refuses to retrain a run folder or change its fold count unless told how (--resume, --overwrite, new --out)', async () => {
+    const cache = path.join(tmp, 'cache');
+    const out = path.join(tmp, 'guarded');
+    const args = ['train', '--data', cache, '--out', out, '--fold', '0', '--folds', '2', '--epochs', '1'];
+    await mednext([...args, ...tinyModel, ...tinyTraining]);
+    const last = path.join(out, 'fold_0', 'checkpoint_last.safetensors');
+    const before = await readFile(last);
+
+    const again = await mednextExit(...args, '--seed', '9', ...tinyModel, ...tinyTraining);
+    expect(again.code).toBe(1);
+    const message = again.stderr.replace(/\s*\n ›\s*/g, ' ');
+    expect(message).toMatch(/fold_0 \(checkpoint_last\.safetensors.*\) already holds a training run/);
+    expect(message).toMatch(/--resume to continue.*--overwrite to delete it.*a new --out/);
+    expect(Buffer.compare(await readFile(last), before)).toBe(0);
+
+    const moreFolds = await mednextExit(
+      ...args.slice(0, -4),
+      '--folds',
+      '3',
+      '--epochs',
+      '1',
+      ...tinyModel,
+      ...tinyTraining,
+    );
+    expect(moreFolds.code).toBe(1);
+    expect(moreFolds.stderr.replace(/\s*\n ›\s*/g, ' ')).toMatch(
+      /--folds 3: .*splits\.json already splits the cases into 2 folds.*--overwrite.*new --out/,
+    );
+    expect(JSON.parse(await readFile(path.join(out, 'splits.json'), 'utf8')).folds).toHaveLength(2);
+
+    // --overwrite with a new fold count: a new 3-fold split, the old fold's checkpoints replaced.
+    await mednext([
+      ...args.slice(0, -4),
+      '--folds',
+      '3',
+      '--epochs',
+      '1',
+      '--seed',
+      '9',
+      '--overwrite',
+      ...tinyModel,
+      ...tinyTraining,
+    ]);
+    expect(JSON.parse(await readFile(path.join(out, 'splits.json'), 'utf8')).folds).toHaveLength(3);
+    expect(Buffer.compare(await readFile(last), before)).not.toBe(0);
   }, 120_000);
 });

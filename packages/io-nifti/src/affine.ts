@@ -2,6 +2,7 @@
  * Voxel-to-world affines from NIfTI headers (qform, sform, fallbacks), the inverse (affine to
  * quaternion), and orientation codes.
  */
+import { NiftiError } from './errors.js';
 import type { NiftiHeader } from './header.js';
 
 /** A 4x4 matrix, row-major: `m[row][col]`. */
@@ -99,6 +100,66 @@ export function analyzeAffine(h: NiftiHeader): Mat4 {
  */
 export function bestAffine(h: NiftiHeader, fallback: AffineFallback = 'method1'): Mat4 {
   return sformAffine(h) ?? qformAffine(h) ?? (fallback === 'analyze' ? analyzeAffine(h) : method1Affine(h));
+}
+
+function isFiniteAffine(m: Mat4): boolean {
+  return m.every((row) => row.every(Number.isFinite));
+}
+
+/** Largest float32: NIfTI-1 stores srow and qoffset as float32, so world coordinates must stay below it. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The first corner voxel of a `dims`-sized grid that `m` maps outside the float32 range, if any. */
+function cornerOutOfRange(m: Mat4, dims: readonly number[]): number[] | undefined {
+  for (let c = 0; c < 8; c++) {
+    const ijk = [0, 1, 2].map((a) => ((c >> a) & 1 ? Math.max(0, (dims[a] ?? 1) - 1) : 0));
+    for (let r = 0; r < 3; r++) {
+      const w = m[r]![0]! * ijk[0]! + m[r]![1]! * ijk[1]! + m[r]![2]! * ijk[2]! + m[r]![3]!;
+      if (!(Math.abs(w) <= FLOAT32_MAX)) return ijk;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Rejects a header whose geometry holds NaN or infinite values, or maps the volume's corners outside the
+ * float32 range: every affine a caller may use (the sform when coded, the qform when coded, the fallback when
+ * neither is) and the voxel sizes pixdim[1..3]. Such a file has no usable position in space, so orientation,
+ * reorientation (which moves the origin to another corner), geometry comparisons and writing it back would fail
+ * or be meaningless.
+ *
+ * @throws NiftiError `BAD_AFFINE` naming the field and `file`.
+ */
+export function assertFiniteGeometry(h: NiftiHeader, fallback: AffineFallback = 'method1', file?: string): void {
+  const fail = (what: string, values: readonly number[], why = 'holds non-finite values') =>
+    new NiftiError(
+      'BAD_AFFINE',
+      `${what} ${why} [${values.join(', ')}]; the image has no valid position in space`,
+      file,
+    );
+  const spacing = h.pixdim.slice(1, 4);
+  if (!spacing.every(Number.isFinite)) throw fail('pixdim[1..3] (voxel size)', spacing);
+  const dims = h.dim.slice(1, 4).map((d, a) => (a < h.dim[0]! ? d : 1));
+  const check = (m: Mat4, what: string, values: readonly number[]) => {
+    if (!isFiniteAffine(m)) throw fail(what, values);
+    const corner = cornerOutOfRange(m, dims);
+    if (corner) throw fail(what, values, `maps voxel (${corner.join(', ')}) outside the float32 range with`);
+  };
+  const sform = sformAffine(h);
+  if (sform) check(sform, `sform (sform_code ${h.sformCode}) srow_x/y/z`, [...h.srowX, ...h.srowY, ...h.srowZ]);
+  const qform = qformAffine(h);
+  if (qform) {
+    check(qform, `qform (qform_code ${h.qformCode}) quatern_b/c/d, qoffset_x/y/z, qfac`, [
+      h.quaternB,
+      h.quaternC,
+      h.quaternD,
+      h.qoffsetX,
+      h.qoffsetY,
+      h.qoffsetZ,
+      h.pixdim[0]!,
+    ]);
+  }
+  if (!sform && !qform) check(bestAffine(h, fallback), 'fallback affine from pixdim', spacing);
 }
 
 /** Quaternion representation of an affine, as the qform fields store it. */
@@ -200,6 +261,15 @@ const LETTERS = [
  * axis is used once even for oblique affines.
  */
 export function orientationCodes(m: Mat4): string {
+  if (!isFiniteAffine(m)) {
+    throw new NiftiError(
+      'BAD_AFFINE',
+      `affine ${m
+        .slice(0, 3)
+        .map((row) => `[${row.join(', ')}]`)
+        .join(', ')} holds non-finite values; it has no orientation`,
+    );
+  }
   const cos = [0, 1, 2].map((j) => {
     const col = [m[0]![j]!, m[1]![j]!, m[2]![j]!];
     const n = Math.hypot(col[0]!, col[1]!, col[2]!) || 1;

@@ -50,7 +50,27 @@ function sameAffine(a: Mat4, b: Mat4): boolean {
   return true;
 }
 
+/**
+ * A case is made of 3-D volumes: dim[0] >= 3 with every dimension past the third equal to 1. A 2-D image (one
+ * slice stored as dim[0] = 2) is refused like a 4-D one, rather than silently read as an nx x ny x 1 volume.
+ */
+function require3D(m: NamedImage): void {
+  const shape = m.image.shape;
+  if (shape.length < 3 || m.image.channels !== 1) {
+    throw new NiftiError(
+      'SHAPE_MISMATCH',
+      `${m.name} is ${shape.length}-D with shape [${shape.join(', ')}]; a case needs 3-D volumes ` +
+        '(dim[0] = 3, or higher with every extra dimension 1)',
+      m.file,
+    );
+  }
+  if (!m.image.affine.every((row) => row.every(Number.isFinite))) {
+    throw new NiftiError('BAD_AFFINE', `${m.name} has an affine with non-finite values`, m.file);
+  }
+}
+
 function checkGeometry(ref: NamedImage, other: NamedImage): void {
+  require3D(other);
   const a = ref.image.shape;
   const b = other.image.shape;
   if (other.image.channels !== 1 || a.length !== b.length || a.some((d, i) => d !== b[i])) {
@@ -77,13 +97,7 @@ function checkGeometry(ref: NamedImage, other: NamedImage): void {
 export function assembleBratsCase(id: string, modalities: NamedImage[], seg?: NamedImage): BratsCase {
   const first = modalities[0];
   if (!first) throw new NiftiError('BAD_ARGUMENT', `case ${id}: no modalities given`);
-  if (first.image.channels !== 1) {
-    throw new NiftiError(
-      'SHAPE_MISMATCH',
-      `expected a 3-D image, got shape [${first.image.shape.join(', ')}]`,
-      first.file,
-    );
-  }
+  require3D(first);
   for (const m of modalities.slice(1)) checkGeometry(first, m);
   if (seg) checkGeometry(first, seg);
   const [nx, ny, nz] = first.image.spatialShape;

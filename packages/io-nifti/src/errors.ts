@@ -18,6 +18,7 @@ export type NiftiErrorCode =
   | 'NOT_EXACT'
   | 'SHAPE_MISMATCH'
   | 'AFFINE_MISMATCH'
+  | 'BAD_AFFINE'
   | 'MISSING_FILE'
   | 'BAD_ARGUMENT'
   | 'WRITE_FAILED';

@@ -212,7 +212,7 @@ function validateMagic(bytes: Uint8Array, format: 'nifti1' | 'nifti2', file?: st
     if (!ok) {
       throw new NiftiError(
         'BAD_MAGIC',
-        `magic is ${JSON.stringify(readString(bytes, 344, 4))}, expected "n+1" or "ni1"`,
+        `magic is ${escapeBytes(bytes.subarray(344, 348))}, expected "n+1\\0" or "ni1\\0"`,
         file,
       );
     }
@@ -220,14 +220,28 @@ function validateMagic(bytes: Uint8Array, format: 'nifti1' | 'nifti2', file?: st
   }
   const m = Array.from(bytes.subarray(4, 12));
   const tail = [0, 0x0d, 0x0a, 0x1a, 0x0a];
-  const ok = m[0] === 0x6e && (m[1] === 0x2b || m[1] === 0x69) && m[2] === 0x32 && tail.every((b, i) => m[3 + i] === b);
-  if (!ok) {
+  const prefixOk = m[0] === 0x6e && (m[1] === 0x2b || m[1] === 0x69) && m[2] === 0x32;
+  if (!prefixOk || !tail.every((b, i) => m[3 + i] === b)) {
     throw new NiftiError(
       'BAD_MAGIC',
-      `NIfTI-2 magic is ${JSON.stringify(readString(bytes, 4, 8))}, expected "n+2" or "ni2" followed by \\0\\r\\n\\032\\n`,
+      `NIfTI-2 magic is ${escapeBytes(bytes.subarray(4, 12))}, expected "n+2" or "ni2" followed by ` +
+        '"\\0\\r\\n\\x1a\\n" (bytes 00 0d 0a 1a 0a)' +
+        (prefixOk
+          ? '; only these trailing bytes are wrong, as after a text-mode transfer that converted line endings'
+          : ''),
       file,
     );
   }
+}
+
+/** Bytes as a quoted string, printable ASCII as is and everything else escaped (`\0`, `\r`, `\xHH`). */
+function escapeBytes(bytes: Uint8Array): string {
+  const named: Record<number, string> = { 0: '\\0', 9: '\\t', 10: '\\n', 13: '\\r', 34: '\\"', 92: '\\\\' };
+  let out = '';
+  for (const b of bytes) {
+    out += named[b] ?? (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`);
+  }
+  return `"${out}"`;
 }
 
 function validateDatatype(h: NiftiHeader, file?: string): DatatypeInfo {

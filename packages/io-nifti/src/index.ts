@@ -31,6 +31,7 @@ export {
   affineToQuaternion,
   analyzeAffine,
   bestAffine,
+  assertFiniteGeometry,
   identity4,
   matmul4,
   method1Affine,
@@ -44,7 +45,18 @@ export {
 } from './affine.js';
 export { cToDisk, diskToC, type NumericArray } from './layout.js';
 export { NiftiImage, headerScaling, setAffine, type COrderVolume, type FromCOrderOptions } from './image.js';
-export { isGzip, webGunzip, webGzip, type Compressor, type Decompressor } from './gzip.js';
+export {
+  BoundedOutput,
+  InflateLimitError,
+  isGzip,
+  webGunzip,
+  webGunzipBounded,
+  webGzip,
+  type BoundedDecompressor,
+  type Compressor,
+  type Decompressor,
+  type OutputLimit,
+} from './gzip.js';
 export { decodeNifti, decodeNiftiPair, decodeNiftiSync, swapBytes, type DecodeOptions } from './read.js';
 export { chooseFormat, encodeNifti, encodeNiftiRaw, encodeValues, type EncodeOptions } from './write.js';
 export { axisMapping, parseOrientation, reorient, type AxisMapping } from './orientation.js';

@@ -1,30 +1,97 @@
 /**
  * Decoding NIfTI bytes (single `.nii`/`.nii.gz` files and `.hdr`/`.img` pairs) into {@link NiftiImage}s.
  */
-import type { AffineFallback } from './affine.js';
+import { assertFiniteGeometry, type AffineFallback } from './affine.js';
 import type { DatatypeInfo, NiftiTypedArray } from './datatypes.js';
 import { NiftiError } from './errors.js';
-import { isGzip, webGunzip, type Decompressor } from './gzip.js';
-import { parseExtensions, parseHeader, type HeaderLimits } from './header.js';
+import {
+  InflateLimitError,
+  isGzip,
+  webGunzipBounded,
+  type BoundedDecompressor,
+  type Decompressor,
+  type OutputLimit,
+} from './gzip.js';
+import { NIFTI1_HEADER_SIZE, NIFTI2_HEADER_SIZE, parseExtensions, parseHeader, type HeaderLimits } from './header.js';
 import { NiftiImage } from './image.js';
 
 /** Options for decoding. */
 export interface DecodeOptions extends HeaderLimits {
   /** Name used in error messages. */
   file?: string;
-  /** gunzip implementation (default: web `DecompressionStream`). */
+  /**
+   * Streaming gunzip that stops at the size the header implies (default: web `DecompressionStream`;
+   * `@mednext-ts/io-nifti/node` passes node:zlib).
+   */
+  boundedDecompress?: BoundedDecompressor;
+  /**
+   * A one-shot gunzip (e.g. fflate's) used instead of `boundedDecompress`. It cannot be stopped midway, so a
+   * gzip bomb is only rejected after it has been inflated: prefer `boundedDecompress` for untrusted files.
+   */
   decompress?: Decompressor;
   /** Affine when both codes are 0: `'method1'` (default, diag(pixdim)) or `'analyze'` (nibabel's). */
   affineFallback?: AffineFallback;
 }
 
-async function gunzipChecked(bytes: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
+/**
+ * Inflates `bytes` when gzipped, bounded by `limit` (see {@link OutputLimit}). A user-supplied `decompress`
+ * cannot be stopped midway, so its output is only checked against the limit afterwards.
+ */
+async function gunzipChecked(bytes: Uint8Array, options: DecodeOptions, limit: OutputLimit): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
   try {
-    return await (options.decompress ?? webGunzip)(bytes);
+    if (options.decompress) {
+      const raw = await options.decompress(bytes);
+      const max = limit(raw);
+      if (max !== undefined && raw.length > max) throw new InflateLimitError(max);
+      return raw;
+    }
+    return await (options.boundedDecompress ?? webGunzipBounded)(bytes, limit);
   } catch (error) {
+    if (error instanceof NiftiError) throw error;
+    if (error instanceof InflateLimitError) throw inflatedTooLarge(error, options.file);
     const why = error instanceof Error ? error.message : String(error);
     throw new NiftiError('BAD_GZIP', `gzip stream is corrupt or truncated (${why})`, options.file, { cause: error });
+  }
+}
+
+function inflatedTooLarge(error: InflateLimitError, file?: string): NiftiError {
+  return new NiftiError(
+    'TOO_LARGE',
+    `gzip stream inflates to more than the ${error.limit} bytes its header implies (vox_offset + data size); ` +
+      'stopped there (a corrupt or malicious file)',
+    file,
+    { cause: error },
+  );
+}
+
+/** Fixed header size announced by the first 4 bytes, or `undefined` when fewer are present. */
+function announcedHeaderSize(head: Uint8Array): number | undefined {
+  if (head.length < 4) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, 4);
+  const le = view.getInt32(0, true);
+  const be = view.getInt32(0, false);
+  // Anything else is left to parseHeader, which names the problem.
+  return le === NIFTI2_HEADER_SIZE || be === NIFTI2_HEADER_SIZE ? NIFTI2_HEADER_SIZE : NIFTI1_HEADER_SIZE;
+}
+
+/** Limit for a single-file image: vox_offset (header and extensions) plus the data size the header implies. */
+function singleFileLimit(options: DecodeOptions): OutputLimit {
+  return (head) => {
+    const size = announcedHeaderSize(head);
+    if (size === undefined || head.length < size) return undefined;
+    const parsed = parseHeader(head, options.file, options);
+    requireSingleFile(parsed.header.magic, options.file);
+    return parsed.header.voxOffset + parsed.dataBytes;
+  };
+}
+
+/** A `.hdr` holds the fixed header and its extensions; 16 MiB of extensions is far beyond any real file. */
+const MAX_PAIR_HEADER_BYTES = NIFTI2_HEADER_SIZE + 4 + (1 << 24);
+
+function requireSingleFile(magic: string, file?: string): void {
+  if (magic[1] !== '+') {
+    throw new NiftiError('BAD_MAGIC', `magic "${magic}" marks a .hdr/.img pair; read it with the pair reader`, file);
   }
 }
 
@@ -33,14 +100,14 @@ async function gunzipChecked(bytes: Uint8Array, options: DecodeOptions): Promise
  * Rejects malformed input with a {@link NiftiError}; never returns partial data.
  */
 export async function decodeNifti(bytes: Uint8Array, options: DecodeOptions = {}): Promise<NiftiImage> {
-  const raw = await gunzipChecked(bytes, options);
+  const raw = await gunzipChecked(bytes, options, singleFileLimit(options));
   return decodeNiftiUncompressed(raw, options, raw !== bytes);
 }
 
 /** Synchronous {@link decodeNifti} for uncompressed bytes (or with a synchronous `gunzip`). */
 export function decodeNiftiSync(
   bytes: Uint8Array,
-  options: Omit<DecodeOptions, 'decompress'> & { gunzip?: (gz: Uint8Array) => Uint8Array } = {},
+  options: Omit<DecodeOptions, 'decompress' | 'boundedDecompress'> & { gunzip?: (gz: Uint8Array) => Uint8Array } = {},
 ): NiftiImage {
   if (!isGzip(bytes)) return decodeNiftiUncompressed(bytes, options, false);
   if (!options.gunzip) {
@@ -53,6 +120,8 @@ export function decodeNiftiSync(
     const why = error instanceof Error ? error.message : String(error);
     throw new NiftiError('BAD_GZIP', `gzip stream is corrupt or truncated (${why})`, options.file, { cause: error });
   }
+  const max = singleFileLimit(options)(raw);
+  if (max !== undefined && raw.length > max) throw inflatedTooLarge(new InflateLimitError(max), options.file);
   return decodeNiftiUncompressed(raw, options, true);
 }
 
@@ -64,13 +133,8 @@ export function decodeNiftiUncompressed(bytes: Uint8Array, options: DecodeOption
   const file = options.file;
   const parsed = parseHeader(bytes, file, options);
   const { header, datatype, headerSize, dataBytes } = parsed;
-  if (header.magic[1] !== '+') {
-    throw new NiftiError(
-      'BAD_MAGIC',
-      `magic "${header.magic}" marks a .hdr/.img pair; read it with the pair reader`,
-      file,
-    );
-  }
+  requireSingleFile(header.magic, file);
+  assertFiniteGeometry(header, options.affineFallback, file);
   if (header.voxOffset > bytes.length) {
     throw new NiftiError(
       'BAD_VOX_OFFSET',
@@ -100,9 +164,8 @@ export async function decodeNiftiPair(
   img: Uint8Array,
   options: DecodeOptions & { imgFile?: string; owned?: boolean } = {},
 ): Promise<NiftiImage> {
-  const hdrBytes = await gunzipChecked(hdr, options);
+  const hdrBytes = await gunzipChecked(hdr, options, () => MAX_PAIR_HEADER_BYTES);
   const imgFile = options.imgFile ?? (options.file ? `${options.file} (.img)` : undefined);
-  const imgBytes = await gunzipChecked(img, { ...options, file: imgFile });
   const parsed = parseHeader(hdrBytes, options.file, options);
   const { header, datatype, headerSize, dataBytes } = parsed;
   if (header.magic[1] !== 'i') {
@@ -112,6 +175,8 @@ export async function decodeNiftiPair(
       options.file,
     );
   }
+  assertFiniteGeometry(header, options.affineFallback, options.file);
+  const imgBytes = await gunzipChecked(img, { ...options, file: imgFile }, () => header.voxOffset + dataBytes);
   header.extensions = parseExtensions(hdrBytes, headerSize, hdrBytes.length, header.littleEndian, options.file);
   if (header.voxOffset > imgBytes.length) {
     throw new NiftiError(

@@ -107,5 +107,12 @@ describe('outputs', () => {
       expect(back.reference.affine).toEqual(ref.affine);
     }
     expect((await readdir(out)).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+    // The sidecar is written after the map: a map that cannot be written leaves no orphan sidecar.
+    const bad = path.join(out, 'p-bad.nii.gz.part');
+    await expect(
+      writeProbabilities(bad, probs, ref, 'uint8', { task: 't', regions: ['A', 'B'], models: [] }),
+    ).rejects.toThrow(/must end in \.nii or \.nii\.gz/);
+    expect((await readdir(out)).filter((f) => f.startsWith('p-bad'))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
+import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
 import { ProbabilityAverager, probabilitiesToLabels, resolveShard, selectShard } from '@mednext-ts/mednext';
 import {
   probabilityFileName,
@@ -75,6 +76,7 @@ export default class Ensemble extends Command {
     const settings = await postprocessFromFlags(task, flags);
     const cases = selectShard(ids, resolveShard(flags.shard, process.env));
     await mkdir(flags.out, { recursive: true });
+    await removeStaleTemporaryFiles(flags.out);
     if (!flags.quiet)
       this.logToStderr(
         `${cases.length} case(s), ${dirs.length} member(s); task ${task.id}; ${describePostprocess(settings)}`,

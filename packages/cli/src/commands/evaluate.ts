@@ -1,9 +1,10 @@
-import { stat, readdir, writeFile } from 'node:fs/promises';
+import { stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import cliProgress from 'cli-progress';
 import type { NiftiImage } from '@mednext-ts/io-nifti';
 import { readNifti } from '@mednext-ts/io-nifti/node';
+import { writeFileAtomic } from '@mednext-ts/mednext/node';
 import {
   caseIdOf,
   evaluateCase,
@@ -49,6 +50,18 @@ async function loadLabels(file: string) {
   const image = await readNifti(file);
   const { data, shape } = image.toVolume();
   return { data, shape, spacing: affineSpacing(image) };
+}
+
+/** A prediction with no tumour on the ground truth's grid: how a missing prediction is scored (the worst case). */
+function emptyPrediction(gt: Awaited<ReturnType<typeof loadLabels>>) {
+  return { data: new Float32Array(gt.data.length), shape: gt.shape, spacing: gt.spacing };
+}
+
+/** One case to score; `pred` is null for a missing prediction scored as empty. */
+interface CasePair {
+  id: string;
+  gt: string;
+  pred: string | null;
 }
 
 /** Metrics of the summary table, in display order. */
@@ -107,6 +120,13 @@ export default class Evaluate extends Command {
       description: 'treat label values the task does not define as background (official behaviour) instead of failing',
       default: false,
     }),
+    missing: Flags.string({
+      description:
+        'a ground-truth case without prediction: score it as an empty prediction (the worst case, as the challenge ' +
+        'does), skip it (the mean is then over fewer cases), or fail',
+      options: ['empty', 'skip', 'error'],
+      default: 'empty',
+    }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output', default: false }),
   };
 
@@ -115,19 +135,37 @@ export default class Evaluate extends Command {
     const task = flags.task as TaskName;
     const gtIsDir = await isDirectory(flags.gt, 'gt');
     const predIsDir = await isDirectory(flags.pred, 'pred');
-    let pairs: Array<{ id: string; gt: string; pred: string }>;
+    let pairs: CasePair[];
     if (!gtIsDir && !predIsDir) {
       const id = caseIdOf(flags.pred) ?? path.basename(flags.pred);
       pairs = [{ id, gt: flags.gt, pred: flags.pred }];
     } else {
-      const found = pairCases(
-        gtIsDir ? await listNifti(flags.gt) : [flags.gt],
-        predIsDir ? await listNifti(flags.pred) : [flags.pred],
-      );
-      for (const id of found.missingPrediction) this.warn(`case ${id}: no prediction in ${flags.pred}; skipped`);
+      const gtFiles = gtIsDir ? await listNifti(flags.gt) : [flags.gt];
+      const found = pairCases(gtFiles, predIsDir ? await listNifti(flags.pred) : [flags.pred]);
       for (const id of found.missingGt) this.warn(`case ${id}: no ground truth in ${flags.gt}; skipped`);
       for (const d of found.duplicates) this.warn(`several files for ${d}; using the first`);
       pairs = found.pairs;
+      const missing = found.missingPrediction;
+      if (missing.length > 0 && flags.missing === 'error') {
+        this.error(
+          `${missing.length} case(s) have no prediction in ${flags.pred}: ${missing.join(', ')} ` +
+            '(--missing empty scores them as empty predictions, --missing skip leaves them out); nothing written',
+          { exit: 1 },
+        );
+      }
+      for (const id of missing) {
+        if (flags.missing === 'skip') {
+          this.logToStderr(
+            `warning: case ${id}: no prediction in ${flags.pred}; skipped (--missing skip: the mean is over fewer cases)`,
+          );
+        } else {
+          this.logToStderr(
+            `warning: case ${id}: no prediction in ${flags.pred}; scored as an empty prediction (--missing skip or error to change this)`,
+          );
+          pairs.push({ id, gt: gtFiles.find((f) => caseIdOf(f) === id)!, pred: null });
+        }
+      }
+      pairs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     }
     if (pairs.length === 0)
       this.error(`no cases to evaluate: nothing pairs ${flags.gt} with ${flags.pred}`, { exit: 2 });
@@ -140,13 +178,14 @@ export default class Evaluate extends Command {
           )
         : undefined;
     bar?.start(pairs.length, 0, { id: '' });
-    const results: Array<{ id: string; gt: string; pred: string; result: CaseMetrics }> = [];
-    const failures: string[] = [];
+    const results: Array<CasePair & { result: CaseMetrics }> = [];
+    const failures: Array<{ id: string; error: string }> = [];
     for (const [i, pair] of pairs.entries()) {
       bar?.update(i, { id: pair.id });
       if (!bar && !flags.quiet) this.logToStderr(`[${i + 1}/${pairs.length}] ${pair.id}`);
       try {
-        const [gt, pred] = await Promise.all([loadLabels(pair.gt), loadLabels(pair.pred)]);
+        const [gt, loadedPred] = await Promise.all([loadLabels(pair.gt), pair.pred ? loadLabels(pair.pred) : null]);
+        const pred = loadedPred ?? emptyPrediction(gt);
         const result = evaluateCase({
           gt,
           pred,
@@ -158,45 +197,60 @@ export default class Evaluate extends Command {
         results.push({ ...pair, result });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        failures.push(message.includes(pair.id) ? message : `case ${pair.id}: ${message}`);
+        failures.push({ id: pair.id, error: message.includes(pair.id) ? message : `case ${pair.id}: ${message}` });
       }
     }
     bar?.update(pairs.length, { id: '' });
     bar?.stop();
 
-    if (results.length > 0) this.log(this.summaryTable(task, results, flags.corrected));
+    const empty = results.filter((r) => r.pred === null).length;
+    if (results.length > 0) this.log(this.summaryTable(task, results, flags.corrected, empty));
+    // A score table must not look complete when it is not: the CSV (whose mean rows would silently be over fewer
+    // cases) is only written when every case was scored; the JSON says which cases failed and that it is partial.
     if (flags.out) {
-      await writeFile(flags.out, synapseCsv(results));
-      this.log(`scores written to ${flags.out}`);
+      if (failures.length === 0) {
+        await writeFileAtomic(flags.out, synapseCsv(results));
+        this.log(`scores written to ${flags.out}`);
+      } else {
+        this.logToStderr(`${flags.out} not written: ${failures.length} case(s) could not be scored`);
+      }
     }
     if (flags['out-json']) {
       const doc = {
         task,
         corrected: flags.corrected,
+        complete: failures.length === 0,
         cases: results.map((r) => ({
           id: r.id,
           gt: r.gt,
           pred: r.pred,
+          ...(r.pred === null ? { missingPrediction: 'scored as empty' } : {}),
           spacing: r.result.spacing,
           regions: r.result.regions,
           lesions: r.result.lesions,
         })),
         failed: failures,
       };
-      await writeFile(flags['out-json'], JSON.stringify(doc, null, 2) + '\n');
-      this.log(`case details written to ${flags['out-json']}`);
+      await writeFileAtomic(flags['out-json'], JSON.stringify(doc, null, 2) + '\n');
+      this.log(`case details written to ${flags['out-json']}${failures.length > 0 ? ' (incomplete: see "failed")' : ''}`);
     }
     if (failures.length > 0) {
-      for (const f of failures) this.logToStderr(`error: ${f}`);
+      for (const f of failures) this.logToStderr(`error: ${f.error}`);
       this.error(`${failures.length} of ${pairs.length} case(s) could not be evaluated`, { exit: 1 });
     }
   }
 
-  private summaryTable(task: TaskName, results: Array<{ result: CaseMetrics }>, corrected: boolean): string {
+  private summaryTable(
+    task: TaskName,
+    results: Array<{ result: CaseMetrics }>,
+    corrected: boolean,
+    empty: number,
+  ): string {
     const regions = TASKS[task].regions;
     const header = ['region', 'metric'.padEnd(22), 'mean'.padStart(9), 'median'.padStart(9), 'std'.padStart(9)];
     const lines = [
-      `${results.length} case(s), task ${task}${corrected ? ' (corrected, not the official numbers)' : ''}`,
+      `${results.length} case(s), task ${task}${corrected ? ' (corrected, not the official numbers)' : ''}` +
+        (empty > 0 ? `; ${empty} missing prediction(s) scored as empty` : ''),
       header.join('  '),
     ];
     for (const region of regions) {

@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
+import { checkFiniteInput, describeCount, resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
   loadInferenceModel,
   probabilityFileName,
+  REPAIR_NON_FINITE_FLAG,
   resolveCaseInputs,
   segmentationFileName,
   writeProbabilities,
@@ -14,6 +15,7 @@ import {
   type ProbabilityFormat,
 } from '@mednext-ts/mednext/node';
 import { orientationCodes } from '@mednext-ts/io-nifti';
+import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { BACKEND_CHOICES, Progress, findTask, setupBackend } from '../lib/inference/runtime.js';
 import { exists, findTruthFile, readTruth, summarise, writeOverlays } from '../lib/inference/case-output.js';
@@ -127,6 +129,10 @@ export default class Predict extends Command {
         'process shard I of N (I/N, 0-based): every N-th case; default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX',
     }),
     overwrite: Flags.boolean({ description: 'predict cases whose output already exists (default: skip them)' }),
+    'repair-non-finite': Flags.boolean({
+      description:
+        'set NaN/infinite input voxels to 0 (background) before normalisation and report how many; by default such a case fails',
+    }),
     threads: Flags.integer({
       description: 'worker threads of the WebAssembly SIMD kernels on the CPU backends (default: cores, at most 4)',
       min: 1,
@@ -172,7 +178,10 @@ export default class Predict extends Command {
     const all = await resolveCaseInputs(argv as string[], modalities);
     const cases = selectShard(all, shard, (c: CaseInput) => c.id);
     await mkdir(flags.out, { recursive: true });
+    const debris = await removeStaleTemporaryFiles(flags.out);
     if (!flags.quiet) {
+      if (debris.length > 0)
+        this.logToStderr(`removed ${debris.length} temporary file(s) left in ${flags.out} by an interrupted run`);
       this.logToStderr(
         `task ${task.id}; ${models.length} model(s), patch ${models.map((m) => m.patchSize.join('x')).join(', ')}; overlap ${overlap}, ${flags.blend}${flags.tta ? ', TTA' : ''}`,
       );
@@ -200,6 +209,11 @@ export default class Predict extends Command {
       try {
         const started = performance.now();
         const loaded = await loadCaseInput(input, modalities);
+        const repaired = checkFiniteInput(loaded, {
+          policy: flags['repair-non-finite'] ? 'zero' : 'error',
+          repairHint: `pass ${REPAIR_NON_FINITE_FLAG}`,
+        });
+        for (const r of repaired) this.logToStderr(`${input.id}: repaired ${describeCount(r)} (set to 0)`);
         const result = await segmentCase(
           { id: loaded.id, image: loaded.image, modalities: loaded.modalities, spacing: loaded.image.spacing },
           task,

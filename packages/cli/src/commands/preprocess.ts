@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import cliProgress from 'cli-progress';
+import { describeCount } from '@mednext-ts/mednext';
 import { parseRoot, preprocessDataset, type PreprocessProgress } from '@mednext-ts/mednext/node';
 import { findTask } from '../lib/inference/runtime.js';
 
@@ -39,6 +40,10 @@ export default class Preprocess extends Command {
       min: 0,
     }),
     overwrite: Flags.boolean({ description: 'redo cases that are already cached' }),
+    'repair-non-finite': Flags.boolean({
+      description:
+        'set NaN/infinite input voxels to 0 (background) before normalisation and report how many; by default a case with any fails',
+    }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
   };
 
@@ -50,6 +55,7 @@ export default class Preprocess extends Command {
     let bar: cliProgress.SingleBar | undefined;
     const onProgress = (e: PreprocessProgress) => {
       if (e.status === 'failed') this.logToStderr(`${e.id}: FAILED: ${e.error}`);
+      for (const r of e.repaired ?? []) this.logToStderr(`${e.id}: repaired ${describeCount(r)} (set to 0)`);
       if (flags.quiet) return;
       if (tty) {
         if (!bar) {
@@ -79,12 +85,15 @@ export default class Preprocess extends Command {
       task,
       workers: flags.workers,
       overwrite: flags.overwrite,
+      nonFinite: flags['repair-non-finite'] ? 'zero' : 'error',
       onProgress,
     });
     bar?.stop();
     this.log(
       `${summary.total} case(s): ${summary.processed.length} preprocessed, ${summary.skipped.length} already cached, ` +
-        `${summary.failed.length} failed -> ${flags.out}`,
+        `${summary.failed.length} failed` +
+        (summary.repaired.length > 0 ? `, ${summary.repaired.length} with non-finite voxels set to 0` : '') +
+        ` -> ${flags.out}`,
     );
     if (summary.failed.length > 0)
       this.error(`${summary.failed.length} case(s) failed: ${summary.failed.map((f) => f.id).join(', ')}`, { exit: 1 });

@@ -79,6 +79,9 @@ export default class Train extends Command {
           `${base.optimizer} lr ${base.learningRate}, ${base.loss}`,
       );
     }
-    await runFolds(this, base, flags.fold, () => init, flags.quiet);
+    await runFolds(this, base, flags.fold, () => init, flags.quiet, {
+      foldsRequested: flags.folds,
+      overwrite: flags.overwrite,
+    });
   }
 }

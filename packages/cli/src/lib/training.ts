@@ -12,6 +12,7 @@ import { loadOrCreateSplits, trainFold, type TrainOptions, type TrainResult } fr
 import type { TaskDefinition } from '@mednext-ts/mednext/tasks';
 import type { Shape3 } from '@mednext-ts/tensor3d';
 import { parseDims3 } from './dims.js';
+import { claimFolds, prepareRunFolder, type RunFolderRequest } from './run-folder.js';
 import { BACKEND_CHOICES } from './inference/runtime.js';
 
 /** Flags common to both commands. Defaults marked "task" come from the task's training recipe. */
@@ -69,6 +70,12 @@ export const trainingFlags = {
   seed: Flags.integer({ description: 'seed of initialisation, split, sampling and augmentation', default: 12345 }),
   resume: Flags.boolean({
     description: 'continue each fold from its checkpoint_last.resume.safetensors (folds already finished are skipped)',
+  }),
+  overwrite: Flags.boolean({
+    description:
+      "delete the checkpoints of the folds to train (and, when --folds differs from the run folder's splits.json, " +
+      'that split and every fold trained on it) and start again; without it (or --resume) a run folder that already ' +
+      'holds them is refused',
   }),
   'cases-in-memory': Flags.integer({
     description: 'preprocessed cases kept in RAM (per sampling worker)',
@@ -180,9 +187,23 @@ export async function runFolds(
   foldFlag: string,
   initFor: (fold: number) => TrainOptions['init'],
   quiet: boolean,
+  folder: Pick<RunFolderRequest, 'foldsRequested' | 'overwrite'> = { overwrite: false },
 ): Promise<TrainResult[]> {
-  const splits = await loadOrCreateSplits(base);
-  const folds = parseFolds(foldFlag, splits.folds.length);
+  const request: RunFolderRequest = {
+    outDir: base.outDir,
+    splitsFile: base.splitsFile,
+    resume: Boolean(base.resume),
+    ...folder,
+  };
+  let folds: number[];
+  try {
+    await prepareRunFolder(request);
+    const splits = await loadOrCreateSplits(base);
+    folds = parseFolds(foldFlag, splits.folds.length);
+    await claimFolds(request, folds);
+  } catch (error) {
+    command.error((error as Error).message, { exit: 1 });
+  }
   const log = (line: string) => {
     if (!quiet) command.logToStderr(line);
   };

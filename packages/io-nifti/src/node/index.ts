@@ -4,7 +4,7 @@
  * rename).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -12,7 +12,7 @@ import { BRATS_LABEL_SUFFIX, BRATS_MODALITIES, assembleBratsCase, type BratsCase
 import { NiftiError } from '../errors.js';
 import type { NiftiImage } from '../image.js';
 import { decodeNifti, decodeNiftiPair, decodeNiftiUncompressed, type DecodeOptions } from '../read.js';
-import { isGzip } from '../gzip.js';
+import { BoundedOutput, isGzip, type BoundedDecompressor } from '../gzip.js';
 import { encodeNiftiRaw, type EncodeOptions } from '../write.js';
 
 const gunzipAsync = promisify(zlib.gunzip);
@@ -31,6 +31,40 @@ export async function nodeGunzip(gz: Uint8Array): Promise<Uint8Array> {
   const isize = gz.length >= 4 ? new DataView(gz.buffer, gz.byteOffset + gz.length - 4, 4).getUint32(0, true) : 0;
   return gunzipAsync(gz, { chunkSize: Math.min(GUNZIP_CHUNK, Math.max(16 * 1024, isize + 1)) });
 }
+
+/**
+ * Streaming gunzip with node:zlib that stops as soon as the output passes the size `limit` allows (see
+ * {@link BoundedDecompressor}): a gzip bomb costs at most the size its header implies.
+ */
+export const nodeGunzipBounded: BoundedDecompressor = (gz, limit) =>
+  new Promise<Uint8Array>((resolve, reject) => {
+    const out = new BoundedOutput(limit);
+    const inflater = zlib.createGunzip({ chunkSize: GUNZIP_CHUNK });
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      inflater.destroy();
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    inflater.on('data', (chunk: Buffer) => {
+      try {
+        out.push(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    inflater.on('error', fail);
+    inflater.on('end', () => {
+      if (failed) return;
+      try {
+        resolve(out.finish());
+      } catch (error) {
+        fail(error);
+      }
+    });
+    inflater.end(gz);
+  });
 
 /** gzip with node:zlib at level 6 (the gzip/nibabel default). */
 export async function nodeGzip(raw: Uint8Array): Promise<Uint8Array> {
@@ -58,7 +92,7 @@ async function readFileOrThrow(file: string): Promise<Uint8Array> {
  * Reads a `.nii`, `.nii.gz`, or `.hdr`/`.img` pair (given either name, optionally `.gz`).
  */
 export async function readNifti(file: string, options: ReadOptions = {}): Promise<NiftiImage> {
-  const opts = { decompress: nodeGunzip, ...options, file };
+  const opts = { boundedDecompress: nodeGunzipBounded, ...options, file };
   const pair = /\.(hdr|img)(\.gz)?$/i.exec(file);
   if (!pair) {
     const bytes = await readFileOrThrow(file);
@@ -88,10 +122,7 @@ export async function writeNifti(file: string, image: NiftiImage, options: Write
   }
   const raw = encodeNiftiRaw(image, options.format);
   const bytes = gz ? await gzipAsync(raw, { level: options.level ?? 6 }) : raw;
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const tmp = temporaryName(file);
   try {
     await writeFile(tmp, bytes, { flag: 'wx' });
     await rename(tmp, file);
@@ -99,6 +130,62 @@ export async function writeNifti(file: string, image: NiftiImage, options: Write
     await unlink(tmp).catch(() => undefined);
     throw new NiftiError('WRITE_FAILED', `write failed (${(error as Error).message})`, file, { cause: error });
   }
+}
+
+/**
+ * The temporary name an atomic write of `file` uses: `.<name>.<pid>.<8 hex>.tmp` in the same folder (a rename
+ * is only atomic within one file system). The pid lets {@link removeStaleTemporaryFiles} tell a dead
+ * writer's leftovers from a live one's.
+ */
+export function temporaryName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Matches the names {@link temporaryName} makes; group 1 is the pid. */
+const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the debris of killed atomic writes in `dir`: files named like {@link temporaryName}'s that were last
+ * written before this process started and whose writer is gone (its pid is not running on this machine, or is
+ * this process's own pid, reused). A temporary file younger than this process is never touched, so a
+ * concurrent writer (another shard on this or another machine) keeps its file. Returns the names removed;
+ * a missing folder removes nothing.
+ */
+export async function removeStaleTemporaryFiles(dir: string): Promise<string[]> {
+  const startedAt = Date.now() - process.uptime() * 1000;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMPORARY_NAME.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const file = path.join(dir, name);
+    try {
+      const info = await stat(file);
+      if (!info.isFile() || info.mtimeMs >= startedAt) continue;
+      if (pid !== process.pid && processAlive(pid)) continue;
+      await unlink(file);
+      removed.push(name);
+    } catch {
+      // Gone already (another run cleaned it) or not ours to delete: leave it.
+    }
+  }
+  return removed;
 }
 
 /** Options for {@link loadBratsCase}. */

@@ -1,5 +1,6 @@
 export * from './augmentation.js';
 export * from './folds.js';
+export * from './non-finite.js';
 export * from './npy-volume.js';
 export * from './preprocess-case.js';
 export * from './regions.js';

@@ -14,6 +14,7 @@ import {
   type Volume,
 } from '@mednext-ts/tensor3d';
 import type { TaskDefinition } from '../tasks/task.js';
+import { checkFiniteInput } from './non-finite.js';
 import { checkLabels } from './regions.js';
 
 /** Version of the cache layout; bumped when the meaning of cached files changes. */
@@ -82,6 +83,8 @@ export function preprocessCaseArrays(raw: RawCase, task: TaskDefinition): Prepro
   if (c !== raw.modalities.length) {
     throw new Error(`case ${raw.id}: image has ${c} channels but ${raw.modalities.length} modalities are named`);
   }
+  // Callers that offer a repair (mednext preprocess/predict) have run it already; here it is a guard.
+  checkFiniteInput(raw);
   const shape: Shape3 = [nx, ny, nz];
   const n = nx * ny * nz;
   const channels: Volume[] = Array.from({ length: c }, (_, ch) => ({

@@ -6,6 +6,7 @@
  * Tensors of every floating and integer dtype are read and converted to float32 (the network's
  * precision); files are written as F32.
  */
+import { describeForeignWeights } from './foreign-format.js';
 import { shapeSize, type NamedTensor, type StateDict } from './tensor-map.js';
 
 /** A parsed safetensors file. */
@@ -84,6 +85,11 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors input'
   if (bytes.length < 8) throw new Error(`${source}: too short to be a safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
+  // A safetensors header is JSON: anything else is named by its magic bytes when possible.
+  if (headerLen > bytes.length - 8 || bytes[8] !== 0x7b) {
+    const foreign = describeForeignWeights(bytes);
+    if (foreign) throw new Error(`${source}: ${foreign}`);
+  }
   if (headerLen > bytes.length - 8) {
     throw new Error(`${source}: header length ${headerLen} exceeds the file size (${bytes.length} bytes)`);
   }

@@ -33,6 +33,15 @@ export function zscoreNonZero(volume: Volume<VoxelArray>, mask?: Uint8Array): ZS
       sum += d[i]!;
     }
   }
+  if (!Number.isFinite(sum)) {
+    // NaN counts as non-zero and would make every output voxel NaN: refuse instead of answering garbage.
+    let bad = 0;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) bad++;
+    throw new RangeError(
+      `zscoreNonZero: ${bad > 0 ? `${bad} voxel(s) are NaN or infinite` : 'the sum of the voxels overflows'}; ` +
+        'repair or reject non-finite input before normalising',
+    );
+  }
   const mean = count > 0 ? sum / count : 0;
   let sq = 0;
   for (let i = 0; i < d.length; i++) {

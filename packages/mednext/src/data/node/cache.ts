@@ -3,10 +3,10 @@
  * (uint8 `[x, y, z]`) and `<id>.json` ({@link CachedCaseMeta}); plus `dataset.json` describing the
  * whole folder. The JSON is written last, so its presence marks a complete case.
  */
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { temporaryName } from '@mednext-ts/io-nifti/node';
 import type { ChannelVolume, Shape3, Volume } from '@mednext-ts/tensor3d';
 import { decodeNpy, encodeNpy } from '../npy-volume.js';
 import { CACHE_VERSION, type CachedCaseMeta, type PreprocessedArrays } from '../preprocess-case.js';
@@ -25,10 +25,7 @@ export const DATASET_FILE = 'dataset.json';
 
 /** Writes bytes to a temporary file next to `file`, then renames it into place. */
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const tmp = temporaryName(file);
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, file);

@@ -7,8 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadBratsCase } from '@mednext-ts/io-nifti/node';
+import { loadBratsCase, removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
 import type { TaskDefinition } from '../../tasks/task.js';
+import { checkFiniteInput, type NonFiniteCount, type NonFinitePolicy } from '../non-finite.js';
 import { CACHE_VERSION, preprocessCaseArrays, type CachedCaseMeta } from '../preprocess-case.js';
 import {
   DATASET_FILE,
@@ -21,13 +22,21 @@ import {
 import { discoverCases, type DatasetRoot, type DiscoveredCase } from './discover.js';
 import path from 'node:path';
 
-/** Loads, preprocesses and writes one case; returns its metadata. */
+/** The option of `mednext preprocess` and `predict` that sets non-finite voxels to 0. */
+export const REPAIR_NON_FINITE_FLAG = '--repair-non-finite';
+
+/**
+ * Loads, preprocesses and writes one case; returns its metadata and the non-finite voxels repaired (only with
+ * `nonFinite: 'zero'`; by default a case with any fails, see {@link checkFiniteInput}).
+ */
 export async function preprocessOneCase(
   c: DiscoveredCase,
   task: TaskDefinition,
   outDir: string,
-): Promise<CachedCaseMeta> {
+  options: { nonFinite?: NonFinitePolicy } = {},
+): Promise<{ meta: CachedCaseMeta; repaired: NonFiniteCount[] }> {
   const bc = await loadBratsCase(c.dir, { modalities: task.modalities });
+  const repaired = checkFiniteInput(bc, { policy: options.nonFinite, repairHint: `pass ${REPAIR_NON_FINITE_FLAG}` });
   const arrays = preprocessCaseArrays(
     {
       id: c.id,
@@ -42,7 +51,7 @@ export async function preprocessOneCase(
     task,
   );
   await writeCachedCase(outDir, arrays);
-  return arrays.meta;
+  return { meta: arrays.meta, repaired };
 }
 
 /** Progress event of {@link preprocessDataset}, one per case. */
@@ -50,6 +59,8 @@ export interface PreprocessProgress {
   id: string;
   status: 'done' | 'skipped' | 'failed';
   error?: string;
+  /** Non-finite voxels set to 0 in this case (with `nonFinite: 'zero'`), per modality. */
+  repaired?: NonFiniteCount[];
   /** Cases finished so far (any status) and in total. */
   finished: number;
   total: number;
@@ -64,6 +75,8 @@ export interface PreprocessOptions {
   workers?: number;
   /** Redo cases that are already cached. */
   overwrite?: boolean;
+  /** Non-finite input voxels: fail the case (default) or set them to 0 and report it. */
+  nonFinite?: NonFinitePolicy;
   onProgress?: (event: PreprocessProgress) => void;
 }
 
@@ -73,6 +86,8 @@ export interface PreprocessSummary {
   processed: string[];
   skipped: string[];
   failed: { id: string; error: string }[];
+  /** Cases whose non-finite voxels were set to 0. */
+  repaired: { id: string; counts: NonFiniteCount[] }[];
 }
 
 /** The compiled worker script; under a TypeScript test runner fall back to the built copy in dist/. */
@@ -82,6 +97,13 @@ function workerScript(): string {
   const built = here.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
   if (existsSync(built)) return built;
   throw new Error(`preprocess worker script not found at ${here} (build the package with tsc -b, or use workers: 0)`);
+}
+
+/** What the worker answers for each case. */
+export interface WorkerAnswer {
+  ok: boolean;
+  error?: string;
+  repaired?: NonFiniteCount[];
 }
 
 interface Job {
@@ -97,14 +119,23 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
   const { task, outDir } = options;
   await mkdir(outDir, { recursive: true });
   const cases = await discoverCases(options.roots, task.modalities);
-  const summary: PreprocessSummary = { total: cases.length, processed: [], skipped: [], failed: [] };
+  const summary: PreprocessSummary = { total: cases.length, processed: [], skipped: [], failed: [], repaired: [] };
+  await removeStaleTemporaryFiles(outDir);
   let finished = 0;
-  const report = (id: string, status: PreprocessProgress['status'], error?: string) => {
+  const report = (id: string, status: PreprocessProgress['status'], error?: string, repaired?: NonFiniteCount[]) => {
     finished++;
     if (status === 'done') summary.processed.push(id);
     else if (status === 'skipped') summary.skipped.push(id);
     else summary.failed.push({ id, error: error ?? 'unknown error' });
-    options.onProgress?.({ id, status, error, finished, total: cases.length });
+    if (repaired && repaired.length > 0) summary.repaired.push({ id, counts: repaired });
+    options.onProgress?.({
+      id,
+      status,
+      error,
+      finished,
+      total: cases.length,
+      ...(repaired?.length ? { repaired } : {}),
+    });
   };
   const todo: Job[] = [];
   for (const c of cases) {
@@ -121,8 +152,8 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
   if (workers <= 0) {
     for (const { c } of todo) {
       try {
-        await preprocessOneCase(c, task, outDir);
-        report(c.id, 'done');
+        const { repaired } = await preprocessOneCase(c, task, outDir, { nonFinite: options.nonFinite });
+        report(c.id, 'done', undefined, repaired);
       } catch (error) {
         report(c.id, 'failed', (error as Error).message);
       }
@@ -132,12 +163,12 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
     let next = 0;
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        const worker = new Worker(script, { workerData: { task, outDir } });
+        const worker = new Worker(script, { workerData: { task, outDir, nonFinite: options.nonFinite } });
         try {
           while (next < todo.length) {
             const { c } = todo[next++]!;
-            const result = await new Promise<{ ok: boolean; error?: string }>((resolve) => {
-              const onMessage = (m: { ok: boolean; error?: string }) => {
+            const result = await new Promise<WorkerAnswer>((resolve) => {
+              const onMessage = (m: WorkerAnswer) => {
                 worker.off('error', onError);
                 resolve(m);
               };
@@ -149,7 +180,7 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
               worker.once('error', onError);
               worker.postMessage(c);
             });
-            report(c.id, result.ok ? 'done' : 'failed', result.error);
+            report(c.id, result.ok ? 'done' : 'failed', result.error, result.repaired);
           }
         } finally {
           await worker.terminate();

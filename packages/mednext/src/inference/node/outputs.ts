@@ -79,8 +79,11 @@ export async function writeProbabilities(
     descrip: `mednext-ts probabilities ${sidecar.regions.join(',')}`,
   });
   if (format !== 'float32') image.header.sclSlope = 1 / spec.max;
-  await writeFileAtomic(`${file}.json`, JSON.stringify({ ...sidecar, format }, null, 2) + '\n');
+  // The sidecar goes after the map's atomic rename: a kill in between leaves a map without sidecar, which
+  // readProbabilities reports and predict redoes (the segmentation, written last, is still missing), never an
+  // orphan sidecar describing a map that does not exist or an older one.
   await writeNifti(file, image);
+  await writeFileAtomic(`${file}.json`, JSON.stringify({ ...sidecar, format }, null, 2) + '\n');
 }
 
 /** Reads a probability map written by {@link writeProbabilities}: values in [0, 1], `[regions, nx, ny, nz]`. */

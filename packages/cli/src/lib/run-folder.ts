@@ -1,0 +1,101 @@
+/**
+ * Guards of a training run folder (`--out`): a rerun must neither silently retrain (and overwrite) folds that
+ * already hold checkpoints nor silently ignore a `--folds` that disagrees with the existing `splits.json`. Each
+ * refusal names the ways forward: `--resume`, `--overwrite`, or a new `--out`.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
+import { FOLD_FILES } from '@mednext-ts/mednext/node';
+
+/** How the command was asked to treat an existing run folder. */
+export interface RunFolderRequest {
+  outDir: string;
+  /** `--splits`: a splits file outside the run folder (never deleted). */
+  splitsFile?: string;
+  /** `--folds` when given on the command line (not the task default). */
+  foldsRequested?: number;
+  resume: boolean;
+  overwrite: boolean;
+}
+
+/** Folder of fold `fold` in a run. */
+export function foldDir(outDir: string, fold: number): string {
+  return path.join(outDir, `fold_${fold}`);
+}
+
+/** The checkpoint files a fold folder holds (empty when it has none, i.e. nothing would be lost). */
+export function foldCheckpoints(dir: string): string[] {
+  return [FOLD_FILES.last, FOLD_FILES.best, FOLD_FILES.resume].filter((f) => existsSync(path.join(dir, f)));
+}
+
+async function clearFold(dir: string): Promise<void> {
+  await Promise.all(Object.values(FOLD_FILES).map((f) => rm(path.join(dir, f), { force: true })));
+}
+
+async function existingFoldDirs(outDir: string): Promise<string[]> {
+  try {
+    return (await readdir(outDir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && /^fold_\d+$/.test(e.name))
+      .map((e) => path.join(outDir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Before the split is loaded: removes temporary files of killed writes, and checks `--folds` against an existing
+ * splits file. With `overwrite`, a run-folder `splits.json` with another fold count is deleted together with
+ * the checkpoints of every fold made from it (they were trained on the old split).
+ *
+ * @throws Error naming `--resume`/`--overwrite`/a new `--out` when the request would lose or ignore something.
+ */
+export async function prepareRunFolder(request: RunFolderRequest): Promise<void> {
+  if (request.resume && request.overwrite) throw new Error('--resume and --overwrite exclude each other; pick one');
+  for (const dir of [request.outDir, ...(await existingFoldDirs(request.outDir))]) await removeStaleTemporaryFiles(dir);
+  const own = path.join(request.outDir, 'splits.json');
+  const file = request.splitsFile ?? own;
+  if (request.foldsRequested === undefined || !existsSync(file)) return;
+  let count: number | undefined;
+  try {
+    count = (JSON.parse(await readFile(file, 'utf8')) as { folds?: unknown[] }).folds?.length;
+  } catch {
+    return; // loadOrCreateSplits reports an unreadable file with its own message
+  }
+  if (count === undefined || count === request.foldsRequested) return;
+  if (request.overwrite && file === own) {
+    await rm(own, { force: true });
+    for (const dir of await existingFoldDirs(request.outDir)) await clearFold(dir);
+    return;
+  }
+  throw new Error(
+    `--folds ${request.foldsRequested}: ${file} already splits the cases into ${count} folds. ` +
+      (file === own
+        ? `Drop --folds (or pass --folds ${count}) to keep that split, pass --overwrite to make a new ${request.foldsRequested}-fold split ` +
+          `and delete the checkpoints trained on the old one, or choose a new --out.`
+        : `Drop --folds (or pass --folds ${count}) to use that split, or leave out --splits to make a new one in a new --out.`),
+  );
+}
+
+/**
+ * Once the folds to train are known: refuses to retrain folds that hold checkpoints unless `--resume` (continue
+ * them) or `--overwrite` (delete their files and start again).
+ */
+export async function claimFolds(request: RunFolderRequest, folds: readonly number[]): Promise<void> {
+  if (request.resume) return;
+  const taken = folds
+    .map((fold) => ({ fold, dir: foldDir(request.outDir, fold) }))
+    .map((f) => ({ ...f, files: foldCheckpoints(f.dir) }))
+    .filter((f) => f.files.length > 0);
+  if (taken.length === 0) return;
+  if (request.overwrite) {
+    for (const f of taken) await clearFold(f.dir);
+    return;
+  }
+  throw new Error(
+    `${taken.map((f) => `${f.dir} (${f.files.join(', ')})`).join('; ')} already ${taken.length === 1 ? 'holds' : 'hold'} ` +
+      'a training run. Pass --resume to continue (finished folds are kept), --overwrite to delete ' +
+      `${taken.length === 1 ? 'it' : 'them'} and train again, or choose a new --out.`,
+  );
+}

@@ -90,7 +90,7 @@ async function expectSameFiles(reference: string, other: string, compare: (name:
 }
 
 describe('non-finite input', () => {
-  it('predict names the file, modality and count; --repair-non-finite sets them to 0 and says how many', async () => {
+  it('predict and preprocess name the file, modality and count; --repair-non-finite sets them to 0 and says how many', async () => {
     const id = ids[0]!;
     const poisoned = path.join(tmp, 'poisoned', id);
     await mkdir(poisoned, { recursive: true });
@@ -140,6 +140,18 @@ describe('non-finite input', () => {
       readFile(path.join(tmp, 'p-zeroed', `${id}.nii.gz`)),
     ]);
     expect(Buffer.compare(a, b)).toBe(0);
+
+    // preprocess: the same refusal, and the same repair.
+    const root = path.dirname(poisoned);
+    const pre = ['preprocess', '--task', 'ssa', '--root', root, '-j', '0', '-q'];
+    const strict = await mednextExit(...pre, '--out', path.join(tmp, 'cache-strict'));
+    expect(strict.code).toBe(1);
+    expect(squeeze(strict.stderr)).toContain(
+      squeeze(`${path.join(poisoned, `${id}-t1c.nii.gz`)}: 3 non-finite voxel(s)`),
+    );
+    const fixed = await mednext([...pre, '--out', path.join(tmp, 'cache-repaired'), '--repair-non-finite']);
+    expect(fixed.stderr).toContain(`${id}: repaired ${path.join(poisoned, `${id}-t1c.nii.gz`)}: 3 non-finite`);
+    expect(fixed.stdout).toMatch(/1 preprocessed, 0 already cached, 0 failed, 1 with non-finite voxels set to 0/);
   }, 120_000);
 });
 

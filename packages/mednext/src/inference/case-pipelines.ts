@@ -29,7 +29,9 @@ export const CASE_PIPELINES: Readonly<Record<string, CasePipeline>> = {
 export function casePipeline(name: string, taskId: string): CasePipeline {
   const pipeline = CASE_PIPELINES[name];
   if (!pipeline) {
-    throw new Error(`task '${taskId}' names case pipeline '${name}', which does not exist (known: ${Object.keys(CASE_PIPELINES).join(', ')})`);
+    throw new Error(
+      `task '${taskId}' names case pipeline '${name}', which does not exist (known: ${Object.keys(CASE_PIPELINES).join(', ')})`,
+    );
   }
   return pipeline;
 }

@@ -113,7 +113,9 @@ export async function segmentCase(
   // A task variant that reproduces another code's conventions runs its own pipeline end to end.
   if (task.pipeline) return casePipeline(task.pipeline, task.id)(raw, task, models, settings, options);
   if (options.channelWeights || options.labelMapping) {
-    throw new Error(`task '${task.id}': per-region ensemble weights and label mappings need a task pipeline that supports them`);
+    throw new Error(
+      `task '${task.id}': per-region ensemble weights and label mappings need a task pipeline that supports them`,
+    );
   }
   const [, nx, ny, nz] = raw.image.shape;
   const shape: Shape3 = [nx, ny, nz];

@@ -57,3 +57,39 @@ export const SEED_PED_LABEL_MAPPINGS: Record<string, Record<number, number>> = {
   seed: { 1: 1, 2: 2, 3: 3 },
   'adult-to-ped': { 1: 2, 2: 4, 3: 1 },
 };
+
+/**
+ * A task's postprocessing preset from seed settings (`maxComponents` without limit becomes `null`,
+ * as the `--postprocess` JSON writes it).
+ */
+export function seedPostprocessPreset(
+  description: string,
+  settings: SeedPostprocessSettings,
+): {
+  description: string;
+  regions: Record<
+    string,
+    { threshold: number; minSize: number; minMeanProbability: number; maxComponents: number | null }
+  >;
+} {
+  const regions: Record<
+    string,
+    { threshold: number; minSize: number; minMeanProbability: number; maxComponents: number | null }
+  > = {};
+  for (const [name, s] of Object.entries(settings)) {
+    regions[name] = {
+      threshold: s.threshold,
+      minSize: s.minSize,
+      minMeanProbability: s.minMeanProbability,
+      maxComponents: Number.isFinite(s.maxComponents) ? s.maxComponents : null,
+    };
+  }
+  return { description, regions };
+}
+
+/** `cv_postprocessing_and_eval.py` defaults: thresholds 0.5; ET 60/0.825/5, TC 60/0.775/5, WT 60/0.825/5. */
+export const SEED_CV_POSTPROCESS: SeedPostprocessSettings = {
+  TC: { threshold: 0.5, minSize: 60, minMeanProbability: 0.775, maxComponents: 5 },
+  WT: { threshold: 0.5, minSize: 60, minMeanProbability: 0.825, maxComponents: 5 },
+  ET: { threshold: 0.5, minSize: 60, minMeanProbability: 0.825, maxComponents: 5 },
+};

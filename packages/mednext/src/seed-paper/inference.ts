@@ -74,19 +74,25 @@ export async function seedModelProbabilities(
  * (`update_npy` + `postprocess_npy` of the seed's prediction script).
  * @throws when a channel's weights sum to 0 (the seed code would divide by zero)
  */
-export function seedWeightedEnsemble(maps: readonly ChannelVolume[], weights: readonly (readonly number[])[]): ChannelVolume {
+export function seedWeightedEnsemble(
+  maps: readonly ChannelVolume[],
+  weights: readonly (readonly number[])[],
+): ChannelVolume {
   if (maps.length === 0) throw new Error('seed ensemble: no probability maps');
-  if (weights.length !== maps.length) throw new Error(`seed ensemble: ${weights.length} weight vectors for ${maps.length} models`);
+  if (weights.length !== maps.length)
+    throw new Error(`seed ensemble: ${weights.length} weight vectors for ${maps.length} models`);
   const [channels, nx, ny, nz] = maps[0]!.shape;
   const n = nx * ny * nz;
   const out = new Float32Array(channels * n);
   for (let c = 0; c < channels; c++) {
     let total = 0;
     for (const w of weights) {
-      if (w.length !== channels) throw new Error(`seed ensemble: weight vector [${w.join(', ')}] for ${channels} channels`);
+      if (w.length !== channels)
+        throw new Error(`seed ensemble: weight vector [${w.join(', ')}] for ${channels} channels`);
       total += w[c]!;
     }
-    if (!(total > 0)) throw new Error(`seed ensemble: the weights of channel ${c} sum to ${total}; need a positive sum`);
+    if (!(total > 0))
+      throw new Error(`seed ensemble: the weights of channel ${c} sum to ${total}; need a positive sum`);
     const acc = new Float64Array(n);
     for (const [m, map] of maps.entries()) {
       const w = weights[m]![c]!;

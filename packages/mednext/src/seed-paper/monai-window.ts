@@ -16,7 +16,8 @@ import type { Shape3 } from '@mednext-ts/tensor3d';
  * @example monaiWindowStarts(172, 128, 0.7) // [0, 38, 44]
  */
 export function monaiWindowStarts(size: number, roi: number, overlap: number): number[] {
-  if (!(overlap >= 0 && overlap < 1)) throw new RangeError(`monaiWindowStarts: overlap must be in [0, 1), got ${overlap}`);
+  if (!(overlap >= 0 && overlap < 1))
+    throw new RangeError(`monaiWindowStarts: overlap must be in [0, 1), got ${overlap}`);
   if (!Number.isInteger(size) || size <= 0 || !Number.isInteger(roi) || roi <= 0) {
     throw new RangeError(`monaiWindowStarts: size (${size}) and roi (${roi}) must be positive integers`);
   }

@@ -40,10 +40,14 @@ export async function seedEnsembleProbabilities(
   const maps: ChannelVolume[] = [];
   for (const [m, model] of models.entries()) {
     if (model.inChannels !== image.shape[0]) {
-      throw new Error(`${model.name}: the model takes ${model.inChannels} input channels, the case has ${image.shape[0]}`);
+      throw new Error(
+        `${model.name}: the model takes ${model.inChannels} input channels, the case has ${image.shape[0]}`,
+      );
     }
     if (model.outChannels !== models[0]!.outChannels) {
-      throw new Error(`${model.name}: predicts ${model.outChannels} regions but ${models[0]!.name} predicts ${models[0]!.outChannels}`);
+      throw new Error(
+        `${model.name}: predicts ${model.outChannels} regions but ${models[0]!.name} predicts ${models[0]!.outChannels}`,
+      );
     }
     maps.push(
       await seedModelProbabilities(image, model, {
@@ -90,13 +94,21 @@ export async function segmentCaseSeedPaper(
   const m = pre.croppedShape[0] * pre.croppedShape[1] * pre.croppedShape[2];
   const probabilities = new Float32Array(channels * n);
   for (let c = 0; c < channels; c++) {
-    const ch = uncropVolume({ data: cropped.data.subarray(c * m, (c + 1) * m) as Float32Array, shape: pre.croppedShape }, pre.box, shape);
+    const ch = uncropVolume(
+      { data: cropped.data.subarray(c * m, (c + 1) * m) as Float32Array, shape: pre.croppedShape },
+      pre.box,
+      shape,
+    );
     probabilities.set(ch.data, c * n);
   }
   return {
     labels,
     shape,
-    probabilities: { data: probabilities, shape: [channels, ...shape], ...(raw.spacing ? { spacing: raw.spacing } : {}) },
+    probabilities: {
+      data: probabilities,
+      shape: [channels, ...shape],
+      ...(raw.spacing ? { spacing: raw.spacing } : {}),
+    },
     cropBox: pre.box,
   };
 }

@@ -131,7 +131,8 @@ export function seedPostprocess(
   const n = nx * ny * nz;
   const channel = (name: 'TC' | 'WT' | 'ET'): Float32Array => {
     const c = regions.indexOf(name);
-    if (c < 0 || c >= channels) throw new Error(`seed postprocessing: no '${name}' channel (regions: ${regions.join(', ')})`);
+    if (c < 0 || c >= channels)
+      throw new Error(`seed postprocessing: no '${name}' channel (regions: ${regions.join(', ')})`);
     return probabilities.data.subarray(c * n, (c + 1) * n) as Float32Array;
   };
   const pTC = channel('TC');

@@ -90,7 +90,13 @@ export function inferMedNeXtConfig(tensors: Shapes, source = 'checkpoint'): Infe
   const width = stem[0]!;
   const inChannels = stem[1]!;
   const nClasses = shape('out_0.conv_out.bias')[0]!;
-  const headLayout = detectHeadLayout(shape('out_0.conv_out.weight'), tensors.get(`${prefix}out_1.conv_out.weight`)?.shape, width, nClasses, `${source}: '${prefix}out_0.conv_out.weight'`);
+  const headLayout = detectHeadLayout(
+    shape('out_0.conv_out.weight'),
+    tensors.get(`${prefix}out_1.conv_out.weight`)?.shape,
+    width,
+    nClasses,
+    `${source}: '${prefix}out_0.conv_out.weight'`,
+  );
   const blockCounts: number[] = [];
   const expR: number[] = [];
   for (const [s, stage] of STAGES.entries()) {
@@ -147,7 +153,9 @@ function detectHeadLayout(
   if (width === nClasses && out1) return is(out1, nClasses, 2 * width) ? 'conv' : 'transposed';
   if (is(out0, width, nClasses)) return 'transposed';
   if (is(out0, nClasses, width)) return 'conv';
-  throw new Error(`${what} has shape [${out0.join(', ')}]; expected [${width}, ${nClasses}, 1, 1, 1] (or its transpose)`);
+  throw new Error(
+    `${what} has shape [${out0.join(', ')}]; expected [${width}, ${nClasses}, 1, 1, 1] (or its transpose)`,
+  );
 }
 
 /**

@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
-import { presetConfig, summarize, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
+import {
+  describeInferredConfig,
+  networkWeights,
+  presetConfig,
+  summarize,
+  type MedNeXtConfig,
+  type PresetName,
+} from '@mednext-ts/mednext';
+import { readWeightsFile } from '@mednext-ts/mednext/node';
 import { parseDims3 } from '../../lib/dims.js';
 
 function parsePatch(text: string): [number, number, number] {
@@ -21,12 +29,17 @@ export default class ModelSummary extends Command {
     '<%= config.bin %> model summary --preset B --kernel 3',
     '<%= config.bin %> model summary --preset M --kernel 5 --patch 128x128x128 --deep-supervision',
     '<%= config.bin %> model summary --config config.json --json',
+    '<%= config.bin %> model summary --weights epoch=71-step=64800.ckpt',
   ];
 
   static override flags = {
     preset: Flags.string({ description: 'published size', options: ['S', 'B', 'M', 'L'], default: 'B' }),
     kernel: Flags.integer({ description: 'depthwise kernel size', options: ['3', '5', '7'], default: 3 }),
     config: Flags.string({ description: 'a CONFIG.json with official argument names instead of --preset' }),
+    weights: Flags.string({
+      description:
+        'a checkpoint (.safetensors, .pth, Lightning .ckpt) whose network to summarise: its stored config, else the one inferred from its tensors',
+    }),
     'in-channels': Flags.integer({ description: 'input channels of the preset', default: 4 }),
     classes: Flags.integer({ description: 'output classes of the preset', default: 3 }),
     'deep-supervision': Flags.boolean({ description: 'include the deep-supervision heads' }),
@@ -41,6 +54,14 @@ export default class ModelSummary extends Command {
     if (flags.config) {
       config = JSON.parse(await readFile(flags.config, 'utf8')) as MedNeXtConfig;
       title = flags.config;
+    } else if (flags.weights) {
+      try {
+        const network = networkWeights(await readWeightsFile(flags.weights), flags.weights);
+        config = network.config;
+        title = network.inferred ? `${flags.weights}: ${describeInferredConfig(network.inferred)}` : flags.weights;
+      } catch (error) {
+        this.error((error as Error).message);
+      }
     } else {
       config = presetConfig(flags.preset as PresetName, {
         kernelSize: flags.kernel,

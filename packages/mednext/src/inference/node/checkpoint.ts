@@ -81,7 +81,10 @@ export async function loadInferenceModel(
   }
   const parsed = parseWeights(bytes, file, (d) => new Uint8Array(inflateRawSync(d)));
   const network = networkWeights(parsed, file);
-  const info: CheckpointInfo = { ...checkpointInfo(parsed.metadata), ...(network.inferred ? { inferred: network.inferred } : {}) };
+  const info: CheckpointInfo = {
+    ...checkpointInfo(parsed.metadata),
+    ...(network.inferred ? { inferred: network.inferred } : {}),
+  };
   const config = network.config;
   const patchSize = options.patchSize ?? info.patchSize ?? options.defaultPatchSize;
   if (!patchSize) throw new Error(`${file}: the checkpoint does not record its patch size; pass one (--patch-size)`);

@@ -133,7 +133,7 @@ describe('seed-paper checkpoints on the command line', () => {
     });
     expect(JSON.parse(meta.source!)).toMatchObject({ file: 'model-b3.ckpt', prefix: 'model.', head_layout: 'conv' });
     const out = path.join(tmp, 'imported-tta');
-    await mednext(['predict', CASE_DIR, '-m', imported, '--tta', '--out', out, '--quiet']);
+    await mednext(['predict', CASE_DIR, '-m', imported, '--tta', '--out', out, '--quiet', '--backend', 'cpu']);
     const ref = reference('b3_tta1', 'ssa-paper'); // the variant's default: the paper's SSA thresholds
     expect(mismatches(await predictedLabels(out), ref.labels)).toBeLessThanOrEqual(ref.allowed);
   }, 240_000);

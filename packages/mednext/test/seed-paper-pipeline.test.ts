@@ -37,7 +37,12 @@ const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'ut
 /** The manifest's parameter set as seed settings (order: thresholds TC/WT/ET, then ET, TC, WT filters). */
 function settingsOf(name: string): SeedPostprocessSettings {
   const [[tc, wt, et], E, T, W] = manifest.sets[name]! as unknown as [number[], number[], number[], number[]];
-  const r = (t: number, f: number[]) => ({ threshold: t, minSize: f[0]!, minMeanProbability: f[1]!, maxComponents: f[2]! });
+  const r = (t: number, f: number[]) => ({
+    threshold: t,
+    minSize: f[0]!,
+    minMeanProbability: f[1]!,
+    maxComponents: f[2]!,
+  });
   return { TC: r(tc!, T), WT: r(wt!, W), ET: r(et!, E) };
 }
 
@@ -49,7 +54,13 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Voxels where the labels differ; each must have a seed probability within 1e-6 of its channel's threshold. */
-function labelMismatches(ours: Uint8Array, theirs: ArrayLike<number>, seedProbs: ChannelVolume | null, pre: SeedPreprocessed, s: SeedPostprocessSettings): number {
+function labelMismatches(
+  ours: Uint8Array,
+  theirs: ArrayLike<number>,
+  seedProbs: ChannelVolume | null,
+  pre: SeedPreprocessed,
+  s: SeedPostprocessSettings,
+): number {
   const [, ny, nz] = pre.originalShape;
   const m = pre.croppedShape[0] * pre.croppedShape[1] * pre.croppedShape[2];
   const thresholds = [s.TC.threshold, s.WT.threshold, s.ET.threshold];
@@ -98,8 +109,26 @@ describe('seed-paper building blocks', () => {
   it('weights each channel of each model separately and refuses a zero weight sum', () => {
     const a = { data: new Float32Array([1, 1, 0, 0]), shape: [2, 1, 1, 2] as [number, number, number, number] };
     const b = { data: new Float32Array([0, 0, 1, 1]), shape: a.shape };
-    expect(Array.from(seedWeightedEnsemble([a, b], [[1, 0], [1, 1]]).data)).toEqual([0.5, 0.5, 1, 1]);
-    expect(() => seedWeightedEnsemble([a, b], [[1, 0], [1, 0]])).toThrow(/channel 1 sum to 0/);
+    expect(
+      Array.from(
+        seedWeightedEnsemble(
+          [a, b],
+          [
+            [1, 0],
+            [1, 1],
+          ],
+        ).data,
+      ),
+    ).toEqual([0.5, 0.5, 1, 1]);
+    expect(() =>
+      seedWeightedEnsemble(
+        [a, b],
+        [
+          [1, 0],
+          [1, 0],
+        ],
+      ),
+    ).toThrow(/channel 1 sum to 0/);
   });
 });
 
@@ -131,7 +160,10 @@ describe('seed-paper pipeline against the seed code', () => {
     expect(pre.outOfRange).toBe(0);
   });
 
-  for (const [key, tta] of [['b3_tta0', false], ['b3_tta1', true]] as const) {
+  for (const [key, tta] of [
+    ['b3_tta0', false],
+    ['b3_tta1', true],
+  ] as const) {
     it(`gives the InferenceModule's probabilities within 1e-4 (TTA ${tta ? 'on' : 'off'})`, async () => {
       const probs = await seedModelProbabilities(pre.image, model, { overlap: 0.5, blend: 'gaussian', tta });
       ours[key] = probs;
@@ -142,7 +174,8 @@ describe('seed-paper pipeline against the seed code', () => {
   }
 
   it('gives the weighted two-model ensemble within 1e-4', async () => {
-    const p1 = ours.b3_tta0 ?? (await seedModelProbabilities(pre.image, model, { overlap: 0.5, blend: 'gaussian', tta: false }));
+    const p1 =
+      ours.b3_tta0 ?? (await seedModelProbabilities(pre.image, model, { overlap: 0.5, blend: 'gaussian', tta: false }));
     const p2 = await seedModelProbabilities(pre.image, model2, { overlap: 0.5, blend: 'gaussian', tta: false });
     ours.ens = seedWeightedEnsemble([p1, p2], manifest.ensemble_weights);
     expect(maxAbsDiff(ours.ens.data, npy('prob_ens.npy.gz').data)).toBeLessThan(1e-4);
@@ -165,7 +198,9 @@ describe('seed-paper pipeline against the seed code', () => {
       const full = uncropVolume({ data: painted, shape: pre.croppedShape }, pre.box, pre.originalShape).data;
       const seedProbs = probKey === 'b3_o07_const' ? null : npy(`prob_${probKey}.npy.gz`);
       const expected = labels.data.subarray(k * n, (k + 1) * n);
-      const seedAsVolume = seedProbs ? { data: seedProbs.data, shape: seedProbs.shape as [number, number, number, number] } : null;
+      const seedAsVolume = seedProbs
+        ? { data: seedProbs.data, shape: seedProbs.shape as [number, number, number, number] }
+        : null;
       excused += labelMismatches(full, expected, seedAsVolume, pre, settings);
     }
     expect(excused).toBeLessThanOrEqual(5);
@@ -189,4 +224,3 @@ describe('seed-paper postprocessing on crafted probability maps', () => {
     });
   }
 });
-

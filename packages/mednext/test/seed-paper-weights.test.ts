@@ -92,7 +92,16 @@ describe('architecture inference from tensor shapes', () => {
   });
 
   it('recovers GRN and a DataParallel prefix from our own parameter list', () => {
-    const config: MedNeXtConfig = { in_channels: 4, n_channels: 8, n_classes: 3, exp_r: 2, kernel_size: 3, grn: true, do_res: true, do_res_up_down: true };
+    const config: MedNeXtConfig = {
+      in_channels: 4,
+      n_channels: 8,
+      n_classes: 3,
+      exp_r: 2,
+      kernel_size: 3,
+      grn: true,
+      do_res: true,
+      do_res_up_down: true,
+    };
     const specs = parameterSpecs(buildArchitecture(resolveConfig(config)));
     const inferred = inferMedNeXtConfig(new Map(specs.map((p) => [`module.${p.name}`, { shape: p.shape }])));
     expect(inferred.prefix).toBe('module.');
@@ -105,8 +114,12 @@ describe('architecture inference from tensor shapes', () => {
     expect(() => inferMedNeXtConfig(new Map([['encoder.weight', { shape: [2, 2] }]]), 'unet.ckpt')).toThrow(
       /unet\.ckpt: no 'stem\.weight' tensor/,
     );
-    const partial = new Map(shapes['S-k3-ds1']!.tensors.filter(([n]) => !n.startsWith('model.out_0')).map(([n, s]) => [n, { shape: s }]));
-    expect(() => inferMedNeXtConfig(partial, 'cut.ckpt')).toThrow(/cut\.ckpt: tensor 'model\.out_0\.conv_out\.bias' is missing/);
+    const partial = new Map(
+      shapes['S-k3-ds1']!.tensors.filter(([n]) => !n.startsWith('model.out_0')).map(([n, s]) => [n, { shape: s }]),
+    );
+    expect(() => inferMedNeXtConfig(partial, 'cut.ckpt')).toThrow(
+      /cut\.ckpt: tensor 'model\.out_0\.conv_out\.bias' is missing/,
+    );
   });
 });
 
@@ -119,7 +132,13 @@ describe('Lightning checkpoints of the seed code', () => {
     expect(ck.tensors.size).toBe(237);
     const net = networkWeights(parseWeights(read('model-b3.ckpt'), 'model-b3.ckpt'), 'model-b3.ckpt');
     expect(net.inferred?.prefix).toBe('model.');
-    expect(net.config).toMatchObject({ n_channels: 2, kernel_size: 3, deep_supervision: true, exp_r: PRESETS.B!.exp, block_counts: PRESETS.B!.blocks });
+    expect(net.config).toMatchObject({
+      n_channels: 2,
+      kernel_size: 3,
+      deep_supervision: true,
+      exp_r: PRESETS.B!.exp,
+      block_counts: PRESETS.B!.blocks,
+    });
     const model = MedNeXt.create(net.config);
     const report = loadStateDict(model, net.tensors, { source: 'model-b3.ckpt' });
     expect(report.missing).toEqual([]);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { readNifti } from '@mednext-ts/io-nifti/node';
-import { parseNpy, parseSafetensors } from '@mednext-ts/mednext';
+import { parseNpy, parseSafetensors, serializeNpy } from '@mednext-ts/mednext';
 import { readProbabilities } from '@mednext-ts/mednext/node';
 import { describe, expect, it } from 'vitest';
 import { mednext, mednextExit, tempDir } from './cli-helpers.js';
@@ -211,5 +211,21 @@ describe('seed-paper checkpoints on the command line', () => {
     const { stdout } = await mednext(['model', 'summary', '--weights', B3, '--patch', '32x32x32']);
     expect(stdout).toMatch(/model-b3\.ckpt: MedNeXt \(non-standard\) k3 \(width 2/);
     expect(stdout).toMatch(/parameters: 50,358/);
+    const input = path.join(tmp, 'window.npy');
+    await writeFile(input, serializeNpy(new Float32Array(4 * 32 * 32 * 16).fill(0.5), [1, 4, 32, 32, 16]));
+    const run = await mednext([
+      'model',
+      'run',
+      '--weights',
+      B3,
+      '--input',
+      input,
+      '--out',
+      path.join(tmp, 'run'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(run.stdout).toMatch(/output_main\.npy {2}1x3x32x32x16/);
+    expect(run.stdout).toMatch(/output_ds4\.npy {2}1x3x2x2x1/);
   }, 60_000);
 });

@@ -66,4 +66,23 @@ describe('task fields of pipeline variants', () => {
       segmentCase(raw, ssaTask, [model], resolvePostprocess(ssaTask), { channelWeights: [[1, 1, 1]] }),
     ).rejects.toThrow(/per-region ensemble weights and label mappings need a task pipeline/);
   });
+
+  it('refuses voxels other than 1 mm on the seed-paper pipeline, as the seed code asserts', async () => {
+    const raw = {
+      id: 'aniso',
+      image: { data: new Float32Array(4 * 8).fill(1), shape: [4, 2, 2, 2] as [number, number, number, number] },
+      modalities: ['t2f', 't1n', 't1c', 't2w'],
+      spacing: [1, 1, 1.2] as [number, number, number],
+    };
+    const model = {
+      name: 'm',
+      predictor: () => new Float32Array(0),
+      patchSize: [16, 16, 16] as [number, number, number],
+      inChannels: 4,
+      outChannels: 3,
+    };
+    await expect(segmentCase(raw, paperTask(), [model], resolvePostprocess(paperTask()), {})).rejects.toThrow(
+      /aniso: voxel spacing 1 x 1 x 1\.2 mm; the seed paper's code requires 1 mm voxels/,
+    );
+  });
 });

@@ -79,6 +79,12 @@ export async function segmentCaseSeedPaper(
   settings: readonly RegionPostprocess[],
   options: InferenceOptions = {},
 ): Promise<CaseSegmentation> {
+  // The team's preprocessing asserts 1 mm voxels and never resamples; refuse rather than silently differ.
+  if (raw.spacing && raw.spacing.some((s) => Math.abs(s - 1) > 1e-6)) {
+    throw new Error(
+      `${raw.id}: voxel spacing ${raw.spacing.join(' x ')} mm; the seed paper's code requires 1 mm voxels (it asserts pixdim 1.0 and does not resample), resample the case first`,
+    );
+  }
   const pre = seedPreprocess(raw.image, raw.id);
   const cropped = await seedEnsembleProbabilities(pre.image, models, options);
   const regions = task.regions.map((r) => r.name);

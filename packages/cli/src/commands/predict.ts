@@ -199,6 +199,7 @@ export default class Predict extends Command {
             weights,
             ...(perRegionWeights ? { channelWeights: perRegionWeights } : {}),
             ...(labelMapping ? { labelMapping } : {}),
+            onWarning: (message) => this.warn(message),
             onProgress: (m, d, t) => progress.windows(m, models.length, d, t),
           },
         );

@@ -36,6 +36,8 @@ export interface InferenceOptions {
   channelWeights?: number[][];
   /** Rewrites label values of the output map (a task's `labelMappings` entry), e.g. `{ 1: 2, 2: 4, 3: 1 }`. */
   labelMapping?: Record<number, number>;
+  /** Receives warnings about a case that do not stop it (e.g. intensities a pipeline had to wrap). */
+  onWarning?: (message: string) => void;
 }
 
 /**

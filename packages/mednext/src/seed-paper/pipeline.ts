@@ -86,6 +86,11 @@ export async function segmentCaseSeedPaper(
     );
   }
   const pre = seedPreprocess(raw.image, raw.id);
+  if (pre.outOfRange > 0) {
+    options.onWarning?.(
+      `${raw.id}: ${pre.outOfRange} voxel(s) outside the int16 range were wrapped by the seed code's int16 cast, as its NumPy cast does on x86`,
+    );
+  }
   const cropped = await seedEnsembleProbabilities(pre.image, models, options);
   const regions = task.regions.map((r) => r.name);
   const { labels: painted } = seedPostprocess(cropped, regions, seedSettingsFrom(settings));

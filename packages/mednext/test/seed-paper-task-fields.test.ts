@@ -85,4 +85,31 @@ describe('task fields of pipeline variants', () => {
       /aniso: voxel spacing 1 x 1 x 1\.2 mm; the seed paper's code requires 1 mm voxels/,
     );
   });
+
+  it('warns about intensities outside int16 and paints a constant prediction over the crop box', async () => {
+    const data = new Float32Array(4 * 27);
+    for (let c = 0; c < 4; c++) data[c * 27 + 13] = c === 0 ? 40000 : 5; // only the centre voxel is non-zero
+    const raw = {
+      id: 'big',
+      image: { data, shape: [4, 3, 3, 3] as [number, number, number, number] },
+      modalities: ['t2f', 't1n', 't1c', 't2w'],
+    };
+    const model = {
+      name: 'const',
+      predictor: (_: Float32Array, count: number) => new Float32Array(count * 3 * 16 ** 3).fill(0.9),
+      patchSize: [16, 16, 16] as [number, number, number],
+      inChannels: 4,
+      outChannels: 3,
+    };
+    const warnings: string[] = [];
+    const task = paperTask();
+    const result = await segmentCase(raw, task, [model], resolvePostprocess(task), {
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(warnings).toEqual([expect.stringMatching(/big: 1 voxel\(s\) outside the int16 range were wrapped/)]);
+    expect(result.cropBox).toEqual({ start: [1, 1, 1], end: [2, 2, 2] });
+    expect(Array.from(result.labels).filter((v) => v !== 0)).toEqual([3]);
+    expect(result.labels[13]).toBe(3);
+    expect(result.probabilities.data[13]).toBeCloseTo(0.9, 6);
+  });
 });

@@ -109,6 +109,24 @@ describe('seed-paper checkpoints on the command line', () => {
     expect(maxDiff).toBeLessThan(1e-4);
   }, 120_000);
 
+  it("re-postprocesses saved probabilities with the seed's rule in mednext ensemble", async () => {
+    const out = path.join(tmp, 'ensemble-from-probs');
+    await mednext(['ensemble', path.join(tmp, 'direct'), '--postprocess', 'submission', '--out', out, '--quiet']);
+    const ref = reference('b3_tta0', 'submission');
+    expect(mismatches(await predictedLabels(out), ref.labels)).toBeLessThanOrEqual(ref.allowed);
+    const tune = await mednextExit(
+      'tune-postprocess',
+      path.join(tmp, 'direct'),
+      '--labels',
+      out,
+      '--out',
+      path.join(tmp, 'pp.json'),
+    );
+    expect(flat(tune.stderr)).toMatch(
+      /uses the seed-paper pipeline, whose component rule tune-postprocess does not search/,
+    );
+  }, 120_000);
+
   it('imports the .ckpt into a safetensors checkpoint that needs no flags, and predicts with TTA like the seed', async () => {
     const imported = path.join(tmp, 'b3.safetensors');
     const { stdout } = await mednext([

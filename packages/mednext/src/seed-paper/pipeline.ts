@@ -67,6 +67,26 @@ export async function seedEnsembleProbabilities(
 }
 
 /**
+ * The seed postprocessing of averaged probabilities (any grid: zero probability outside the crop box
+ * changes nothing, as thresholds are positive), painted and optionally relabelled.
+ */
+export function seedLabelsFromProbabilities(
+  probabilities: ChannelVolume,
+  task: TaskDefinition,
+  settings: readonly RegionPostprocess[],
+  labelMapping?: Record<number, number>,
+): Uint8Array {
+  const { labels } = seedPostprocess(
+    probabilities,
+    task.regions.map((r) => r.name),
+    seedSettingsFrom(settings),
+  );
+  if (labelMapping)
+    for (let i = 0; i < labels.length; i++) if (labels[i]) labels[i] = labelMapping[labels[i]!] ?? labels[i]!;
+  return labels;
+}
+
+/**
  * Segments one case exactly as the seed code does. `raw.image` holds the modalities in the task's
  * order (`t2f, t1n, t1c, t2w` for the released models) with intensities as read from the files.
  * Labels are painted WT -> 2, TC -> 1, ET -> 3, optionally rewritten by `options.labelMapping`,
@@ -92,12 +112,7 @@ export async function segmentCaseSeedPaper(
     );
   }
   const cropped = await seedEnsembleProbabilities(pre.image, models, options);
-  const regions = task.regions.map((r) => r.name);
-  const { labels: painted } = seedPostprocess(cropped, regions, seedSettingsFrom(settings));
-  if (options.labelMapping) {
-    const map = options.labelMapping;
-    for (let i = 0; i < painted.length; i++) if (painted[i]) painted[i] = map[painted[i]!] ?? painted[i]!;
-  }
+  const painted = seedLabelsFromProbabilities(cropped, task, settings, options.labelMapping);
   const shape: Shape3 = pre.originalShape;
   const labels = uncropVolume({ data: painted, shape: pre.croppedShape }, pre.box, shape).data;
   const channels = cropped.shape[0];

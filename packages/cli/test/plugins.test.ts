@@ -92,8 +92,10 @@ describe('mednext CLI with plugins', () => {
     const tasks = JSON.parse(stdout) as { id: string; source: string }[];
     expect(tasks.map((t) => [t.id, t.source])).toEqual([
       ['ped', '@mednext-ts/plugin-ped'],
+      ['ped-paper', '@mednext-ts/plugin-ped'],
       ['ped4', '@mednext-ts/plugin-ped'],
       ['ssa', '@mednext-ts/plugin-ssa'],
+      ['ssa-paper', '@mednext-ts/plugin-ssa'],
     ]);
   });
 
@@ -129,7 +131,7 @@ describe('mednext doctor', () => {
       expect(byName.tensorflow).toBe(false);
       expect(report.auto.backend).toBe('wasm');
     }
-    expect(report.tasks.map((t: { id: string }) => t.id)).toEqual(['ped', 'ped4', 'ssa']);
+    expect(report.tasks.map((t: { id: string }) => t.id)).toEqual(['ped', 'ped-paper', 'ped4', 'ssa', 'ssa-paper']);
     expect(stdout + stderr).not.toMatch(/looks like you are running TensorFlow\.js in Node/);
   }, 60_000);
 });

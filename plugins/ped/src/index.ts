@@ -8,6 +8,7 @@
  * Minimum component sizes 50/75/250 voxels (ET/TC/WT) were the paper's best.
  */
 import { defineTask, type LabelDefinition, type TaskDefinition, type TrainingRecipe } from '@mednext-ts/mednext/tasks';
+import { makePedPaperTask } from './paper.js';
 
 const labels: LabelDefinition[] = [
   { value: 1, name: 'ET', description: 'enhancing tumour' },
@@ -69,5 +70,8 @@ export const ped4Task: TaskDefinition = defineTask({
   training,
 });
 
+/** Task `ped-paper`: the seed paper's released models run with its code's conventions (see paper.ts). */
+export const pedPaperTask: TaskDefinition = makePedPaperTask(labels, training);
+
 /** The tasks this plugin registers. */
-export const tasks: TaskDefinition[] = [pedTask, ped4Task];
+export const tasks: TaskDefinition[] = [pedTask, ped4Task, pedPaperTask];

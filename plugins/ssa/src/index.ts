@@ -7,6 +7,7 @@
  * decoder layers fine-tuned on SSA alone).
  */
 import { defineTask, type TaskDefinition } from '@mednext-ts/mednext/tasks';
+import { makeSsaPaperTask } from './paper.js';
 
 /** Task `ssa`. */
 export const ssaTask: TaskDefinition = defineTask({
@@ -43,5 +44,8 @@ export const ssaTask: TaskDefinition = defineTask({
   },
 });
 
+/** Task `ssa-paper`: the seed paper's released models run with its code's conventions (see paper.ts). */
+export const ssaPaperTask: TaskDefinition = makeSsaPaperTask(ssaTask);
+
 /** The tasks this plugin registers. */
-export const tasks: TaskDefinition[] = [ssaTask];
+export const tasks: TaskDefinition[] = [ssaTask, ssaPaperTask];

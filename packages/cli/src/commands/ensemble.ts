@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
-import { ProbabilityAverager, probabilitiesToLabels, resolveShard, selectShard } from '@mednext-ts/mednext';
+import { ProbabilityAverager, labelsForTask, resolveShard, selectShard } from '@mednext-ts/mednext';
 import {
   probabilityFileName,
   readProbabilities,
@@ -99,7 +99,7 @@ export default class Ensemble extends Command {
       }
       const mean = averager.result();
       const [, nx, ny, nz] = mean.shape;
-      const labels = probabilitiesToLabels(mean, task, settings);
+      const labels = labelsForTask(mean, task, settings);
       if (flags['save-probabilities']) {
         await writeProbabilities(
           path.join(flags.out, probabilityFileName(id)),

@@ -1,7 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { checkFiniteInput, describeCount, resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
+import {
+  checkFiniteInput,
+  describeCount,
+  describeInferredConfig,
+  resolveShard,
+  segmentCase,
+  selectShard,
+} from '@mednext-ts/mednext';
 import {
   loadCaseInput,
   loadInferenceModel,
@@ -20,7 +27,15 @@ import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { BACKEND_CHOICES, Progress, findTask, setupBackend } from '../lib/inference/runtime.js';
 import { exists, findTruthFile, readTruth, summarise, writeOverlays } from '../lib/inference/case-output.js';
 import { checkModelsAgainstTask, type LoadedModel } from '../lib/inference/models.js';
-import { describePostprocess, parsePatchSize, parseWeights, postprocessFromFlags } from '../lib/inference/options.js';
+import {
+  describePostprocess,
+  labelMappingFromFlag,
+  parseChannelWeights,
+  parsePatchSize,
+  parseWeights,
+  postprocessFromFlags,
+} from '../lib/inference/options.js';
+import { isPytorchCheckpoint } from '../lib/inference/models.js';
 import { parseFolds, resolveModelPaths, type CheckpointChoice } from '../lib/inference/model-paths.js';
 
 /** One case in the `--json` summary. */
@@ -59,6 +74,8 @@ export default class Predict extends Command {
     '<%= config.bin %> predict data/val/ -m f0.safetensors -m f1.safetensors -m f2.safetensors --tta --overlap 0.7 --out preds/ --save-probabilities uint8',
     '<%= config.bin %> predict a-t1n.nii.gz a-t1c.nii.gz a-t2w.nii.gz a-t2f.nii.gz -m model.safetensors --out preds/ --overlay',
     '<%= config.bin %> predict data/val/ -m model.safetensors --out preds/ --shard 3/8',
+    '<%= config.bin %> predict data/val/ -m fold0.ckpt --task ssa-paper --tta --out preds/',
+    '<%= config.bin %> predict data/val/ -m f0.ckpt -m f1.ckpt --task ped-paper --postprocess submission --out preds/',
   ];
 
   static override strict = false;
@@ -75,7 +92,7 @@ export default class Predict extends Command {
     model: Flags.string({
       char: 'm',
       description:
-        'checkpoint (.safetensors), fold folder (runs/a/fold_0) or run folder (runs/a: every fold); repeat for an ensemble',
+        'checkpoint (.safetensors, or a PyTorch Lightning .ckpt / PyTorch .pth: architecture inferred, needs --task), fold folder (runs/a/fold_0) or run folder (runs/a: every fold); repeat for an ensemble',
       required: true,
       multiple: true,
     }),
@@ -85,7 +102,10 @@ export default class Predict extends Command {
       options: ['last', 'best'],
       default: 'last',
     }),
-    weights: Flags.string({ description: 'ensemble weights, one per --model, comma-separated (default equal)' }),
+    weights: Flags.string({
+      description:
+        'ensemble weights, one per model, comma-separated (default equal); with a pipeline task such as ssa-paper, per-region groups like 1/0/0.5,1/1/1',
+    }),
     task: Flags.string({ description: "task id (default: the checkpoint's task)" }),
     overlap: Flags.string({ description: 'sliding-window overlap in [0, 1)', default: '0.5' }),
     blend: Flags.string({ description: 'window blending', options: ['gaussian', 'constant'], default: 'gaussian' }),
@@ -104,7 +124,10 @@ export default class Predict extends Command {
     }),
     postprocess: Flags.string({
       description:
-        'postprocessing config JSON (as written by mednext tune-postprocess); --thresholds/--min-sizes override it',
+        'postprocessing config JSON (as written by mednext tune-postprocess; per region threshold, minSize, and for ssa-paper/ped-paper minMeanProbability, maxComponents) or the name of a task preset (mednext tasks lists them, e.g. submission); --thresholds/--min-sizes override it',
+    }),
+    'label-mapping': Flags.string({
+      description: "rewrite the written label values with one of the task's mappings (ped-paper: seed, adult-to-ped)",
     }),
     'save-probabilities': Flags.string({
       description:
@@ -153,27 +176,51 @@ export default class Predict extends Command {
     }).catch((error: Error) => this.error(error.message));
     if (folds && modelFiles.length === flags.model.length && flags.model.every((m, k) => modelFiles[k] === m))
       this.error('--folds picks folds of a run folder; no --model names one');
-    const weights = parseWeights(flags.weights, modelFiles.length);
+    const channelWeights = flags.weights?.includes('/') ? flags.weights : undefined;
+    const weights = channelWeights ? undefined : parseWeights(flags.weights, modelFiles.length);
     const patchSize = parsePatchSize(flags['patch-size']);
+    for (const file of modelFiles) {
+      if (!flags.task && (await isPytorchCheckpoint(file))) {
+        this.error(
+          `${file} is a PyTorch checkpoint, which records no task; pass --task (ssa-paper or ped-paper for the seed paper's released models)`,
+        );
+      }
+    }
+    const requestedTask = flags.task ? await findTask(this.config, flags.task) : undefined;
     const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
     if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
 
     const models: LoadedModel[] = [];
-    for (const file of modelFiles) models.push(await loadInferenceModel(file, { patchSize }));
+    for (const file of modelFiles) {
+      const model = await loadInferenceModel(file, { patchSize, defaultPatchSize: requestedTask?.windowSize });
+      if (model.info.inferred && !flags.quiet) {
+        this.logToStderr(`${file}: ${describeInferredConfig(model.info.inferred)}`);
+      }
+      models.push(model);
+    }
     const taskId = flags.task ?? models[0]!.info.task;
     if (!taskId) this.error(`${modelFiles[0]} does not record its task; pass --task`);
     for (const m of models) {
       if (m.info.task && m.info.task !== taskId)
         this.error(`${m.name} was trained for task '${m.info.task}', not '${taskId}'`);
     }
-    const task = await findTask(this.config, taskId);
+    const task = requestedTask ?? (await findTask(this.config, taskId));
     try {
       checkModelsAgainstTask(models, task);
     } catch (error) {
       this.error((error as Error).message);
     }
     const modalities = models[0]!.info.modalities ?? task.modalities;
-    const settings = await postprocessFromFlags(task, flags);
+    let settings: Awaited<ReturnType<typeof postprocessFromFlags>>;
+    let labelMapping: Record<number, number> | undefined;
+    let perRegionWeights: number[][] | undefined;
+    try {
+      settings = await postprocessFromFlags(task, flags);
+      labelMapping = labelMappingFromFlag(task, flags['label-mapping']);
+      perRegionWeights = parseChannelWeights(channelWeights, models.length, task.regions.length);
+    } catch (error) {
+      this.error((error as Error).message);
+    }
     const shard = resolveShard(flags.shard, process.env);
     const all = await resolveCaseInputs(argv as string[], modalities);
     const cases = selectShard(all, shard, (c: CaseInput) => c.id);
@@ -183,7 +230,7 @@ export default class Predict extends Command {
       if (debris.length > 0)
         this.logToStderr(`removed ${debris.length} temporary file(s) left in ${flags.out} by an interrupted run`);
       this.logToStderr(
-        `task ${task.id}; ${models.length} model(s), patch ${models.map((m) => m.patchSize.join('x')).join(', ')}; overlap ${overlap}, ${flags.blend}${flags.tta ? ', TTA' : ''}`,
+        `task ${task.id}${task.pipeline ? ` (${task.pipeline} pipeline)` : ''}; ${models.length} model(s), patch ${models.map((m) => m.patchSize.join('x')).join(', ')}; overlap ${overlap}, ${flags.blend}${flags.tta ? ', TTA' : ''}`,
       );
       this.logToStderr(`postprocessing: ${describePostprocess(settings)}`);
       this.logToStderr(
@@ -225,6 +272,9 @@ export default class Predict extends Command {
             swBatch: flags['sw-batch'],
             tta: flags.tta,
             weights,
+            ...(perRegionWeights ? { channelWeights: perRegionWeights } : {}),
+            ...(labelMapping ? { labelMapping } : {}),
+            onWarning: (message) => this.warn(message),
             onProgress: (m, d, t) => progress.windows(m, models.length, d, t),
           },
         );

@@ -42,6 +42,15 @@ export default class Tasks extends Command {
       this.log(
         `  recipe   MedNeXt-${t.preset} k${t.kernelSize}, patch ${t.patchSize.join('x')}, batch ${t.batchSize}, ${t.epochs} epochs x ${t.iterationsPerEpoch}, lr ${t.learningRate}, ${t.loss}, ${t.folds} folds`,
       );
+      if (task.pipeline)
+        this.log(
+          `  pipeline ${task.pipeline} (inference window ${task.windowSize?.join('x') ?? 'from the checkpoint'})`,
+        );
+      for (const [name, preset] of Object.entries(task.postprocessPresets ?? {})) {
+        this.log(`  preset   --postprocess ${name}: ${preset.description}`);
+      }
+      const mappings = Object.keys(task.labelMappings ?? {});
+      if (mappings.length) this.log(`  mappings --label-mapping ${mappings.join(' | ')}`);
     }
   }
 }

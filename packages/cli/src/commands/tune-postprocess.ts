@@ -74,6 +74,11 @@ export default class TunePostprocess extends Command {
     }
     reading.stop();
     const task = await findTask(this.config, taskId!);
+    if (task.pipeline) {
+      this.error(
+        `task '${task.id}' uses the ${task.pipeline} pipeline, whose component rule tune-postprocess does not search; tune with its presets or a --postprocess file instead`,
+      );
+    }
     const protocol = metricsTaskFor(task);
     const start = resolvePostprocess(task);
     if (!flags.quiet)

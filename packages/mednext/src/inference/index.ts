@@ -4,3 +4,4 @@ export * from './shard.js';
 export * from './tta.js';
 export * from './pipeline.js';
 export * from './predictor.js';
+export * from './case-pipelines.js';

@@ -16,6 +16,7 @@ import { probabilitiesToLabels, type RegionPostprocess } from '../postprocess/in
 import { ProbabilityAverager } from './ensemble.js';
 import type { InferenceModel } from './predictor.js';
 import { withMirrorTTA } from './tta.js';
+import { casePipeline } from './case-pipelines.js';
 
 /** Sliding-window and ensembling settings. */
 export interface InferenceOptions {
@@ -31,6 +32,12 @@ export interface InferenceOptions {
   weights?: number[];
   /** Progress: model index, windows done, windows total for that model. */
   onProgress?: (model: number, done: number, total: number) => void;
+  /** Per-model, per-region ensemble weights (pipelines that support them, e.g. `seed-paper`); overrides `weights`. */
+  channelWeights?: number[][];
+  /** Rewrites label values of the output map (a task's `labelMappings` entry), e.g. `{ 1: 2, 2: 4, 3: 1 }`. */
+  labelMapping?: Record<number, number>;
+  /** Receives warnings about a case that do not stop it (e.g. intensities a pipeline had to wrap). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -105,6 +112,13 @@ export async function segmentCase(
   settings: readonly RegionPostprocess[],
   options: InferenceOptions = {},
 ): Promise<CaseSegmentation> {
+  // A task variant that reproduces another code's conventions runs its own pipeline end to end.
+  if (task.pipeline) return casePipeline(task.pipeline, task.id)(raw, task, models, settings, options);
+  if (options.channelWeights || options.labelMapping) {
+    throw new Error(
+      `task '${task.id}': per-region ensemble weights and label mappings need a task pipeline that supports them`,
+    );
+  }
   const [, nx, ny, nz] = raw.image.shape;
   const shape: Shape3 = [nx, ny, nz];
   const identity = [

@@ -2,7 +2,7 @@
  * Postprocessing settings: per-region threshold and minimum component size, from the task's
  * defaults, a config file (as written by `mednext tune-postprocess`) and command-line overrides.
  */
-import type { TaskDefinition } from '../tasks/index.js';
+import type { RegionPostprocessValues, TaskDefinition } from '../tasks/index.js';
 
 /** Settings of one region (one sigmoid channel). */
 export interface RegionPostprocess {
@@ -11,13 +11,17 @@ export interface RegionPostprocess {
   threshold: number;
   /** Connected components (26-connectivity) with fewer voxels are removed; 0 keeps everything. */
   minSize: number;
+  /** Components with a lower mean probability are removed (pipelines with a component rule only). */
+  minMeanProbability?: number;
+  /** At most this many components are kept, largest first (pipelines with a component rule only). */
+  maxComponents?: number;
 }
 
 /** The JSON file `predict --postprocess` reads and `tune-postprocess` writes. */
 export interface PostprocessConfig {
   /** Task the settings were made for (checked against the task in use when present). */
   task?: string;
-  regions: Record<string, { threshold?: number; minSize?: number }>;
+  regions: Record<string, RegionPostprocessValues>;
   /** Free-form provenance (what was tuned on, the score reached). */
   note?: string;
 }
@@ -59,9 +63,13 @@ export function parsePostprocessConfig(value: unknown, source: string): Postproc
   if (typeof v.regions !== 'object' || v.regions === null) fail("missing object 'regions'");
   for (const [name, r] of Object.entries(v.regions as Record<string, unknown>)) {
     if (typeof r !== 'object' || r === null) fail(`regions.${name} is not an object`);
-    const { threshold, minSize } = r as Record<string, unknown>;
+    const { threshold, minSize, minMeanProbability, maxComponents } = r as Record<string, unknown>;
     if (threshold !== undefined && typeof threshold !== 'number') fail(`regions.${name}.threshold is not a number`);
     if (minSize !== undefined && typeof minSize !== 'number') fail(`regions.${name}.minSize is not a number`);
+    if (minMeanProbability !== undefined && typeof minMeanProbability !== 'number')
+      fail(`regions.${name}.minMeanProbability is not a number`);
+    if (maxComponents !== undefined && maxComponents !== null && typeof maxComponents !== 'number')
+      fail(`regions.${name}.maxComponents is not a number or null`);
   }
   if (v.task !== undefined && typeof v.task !== 'string') fail("'task' is not a string");
   return v as unknown as PostprocessConfig;
@@ -99,6 +107,22 @@ export function resolvePostprocess(
       throw new Error(`region ${region.name}: threshold must be in (0, 1), got ${threshold}`);
     if (!Number.isInteger(minSize) || minSize < 0)
       throw new Error(`region ${region.name}: minimum size must be a non-negative integer, got ${minSize}`);
-    return { name: region.name, threshold, minSize };
+    const fromFile = config?.regions[region.name];
+    const minMeanProbability = fromFile?.minMeanProbability ?? region.minMeanProbability ?? 0;
+    const rawMax = fromFile && 'maxComponents' in fromFile ? fromFile.maxComponents : region.maxComponents;
+    const maxComponents = rawMax === undefined || rawMax === null ? Number.POSITIVE_INFINITY : rawMax;
+    if (!(minMeanProbability >= 0 && minMeanProbability < 1))
+      throw new Error(`region ${region.name}: minMeanProbability must be in [0, 1), got ${minMeanProbability}`);
+    if (!(Number.isInteger(maxComponents) && maxComponents > 0) && maxComponents !== Number.POSITIVE_INFINITY)
+      throw new Error(`region ${region.name}: maxComponents must be a positive integer or null, got ${maxComponents}`);
+    if (!task.pipeline && (minMeanProbability > 0 || maxComponents !== Number.POSITIVE_INFINITY)) {
+      throw new Error(
+        `region ${region.name}: minMeanProbability and maxComponents need a pipeline with a component rule; task '${task.id}' has none`,
+      );
+    }
+    // Only pipelines with a component rule carry the extra fields, so the default settings stay as they were.
+    return task.pipeline
+      ? { name: region.name, threshold, minSize, minMeanProbability, maxComponents }
+      : { name: region.name, threshold, minSize };
   });
 }

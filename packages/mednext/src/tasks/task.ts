@@ -26,6 +26,29 @@ export interface RegionDefinition {
   threshold: number;
   /** Default minimum connected-component size in voxels (26-connectivity); 0 keeps all. */
   minSize: number;
+  /**
+   * Default minimum mean probability of a kept component; 0 keeps all. Only pipelines with a
+   * component rule use it (the `seed-paper` pipeline); others reject a non-zero value.
+   */
+  minMeanProbability?: number;
+  /** Default maximum number of kept components (largest first); absent = no limit. Same pipelines as above. */
+  maxComponents?: number;
+}
+
+/** Postprocessing values of one region in a preset or a `--postprocess` file. */
+export interface RegionPostprocessValues {
+  threshold?: number;
+  minSize?: number;
+  minMeanProbability?: number;
+  /** `null` = no limit. */
+  maxComponents?: number | null;
+}
+
+/** A named set of postprocessing values (`predict --postprocess NAME`). */
+export interface PostprocessPreset {
+  /** Where the values come from, shown by `mednext tasks`. */
+  description: string;
+  regions: Record<string, RegionPostprocessValues>;
 }
 
 /** The default training recipe of a task (the seed paper's settings unless stated). */
@@ -68,6 +91,17 @@ export interface TaskDefinition {
   regionsToLabels: { region: string; label: number }[];
   /** Default training recipe. */
   training: TrainingRecipe;
+  /**
+   * Name of a case pipeline that replaces the project's own preprocessing, sliding window and
+   * postprocessing (e.g. `seed-paper`, which reproduces the seed paper's code); default the project's.
+   */
+  pipeline?: string;
+  /** Sliding-window size for checkpoints that record none (e.g. a PyTorch `.ckpt`). */
+  windowSize?: [number, number, number];
+  /** Named postprocessing settings, selectable with `predict --postprocess NAME`. */
+  postprocessPresets?: Record<string, PostprocessPreset>;
+  /** Named rewrites of the written label values, selectable with `predict --label-mapping NAME`. */
+  labelMappings?: Record<string, Record<number, number>>;
 }
 
 /** Thrown when a task definition is inconsistent. */
@@ -105,6 +139,15 @@ export function defineTask(task: TaskDefinition): TaskDefinition {
     if (!(region.threshold > 0 && region.threshold < 1)) fail(`region ${region.name} threshold must be in (0, 1)`);
     if (!Number.isInteger(region.minSize) || region.minSize < 0)
       fail(`region ${region.name} minSize must be a non-negative integer`);
+    const p = region.minMeanProbability;
+    if (p !== undefined && !(p >= 0 && p < 1)) fail(`region ${region.name} minMeanProbability must be in [0, 1)`);
+    const k = region.maxComponents;
+    if (k !== undefined && !(Number.isInteger(k) && k > 0) && k !== Number.POSITIVE_INFINITY)
+      fail(`region ${region.name} maxComponents must be a positive integer`);
+  }
+  for (const name of Object.keys(task.postprocessPresets ?? {})) {
+    for (const r of Object.keys(task.postprocessPresets![name]!.regions))
+      if (!regionNames.has(r)) fail(`postprocessing preset ${name} names unknown region ${r}`);
   }
   for (const { region, label } of task.regionsToLabels) {
     if (!regionNames.has(region)) fail(`regionsToLabels names unknown region ${region}`);

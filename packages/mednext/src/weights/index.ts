@@ -6,3 +6,5 @@ export * from './zip.js';
 export * from './pickle.js';
 export * from './pth.js';
 export * from './checkpoint.js';
+export * from './infer-config.js';
+export * from './network-weights.js';

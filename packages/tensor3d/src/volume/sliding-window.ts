@@ -40,7 +40,18 @@ export interface SlidingWindowOptions {
   padValue?: number;
   /** Called after each batch with the number of windows done and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Window start positions along one axis (default {@link windowStarts}, nnU-Net's even spacing).
+   * A start below 0 means the image is padded with `padValue` before it. Lets a caller reproduce
+   * another library's placement (e.g. MONAI's fixed stride with a flush last window).
+   */
+  placement?: WindowPlacement;
+  /** Blending weights of one window, `px * py * pz` values in C order; overrides `blend` and `sigmaScale`. */
+  importanceMap?: Float32Array;
 }
+
+/** Window start positions along one axis of `size` voxels for windows of `patch` voxels. */
+export type WindowPlacement = (size: number, patch: number, overlap: number) => number[];
 
 /** Rounds half to even, like `numpy.round`, so window positions match nnU-Net's. */
 function roundHalfEven(v: number): number {
@@ -69,8 +80,13 @@ export function windowStarts(size: number, patch: number, overlap = 0.5): number
 }
 
 /** All window origins `[x, y, z]` in C order (x slowest). */
-export function windowOrigins(shape: Shape3, patchSize: Shape3, overlap = 0.5): Shape3[] {
-  const [sx, sy, sz] = [0, 1, 2].map((a) => windowStarts(shape[a]!, patchSize[a]!, overlap)) as [
+export function windowOrigins(
+  shape: Shape3,
+  patchSize: Shape3,
+  overlap = 0.5,
+  placement: WindowPlacement = windowStarts,
+): Shape3[] {
+  const [sx, sy, sz] = [0, 1, 2].map((a) => placement(shape[a]!, patchSize[a]!, overlap)) as [
     number[],
     number[],
     number[],
@@ -108,10 +124,16 @@ export async function slidingWindowInference(
       `slidingWindowInference: input shape [${input.shape.join(', ')}] does not match its ${input.data.length} values`,
     );
   }
-  const origins = windowOrigins([nx, ny, nz], patch, options.overlap ?? 0.5);
+  const origins = windowOrigins([nx, ny, nz], patch, options.overlap ?? 0.5, options.placement);
   const patchVoxels = px * py * pz;
-  const weights =
-    (options.blend ?? 'gaussian') === 'gaussian'
+  if (options.importanceMap && options.importanceMap.length !== patchVoxels) {
+    throw new RangeError(
+      `slidingWindowInference: importanceMap has ${options.importanceMap.length} values for a ${patch.join('x')} window`,
+    );
+  }
+  const weights = options.importanceMap
+    ? options.importanceMap
+    : (options.blend ?? 'gaussian') === 'gaussian'
       ? gaussianImportanceMap(patch, { sigmaScale: options.sigmaScale })
       : new Float32Array(patchVoxels).fill(1);
   const volumeVoxels = nx * ny * nz;

@@ -1,7 +1,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import { MedNeXt, formatLoadReport, loadStateDict, forwardNcdhw, parseNpy, serializeNpy } from '@mednext-ts/mednext';
+import {
+  MedNeXt,
+  describeInferredConfig,
+  formatLoadReport,
+  loadStateDict,
+  forwardNcdhw,
+  networkWeights,
+  parseNpy,
+  serializeNpy,
+} from '@mednext-ts/mednext';
 import { readWeightsFile } from '@mednext-ts/mednext/node';
 import { selectBackend, type BackendPreference } from '@mednext-ts/tensor3d';
 import { resolveModelConfig } from '../../lib/model-config.js';
@@ -22,9 +31,13 @@ export default class ModelRun extends Command {
 
   static override flags = {
     config: Flags.string({
-      description: 'MedNeXt constructor arguments as JSON (default: the config stored in the safetensors metadata)',
+      description:
+        'MedNeXt constructor arguments as JSON (default: the config stored in the safetensors metadata, else inferred from the tensors)',
     }),
-    weights: Flags.string({ description: '.safetensors or PyTorch .pth/.pt checkpoint', required: true }),
+    weights: Flags.string({
+      description: '.safetensors, PyTorch .pth/.pt or Lightning .ckpt checkpoint (a model. prefix is removed)',
+      required: true,
+    }),
     input: Flags.string({ description: 'input .npy, NCDHW float32, spatial sizes multiples of 16', required: true }),
     out: Flags.string({ description: 'output folder (created if needed)', required: true }),
     backend: Flags.string({
@@ -43,11 +56,25 @@ export default class ModelRun extends Command {
     const choice = await selectBackend(flags.backend as BackendPreference);
     this.logToStderr(`backend: ${choice.backend} (${choice.reason})`);
     const weights = await readWeightsFile(flags.weights);
-    const config = await resolveModelConfig(flags.config, flags.weights, weights.metadata).catch((error: Error) =>
-      this.error(error.message),
-    );
+    let config: Awaited<ReturnType<typeof resolveModelConfig>>;
+    let tensors = weights.tensors;
+    if (flags.config) {
+      config = await resolveModelConfig(flags.config, flags.weights, weights.metadata).catch((error: Error) =>
+        this.error(error.message),
+      );
+    } else {
+      let network: ReturnType<typeof networkWeights>;
+      try {
+        network = networkWeights(weights, flags.weights);
+      } catch (error) {
+        this.error((error as Error).message);
+      }
+      config = network.config;
+      tensors = network.tensors;
+      if (network.inferred) this.logToStderr(`${flags.weights}: ${describeInferredConfig(network.inferred)}`);
+    }
     const model = MedNeXt.create(config);
-    const report = loadStateDict(model, weights.tensors, { strict: !flags['non-strict'], source: flags.weights });
+    const report = loadStateDict(model, tensors, { strict: !flags['non-strict'], source: flags.weights });
     const problems = formatLoadReport(report);
     if (problems) this.warn(`weights: ${problems}`);
     const input = parseNpy(new Uint8Array(await readFile(flags.input)), flags.input);

@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Command, Flags } from '@oclif/core';
-import { configFromMetadata, presetConfig, summarize, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
+import {
+  describeInferredConfig,
+  networkWeights,
+  presetConfig,
+  summarize,
+  type MedNeXtConfig,
+  type PresetName,
+} from '@mednext-ts/mednext';
 import { checkpointInfo, readWeightsFile } from '@mednext-ts/mednext/node';
 import { parseDims3 } from '../../lib/dims.js';
 
@@ -11,7 +18,7 @@ function parsePatch(text: string): [number, number, number] {
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
-const WEIGHTS_FILE = /\.(safetensors|pth|pt)$/i;
+const WEIGHTS_FILE = /\.(safetensors|pth|pt|ckpt)$/i;
 const DEFAULT_PATCH = '128x160x112';
 
 /** What the summary describes: a network config, where it came from, and the patch of a checkpoint. */
@@ -26,11 +33,8 @@ interface Described {
 
 async function describeCheckpoint(file: string): Promise<Described> {
   const weights = await readWeightsFile(file);
-  const config = configFromMetadata(weights.metadata);
-  if (!config)
-    throw new Error(
-      `${file} holds no network config in its metadata (not written by mednext); pass --config CONFIG.json`,
-    );
+  // The stored config of our checkpoints, else the network inferred from the tensors (PyTorch/Lightning files).
+  const { config, inferred } = networkWeights(weights, file);
   const info = checkpointInfo(weights.metadata);
   const extra: Record<string, unknown> = { ...info };
   for (const key of ['fold', 'epoch', 'val_dice_mean']) {
@@ -38,7 +42,12 @@ async function describeCheckpoint(file: string): Promise<Described> {
     if (raw !== undefined) extra[key] = Number.isFinite(Number(raw)) ? Number(raw) : raw;
   }
   for (const key of Object.keys(extra)) if (extra[key] === undefined) delete extra[key];
-  return { config, title: file, patch: info.patchSize, checkpoint: extra };
+  return {
+    config,
+    title: inferred ? `${file}: ${describeInferredConfig(inferred)}` : file,
+    patch: info.patchSize,
+    checkpoint: extra,
+  };
 }
 
 /** `mednext model summary`: layers, parameters and forward cost of a configuration or a checkpoint. */
@@ -55,10 +64,11 @@ export default class ModelSummary extends Command {
     '<%= config.bin %> model summary --preset B --kernel 3',
     '<%= config.bin %> model summary --preset M --kernel 5 --patch-size 128x128x128 --deep-supervision',
     '<%= config.bin %> model summary --config config.json --json',
+    '<%= config.bin %> model summary --weights epoch=71-step=64800.ckpt',
   ];
 
   static override args = {
-    checkpoint: Args.string({ description: 'a checkpoint (.safetensors written by mednext) to summarise' }),
+    checkpoint: Args.string({ description: 'a checkpoint to summarise (.safetensors, .pth, Lightning .ckpt)' }),
   };
 
   static override flags = {
@@ -66,6 +76,10 @@ export default class ModelSummary extends Command {
     kernel: Flags.integer({ description: 'depthwise kernel size', options: ['3', '5', '7'], default: 3 }),
     config: Flags.string({
       description: 'a CONFIG.json with official argument names instead of --preset (or a checkpoint file)',
+    }),
+    weights: Flags.string({
+      description:
+        'a checkpoint (.safetensors, .pth, Lightning .ckpt) whose network to summarise (same as the argument): its stored config, else the one inferred from its tensors',
     }),
     'in-channels': Flags.integer({ description: 'input channels of the preset', default: 4 }),
     classes: Flags.integer({ description: 'output classes of the preset', default: 3 }),
@@ -82,8 +96,8 @@ export default class ModelSummary extends Command {
     const { args, flags } = await this.parse(ModelSummary);
     // A checkpoint given to --config (a natural guess) is read as one instead of failing as JSON.
     const checkpointFile =
-      args.checkpoint ?? (flags.config && WEIGHTS_FILE.test(flags.config) ? flags.config : undefined);
-    if (args.checkpoint && flags.config) this.error('give either a checkpoint or --config, not both');
+      args.checkpoint ?? flags.weights ?? (flags.config && WEIGHTS_FILE.test(flags.config) ? flags.config : undefined);
+    if ((args.checkpoint || flags.weights) && flags.config) this.error('give either a checkpoint or --config, not both');
     let described: Described;
     try {
       if (checkpointFile) described = await describeCheckpoint(checkpointFile);

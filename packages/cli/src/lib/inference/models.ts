@@ -1,7 +1,8 @@
 /**
  * Consistency checks between loaded checkpoints and the task they are used for.
  */
-import type { InferenceModel, TaskDefinition } from '@mednext-ts/mednext';
+import { open, type FileHandle } from 'node:fs/promises';
+import { isZip, type InferenceModel, type TaskDefinition } from '@mednext-ts/mednext';
 import type { CheckpointInfo } from '@mednext-ts/mednext/node';
 
 /** A checkpoint loaded for inference, with what its metadata says. */
@@ -33,5 +34,20 @@ export function checkModelsAgainstTask(models: readonly LoadedModel[], task: Tas
     }
     if (mine && mine.length !== m.inChannels)
       throw new Error(`${m.name}: ${mine.length} modalities recorded for a ${m.inChannels}-channel network`);
+  }
+}
+
+/** Whether `file` starts like a zip archive, i.e. a PyTorch (Lightning) checkpoint rather than safetensors. */
+export async function isPytorchCheckpoint(file: string): Promise<boolean> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    const head = new Uint8Array(4);
+    await handle.read(head, 0, 4, 0);
+    return isZip(head);
+  } catch {
+    return false; // unreadable files are reported by the loader with the reason
+  } finally {
+    await handle?.close();
   }
 }

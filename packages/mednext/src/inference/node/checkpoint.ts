@@ -1,9 +1,11 @@
 /**
- * Loading a trained checkpoint (safetensors) as an {@link InferenceModel}.
+ * Loading a trained checkpoint as an {@link InferenceModel}: our safetensors (config and training
+ * facts in the metadata) or a PyTorch / Lightning checkpoint (architecture inferred from the tensors).
  */
 import { readFile } from 'node:fs/promises';
+import { inflateRawSync } from 'node:zlib';
 import { MedNeXt } from '../../model/index.js';
-import { configFromMetadata, loadStateDict, parseSafetensors } from '../../weights/index.js';
+import { loadStateDict, networkWeights, parseWeights, type InferredConfig } from '../../weights/index.js';
 import type { Shape3 } from '@mednext-ts/tensor3d';
 import { mednextPredictor, type InferenceModel } from '../predictor.js';
 
@@ -19,6 +21,10 @@ export interface CheckpointInfo {
   regions?: string[];
   /** Intensity normalisation the inputs need, when recorded (only `zscore-nonzero` exists). */
   normalization?: string;
+  /** Set for a checkpoint without our metadata (PyTorch / Lightning): how its architecture was inferred. */
+  inferred?: InferredConfig;
+  /** Where the file came from and how it was converted (`mednext model import` records it). */
+  source?: string;
 }
 
 function jsonField<T>(metadata: Record<string, string>, keys: readonly string[]): T | undefined {
@@ -42,6 +48,7 @@ export function checkpointInfo(metadata: Record<string, string>): CheckpointInfo
     modalities: jsonField<string[]>(metadata, ['modalities']),
     regions: jsonField<string[]>(metadata, ['regions']),
     normalization: jsonField<string>(metadata, ['normalization']),
+    source: jsonField<string>(metadata, ['source']),
   };
 }
 
@@ -49,12 +56,15 @@ export function checkpointInfo(metadata: Record<string, string>): CheckpointInfo
 export interface LoadModelOptions {
   /** Sliding-window size; default the checkpoint's training patch size. */
   patchSize?: Shape3;
+  /** Window size for checkpoints that record none (e.g. a task variant's default); `patchSize` wins. */
+  defaultPatchSize?: Shape3;
 }
 
 /**
  * Loads a MedNeXt checkpoint for inference: the network config comes from the safetensors
- * metadata, weights are loaded strictly (a mismatch is an error naming the tensors), and the
- * window size is the training patch size unless overridden.
+ * metadata, or is inferred from the tensors of a PyTorch / Lightning checkpoint (`.ckpt`, `.pth`;
+ * read without executing anything); weights are loaded strictly (a mismatch is an error naming
+ * the tensors), and the window size is the training patch size unless overridden.
  */
 export async function loadInferenceModel(
   file: string,
@@ -69,14 +79,14 @@ export async function loadInferenceModel(
       { cause: error },
     );
   }
-  const parsed = parseSafetensors(bytes, file);
-  const config = configFromMetadata(parsed.metadata);
-  if (!config)
-    throw new Error(
-      `${file}: the checkpoint metadata holds no MedNeXt config (in_channels, n_channels, n_classes, ...)`,
-    );
-  const info = checkpointInfo(parsed.metadata);
-  const patchSize = options.patchSize ?? info.patchSize;
+  const parsed = parseWeights(bytes, file, (d) => new Uint8Array(inflateRawSync(d)));
+  const network = networkWeights(parsed, file);
+  const info: CheckpointInfo = {
+    ...checkpointInfo(parsed.metadata),
+    ...(network.inferred ? { inferred: network.inferred } : {}),
+  };
+  const config = network.config;
+  const patchSize = options.patchSize ?? info.patchSize ?? options.defaultPatchSize;
   if (!patchSize) throw new Error(`${file}: the checkpoint does not record its patch size; pass one (--patch-size)`);
   if (patchSize.length !== 3 || patchSize.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
     throw new Error(`${file}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`);
@@ -87,7 +97,12 @@ export async function loadInferenceModel(
     );
   }
   const model = MedNeXt.create(config, { seed: 0 });
-  loadStateDict(model, parsed.tensors, { source: file });
+  try {
+    loadStateDict(model, network.tensors, { source: file });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   return {
     name: file,
     predictor: mednextPredictor(model, patchSize),

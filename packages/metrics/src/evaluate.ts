@@ -245,7 +245,8 @@ export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
   // Protocols other than the BraTS presets never reproduce the official code's bugs.
   const fixQuirks = corrected || !bratsQuirks;
   // Default penalty: the diagonal of the field of view.
-  const hd95Penalty = task.hd95Penalty ?? Math.hypot(shape[0] * spacing[0], shape[1] * spacing[1], shape[2] * spacing[2]);
+  const hd95Penalty =
+    task.hd95Penalty ?? Math.hypot(shape[0] * spacing[0], shape[1] * spacing[1], shape[2] * spacing[2]);
 
   const ctx: RegionContext = {
     task,
@@ -319,7 +320,8 @@ function evaluateRegion(
   let fn = 0;
   for (const m of matching.lesions) {
     const vol = voxelVolume(m.voxels);
-    const isCounted = task.minGtLesion.unit === 'mm3' ? vol > task.minGtLesion.value : m.voxels > task.minGtLesion.value;
+    const isCounted =
+      task.minGtLesion.unit === 'mm3' ? vol > task.minGtLesion.value : m.voxels > task.minGtLesion.value;
     const hd = finite(m.hd95, hd95Penalty);
     if (isCounted) {
       counted++;

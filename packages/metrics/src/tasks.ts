@@ -80,7 +80,9 @@ export const BRATS_2024_PROTOCOLS: Readonly<Record<string, BratsProtocol>> = {
 export function getTask(name: string): BratsProtocol {
   const key = name.toLowerCase().replace(/^brats-(2024-)?/, '');
   if (key !== 'ssa' && key !== 'ped')
-    throw new RangeError(`unknown BraTS protocol "${name}": expected one of ${Object.keys(BRATS_2024_PROTOCOLS).join(', ')}`);
+    throw new RangeError(
+      `unknown BraTS protocol "${name}": expected one of ${Object.keys(BRATS_2024_PROTOCOLS).join(', ')}`,
+    );
   return TASKS[key];
 }
 

@@ -82,7 +82,11 @@ describe('regionProtocol: lesion-wise metrics over a task’s own regions', () =
   it('removes prediction lesions at or below minPredLesion before matching', () => {
     const fp = liverCase();
     fp[at(9, 0, 9)] = 2;
-    const keep = evaluateCase({ gt: { data: gt, shape }, pred: { data: fp, shape }, task: liver({ hd95Penalty: 100 }) });
+    const keep = evaluateCase({
+      gt: { data: gt, shape },
+      pred: { data: fp, shape },
+      task: liver({ hd95Penalty: 100 }),
+    });
     expect(keep.regions.TUMOUR!.Num_FP).toBe(1);
     expect(keep.regions.TUMOUR!.LesionWise_Score_Dice).toBeCloseTo(2 / 3, 12);
     const drop = evaluateCase({

@@ -10,7 +10,7 @@ describe('mednext demo', () => {
   it('segments a fresh phantom with the shipped model: WT lesion-wise Dice >= 0.85, files and report written', async () => {
     const out = path.join(tmp, 'demo');
     const { stdout } = await mednext(['demo', '--out', out]);
-    expect(stdout).toMatch(/lesion-wise BraTS 2024 \(SSA protocol\) on Phantom-glioma-424242/);
+    expect(stdout).toMatch(/BraTS-SSA lesion-wise metrics \(protocol ssa\) on Phantom-glioma-424242/);
     const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.seed).toBe(424242);
     expect(metrics.metrics.regions.WT.LesionWise_Score_Dice).toBeGreaterThanOrEqual(0.85);

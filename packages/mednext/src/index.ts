@@ -12,3 +12,4 @@ export * from './data/index.js';
 export * from './demo/index.js';
 export * from './training/index.js';
 export * from './export/index.js';
+export * from './evaluation/index.js';

@@ -46,6 +46,7 @@ export const pedTask: TaskDefinition = defineTask({
     { region: 'ET', label: 1 },
   ],
   training,
+  evaluation: { preset: 'brats-2024-ped' },
 });
 
 /** Task `ped4`: four regions, so the cystic component is predicted too. */
@@ -67,6 +68,7 @@ export const ped4Task: TaskDefinition = defineTask({
     { region: 'ET', label: 1 },
   ],
   training,
+  evaluation: { preset: 'brats-2024-ped' },
 });
 
 /** The tasks this plugin registers. */

@@ -41,6 +41,8 @@ export const ssaTask: TaskDefinition = defineTask({
     folds: 5,
     finetune: { trainLast: 10, reinit: true },
   },
+  // Scored with the official BraTS 2024 SSA evaluation (regions WT, TC, ET; ET merged through NETC).
+  evaluation: { preset: 'brats-2024-ssa' },
 });
 
 /** The tasks this plugin registers. */

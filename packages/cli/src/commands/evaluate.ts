@@ -10,11 +10,13 @@ import {
   pairCases,
   summarize,
   synapseCsv,
-  TASKS,
   type CaseMetrics,
+  type EvaluationProtocol,
   type RegionMetrics,
-  type TaskName,
 } from '@mednext-ts/metrics';
+import { imageFilePattern, taskNaming, type TaskDefinition } from '@mednext-ts/mednext/tasks';
+import { findTask } from '../lib/inference/runtime.js';
+import { protocolFor, protocolLabel } from '../lib/inference/scoring.js';
 
 /** NIfTI files directly in `dir` or one folder below (BraTS case folders). */
 async function listNifti(dir: string, depth = 1): Promise<string[]> {
@@ -69,13 +71,22 @@ function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(4);
 }
 
-/** `mednext evaluate`: BraTS 2024 lesion-wise metrics of predictions against ground truth. */
+/** The task's input images among `files` (they sit next to the label maps in case folders and are no label maps). */
+function isTaskImage(file: string, task: TaskDefinition): boolean {
+  const base = path.basename(file);
+  const naming = taskNaming(task);
+  return task.modalities.some((m, i) => imageFilePattern(naming, m, i).test(base));
+}
+
+/** `mednext evaluate`: a task's evaluation protocol on predictions against ground truth. */
 export default class Evaluate extends Command {
   static override description =
-    'Score predicted segmentations against ground truth with the BraTS 2024 lesion-wise metrics (lesion-wise Dice and ' +
-    'HD95, legacy Dice/HD95, sensitivity, specificity, TP/FP/FN lesion counts), reproducing the official evaluation ' +
-    'code, quirks included (see --corrected). Cases are paired by BraTS ID (e.g. BraTS-SSA-00002-000-seg.nii.gz with ' +
-    'BraTS-SSA-00002-000.nii.gz); spacing is taken from the prediction, as the official code does.';
+    "Score predicted segmentations against ground truth with the task's evaluation protocol: lesion-wise Dice and " +
+    'HD95, whole-region (legacy) Dice/HD95, sensitivity, specificity and TP/FP/FN lesion counts per region. Tasks ' +
+    'ssa and ped use the BraTS 2024 protocols and reproduce the official evaluation code, quirks included (see ' +
+    '--corrected); other tasks are scored over their own regions with the lesion-matching parameters they declare. ' +
+    'Cases are paired by case ID (e.g. BraTS-SSA-00002-000-seg.nii.gz with BraTS-SSA-00002-000.nii.gz); spacing ' +
+    'is taken from the prediction, as the official code does.';
 
   static override examples = [
     '<%= config.bin %> evaluate --task ssa --gt data/val/ --pred preds/ --out metrics.csv',
@@ -83,7 +94,10 @@ export default class Evaluate extends Command {
   ];
 
   static override flags = {
-    task: Flags.string({ description: 'label convention and parameters', options: ['ssa', 'ped'], required: true }),
+    task: Flags.string({
+      description: 'task id (any registered task, see mednext tasks): its label convention and evaluation protocol',
+      required: true,
+    }),
     gt: Flags.string({
       description: 'ground-truth label map, or a folder of them (case folders allowed)',
       required: true,
@@ -106,7 +120,8 @@ export default class Evaluate extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Evaluate);
-    const task = flags.task as TaskName;
+    const task = await findTask(this.config, flags.task);
+    const protocol = protocolFor(task);
     const gtIsDir = await isDirectory(flags.gt, 'gt');
     const predIsDir = await isDirectory(flags.pred, 'pred');
     let pairs: Array<{ id: string; gt: string; pred: string }>;
@@ -115,7 +130,7 @@ export default class Evaluate extends Command {
       pairs = [{ id, gt: flags.gt, pred: flags.pred }];
     } else {
       const found = pairCases(
-        gtIsDir ? await listNifti(flags.gt) : [flags.gt],
+        gtIsDir ? (await listNifti(flags.gt)).filter((f) => !isTaskImage(f, task)) : [flags.gt],
         predIsDir ? await listNifti(flags.pred) : [flags.pred],
       );
       for (const id of found.missingPrediction) this.warn(`case ${id}: no prediction in ${flags.pred}; skipped`);
@@ -144,7 +159,7 @@ export default class Evaluate extends Command {
         const result = evaluateCase({
           gt,
           pred,
-          task,
+          task: protocol,
           id: pair.id,
           corrected: flags.corrected,
           allowUnknownLabels: flags['allow-unknown-labels'],
@@ -158,14 +173,15 @@ export default class Evaluate extends Command {
     bar?.update(pairs.length, { id: '' });
     bar?.stop();
 
-    if (results.length > 0) this.log(this.summaryTable(task, results, flags.corrected));
+    if (results.length > 0) this.log(this.summaryTable(task.id, protocol, results, flags.corrected));
     if (flags.out) {
       await writeFile(flags.out, synapseCsv(results));
       this.log(`scores written to ${flags.out}`);
     }
     if (flags.json) {
       const doc = {
-        task,
+        task: task.id,
+        protocol: protocol.name,
         corrected: flags.corrected,
         cases: results.map((r) => ({
           id: r.id,
@@ -186,11 +202,23 @@ export default class Evaluate extends Command {
     }
   }
 
-  private summaryTable(task: TaskName, results: Array<{ result: CaseMetrics }>, corrected: boolean): string {
-    const regions = TASKS[task].regions;
-    const header = ['region', 'metric'.padEnd(22), 'mean'.padStart(9), 'median'.padStart(9), 'std'.padStart(9)];
+  private summaryTable(
+    taskId: string,
+    protocol: EvaluationProtocol,
+    results: Array<{ result: CaseMetrics }>,
+    corrected: boolean,
+  ): string {
+    const regions = protocol.regions;
+    const width = Math.max(6, ...regions.map((r) => r.length));
+    const header = [
+      'region'.padEnd(width),
+      'metric'.padEnd(22),
+      'mean'.padStart(9),
+      'median'.padStart(9),
+      'std'.padStart(9),
+    ];
     const lines = [
-      `${results.length} case(s), task ${task}${corrected ? ' (corrected, not the official numbers)' : ''}`,
+      `${results.length} case(s), task ${taskId}, ${protocolLabel(protocol)} protocol${corrected ? ' (corrected, not the official numbers)' : ''}`,
       header.join('  '),
     ];
     for (const region of regions) {
@@ -198,7 +226,7 @@ export default class Evaluate extends Command {
         const s = summarize(results.map((r) => r.result.regions[region]![metric]));
         lines.push(
           [
-            region.padEnd(6),
+            region.padEnd(width),
             metric.padEnd(22),
             fmt(s.mean).padStart(9),
             fmt(s.median).padStart(9),

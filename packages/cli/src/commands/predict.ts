@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
+import { normalizationFromRecord, resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
   loadInferenceModel,
@@ -114,6 +114,8 @@ export default class Predict extends Command {
       this.error((error as Error).message);
     }
     const modalities = models[0]!.info.modalities ?? task.modalities;
+    // Inputs are normalised as the checkpoints record (what training did), not as the task says today.
+    const normalization = recordedNormalization(models, modalities);
     const settings = await postprocessFromFlags(task, flags);
     const shard = resolveShard(flags.shard, process.env);
     const all = await resolveCaseInputs(argv as string[], modalities);
@@ -156,6 +158,7 @@ export default class Predict extends Command {
             swBatch: flags['sw-batch'],
             tta: flags.tta,
             weights,
+            normalization,
             onProgress: (m, d, t) => progress.windows(m, models.length, d, t),
           },
         );
@@ -192,4 +195,19 @@ export default class Predict extends Command {
       this.logToStderr(`done: ${done} predicted, ${skipped} skipped (output existed), ${failed.length} failed`);
     if (failed.length > 0) this.error(`${failed.length} case(s) failed:\n${failed.join('\n')}`, { exit: 1 });
   }
+}
+
+/** The input normalisation the ensemble members record; they must agree (one preprocessing feeds them all). */
+function recordedNormalization(models: readonly LoadedModel[], modalities: readonly string[]) {
+  const [first, ...rest] = models.map((m) => ({
+    name: m.name,
+    methods: normalizationFromRecord(m.info.normalization, modalities, m.name),
+  }));
+  for (const other of rest) {
+    if (JSON.stringify(other.methods) !== JSON.stringify(first!.methods))
+      throw new Error(
+        `${other.name} normalises its inputs with ${JSON.stringify(other.methods)}, ${first!.name} with ${JSON.stringify(first!.methods)}; ensemble members must agree`,
+      );
+  }
+  return first!.methods;
 }

@@ -3,6 +3,7 @@
  * inference for every ensemble member (optionally with mirror TTA), probability averaging,
  * postprocessing and undoing the crop.
  */
+import type { NormalizationParams } from '../tasks/normalization.js';
 import {
   slidingWindowInference,
   uncropVolume,
@@ -31,6 +32,11 @@ export interface InferenceOptions {
   weights?: number[];
   /** Progress: model index, windows done, windows total for that model. */
   onProgress?: (model: number, done: number, total: number) => void;
+  /**
+   * Normalisation per modality (in the image's modality order), as recorded in the checkpoint;
+   * default the task's.
+   */
+  normalization?: readonly NormalizationParams[];
 }
 
 /**
@@ -94,8 +100,8 @@ export interface CaseSegmentation {
 }
 
 /**
- * Segments one case: crop to the non-zero box of all modalities and z-score each modality over
- * its non-zero voxels (exactly the training preprocessing), run the ensemble, postprocess with
+ * Segments one case: crop to the non-zero box of all modalities and normalise each modality as
+ * the checkpoint records (exactly the training preprocessing), run the ensemble, postprocess with
  * `settings`, and paste the result back into the original grid.
  */
 export async function segmentCase(
@@ -125,6 +131,7 @@ export async function segmentCase(
       files: {},
     },
     task,
+    options.normalization ? { normalization: options.normalization } : {},
   );
   const cropped = await ensembleProbabilities(pre.image, models, options);
   const labelsCropped = probabilitiesToLabels(cropped, task, settings);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadBratsCase } from '@mednext-ts/io-nifti/node';
+import { resolveNormalization } from '../../tasks/normalization.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import { CACHE_VERSION, preprocessCaseArrays, type CachedCaseMeta } from '../preprocess-case.js';
 import {
@@ -163,6 +164,7 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
     task: task.id,
     modalities: [...task.modalities],
     regions: task.regions.map((r) => r.name),
+    normalization: resolveNormalization(task),
     cases: cases.filter((c) => ok.has(c.id)).map((c) => ({ id: c.id, source: c.source })),
   };
   await writeFileAtomic(path.join(outDir, DATASET_FILE), JSON.stringify(description, null, 1));

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { normalizationFromRecord, resolveShard, segmentCase, selectShard } from '@mednext-ts/mednext';
+import { normalizationFromRecord, resolveShard, segmentCase, selectShard, taskNaming } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
   loadInferenceModel,
@@ -118,7 +118,7 @@ export default class Predict extends Command {
     const normalization = recordedNormalization(models, modalities);
     const settings = await postprocessFromFlags(task, flags);
     const shard = resolveShard(flags.shard, process.env);
-    const all = await resolveCaseInputs(argv as string[], modalities);
+    const all = await resolveCaseInputs(argv as string[], modalities, taskNaming(task));
     const cases = selectShard(all, shard, (c: CaseInput) => c.id);
     await mkdir(flags.out, { recursive: true });
     if (!flags.quiet) {
@@ -146,7 +146,7 @@ export default class Predict extends Command {
       }
       try {
         const started = performance.now();
-        const loaded = await loadCaseInput(input, modalities);
+        const loaded = await loadCaseInput(input, modalities, taskNaming(task));
         const result = await segmentCase(
           { id: loaded.id, image: loaded.image, modalities: loaded.modalities, spacing: loaded.image.spacing },
           task,

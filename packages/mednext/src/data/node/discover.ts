@@ -3,6 +3,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
 
 /** A dataset root and the source tag its cases get. */
 export interface DatasetRoot {
@@ -30,15 +31,16 @@ export function parseRoot(value: string): DatasetRoot {
 
 /**
  * Lists the case folders of each root: sub-folders holding a NIfTI file for the first modality
- * (`*-<modality>.nii[.gz]`). Folders without one are skipped; a case id found under two roots is
- * an error naming both.
+ * (named by `naming`, default BraTS `*-<modality>.nii[.gz]`). Folders without one are skipped; a
+ * case id found under two roots is an error naming both.
  */
 export async function discoverCases(
   roots: readonly DatasetRoot[],
   modalities: readonly string[],
+  naming: InputNaming = BRATS_NAMING,
 ): Promise<DiscoveredCase[]> {
   if (roots.length === 0) throw new Error('discoverCases: no dataset roots given');
-  const first = new RegExp(`-${modalities[0]}\\.nii(\\.gz)?$`, 'i');
+  const first = imageFilePattern(naming, modalities[0]!, 0);
   const found = new Map<string, DiscoveredCase>();
   for (const root of roots) {
     let entries;
@@ -63,7 +65,9 @@ export async function discoverCases(
       count++;
     }
     if (count === 0) {
-      throw new Error(`dataset root ${root.path}: no case folders with *-${modalities[0]}.nii.gz files found`);
+      throw new Error(
+        `dataset root ${root.path}: no case folders with ${imageFileName(naming, '*', modalities[0]!, 0)} files found`,
+      );
     }
   }
   return [...found.values()];

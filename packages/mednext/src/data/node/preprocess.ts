@@ -7,8 +7,10 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadBratsCase } from '@mednext-ts/io-nifti/node';
-import { resolveNormalization } from '../../tasks/normalization.js';
+import { taskNaming } from '../../tasks/naming.js';
+import { BUILT_IN } from '../../tasks/named-registry.js';
+import { normalizations, resolveNormalization } from '../../tasks/normalization.js';
+import { loadCaseFolder } from './case-files.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import { CACHE_VERSION, preprocessCaseArrays, type CachedCaseMeta } from '../preprocess-case.js';
 import {
@@ -28,7 +30,7 @@ export async function preprocessOneCase(
   task: TaskDefinition,
   outDir: string,
 ): Promise<CachedCaseMeta> {
-  const bc = await loadBratsCase(c.dir, { modalities: task.modalities });
+  const bc = await loadCaseFolder(c.dir, task.modalities, taskNaming(task));
   const arrays = preprocessCaseArrays(
     {
       id: c.id,
@@ -97,7 +99,7 @@ interface Job {
 export async function preprocessDataset(options: PreprocessOptions): Promise<PreprocessSummary> {
   const { task, outDir } = options;
   await mkdir(outDir, { recursive: true });
-  const cases = await discoverCases(options.roots, task.modalities);
+  const cases = await discoverCases(options.roots, task.modalities, taskNaming(task));
   const summary: PreprocessSummary = { total: cases.length, processed: [], skipped: [], failed: [] };
   let finished = 0;
   const report = (id: string, status: PreprocessProgress['status'], error?: string) => {
@@ -107,18 +109,29 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
     else summary.failed.push({ id, error: error ?? 'unknown error' });
     options.onProgress?.({ id, status, error, finished, total: cases.length });
   };
+  const methods = resolveNormalization(task);
   const todo: Job[] = [];
   for (const c of cases) {
     if (!options.overwrite && (await isCaseCached(outDir, c.id))) {
       const meta = await readCaseMeta(outDir, c.id);
-      if (meta.task === task.id && meta.source === c.source) {
+      // A case normalised otherwise than the task now asks is redone, not mixed into the cache.
+      const cachedMethods = meta.normalization.stats.map((s) => s.method ?? { method: 'zscore-nonzero' });
+      if (
+        meta.task === task.id &&
+        meta.source === c.source &&
+        JSON.stringify(cachedMethods) === JSON.stringify(methods)
+      ) {
         report(c.id, 'skipped');
         continue;
       }
     }
     todo.push({ c });
   }
-  const workers = Math.min(todo.length, options.workers ?? Math.min(8, Math.max(1, os.cpus().length - 1)));
+  // Worker threads know only the built-in normalisations (a plugin registers its own in this thread).
+  const builtInOnly = methods.every((m) => normalizations.get(m.method).source === BUILT_IN);
+  const workers = builtInOnly
+    ? Math.min(todo.length, options.workers ?? Math.min(8, Math.max(1, os.cpus().length - 1)))
+    : 0;
   if (workers <= 0) {
     for (const { c } of todo) {
       try {

@@ -3,6 +3,7 @@
  * defaults, a config file (as written by `mednext tune-postprocess`) and command-line overrides.
  */
 import type { TaskDefinition } from '../tasks/index.js';
+import { postprocessStepParams, type PostprocessStepParams } from '../tasks/postprocess-steps.js';
 
 /** Settings of one region (one sigmoid channel). */
 export interface RegionPostprocess {
@@ -11,6 +12,8 @@ export interface RegionPostprocess {
   threshold: number;
   /** Connected components (26-connectivity) with fewer voxels are removed; 0 keeps everything. */
   minSize: number;
+  /** Further steps by name (the task region's `postprocess`), applied after the minimum size. */
+  steps?: PostprocessStepParams[];
 }
 
 /** The JSON file `predict --postprocess` reads and `tune-postprocess` writes. */
@@ -99,6 +102,11 @@ export function resolvePostprocess(
       throw new Error(`region ${region.name}: threshold must be in (0, 1), got ${threshold}`);
     if (!Number.isInteger(minSize) || minSize < 0)
       throw new Error(`region ${region.name}: minimum size must be a non-negative integer, got ${minSize}`);
-    return { name: region.name, threshold, minSize };
+    return {
+      name: region.name,
+      threshold,
+      minSize,
+      ...(region.postprocess?.length ? { steps: region.postprocess.map(postprocessStepParams) } : {}),
+    };
   });
 }

@@ -35,7 +35,11 @@ describe('example plugin mednext-plugin-liver, end to end', () => {
     const listed = await run('tasks');
     expect(listed.stdout).toMatch(/^liver {2}Liver and liver tumour on CT \(example plugin\)$/m);
     expect(listed.stdout).toMatch(/from {5}mednext-plugin-liver/);
+    // Built plugins run from their compiled output: no auto-transpile warnings, on its own command or any other.
     expect(listed.stderr).toBe('');
+    const own = await run('liver', 'info');
+    expect(own.stdout).toMatch(/^region TUMOUR = labels 2$/m);
+    expect(own.stderr).toBe('');
 
     const data = path.join(tmp, 'data');
     await run(

@@ -179,3 +179,18 @@ describe('postprocessing steps', () => {
     expect(cleared[0]!.every((v) => v === 0)).toBe(true);
   });
 });
+
+describe('losses', () => {
+  it('are found by name; a plugin loss becomes usable in recipes once registered', async () => {
+    const { lossByName, registerLoss } = await import('../src/node.js');
+    const { defineTask } = await import('../src/tasks/index.js');
+    expect(typeof lossByName('dice-focal')).toBe('function');
+    expect(() => lossByName('l1')).toThrow("unknown loss 'l1' (known: dice-bce, dice-focal)");
+    const recipe = (loss: string) => defineTask({ ...task, training: { ...task.training, loss } });
+    expect(() => recipe('l1')).toThrow(/training.loss: unknown loss "l1"/);
+    const l1 = (() => 0) as unknown as Parameters<typeof registerLoss>[0]['lossFn'];
+    registerLoss({ name: 'l1', description: 'test', source: 'test-plugin', lossFn: l1 });
+    expect(lossByName('l1')).toBe(l1);
+    expect(recipe('l1').training.loss).toBe('l1');
+  });
+});

@@ -164,7 +164,7 @@ export async function loadOrCreateSplits(
 }
 
 /** The loss of this name: a built-in, or one a plugin registered with {@link registerLoss}. */
-function lossFunction(kind: TrainOptions['loss']): LossFn {
+export function lossByName(kind: string): LossFn {
   if (kind === 'dice-focal') return (logits, target) => batchDiceFocalLoss(logits, target);
   if (kind === 'dice-bce') return (logits, target) => regionDiceBceLoss(logits, target);
   if (losses.has(kind)) {
@@ -354,7 +354,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       },
       options.samplingWorkers ?? 0,
     );
-    const lossFn = lossFunction(options.loss);
+    const lossFn = lossByName(options.loss);
     const validation = options.validation ?? 'patch';
     const [px, py, pz] = options.patchSize;
     const nIn = task.modalities.length;

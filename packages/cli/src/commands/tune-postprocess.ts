@@ -75,6 +75,7 @@ export default class TunePostprocess extends Command {
         probabilities: cropChannels(probabilities, box),
         labels: Uint8Array.from(cropVolume({ data: gt.data, shape: [nx, ny, nz] }, box).data),
         spacing: probabilities.spacing,
+        fullShape: [nx, ny, nz],
       });
     }
     if (!task) this.error(`${args.probs}: no probability maps to tune on`);

@@ -49,20 +49,35 @@ export function describeProtocol(protocol: EvaluationProtocol): string {
   return `${protocol.title && protocol.title.length <= 24 ? protocol.title : protocol.name} ${protocol.score ?? 'lesion-wise'}`;
 }
 
+/** Field-of-view diagonal in mm, with the float32 spacing evaluation uses. */
+function fovDiagonal(shape: readonly number[], spacing: readonly number[]): number {
+  return Math.hypot(
+    shape[0]! * Math.fround(spacing[0]!),
+    shape[1]! * Math.fround(spacing[1]!),
+    shape[2]! * Math.fround(spacing[2]!),
+  );
+}
+
 /**
  * A {@link CaseScorer} with a task's protocol: the mean over the protocol's regions of the Dice
  * and HD95 its score kind selects (lesion-wise for the BraTS presets).
  */
 export function taskCaseScorer(task: TaskDefinition): CaseScorer {
   const protocol = taskEvaluationProtocol(task);
-  return (prediction, c, shape) =>
-    protocolScore(
+  return (prediction, c, shape) => {
+    // The default penalty is the whole case's field-of-view diagonal, not the crop's.
+    const full = c.fullShape;
+    const s = c.spacing ?? [1, 1, 1];
+    const scored =
+      protocol.hd95Penalty === undefined && full ? { ...protocol, hd95Penalty: fovDiagonal(full, s) } : protocol;
+    return protocolScore(
       evaluateCase({
         gt: { data: c.labels, shape },
         pred: { data: prediction, shape, spacing: c.spacing },
-        task: protocol,
+        task: scored,
         id: c.id,
       }),
       protocol.score,
     );
+  };
 }

@@ -22,6 +22,11 @@ export interface TuneCase {
   probabilities: ChannelVolume;
   labels: Uint8Array;
   spacing?: [number, number, number];
+  /**
+   * Shape of the whole case when the arrays are a crop of it: scorers whose values depend on the
+   * field of view (a default HD95 penalty) use it, so tuning scores as evaluation does.
+   */
+  fullShape?: Shape3;
 }
 
 /** Score of one predicted label map: mean lesion-wise Dice (higher is better) and HD95 (lower is better, the tie-breaker). */

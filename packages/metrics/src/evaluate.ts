@@ -238,7 +238,7 @@ export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
     scanLabels(pred.data, shape, task, 'prediction', allowUnknown, where),
   ];
   const corrected = input.corrected ?? false;
-  const bratsQuirks = (task as { quirks?: string }).quirks === 'brats-2024';
+  const bratsQuirks = task.quirks === 'brats-2024';
   // BraTS official: the prediction filter is a raw voxel count. Corrected: the GT threshold's mm³.
   const predFilter =
     corrected && bratsQuirks ? sizeInVoxels(task.minGtLesion, spacing) : sizeInVoxels(task.minPredLesion, spacing);

@@ -55,6 +55,11 @@ export interface EvaluationProtocol {
   mergeThrough?: { region: string; via: string };
   /** What {@link protocolScore} averages. Default `lesion-wise`. */
   score?: ScoreKind;
+  /**
+   * `brats-2024`: reproduce the official BraTS 2024 code's quirks (whole-region HD95 and
+   * sensitivity/specificity on lesion-number maps; see `corrected`). Only the BraTS presets set it.
+   */
+  quirks?: 'brats-2024';
 }
 
 /** Thrown when a protocol is inconsistent; the message names the protocol and the field. */
@@ -113,6 +118,8 @@ export function defineEvaluationProtocol<P extends EvaluationProtocol>(protocol:
   }
   if (protocol.score !== undefined && protocol.score !== 'lesion-wise' && protocol.score !== 'region-wise')
     fail('score', `must be 'lesion-wise' or 'region-wise', got ${String(protocol.score)}`);
+  if (protocol.quirks !== undefined && protocol.quirks !== 'brats-2024')
+    fail('quirks', `must be 'brats-2024' or absent, got ${String(protocol.quirks)}`);
   return protocol;
 }
 

@@ -144,6 +144,8 @@ describe('example plugin mednext-plugin-liver, end to end', () => {
       '-q',
     );
     expect(evaluated.stdout).toMatch(/4 case\(s\), task liver, liver lesion-wise protocol/);
+    // The probability maps next to the predictions are not taken for label maps.
+    expect(evaluated.stderr).not.toMatch(/probabilities/);
     const doc = JSON.parse(await readFile(metricsFile, 'utf8')) as EvaluateJson;
     expect([doc.task, doc.protocol, doc.failed]).toEqual(['liver', 'liver', []]);
     expect(doc.cases.map((c) => c.id)).toEqual(cases);

@@ -71,6 +71,9 @@ function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(4);
 }
 
+/** `<ID>_probabilities.nii.gz`, as `mednext predict --save-probabilities` names them. */
+const PROBABILITIES = /_probabilities\.nii(\.gz)?$/i;
+
 /** The task's input images among `files` (they sit next to the label maps in case folders and are no label maps). */
 function isTaskImage(file: string, task: TaskDefinition): boolean {
   const base = path.basename(file);
@@ -131,7 +134,8 @@ export default class Evaluate extends Command {
     } else {
       const found = pairCases(
         gtIsDir ? (await listNifti(flags.gt)).filter((f) => !isTaskImage(f, task)) : [flags.gt],
-        predIsDir ? await listNifti(flags.pred) : [flags.pred],
+        // Probability maps saved next to the predictions (predict --save-probabilities) are no label maps.
+        predIsDir ? (await listNifti(flags.pred)).filter((f) => !PROBABILITIES.test(f)) : [flags.pred],
       );
       for (const id of found.missingPrediction) this.warn(`case ${id}: no prediction in ${flags.pred}; skipped`);
       for (const id of found.missingGt) this.warn(`case ${id}: no ground truth in ${flags.gt}; skipped`);

@@ -42,16 +42,54 @@ export function caseIdInFolder(
 }
 
 /**
- * Loads a case folder named by `naming`: every modality (one file each, shapes and affines must
- * agree) and the label map when present and `loadLabel` is not false.
+ * The case ids of a flat folder (nnU-Net's `imagesTr`: the images of many cases side by side),
+ * sorted, from their first-modality images. Only for namings other than BraTS, whose cases
+ * always have folders of their own.
+ */
+export function caseIdsInFlatFolder(
+  names: readonly string[],
+  modalities: readonly string[],
+  naming: InputNaming,
+): string[] {
+  if (isBratsNaming(naming)) return [];
+  const pattern = imageFilePattern(naming, modalities[0]!, 0);
+  const ids = names.flatMap((n) => {
+    const m = pattern.exec(n);
+    return m && m[1] ? [m[1]] : [];
+  });
+  return [...new Set(ids)].sort();
+}
+
+/**
+ * Folders a case's label map may be in: its own folder, and for nnU-Net's `imagesTr`/`imagesTs`
+ * also the sibling `labelsTr`/`labelsTs`.
+ */
+function labelFolders(dir: string): string[] {
+  const m = /^images(T[rs])$/.exec(path.basename(path.resolve(dir)));
+  return m ? [dir, path.join(dir, '..', `labels${m[1]}`)] : [dir];
+}
+
+/** Options of {@link loadCaseFolder}. */
+export interface LoadCaseFolderOptions {
+  /** Load the label map when there is one (default true). */
+  loadLabel?: boolean;
+  /** The case to load from a flat folder holding several (see {@link caseIdsInFlatFolder}). */
+  id?: string;
+}
+
+/**
+ * Loads a case folder named by `naming` (or case `options.id` of a flat folder): every modality
+ * (one file each, shapes and affines must agree) and the label map when present and `loadLabel`
+ * is not false.
  */
 export async function loadCaseFolder(
   dir: string,
   modalities: readonly string[],
   naming: InputNaming,
-  options: { loadLabel?: boolean } = {},
+  options: LoadCaseFolderOptions = {},
 ): Promise<BratsCase> {
-  if (isBratsNaming(naming)) return loadBratsCase(dir, { modalities, loadLabel: options.loadLabel });
+  if (isBratsNaming(naming) && options.id === undefined)
+    return loadBratsCase(dir, { modalities, loadLabel: options.loadLabel });
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
@@ -60,7 +98,7 @@ export async function loadCaseFolder(
       cause: error,
     });
   }
-  const id = caseIdInFolder(names, dir, modalities, naming);
+  const id = options.id ?? caseIdInFolder(names, dir, modalities, naming);
   if (id === null)
     throw new Error(
       `${dir}: no image of modality ${modalities[0]} (expected a file named like ${imageFileName(naming, '<ID>', modalities[0]!, 0)})`,
@@ -76,10 +114,14 @@ export async function loadCaseFolder(
   let seg: NamedImage | undefined;
   if (options.loadLabel !== false) {
     const labelPattern = labelFilePattern(naming, id);
-    const name = names.find((n) => labelPattern.test(n));
-    if (name) {
-      const file = path.join(dir, name);
-      seg = { name: 'seg', file, image: await readNifti(file) };
+    for (const folder of labelFolders(dir)) {
+      const inFolder = folder === dir ? names : await readdir(folder).catch(() => [] as string[]);
+      const name = inFolder.find((n) => labelPattern.test(n));
+      if (name) {
+        const file = path.join(folder, name);
+        seg = { name: 'seg', file, image: await readNifti(file) };
+        break;
+      }
     }
   }
   return assembleBratsCase(id, images, seg);

@@ -4,6 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
+import { caseIdsInFlatFolder, isBratsNaming } from './case-files.js';
 
 /** A dataset root and the source tag its cases get. */
 export interface DatasetRoot {
@@ -17,6 +18,8 @@ export interface DiscoveredCase {
   id: string;
   source: string;
   dir: string;
+  /** The case's files sit in `dir` beside other cases' (a flat nnU-Net-style folder). */
+  flat?: boolean;
 }
 
 /**
@@ -65,8 +68,21 @@ export async function discoverCases(
       count++;
     }
     if (count === 0) {
+      // A flat folder (nnU-Net's imagesTr): every case's images side by side in the root itself.
+      for (const id of caseIdsInFlatFolder(
+        entries.filter((x) => x.isFile()).map((x) => x.name),
+        modalities,
+        naming,
+      )) {
+        const prior = found.get(id);
+        if (prior) throw new Error(`case ${id} is in both ${prior.dir} and ${root.path}; give each case once`);
+        found.set(id, { id, source: root.source, dir: root.path, flat: true });
+        count++;
+      }
+    }
+    if (count === 0) {
       throw new Error(
-        `dataset root ${root.path}: no case folders with ${imageFileName(naming, '*', modalities[0]!, 0)} files found`,
+        `dataset root ${root.path}: no case folders with ${imageFileName(naming, '*', modalities[0]!, 0)} files found${isBratsNaming(naming) ? '' : ', nor such files of several cases in the folder itself'}`,
       );
     }
   }

@@ -30,7 +30,7 @@ export async function preprocessOneCase(
   task: TaskDefinition,
   outDir: string,
 ): Promise<CachedCaseMeta> {
-  const bc = await loadCaseFolder(c.dir, task.modalities, taskNaming(task));
+  const bc = await loadCaseFolder(c.dir, task.modalities, taskNaming(task), c.flat ? { id: c.id } : {});
   const arrays = preprocessCaseArrays(
     {
       id: c.id,

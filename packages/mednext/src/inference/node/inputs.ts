@@ -6,11 +6,14 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assembleBratsCase, type BratsCase } from '@mednext-ts/io-nifti';
 import { readNifti } from '@mednext-ts/io-nifti/node';
-import { caseIdInFolder, isBratsNaming, loadCaseFolder } from '../../data/node/case-files.js';
+import { caseIdInFolder, caseIdsInFlatFolder, isBratsNaming, loadCaseFolder } from '../../data/node/case-files.js';
 import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
 
-/** A case to predict: a BraTS folder, or explicit files by modality. */
-export type CaseInput = { id: string; dir: string } | { id: string; files: Record<string, string> };
+/**
+ * A case to predict: a BraTS folder, one case of a flat folder holding several (nnU-Net's
+ * `imagesTs`, `flat: true`), or explicit files by modality.
+ */
+export type CaseInput = { id: string; dir: string; flat?: boolean } | { id: string; files: Record<string, string> };
 
 const NIFTI = /\.nii(\.gz)?$/i;
 
@@ -87,6 +90,12 @@ export async function resolveCaseInputs(
   for (const [i, p] of inputs.entries()) {
     if (kinds[i] !== 'dir')
       throw new Error(`${p}: mixing files and folders is not supported; pass folders, or one file per modality`);
+    const flatIds = caseIdsInFlatFolder(await readdir(p), modalities, naming);
+    // Several cases side by side: a flat folder (one case alone is read as a case folder).
+    if (flatIds.length > 1) {
+      for (const id of flatIds) cases.push({ id, dir: p, flat: true });
+      continue;
+    }
     const id = await caseFolderId(p, modalities, naming);
     if (id !== null) {
       cases.push({ id, dir: p });
@@ -124,7 +133,8 @@ export async function loadCaseInput(
   modalities: readonly string[],
   naming: InputNaming = BRATS_NAMING,
 ): Promise<BratsCase> {
-  if ('dir' in input) return loadCaseFolder(input.dir, modalities, naming, { loadLabel: false });
+  if ('dir' in input)
+    return loadCaseFolder(input.dir, modalities, naming, { loadLabel: false, ...(input.flat ? { id: input.id } : {}) });
   const images = await Promise.all(
     modalities.map(async (m) => ({ name: m, file: input.files[m]!, image: await readNifti(input.files[m]!) })),
   );

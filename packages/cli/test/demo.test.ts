@@ -23,7 +23,7 @@ describe('mednext demo', () => {
     // No --out: the README's `npx mednext demo`, which writes to ./mednext-demo.
     const out = path.join(tmp, 'mednext-demo');
     const { stdout } = await mednext(['demo'], {}, tmp);
-    expect(stdout).toMatch(/lesion-wise BraTS 2024 \(SSA protocol\) on Phantom-glioma-424242/);
+    expect(stdout).toMatch(/BraTS-SSA lesion-wise metrics \(protocol ssa\) on Phantom-glioma-424242/);
     const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.seed).toBe(424242);
     expect(metrics.metrics.regions.WT.LesionWise_Score_Dice).toBeGreaterThanOrEqual(0.85);

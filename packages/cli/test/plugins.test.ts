@@ -114,6 +114,43 @@ describe('mednext CLI with plugins', () => {
   }, 60_000);
 });
 
+/** oclif wraps warnings over several ` ›  `-prefixed lines; this joins them again. */
+const unwrap = (text: string | null) => (text ?? '').replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' ');
+
+describe('a plugin reusing a bundled task id', () => {
+  const env = (extra: Record<string, string> = {}) => ({
+    XDG_DATA_HOME: path.join(tmp, 'dup-data'),
+    XDG_CONFIG_HOME: path.join(tmp, 'dup-config'),
+    XDG_CACHE_HOME: path.join(tmp, 'dup-cache'),
+    ...extra,
+  });
+
+  it('is an error naming both packages, unless the user lets it override', async () => {
+    const dir = path.join(tmp, 'dup-ssa');
+    await writePlugin(dir, 'ssa');
+    await mednext(['plugins', 'link', dir, '--no-install'], env());
+    const listed = await mednext(['tasks', '--json'], env());
+    const tasks = JSON.parse(listed.stdout) as { id: string; source: string }[];
+    expect(tasks.find((t) => t.id === 'ssa')?.source).toBe('@mednext-ts/plugin-ssa');
+    expect(unwrap(listed.stderr)).toMatch(
+      /task 'ssa' from mednext-plugin-ssa is already registered by @mednext-ts\/plugin-ssa/,
+    );
+    // Using the task is an error, not a silent choice of one definition.
+    const used = await mednext(
+      ['demo', 'phantoms', '--task', 'ssa', '-n', '1', '--out', path.join(tmp, 'dup-out')],
+      env(),
+    ).then(
+      () => null,
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(unwrap(used)).toMatch(/task 'ssa' from mednext-plugin-ssa is already registered by @mednext-ts\/plugin-ssa/);
+    const overridden = await mednext(['tasks', '--json'], env({ MEDNEXT_TASK_OVERRIDE: 'ssa=mednext-plugin-ssa' }));
+    const after = JSON.parse(overridden.stdout) as { id: string; source: string; description: string }[];
+    expect(after.find((t) => t.id === 'ssa')).toMatchObject({ source: 'mednext-plugin-ssa' });
+    await mednext(['plugins', 'unlink', 'mednext-plugin-ssa'], env());
+  }, 60_000);
+});
+
 describe('mednext doctor', () => {
   it('reports the machine, backends, the auto choice and tasks as JSON', async () => {
     const { stdout, stderr } = await mednext(['doctor', '--json']);

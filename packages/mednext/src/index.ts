@@ -13,3 +13,4 @@ export * from './demo/index.js';
 export * from './training/index.js';
 export * from './export/index.js';
 export * from './seed-paper/index.js';
+export * from './evaluation/index.js';

@@ -68,7 +68,7 @@ describe('trainFold', () => {
     expect(info.regions.map((r) => r.name)).toEqual(['WT', 'TC', 'ET']);
     expect(info.modalities).toEqual(['t1n', 't1c', 't2w', 't2f']);
     expect(info.patchSize).toEqual([16, 16, 16]);
-    expect(info.normalization).toBe('zscore-nonzero');
+    expect(info.normalization).toEqual(Array(4).fill({ method: 'zscore-nonzero' }));
     expect(info.epoch).toBe(result.bestEpoch);
     const lines = (await readFile(path.join(fold, 'log.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(4);

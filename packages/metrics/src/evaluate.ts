@@ -1,12 +1,14 @@
 /**
- * `evaluateCase`: the BraTS 2024 lesion-wise evaluation of one case (official numbers by
- * default, spec `brats-metrics.md`), on label maps held as typed arrays.
+ * `evaluateCase`: the lesion-wise evaluation of one case under an evaluation protocol (the
+ * BraTS 2024 presets give the official numbers by default, spec `brats-metrics.md`), on label
+ * maps held as typed arrays.
  */
 import { voxelCount, type Shape3, type VoxelArray } from '@mednext-ts/tensor3d/volume';
 import { boxShape, padBox, unionBox, type Box } from './box.js';
 import { matchLesions } from './lesion-wise.js';
 import { groupByDilation, mergeEtThroughNetc, removeSmallLesions, type LesionMap } from './lesions.js';
-import { getTask, type RegionName, type TaskDefinition, type TaskName } from './tasks.js';
+import type { EvaluationProtocol } from './protocol.js';
+import { getTask, type RegionName, type TaskName } from './tasks.js';
 import { diceFromCounts, legacyHd95, regionCounts, sensSpecFromCounts } from './whole-region.js';
 
 /** A label map: voxel labels in C order (`shape = [nx, ny, nz]`, last axis fastest). */
@@ -21,7 +23,8 @@ export interface LabelVolume {
 export interface EvaluateCaseInput {
   gt: LabelVolume;
   pred: LabelVolume;
-  task: TaskName | TaskDefinition;
+  /** The evaluation protocol, or the name of a BraTS preset (`ssa`, `ped`). */
+  task: TaskName | EvaluationProtocol;
   /** Voxel spacing in mm; default: `pred.spacing`, else 1 mm. Rounded to float32 like NIfTI zooms. */
   spacing?: readonly [number, number, number];
   /** Case identifier used in error messages. */
@@ -64,7 +67,7 @@ export interface LesionRow {
   gt_lesion_vol: number;
   matched_pred_components: number[];
   dice_lesionwise: number;
-  /** mm; Infinity replaced by the penalty (374). */
+  /** mm; Infinity replaced by the protocol's penalty (374 for BraTS). */
   hd95_lesionwise: number;
   /** Whether the lesion enters the lesion-wise scores (volume > threshold). */
   counted_in_score: boolean;
@@ -72,7 +75,8 @@ export interface LesionRow {
 
 /** Result of {@link evaluateCase}. */
 export interface CaseMetrics {
-  task: TaskName;
+  /** Name of the protocol. */
+  task: string;
   /** Spacing actually used (float32-rounded). */
   spacing: [number, number, number];
   corrected: boolean;
@@ -100,7 +104,7 @@ interface LabelScan {
 function scanLabels(
   data: ArrayLike<number>,
   shape: Shape3,
-  task: TaskDefinition,
+  task: EvaluationProtocol,
   what: string,
   allowUnknown: boolean,
   where: string,
@@ -185,8 +189,14 @@ function finite(v: number, penalty: number): number {
   return v === Infinity ? penalty : v;
 }
 
+/** Voxels of a lesion size on a grid of this spacing (a size in mm³ rounds down, as the corrected BraTS filter). */
+function sizeInVoxels(size: EvaluationProtocol['minGtLesion'], spacing: readonly number[]): number {
+  if (size.unit === 'voxels') return size.value;
+  return Math.floor(size.value / (spacing[0] * spacing[1] * spacing[2]) + 1e-9);
+}
+
 /**
- * Evaluates one case with the BraTS 2024 lesion-wise metrics of `task` (all of its regions).
+ * Evaluates one case with the lesion-wise metrics of protocol `task` (all of its regions).
  *
  * @throws RangeError naming the case on shape or spacing mismatch, non-integer labels, or (unless
  *   `allowUnknownLabels`) labels the task does not define.
@@ -228,12 +238,26 @@ export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
     scanLabels(pred.data, shape, task, 'prediction', allowUnknown, where),
   ];
   const corrected = input.corrected ?? false;
-  // Official: the prediction filter is a raw voxel count. Corrected: the GT threshold's mm³.
-  const predFilter = corrected
-    ? Math.floor(task.gtVolumeThresholdMm3 / (spacing[0] * spacing[1] * spacing[2]) + 1e-9)
-    : task.predFilterVoxels;
+  const bratsQuirks = task.quirks === 'brats-2024';
+  // BraTS official: the prediction filter is a raw voxel count. Corrected: the GT threshold's mm³.
+  const predFilter =
+    corrected && bratsQuirks ? sizeInVoxels(task.minGtLesion, spacing) : sizeInVoxels(task.minPredLesion, spacing);
+  // Protocols other than the BraTS presets never reproduce the official code's bugs.
+  const fixQuirks = corrected || !bratsQuirks;
+  // Default penalty: the diagonal of the field of view.
+  const hd95Penalty =
+    task.hd95Penalty ?? Math.hypot(shape[0] * spacing[0], shape[1] * spacing[1], shape[2] * spacing[2]);
 
-  const ctx: RegionContext = { task, shape, spacing, scans, corrected, predFilter, totalVoxels: n };
+  const ctx: RegionContext = {
+    task,
+    shape,
+    spacing,
+    scans,
+    corrected: fixQuirks,
+    predFilter,
+    hd95Penalty,
+    totalVoxels: n,
+  };
   const regions: Partial<Record<RegionName, RegionMetrics>> = {};
   const lesions: LesionRow[] = [];
   for (const region of task.regions) {
@@ -246,13 +270,14 @@ export function evaluateCase(input: EvaluateCaseInput): CaseMetrics {
 
 /** What {@link evaluateRegion} needs besides the label maps. */
 interface RegionContext {
-  task: TaskDefinition;
+  task: EvaluationProtocol;
   shape: Shape3;
   spacing: [number, number, number];
   scans: LabelScan[];
   corrected: boolean;
   /** Prediction groups with at most this many voxels are removed. */
   predFilter: number;
+  hd95Penalty: number;
   totalVoxels: number;
 }
 
@@ -263,14 +288,14 @@ function evaluateRegion(
   predData: ArrayLike<number>,
   region: RegionName,
 ): { metrics: RegionMetrics; lesions: LesionRow[] } {
-  const { task, shape, spacing, scans, corrected, predFilter } = ctx;
+  const { task, shape, spacing, scans, corrected, predFilter, hd95Penalty } = ctx;
   const n = ctx.totalVoxels;
   const voxelVolume = (count: number) => count * spacing[0] * spacing[1] * spacing[2];
   const lesions: LesionRow[] = [];
   const members = task.regionLabels[region]!;
   // SSA ET lesions are merged through NETC lesions: their box must hold both.
-  const mergeNetc = task.name === 'ssa' && region === 'ET';
-  const boxLabels = mergeNetc ? [...members, ...task.regionLabels.NETC!] : members;
+  const via = task.mergeThrough?.region === region ? task.regionLabels[task.mergeThrough.via]! : null;
+  const boxLabels = via ? [...members, ...via] : members;
   // Work inside the region's non-zero box grown by the dilation: no lesion, dilation or
   // surface reaches outside it, and cropping preserves the C-order lesion numbering.
   const nzBox = regionBox(scans, boxLabels);
@@ -283,10 +308,9 @@ function evaluateRegion(
   };
   const G = group(gtData, members, false);
   const P = group(predData, members, true);
-  if (mergeNetc) {
-    const netc = task.regionLabels.NETC!;
-    mergeEtThroughNetc(G, group(gtData, netc, false).labels, cs, corrected);
-    mergeEtThroughNetc(P, group(predData, netc, true).labels, cs, corrected);
+  if (via) {
+    mergeEtThroughNetc(G, group(gtData, via, false).labels, cs, corrected);
+    mergeEtThroughNetc(P, group(predData, via, true).labels, cs, corrected);
   }
   const matching = matchLesions(G, P, cs, spacing, task.dilation);
   let sumDice = 0;
@@ -296,8 +320,9 @@ function evaluateRegion(
   let fn = 0;
   for (const m of matching.lesions) {
     const vol = voxelVolume(m.voxels);
-    const isCounted = vol > task.gtVolumeThresholdMm3;
-    const hd = finite(m.hd95, task.hd95Penalty);
+    const isCounted =
+      task.minGtLesion.unit === 'mm3' ? vol > task.minGtLesion.value : m.voxels > task.minGtLesion.value;
+    const hd = finite(m.hd95, hd95Penalty);
     if (isCounted) {
       counted++;
       sumDice += m.dice;
@@ -326,12 +351,12 @@ function evaluateRegion(
     Sensitivity: sensitivity,
     Specificity: specificity,
     Legacy_Dice: diceFromCounts(counts),
-    Legacy_HD95: finite(legacyHd95(G.labels, P.labels, cs, spacing, corrected), task.hd95Penalty),
+    Legacy_HD95: finite(legacyHd95(G.labels, P.labels, cs, spacing, corrected), hd95Penalty),
     GT_Complete_Volume: voxelVolume(counts.gt),
     Pred_Complete_Volume: voxelVolume(counts.pred),
     // No counted lesion and no false positive: a perfect score (official NaN -> 1 / 0).
     LesionWise_Score_Dice: denom === 0 ? 1 : sumDice / denom,
-    LesionWise_Score_HD95: denom === 0 ? 0 : (sumHd + task.hd95Penalty * numFp) / denom,
+    LesionWise_Score_HD95: denom === 0 ? 0 : (sumHd + hd95Penalty * numFp) / denom,
   };
   return { metrics, lesions };
 }

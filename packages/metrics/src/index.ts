@@ -1,8 +1,10 @@
 /**
- * @mednext-ts/metrics: the BraTS 2024 lesion-wise segmentation metrics (tasks SSA and PED),
+ * @mednext-ts/metrics: lesion-wise segmentation metrics under evaluation protocols: the BraTS 2024
+ * presets (SSA and PED)
  * reproducing the official evaluation code's numbers, quirks included, with an opt-in
  * `corrected` variant. See README.md and `shared/spec/brats-metrics.md`.
  */
+export * from './protocol.js';
 export * from './tasks.js';
 export * from './regions.js';
 export * from './lesions.js';

@@ -1,14 +1,14 @@
 /** Binary region masks from label maps. */
-import type { RegionName, TaskDefinition } from './tasks.js';
+import type { EvaluationProtocol } from './protocol.js';
 
 /**
- * 0/1 mask of the voxels of `labels` that belong to `region` of `task` (e.g. SSA TC = labels 1
- * and 3). Values outside the region, including labels unknown to the task, are background, as in
+ * 0/1 mask of the voxels of `labels` that belong to `region` of `protocol` (e.g. SSA TC = labels 1
+ * and 3). Values outside the region, including labels unknown to the protocol, are background, as in
  * the official code.
  */
-export function regionMask(labels: ArrayLike<number>, task: TaskDefinition, region: RegionName): Uint8Array {
-  const members = task.regionLabels[region];
-  if (!members) throw new RangeError(`region ${region} is not defined for task ${task.name}`);
+export function regionMask(labels: ArrayLike<number>, protocol: EvaluationProtocol, region: string): Uint8Array {
+  const members = protocol.regionLabels[region];
+  if (!members) throw new RangeError(`region ${region} is not defined for protocol ${protocol.name}`);
   const lut = new Uint8Array(256);
   for (const v of members) lut[v] = 1;
   const out = new Uint8Array(labels.length);

@@ -43,7 +43,7 @@ describe('evaluateCase input checks', () => {
     // The official code treats such labels as background; allowUnknownLabels does the same.
     const r = evaluateCase({ task: 'ssa', gt: { data: four, shape }, pred: ok, allowUnknownLabels: true });
     expect(r.regions.WT!.LesionWise_Score_Dice).toBe(1);
-    expect(() => evaluateCase({ task: 'gli' as never, gt: ok, pred: ok })).toThrow(/unknown task "gli"/);
+    expect(() => evaluateCase({ task: 'gli' as never, gt: ok, pred: ok })).toThrow(/unknown BraTS protocol "gli"/);
   });
 });
 

@@ -47,6 +47,7 @@ export const pedTask: TaskDefinition = defineTask({
     { region: 'ET', label: 1 },
   ],
   training,
+  evaluation: { preset: 'brats-2024-ped' },
 });
 
 /** Task `ped4`: four regions, so the cystic component is predicted too. */
@@ -68,6 +69,7 @@ export const ped4Task: TaskDefinition = defineTask({
     { region: 'ET', label: 1 },
   ],
   training,
+  evaluation: { preset: 'brats-2024-ped' },
 });
 
 /** Task `ped-paper`: the seed paper's released models run with its code's conventions (see paper.ts). */

@@ -50,6 +50,8 @@ export function makePedPaperTask(labels: LabelDefinition[], training: TrainingRe
       { region: 'ET', label: 3 },
     ],
     training,
+    // Scored with the official BraTS 2024 PED evaluation, as the `ped` task.
+    evaluation: { preset: 'brats-2024-ped' },
     pipeline: 'seed-paper',
     windowSize: [...SEED_WINDOW],
     postprocessPresets: {

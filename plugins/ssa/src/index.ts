@@ -42,6 +42,8 @@ export const ssaTask: TaskDefinition = defineTask({
     folds: 5,
     finetune: { trainLast: 10, reinit: true },
   },
+  // Scored with the official BraTS 2024 SSA evaluation (regions WT, TC, ET; ET merged through NETC).
+  evaluation: { preset: 'brats-2024-ssa' },
 });
 
 /** Task `ssa-paper`: the seed paper's released models run with its code's conventions (see paper.ts). */

@@ -38,6 +38,8 @@ export function makeSsaPaperTask(base: TaskDefinition): TaskDefinition {
       { region: 'ET', label: 3 },
     ],
     training: base.training,
+    // Scored with the official BraTS 2024 SSA evaluation, as the `ssa` task.
+    evaluation: { preset: 'brats-2024-ssa' },
     pipeline: 'seed-paper',
     windowSize: [...SEED_WINDOW],
     postprocessPresets: {

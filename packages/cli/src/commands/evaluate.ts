@@ -11,11 +11,13 @@ import {
   pairCases,
   summarize,
   synapseCsv,
-  TASKS,
   type CaseMetrics,
+  type EvaluationProtocol,
   type RegionMetrics,
-  type TaskName,
 } from '@mednext-ts/metrics';
+import { imageFilePattern, taskNaming, type TaskDefinition } from '@mednext-ts/mednext/tasks';
+import { findTask } from '../lib/inference/runtime.js';
+import { protocolFor, protocolLabel } from '../lib/inference/scoring.js';
 
 /** NIfTI files directly in `dir` or one folder below (BraTS case folders). */
 async function listNifti(dir: string, depth = 1): Promise<string[]> {
@@ -82,15 +84,27 @@ function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(4);
 }
 
-/** `mednext evaluate`: BraTS 2024 lesion-wise metrics of predictions against ground truth. */
+/** `<ID>_probabilities.nii.gz`, as `mednext predict --save-probabilities` names them. */
+const PROBABILITIES = /_probabilities\.nii(\.gz)?$/i;
+
+/** The task's input images among `files` (they sit next to the label maps in case folders and are no label maps). */
+function isTaskImage(file: string, task: TaskDefinition): boolean {
+  const base = path.basename(file);
+  const naming = taskNaming(task);
+  return task.modalities.some((m, i) => imageFilePattern(naming, m, i).test(base));
+}
+
+/** `mednext evaluate`: a task's evaluation protocol on predictions against ground truth. */
 export default class Evaluate extends Command {
   static override summary = 'Score segmentations with BraTS 2024 lesion-wise metrics.';
 
   static override description =
-    'Score predicted segmentations against ground truth with the BraTS 2024 lesion-wise metrics (lesion-wise Dice and ' +
-    'HD95, legacy Dice/HD95, sensitivity, specificity, TP/FP/FN lesion counts), reproducing the official evaluation ' +
-    'code, quirks included (see --corrected). Cases are paired by BraTS ID (e.g. BraTS-SSA-00002-000-seg.nii.gz with ' +
-    'BraTS-SSA-00002-000.nii.gz); spacing is taken from the prediction, as the official code does.';
+    "Score predicted segmentations against ground truth with the task's evaluation protocol: lesion-wise Dice and " +
+    'HD95, whole-region (legacy) Dice/HD95, sensitivity, specificity and TP/FP/FN lesion counts per region. Tasks ' +
+    'ssa and ped use the BraTS 2024 protocols and reproduce the official evaluation code, quirks included (see ' +
+    '--corrected); other tasks are scored over their own regions with the lesion-matching parameters they declare. ' +
+    'Cases are paired by case ID (e.g. BraTS-SSA-00002-000-seg.nii.gz with BraTS-SSA-00002-000.nii.gz); spacing ' +
+    'is taken from the prediction, as the official code does.';
 
   static override examples = [
     '<%= config.bin %> evaluate --task ssa --gt data/val/ --pred preds/ --out metrics.csv',
@@ -98,7 +112,10 @@ export default class Evaluate extends Command {
   ];
 
   static override flags = {
-    task: Flags.string({ description: 'label convention and parameters', options: ['ssa', 'ped'], required: true }),
+    task: Flags.string({
+      description: 'task id (any registered task, see mednext tasks): its label convention and evaluation protocol',
+      required: true,
+    }),
     gt: Flags.string({
       description: 'ground-truth label map, or a folder of them (case folders allowed)',
       required: true,
@@ -132,7 +149,8 @@ export default class Evaluate extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Evaluate);
-    const task = flags.task as TaskName;
+    const task = await findTask(this.config, flags.task);
+    const protocol = protocolFor(task);
     const gtIsDir = await isDirectory(flags.gt, 'gt');
     const predIsDir = await isDirectory(flags.pred, 'pred');
     let pairs: CasePair[];
@@ -140,8 +158,12 @@ export default class Evaluate extends Command {
       const id = caseIdOf(flags.pred) ?? path.basename(flags.pred);
       pairs = [{ id, gt: flags.gt, pred: flags.pred }];
     } else {
-      const gtFiles = gtIsDir ? await listNifti(flags.gt) : [flags.gt];
-      const found = pairCases(gtFiles, predIsDir ? await listNifti(flags.pred) : [flags.pred]);
+      const gtFiles = gtIsDir ? (await listNifti(flags.gt)).filter((f) => !isTaskImage(f, task)) : [flags.gt];
+      const found = pairCases(
+        gtFiles,
+        // Probability maps saved next to the predictions (predict --save-probabilities) are no label maps.
+        predIsDir ? (await listNifti(flags.pred)).filter((f) => !PROBABILITIES.test(f)) : [flags.pred],
+      );
       for (const id of found.missingGt) this.warn(`case ${id}: no ground truth in ${flags.gt}; skipped`);
       for (const d of found.duplicates) this.warn(`several files for ${d}; using the first`);
       pairs = found.pairs;
@@ -189,7 +211,7 @@ export default class Evaluate extends Command {
         const result = evaluateCase({
           gt,
           pred,
-          task,
+          task: protocol,
           id: pair.id,
           corrected: flags.corrected,
           allowUnknownLabels: flags['allow-unknown-labels'],
@@ -204,7 +226,7 @@ export default class Evaluate extends Command {
     bar?.stop();
 
     const empty = results.filter((r) => r.pred === null).length;
-    if (results.length > 0) this.log(this.summaryTable(task, results, flags.corrected, empty));
+    if (results.length > 0) this.log(this.summaryTable(task.id, protocol, results, flags.corrected, empty));
     // A score table must not look complete when it is not: the CSV (whose mean rows would silently be over fewer
     // cases) is only written when every case was scored; the JSON says which cases failed and that it is partial.
     if (flags.out) {
@@ -217,7 +239,8 @@ export default class Evaluate extends Command {
     }
     if (flags['out-json']) {
       const doc = {
-        task,
+        task: task.id,
+        protocol: protocol.name,
         corrected: flags.corrected,
         complete: failures.length === 0,
         cases: results.map((r) => ({
@@ -241,15 +264,23 @@ export default class Evaluate extends Command {
   }
 
   private summaryTable(
-    task: TaskName,
+    taskId: string,
+    protocol: EvaluationProtocol,
     results: Array<{ result: CaseMetrics }>,
     corrected: boolean,
     empty: number,
   ): string {
-    const regions = TASKS[task].regions;
-    const header = ['region', 'metric'.padEnd(22), 'mean'.padStart(9), 'median'.padStart(9), 'std'.padStart(9)];
+    const regions = protocol.regions;
+    const width = Math.max(6, ...regions.map((r) => r.length));
+    const header = [
+      'region'.padEnd(width),
+      'metric'.padEnd(22),
+      'mean'.padStart(9),
+      'median'.padStart(9),
+      'std'.padStart(9),
+    ];
     const lines = [
-      `${results.length} case(s), task ${task}${corrected ? ' (corrected, not the official numbers)' : ''}` +
+      `${results.length} case(s), task ${taskId}, ${protocolLabel(protocol)} protocol${corrected ? ' (corrected, not the official numbers)' : ''}` +
         (empty > 0 ? `; ${empty} missing prediction(s) scored as empty` : ''),
       header.join('  '),
     ];
@@ -258,7 +289,7 @@ export default class Evaluate extends Command {
         const s = summarize(results.map((r) => r.result.regions[region]![metric]));
         lines.push(
           [
-            region.padEnd(6),
+            region.padEnd(width),
             metric.padEnd(22),
             fmt(s.mean).padStart(9),
             fmt(s.median).padStart(9),

@@ -5,9 +5,11 @@ import {
   checkFiniteInput,
   describeCount,
   describeInferredConfig,
+  normalizationFromRecord,
   resolveShard,
   segmentCase,
   selectShard,
+  taskNaming,
 } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
@@ -211,6 +213,8 @@ export default class Predict extends Command {
       this.error((error as Error).message);
     }
     const modalities = models[0]!.info.modalities ?? task.modalities;
+    // Inputs are normalised as the checkpoints record (what training did), not as the task says today.
+    const normalization = recordedNormalization(models, modalities);
     let settings: Awaited<ReturnType<typeof postprocessFromFlags>>;
     let labelMapping: Record<number, number> | undefined;
     let perRegionWeights: number[][] | undefined;
@@ -222,7 +226,7 @@ export default class Predict extends Command {
       this.error((error as Error).message);
     }
     const shard = resolveShard(flags.shard, process.env);
-    const all = await resolveCaseInputs(argv as string[], modalities);
+    const all = await resolveCaseInputs(argv as string[], modalities, taskNaming(task));
     const cases = selectShard(all, shard, (c: CaseInput) => c.id);
     await mkdir(flags.out, { recursive: true });
     const debris = await removeStaleTemporaryFiles(flags.out);
@@ -255,7 +259,7 @@ export default class Predict extends Command {
       }
       try {
         const started = performance.now();
-        const loaded = await loadCaseInput(input, modalities);
+        const loaded = await loadCaseInput(input, modalities, taskNaming(task));
         const repaired = checkFiniteInput(loaded, {
           policy: flags['repair-non-finite'] ? 'zero' : 'error',
           repairHint: `pass ${REPAIR_NON_FINITE_FLAG}`,
@@ -275,6 +279,7 @@ export default class Predict extends Command {
             ...(perRegionWeights ? { channelWeights: perRegionWeights } : {}),
             ...(labelMapping ? { labelMapping } : {}),
             onWarning: (message) => this.warn(message),
+            normalization,
             onProgress: (m, d, t) => progress.windows(m, models.length, d, t),
           },
         );
@@ -339,4 +344,19 @@ export default class Predict extends Command {
     }
     if (failed.length > 0) this.error(`${failed.length} case(s) failed:\n${failed.join('\n')}`, { exit: 1 });
   }
+}
+
+/** The input normalisation the ensemble members record; they must agree (one preprocessing feeds them all). */
+function recordedNormalization(models: readonly LoadedModel[], modalities: readonly string[]) {
+  const [first, ...rest] = models.map((m) => ({
+    name: m.name,
+    methods: normalizationFromRecord(m.info.normalization, modalities, m.name),
+  }));
+  for (const other of rest) {
+    if (JSON.stringify(other.methods) !== JSON.stringify(first!.methods))
+      throw new Error(
+        `${other.name} normalises its inputs with ${JSON.stringify(other.methods)}, ${first!.name} with ${JSON.stringify(first!.methods)}; ensemble members must agree`,
+      );
+  }
+  return first!.methods;
 }

@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { resolveNormalization, taskNaming } from '@mednext-ts/mednext/tasks';
 import { discoverTasksFromConfig } from '../lib/tasks.js';
 
 export default class Tasks extends Command {
@@ -37,6 +38,17 @@ export default class Tasks extends Command {
       this.log(`  labels   ${task.labels.map((l) => `${l.value} ${l.name}`).join(', ')}`);
       this.log(
         `  regions  ${task.regions.map((r) => `${r.name}={${r.labels.join(',')}} thr ${r.threshold} min ${r.minSize}`).join('; ')}`,
+      );
+      const naming = taskNaming(task);
+      this.log(`  inputs   ${naming.image} (labels ${naming.label})`);
+      const methods = resolveNormalization(task).map((p, i) => {
+        const { method, ...params } = p;
+        return `${task.modalities[i]} ${method}${Object.keys(params).length ? ` ${JSON.stringify(params)}` : ''}`;
+      });
+      this.log(`  norm     ${methods.join(', ')}`);
+      const evaluation = task.evaluation ?? {};
+      this.log(
+        `  evaluate ${'preset' in evaluation ? evaluation.preset : `${evaluation.score ?? 'lesion-wise'} over the regions, dilation ${evaluation.dilation ?? 0}`}`,
       );
       const t = task.training;
       this.log(

@@ -2,13 +2,22 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { readNifti } from '@mednext-ts/io-nifti/node';
-import { resolvePostprocess, tunePostprocess, type PostprocessConfig, type TuneCase } from '@mednext-ts/mednext';
+import {
+  labelFileName,
+  resolvePostprocess,
+  taskNaming,
+  tunePostprocess,
+  type InputNaming,
+  type PostprocessConfig,
+  type TaskDefinition,
+  type TuneCase,
+} from '@mednext-ts/mednext';
 import { readProbabilities, writeFileAtomic } from '@mednext-ts/mednext/node';
 import { cropChannels, cropVolume, nonZeroBoundingBox, type BoundingBox, type Shape3 } from '@mednext-ts/tensor3d';
 import { exists } from '../lib/inference/case-output.js';
 import { probabilityCaseIds, probabilityPath } from '../lib/inference/probability-dirs.js';
 import { findTask } from '../lib/inference/runtime.js';
-import { lesionWiseScorer, metricsTaskFor } from '../lib/inference/scoring.js';
+import { protocolFor, protocolLabel, taskScorer } from '../lib/inference/scoring.js';
 import { StepProgress } from '../lib/step-progress.js';
 
 /** `mednext tune-postprocess`: grid search of thresholds and minimum sizes on cross-validation probabilities. */
@@ -17,9 +26,9 @@ export default class TunePostprocess extends Command {
 
   static override description =
     'Grid-search per-region thresholds and minimum component sizes on probability maps (from mednext predict ' +
-    '--save-probabilities on held-out folds) against their ground truth, maximising the mean lesion-wise Dice of the ' +
-    'BraTS 2024 evaluation (mean lesion-wise HD95 breaks ties); regions are tuned one after another with the others ' +
-    'fixed. Writes a config that mednext predict/ensemble accept with --postprocess.';
+    "--save-probabilities on held-out folds) against their ground truth, maximising the mean Dice of the task's " +
+    "evaluation protocol (BraTS 2024 lesion-wise for ssa/ped, the task's own regions otherwise; mean HD95 breaks " +
+    'ties); regions are tuned one after another with the others fixed. Writes a config that mednext predict/ensemble accept with --postprocess.';
 
   static override examples = [
     '<%= config.bin %> tune-postprocess cv-probs/ --labels data/train/ --out postprocess.json',
@@ -33,7 +42,7 @@ export default class TunePostprocess extends Command {
   static override flags = {
     labels: Flags.string({
       description:
-        'ground truth: a folder of BraTS case folders (<ID>/<ID>-seg.nii.gz) or of <ID>-seg.nii.gz / <ID>.nii.gz files',
+        "ground truth: a folder of case folders (<ID>/<ID>-seg.nii.gz, or the task's label naming) or of such files / <ID>.nii.gz",
       required: true,
     }),
     out: Flags.string({ char: 'o', description: 'config file to write (JSON)', required: true }),
@@ -51,13 +60,15 @@ export default class TunePostprocess extends Command {
     const ids = await probabilityCaseIds(args.probs);
     const cases: TuneCase[] = [];
     let taskId = flags.task;
+    let task: TaskDefinition | undefined;
     const minThreshold = Math.min(...thresholds);
     const log = (line: string) => this.logToStderr(line);
     const reading = new StepProgress('reading', ids.length, { enabled: !flags.quiet, log });
     for (const [k, id] of ids.entries()) {
       const { probabilities, sidecar } = await readProbabilities(probabilityPath(args.probs, id));
       taskId ??= sidecar.task;
-      const gtFile = await findLabelFile(flags.labels, id);
+      task ??= await findTask(this.config, taskId);
+      const gtFile = await findLabelFile(flags.labels, id, taskNaming(task));
       const gt = (await readNifti(gtFile)).toCOrder();
       const [, nx, ny, nz] = probabilities.shape;
       if (gt.shape.join() !== [nx, ny, nz].join())
@@ -69,24 +80,26 @@ export default class TunePostprocess extends Command {
         probabilities: cropChannels(probabilities, box),
         labels: Uint8Array.from(cropVolume({ data: gt.data, shape: [nx, ny, nz] }, box).data),
         spacing: probabilities.spacing,
+        fullShape: [nx, ny, nz],
       });
       reading.update(k + 1, id);
     }
     reading.stop();
-    const task = await findTask(this.config, taskId!);
+    if (!task) this.error(`${args.probs}: no probability maps to tune on`);
     if (task.pipeline) {
       this.error(
         `task '${task.id}' uses the ${task.pipeline} pipeline, whose component rule tune-postprocess does not search; tune with its presets or a --postprocess file instead`,
       );
     }
-    const protocol = metricsTaskFor(task);
+    const protocol = protocolFor(task);
+    const kind = protocol.score ?? 'lesion-wise';
     const start = resolvePostprocess(task);
     if (!flags.quiet)
       this.logToStderr(
-        `${cases.length} case(s), task ${task.id} (lesion-wise ${protocol.toUpperCase()} metrics); grid ${thresholds.length} thresholds x ${minSizes.length} sizes per region`,
+        `${cases.length} case(s), task ${task.id} (${protocolLabel(protocol)} metrics over ${protocol.regions.join(', ')}); grid ${thresholds.length} thresholds x ${minSizes.length} sizes per region`,
       );
     let grid: StepProgress | undefined;
-    const result = tunePostprocess(cases, task, { thresholds, minSizes }, lesionWiseScorer(protocol), start, {
+    const result = tunePostprocess(cases, task, { thresholds, minSizes }, taskScorer(task), start, {
       passes: flags.passes,
       onTrial: (t, i, total) => {
         grid ??= new StepProgress('grid', total, { enabled: !flags.quiet, log });
@@ -100,15 +113,13 @@ export default class TunePostprocess extends Command {
     const config: PostprocessConfig = {
       task: task.id,
       regions: Object.fromEntries(result.settings.map((s) => [s.name, { threshold: s.threshold, minSize: s.minSize }])),
-      note: `tuned on ${cases.length} case(s) from ${args.probs}: mean lesion-wise Dice ${result.baseline.dice.toFixed(4)} -> ${result.score.dice.toFixed(4)}, HD95 ${result.baseline.hd95.toFixed(2)} -> ${result.score.hd95.toFixed(2)}`,
+      note: `tuned on ${cases.length} case(s) from ${args.probs}: mean ${kind} Dice ${result.baseline.dice.toFixed(4)} -> ${result.score.dice.toFixed(4)}, HD95 ${result.baseline.hd95.toFixed(2)} -> ${result.score.hd95.toFixed(2)}`,
     };
     await writeFileAtomic(flags.out, JSON.stringify(config, null, 2) + '\n');
     this.log(
-      `task defaults: mean lesion-wise Dice ${result.baseline.dice.toFixed(4)}, HD95 ${result.baseline.hd95.toFixed(2)}`,
+      `task defaults: mean ${kind} Dice ${result.baseline.dice.toFixed(4)}, HD95 ${result.baseline.hd95.toFixed(2)}`,
     );
-    this.log(
-      `tuned:         mean lesion-wise Dice ${result.score.dice.toFixed(4)}, HD95 ${result.score.hd95.toFixed(2)}`,
-    );
+    this.log(`tuned:         mean ${kind} Dice ${result.score.dice.toFixed(4)}, HD95 ${result.score.hd95.toFixed(2)}`);
     for (const s of result.settings) this.log(`  ${s.name.padEnd(5)} threshold ${s.threshold}  min size ${s.minSize}`);
     this.log(`wrote ${flags.out}`);
   }
@@ -121,13 +132,16 @@ function parseList(text: string, what: string): number[] {
   return values;
 }
 
-/** The ground-truth file of a case under `root`. */
-async function findLabelFile(root: string, id: string): Promise<string> {
+/** The ground-truth file of a case under `root`: the task's label naming in a case folder or flat, or `<ID>.nii.gz`. */
+async function findLabelFile(root: string, id: string, naming: InputNaming): Promise<string> {
+  const name = labelFileName(naming, id);
   const candidates = [
-    path.join(root, id, `${id}-seg.nii.gz`),
-    path.join(root, `${id}-seg.nii.gz`),
-    path.join(root, `${id}.nii.gz`),
-    path.join(root, id, `${id}-seg.nii`),
+    ...new Set([
+      path.join(root, id, name),
+      path.join(root, name),
+      path.join(root, `${id}.nii.gz`),
+      path.join(root, id, name.replace(/\.gz$/, '')),
+    ]),
   ];
   for (const c of candidates) if (await exists(c)) return c;
   const listing = (await readdir(root).catch(() => [] as string[])).slice(0, 5).join(', ');

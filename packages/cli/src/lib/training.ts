@@ -48,8 +48,8 @@ export const trainingFlags = {
   }),
   warmup: Flags.integer({ description: 'Schedule-Free linear warmup steps', default: 0, min: 0 }),
   loss: Flags.string({
-    description: 'loss (default: task): batch Dice + focal, or Dice + BCE as nnU-Net',
-    options: ['dice-focal', 'dice-bce'],
+    description:
+      'loss by name (default: task): dice-focal (batch Dice + focal), dice-bce (Dice + BCE as nnU-Net), or one a plugin registered',
   }),
   augmentation: Flags.string({
     description: 'augmentation preset',

@@ -1,20 +1,22 @@
 /**
  * Preprocessing of one case, in memory: crop to the non-zero bounding box of all modalities,
- * z-score each modality over its non-zero voxels, crop the label map to the same box.
+ * normalise each modality with the task's method for it (default: z-score over its non-zero
+ * voxels), crop the label map to the same box.
  */
 import {
   boxShape,
   cropChannels,
   cropVolume,
   nonZeroBoundingBox,
-  zscoreNonZero,
   type BoundingBox,
   type ChannelVolume,
   type Shape3,
   type Volume,
 } from '@mednext-ts/tensor3d';
+import { resolveNormalization, type NormalizationParams } from '../tasks/normalization.js';
 import type { TaskDefinition } from '../tasks/task.js';
 import { checkFiniteInput } from './non-finite.js';
+import { normalizeChannel } from './normalization.js';
 import { checkLabels } from './regions.js';
 
 /** Version of the cache layout; bumped when the meaning of cached files changes. */
@@ -23,6 +25,8 @@ export const CACHE_VERSION = 1;
 /** Per-modality normalisation statistics (before normalisation, over the cropped non-zero voxels). */
 export interface ModalityStats {
   modality: string;
+  /** The normalisation applied, with its parameters (absent in caches written before it was recorded: `zscore-nonzero`). */
+  method?: NormalizationParams;
   mean: number;
   std: number;
   count: number;
@@ -46,7 +50,8 @@ export interface CachedCaseMeta {
   /** Voxel-to-world affine of the original images (4x4, row-major rows). */
   affine: number[][];
   spacing: [number, number, number];
-  normalization: { method: 'zscore-nonzero'; stats: ModalityStats[] };
+  /** `method`: `zscore-nonzero` when every modality used it, else `per-modality` (see each `stats[i].method`). */
+  normalization: { method: string; stats: ModalityStats[] };
   /** Distinct non-zero label values in the label map, or null when the case has none. */
   labels: number[] | null;
   /** Original files by modality (and `seg`). */
@@ -74,11 +79,24 @@ export interface PreprocessedArrays {
   labels?: Volume<Uint8Array>;
 }
 
+/** Options of {@link preprocessCaseArrays}. */
+export interface PreprocessCaseOptions {
+  /**
+   * Normalisation per modality, in `raw.modalities` order; default the task's. Prediction passes
+   * the one recorded in the checkpoint, so it repeats what training did.
+   */
+  normalization?: readonly NormalizationParams[];
+}
+
 /**
  * Crops and normalises one case. A case whose images are entirely zero is an error (nothing to
  * train on and probably a broken file).
  */
-export function preprocessCaseArrays(raw: RawCase, task: TaskDefinition): PreprocessedArrays {
+export function preprocessCaseArrays(
+  raw: RawCase,
+  task: TaskDefinition,
+  options: PreprocessCaseOptions = {},
+): PreprocessedArrays {
   const [c, nx, ny, nz] = raw.image.shape;
   if (c !== raw.modalities.length) {
     throw new Error(`case ${raw.id}: image has ${c} channels but ${raw.modalities.length} modalities are named`);
@@ -96,13 +114,18 @@ export function preprocessCaseArrays(raw: RawCase, task: TaskDefinition): Prepro
   const cropped = cropChannels(raw.image, box);
   const size = boxShape(box);
   const m = size[0] * size[1] * size[2];
+  const methods =
+    options.normalization ?? resolveNormalization({ modalities: raw.modalities, normalization: task.normalization });
+  if (methods.length !== c)
+    throw new Error(`case ${raw.id}: ${methods.length} normalisation method(s) given for ${c} modalities`);
   const stats: ModalityStats[] = [];
   for (let ch = 0; ch < c; ch++) {
     const view = cropped.data.subarray(ch * m, (ch + 1) * m);
-    const z = zscoreNonZero({ data: view, shape: size });
-    view.set(z.volume.data);
-    stats.push({ modality: raw.modalities[ch]!, mean: z.mean, std: z.std, count: z.count });
+    const modality = raw.modalities[ch]!;
+    const z = normalizeChannel(view, size, methods[ch]!, `case ${raw.id} modality ${modality}`);
+    stats.push({ modality, method: methods[ch]!, mean: z.mean, std: z.std, count: z.count });
   }
+  const uniform = methods.every((x) => x.method === 'zscore-nonzero' && Object.keys(x).length === 1);
   let labels: Volume<Uint8Array> | undefined;
   let present: number[] | null = null;
   if (raw.labels) {
@@ -123,7 +146,7 @@ export function preprocessCaseArrays(raw: RawCase, task: TaskDefinition): Prepro
     croppedShape: size,
     affine: raw.affine.map((row) => [...row]),
     spacing: raw.spacing,
-    normalization: { method: 'zscore-nonzero', stats },
+    normalization: { method: uniform ? 'zscore-nonzero' : 'per-modality', stats },
     labels: present,
     files: raw.files,
     arrays: { image: `${raw.id}.npy`, seg: labels ? `${raw.id}_seg.npy` : null },

@@ -2,3 +2,4 @@
 export * from './overlay.js';
 export * from './phantom.js';
 export * from './png.js';
+export * from './task-phantom.js';

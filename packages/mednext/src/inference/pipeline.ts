@@ -3,6 +3,7 @@
  * inference for every ensemble member (optionally with mirror TTA), probability averaging,
  * postprocessing and undoing the crop.
  */
+import type { NormalizationParams } from '../tasks/normalization.js';
 import {
   slidingWindowInference,
   uncropVolume,
@@ -38,6 +39,11 @@ export interface InferenceOptions {
   labelMapping?: Record<number, number>;
   /** Receives warnings about a case that do not stop it (e.g. intensities a pipeline had to wrap). */
   onWarning?: (message: string) => void;
+  /**
+   * Normalisation per modality (in the image's modality order), as recorded in the checkpoint;
+   * default the task's.
+   */
+  normalization?: readonly NormalizationParams[];
 }
 
 /**
@@ -101,8 +107,8 @@ export interface CaseSegmentation {
 }
 
 /**
- * Segments one case: crop to the non-zero box of all modalities and z-score each modality over
- * its non-zero voxels (exactly the training preprocessing), run the ensemble, postprocess with
+ * Segments one case: crop to the non-zero box of all modalities and normalise each modality as
+ * the checkpoint records (exactly the training preprocessing), run the ensemble, postprocess with
  * `settings`, and paste the result back into the original grid.
  */
 export async function segmentCase(
@@ -139,6 +145,7 @@ export async function segmentCase(
       files: {},
     },
     task,
+    options.normalization ? { normalization: options.normalization } : {},
   );
   const cropped = await ensembleProbabilities(pre.image, models, options);
   const labelsCropped = probabilitiesToLabels(cropped, task, settings);

@@ -3,6 +3,7 @@
  * defaults, a config file (as written by `mednext tune-postprocess`) and command-line overrides.
  */
 import type { RegionPostprocessValues, TaskDefinition } from '../tasks/index.js';
+import { postprocessStepParams, type PostprocessStepParams } from '../tasks/postprocess-steps.js';
 
 /** Settings of one region (one sigmoid channel). */
 export interface RegionPostprocess {
@@ -15,6 +16,8 @@ export interface RegionPostprocess {
   minMeanProbability?: number;
   /** At most this many components are kept, largest first (pipelines with a component rule only). */
   maxComponents?: number;
+  /** Further steps by name (the task region's `postprocess`), applied after the minimum size. */
+  steps?: PostprocessStepParams[];
 }
 
 /** The JSON file `predict --postprocess` reads and `tune-postprocess` writes. */
@@ -121,8 +124,9 @@ export function resolvePostprocess(
       );
     }
     // Only pipelines with a component rule carry the extra fields, so the default settings stay as they were.
+    const steps = region.postprocess?.length ? { steps: region.postprocess.map(postprocessStepParams) } : {};
     return task.pipeline
-      ? { name: region.name, threshold, minSize, minMeanProbability, maxComponents }
-      : { name: region.name, threshold, minSize };
+      ? { name: region.name, threshold, minSize, minMeanProbability, maxComponents, ...steps }
+      : { name: region.name, threshold, minSize, ...steps };
   });
 }

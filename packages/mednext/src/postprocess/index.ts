@@ -3,3 +3,4 @@ export * from './config.js';
 export * from './labels.js';
 export * from './postprocess.js';
 export * from './tune.js';
+export * from './steps.js';

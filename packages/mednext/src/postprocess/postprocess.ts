@@ -5,6 +5,7 @@ import { labelConnectedComponents, labelSizes, type ChannelVolume, type Shape3 }
 import type { TaskDefinition } from '../tasks/index.js';
 import type { RegionPostprocess } from './config.js';
 import { regionsToLabelMap } from './labels.js';
+import { applyPostprocessSteps } from './steps.js';
 
 /** Mask of the voxels with `probability >= threshold`. */
 export function binarize(probabilities: ArrayLike<number>, threshold: number): Uint8Array {
@@ -46,6 +47,7 @@ export function postprocessRegions(probabilities: ChannelVolume, settings: reado
   return settings.map((s, c) => {
     const mask = binarize(probabilities.data.subarray(c * n, (c + 1) * n), s.threshold);
     removeSmallComponents(mask, [nx, ny, nz], s.minSize);
+    if (s.steps) applyPostprocessSteps(mask, [nx, ny, nz], s.steps);
     return mask;
   });
 }

@@ -8,6 +8,13 @@ import type { TaskDefinition } from '../tasks/index.js';
 import type { RegionPostprocess } from './config.js';
 import { regionsToLabelMap } from './labels.js';
 import { binarize } from './postprocess.js';
+import { applyPostprocessSteps } from './steps.js';
+
+/** The mask after the region's further postprocessing steps (the same as prediction applies). */
+function withSteps(mask: Uint8Array, shape: Shape3, steps: RegionPostprocess['steps']): Uint8Array {
+  if (steps?.length) applyPostprocessSteps(mask, shape, steps);
+  return mask;
+}
 
 /** One case of the tuning set: region probabilities and the ground-truth labels on the same grid. */
 export interface TuneCase {
@@ -15,6 +22,11 @@ export interface TuneCase {
   probabilities: ChannelVolume;
   labels: Uint8Array;
   spacing?: [number, number, number];
+  /**
+   * Shape of the whole case when the arrays are a crop of it: scorers whose values depend on the
+   * field of view (a default HD95 penalty) use it, so tuning scores as evaluation does.
+   */
+  fullShape?: Shape3;
 }
 
 /** Score of one predicted label map: mean lesion-wise Dice (higher is better) and HD95 (lower is better, the tie-breaker). */
@@ -101,7 +113,9 @@ export function tunePostprocess(
     return cases[c]!.probabilities.data.subarray(r * n, (r + 1) * n);
   };
   const current: Uint8Array[][] = cases.map((_, c) =>
-    settings.map((s, r) => maskFrom(components(channel(c, r), shapes[c]!, s.threshold), s.minSize)),
+    settings.map((s, r) =>
+      withSteps(maskFrom(components(channel(c, r), shapes[c]!, s.threshold), s.minSize), shapes[c]!, s.steps),
+    ),
   );
   const evaluate = (masks: Uint8Array[][]): CaseScore => {
     let dice = 0;
@@ -124,7 +138,7 @@ export function tunePostprocess(
       for (const threshold of grid.thresholds) {
         const comps = cases.map((_, c) => components(channel(c, r), shapes[c]!, threshold));
         for (const minSize of grid.minSizes) {
-          const candidate = comps.map((cc) => maskFrom(cc, minSize));
+          const candidate = comps.map((cc, c) => withSteps(maskFrom(cc, minSize), shapes[c]!, settings[r]!.steps));
           const masks = current.map((m, c) => m.map((mask, k) => (k === r ? candidate[c]! : mask)));
           const score = evaluate(masks);
           const trial = { region: task.regions[r]!.name, threshold, minSize, score };
@@ -132,7 +146,7 @@ export function tunePostprocess(
           options.onTrial?.(trial, trials.length, total);
           if (better(score, best)) {
             best = score;
-            settings[r] = { name: settings[r]!.name, threshold, minSize };
+            settings[r] = { ...settings[r]!, threshold, minSize };
             bestMasks = candidate;
           }
         }

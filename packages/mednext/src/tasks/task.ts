@@ -5,6 +5,11 @@
  * outputs, one channel each, in the order listed), how they are post-processed, and the
  * default training recipe. Plugins export an array of tasks made with {@link defineTask}.
  */
+import type { TaskEvaluation } from './evaluation.js';
+import { validateTask } from './validate.js';
+import type { InputNaming } from './naming.js';
+import type { NormalizationSpec } from './normalization.js';
+import type { PostprocessStepSpec } from './postprocess-steps.js';
 
 /** A label value of the ground-truth maps. */
 export interface LabelDefinition {
@@ -26,6 +31,11 @@ export interface RegionDefinition {
   threshold: number;
   /** Default minimum connected-component size in voxels (26-connectivity); 0 keeps all. */
   minSize: number;
+  /**
+   * Further postprocessing steps after threshold and minimum size, in order, by name from the
+   * postprocessing-step registry (built in: `keep-largest`, `fill-holes`).
+   */
+  postprocess?: PostprocessStepSpec[];
   /**
    * Default minimum mean probability of a kept component; 0 keeps all. Only pipelines with a
    * component rule use it (the `seed-paper` pipeline); others reject a non-zero value.
@@ -65,8 +75,11 @@ export interface TrainingRecipe {
   /** Schedule-Free AdamW learning rate. */
   learningRate: number;
   weightDecay: number;
-  /** `dice-focal`: batch Dice + focal (gamma 2), as the seed paper; `dice-bce`: as nnU-Net. */
-  loss: 'dice-focal' | 'dice-bce';
+  /**
+   * Loss by name from the loss registry: built in `dice-focal` (batch Dice + focal, gamma 2, as
+   * the seed paper) and `dice-bce` (as nnU-Net); plugins add more with `registerLoss`.
+   */
+  loss: string;
   folds: number;
   /** Fine-tuning stage, if the recipe has one (SSA: last decoder layers on SSA data). */
   finetune?: { trainLast: number; reinit: boolean };
@@ -102,57 +115,52 @@ export interface TaskDefinition {
   postprocessPresets?: Record<string, PostprocessPreset>;
   /** Named rewrites of the written label values, selectable with `predict --label-mapping NAME`. */
   labelMappings?: Record<string, Record<number, number>>;
+  /**
+   * How predictions are scored (`mednext evaluate`, `tune-postprocess`, the demo): a BraTS 2024
+   * preset, or lesion-wise / region-wise Dice and HD95 over this task's regions. Default:
+   * lesion-wise over the regions, lesions = 26-connected components, every lesion counted.
+   */
+  evaluation?: TaskEvaluation;
+  /**
+   * Intensity normalisation per modality (by modality name), or one for all, by method name from
+   * the normalisation registry. Default `zscore-nonzero` for every modality. Recorded in the
+   * checkpoint, so prediction repeats what training did.
+   */
+  normalization?: NormalizationSpec | Record<string, NormalizationSpec>;
+  /** File names of a case's images and label map. Default the BraTS pattern `{id}-{modality}.nii.gz`. */
+  inputNaming?: InputNaming;
 }
 
-/** Thrown when a task definition is inconsistent. */
+/** Thrown when a task definition is inconsistent; the message names the task and the field. */
 export class TaskDefinitionError extends Error {
-  constructor(taskId: string, problem: string) {
-    super(`task '${taskId}': ${problem}`);
+  /** Path of the offending field, e.g. `training.patchSize`. */
+  readonly field: string;
+  constructor(taskId: string, field: string, problem: string) {
+    super(`task '${taskId}': ${field}: ${problem}`);
     this.name = 'TaskDefinitionError';
+    this.field = field;
   }
 }
 
 /**
  * Checks a task definition and returns it unchanged (typed). Catches the mistakes that would
- * otherwise surface deep inside training: unknown labels in a region, duplicate names,
- * thresholds outside (0, 1), a label mapping that names an unknown region.
+ * otherwise surface deep inside preprocessing, training or evaluation: unknown labels in a
+ * region, duplicate names, thresholds outside (0, 1), a training patch that is not a multiple
+ * of 16, unknown loss, normalisation, postprocessing or evaluation names, a file-name pattern
+ * without `{id}`.
+ *
+ * @throws TaskDefinitionError naming the task and the field, e.g.
+ *   `task 'liver': training.patchSize: must be three positive multiples of 16, got [100, 64, 64]`.
+ * @example
+ * ```ts
+ * export const tasks = [defineTask({ id: 'liver', ... })];
+ * ```
  */
 export function defineTask(task: TaskDefinition): TaskDefinition {
-  const fail = (problem: string): never => {
-    throw new TaskDefinitionError(task.id || '(no id)', problem);
+  const id = typeof task?.id === 'string' && task.id ? task.id : '(no id)';
+  const fail = (field: string, problem: string): never => {
+    throw new TaskDefinitionError(id, field, problem);
   };
-  if (!/^[a-z][a-z0-9-]*$/.test(task.id)) fail('id must be lower-case letters, digits and dashes');
-  const labelValues = new Set<number>();
-  for (const label of task.labels) {
-    if (!Number.isInteger(label.value) || label.value <= 0)
-      fail(`label ${label.name} has a non-positive or non-integer value`);
-    if (labelValues.has(label.value)) fail(`label value ${label.value} is listed twice`);
-    labelValues.add(label.value);
-  }
-  if (task.regions.length === 0) fail('no regions');
-  const regionNames = new Set<string>();
-  for (const region of task.regions) {
-    if (regionNames.has(region.name)) fail(`region ${region.name} is listed twice`);
-    regionNames.add(region.name);
-    if (region.labels.length === 0) fail(`region ${region.name} has no labels`);
-    for (const v of region.labels) if (!labelValues.has(v)) fail(`region ${region.name} uses unknown label ${v}`);
-    if (!(region.threshold > 0 && region.threshold < 1)) fail(`region ${region.name} threshold must be in (0, 1)`);
-    if (!Number.isInteger(region.minSize) || region.minSize < 0)
-      fail(`region ${region.name} minSize must be a non-negative integer`);
-    const p = region.minMeanProbability;
-    if (p !== undefined && !(p >= 0 && p < 1)) fail(`region ${region.name} minMeanProbability must be in [0, 1)`);
-    const k = region.maxComponents;
-    if (k !== undefined && !(Number.isInteger(k) && k > 0) && k !== Number.POSITIVE_INFINITY)
-      fail(`region ${region.name} maxComponents must be a positive integer`);
-  }
-  for (const name of Object.keys(task.postprocessPresets ?? {})) {
-    for (const r of Object.keys(task.postprocessPresets![name]!.regions))
-      if (!regionNames.has(r)) fail(`postprocessing preset ${name} names unknown region ${r}`);
-  }
-  for (const { region, label } of task.regionsToLabels) {
-    if (!regionNames.has(region)) fail(`regionsToLabels names unknown region ${region}`);
-    if (!labelValues.has(label)) fail(`regionsToLabels writes unknown label ${label}`);
-  }
-  if (task.modalities.length === 0) fail('no modalities');
+  validateTask(task, fail);
   return task;
 }

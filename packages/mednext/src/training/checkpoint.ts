@@ -12,6 +12,7 @@
  */
 import type { RandomState, Shape3 } from '@mednext-ts/tensor3d';
 import type { MedNeXtConfig } from '../model/config.js';
+import type { NormalizationParams } from '../tasks/normalization.js';
 import type { RegionDefinition } from '../tasks/task.js';
 import { parseSafetensors, serializeSafetensors } from '../weights/safetensors.js';
 import { configFromMetadata, configToMetadata } from '../weights/state-dict.js';
@@ -29,8 +30,8 @@ export interface TrainingCheckpointInfo {
   /** Input channels in order (BraTS modality suffixes). */
   modalities: string[];
   patchSize: Shape3;
-  /** Intensity normalisation the inputs need. */
-  normalization: 'zscore-nonzero';
+  /** Intensity normalisation of each input channel, in modality order (what preprocessing applied). */
+  normalization: NormalizationParams[];
   fold: number | null;
   /** Last completed epoch (0-based). */
   epoch: number;

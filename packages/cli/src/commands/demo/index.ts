@@ -16,7 +16,7 @@ import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { summarise, writeOverlays } from '../../lib/inference/case-output.js';
 import { writePhantomCaseFolder } from '../../lib/inference/phantom-files.js';
 import { BACKEND_CHOICES, findTask, setupBackend } from '../../lib/inference/runtime.js';
-import { metricsTaskFor } from '../../lib/inference/scoring.js';
+import { protocolFor, protocolLabel } from '../../lib/inference/scoring.js';
 
 /** `mednext demo`: the whole pipeline on a fresh synthetic case, in about a minute on a laptop CPU. */
 export default class Demo extends Command {
@@ -102,7 +102,7 @@ export default class Demo extends Command {
       style: flags['overlay-style'] as 'fill' | 'contour',
     });
 
-    const protocol = metricsTaskFor(task);
+    const protocol = protocolFor(task);
     const metrics = evaluateCase({
       gt: phantom.label,
       pred: { data: result.labels, shape: result.shape, spacing: phantom.label.spacing },
@@ -111,7 +111,7 @@ export default class Demo extends Command {
     });
     const table = metricsTable(metrics);
     this.log('');
-    this.log(`lesion-wise BraTS 2024 (${protocol.toUpperCase()} protocol) on ${phantom.id}:`);
+    this.log(`${protocolLabel(protocol)} metrics (protocol ${protocol.name}) on ${phantom.id}:`);
     for (const line of table) this.log(`  ${line}`);
     const total = (performance.now() - started) / 1000;
     this.log('');
@@ -125,7 +125,7 @@ export default class Demo extends Command {
       `segmented by the shipped demo MedNeXt (${path.basename(flags.model ?? info.weightsPath)}, task ${task.id}) on the ${backend.backend} backend${flags.tta ? ' with mirror TTA' : ''}.`,
       `Postprocessing: ${settings.map((s) => `${s.name} >= ${s.threshold}`).join(', ')}.`,
       '',
-      `## Lesion-wise metrics (BraTS 2024, ${protocol.toUpperCase()} protocol)`,
+      `## ${protocolLabel(protocol)} metrics (protocol ${protocol.name})`,
       '',
       '```',
       ...table,

@@ -26,6 +26,9 @@ export async function setupBackend(preference: BackendPreference, threads: numbe
 /** The task with this id from the installed plugins (the error lists the known ids). */
 export async function findTask(config: Config, id: string): Promise<TaskDefinition> {
   const { registry, problems } = await discoverTasksFromConfig(config);
+  // A second plugin defining this id is an error here, not a silent choice of one of them.
+  const conflict = problems.find((p) => p.taskId === id);
+  if (conflict) throw new Error(conflict.problem);
   if (registry.has(id)) return registry.get(id);
   const known =
     registry

@@ -1,34 +1,13 @@
 /**
- * Lesion-wise BraTS scoring of predicted label maps with @mednext-ts/metrics.
+ * Scoring of predicted label maps with the task's evaluation protocol (`@mednext-ts/metrics`).
  */
-import { evaluateCase, type CaseMetrics, type TaskName } from '@mednext-ts/metrics';
-import type { CaseScorer, TaskDefinition } from '@mednext-ts/mednext';
+import { describeProtocol, taskCaseScorer, taskEvaluationProtocol } from '@mednext-ts/mednext';
 
-/** The BraTS evaluation protocol for a mednext task: paediatric tasks use `ped`, adult-label tasks `ssa`. */
-export function metricsTaskFor(task: TaskDefinition): TaskName {
-  return task.id.startsWith('ped') ? 'ped' : 'ssa';
-}
+/** The evaluation protocol a task declares (a BraTS preset, or its own regions). */
+export const protocolFor = taskEvaluationProtocol;
 
-/** Mean over the protocol's regions of the lesion-wise Dice and HD95 of one case. */
-export function meanLesionWise(metrics: CaseMetrics): { dice: number; hd95: number } {
-  let dice = 0;
-  let hd95 = 0;
-  for (const r of metrics.regionOrder) {
-    dice += metrics.regions[r]!.LesionWise_Score_Dice;
-    hd95 += metrics.regions[r]!.LesionWise_Score_HD95;
-  }
-  return { dice: dice / metrics.regionOrder.length, hd95: hd95 / metrics.regionOrder.length };
-}
+/** A case scorer with the task's protocol (mean over its regions of the Dice and HD95 it selects). */
+export const taskScorer = taskCaseScorer;
 
-/** A {@link CaseScorer} using the official lesion-wise metrics (mean over the protocol's regions). */
-export function lesionWiseScorer(protocol: TaskName): CaseScorer {
-  return (prediction, c, shape) =>
-    meanLesionWise(
-      evaluateCase({
-        gt: { data: c.labels, shape },
-        pred: { data: prediction, shape, spacing: c.spacing },
-        task: protocol,
-        id: c.id,
-      }),
-    );
-}
+/** `BraTS-SSA lesion-wise`, `liver region-wise`, ... */
+export const protocolLabel = describeProtocol;

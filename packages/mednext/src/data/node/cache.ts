@@ -3,6 +3,7 @@
  * (uint8 `[x, y, z]`) and `<id>.json` ({@link CachedCaseMeta}); plus `dataset.json` describing the
  * whole folder. The JSON is written last, so its presence marks a complete case.
  */
+import type { NormalizationParams } from '../../tasks/normalization.js';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,8 @@ export interface DatasetDescription {
   modalities: string[];
   regions: string[];
   cases: { id: string; source: string }[];
+  /** Normalisation of each modality, in modality order (absent in caches from before it was recorded: `zscore-nonzero`). */
+  normalization?: NormalizationParams[];
 }
 
 /** Name of the dataset description file. */

@@ -3,6 +3,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
+import { caseIdsInFlatFolder, isBratsNaming } from './case-files.js';
 
 /** A dataset root and the source tag its cases get. */
 export interface DatasetRoot {
@@ -16,6 +18,8 @@ export interface DiscoveredCase {
   id: string;
   source: string;
   dir: string;
+  /** The case's files sit in `dir` beside other cases' (a flat nnU-Net-style folder). */
+  flat?: boolean;
 }
 
 /**
@@ -30,15 +34,16 @@ export function parseRoot(value: string): DatasetRoot {
 
 /**
  * Lists the case folders of each root: sub-folders holding a NIfTI file for the first modality
- * (`*-<modality>.nii[.gz]`). Folders without one are skipped; a case id found under two roots is
- * an error naming both.
+ * (named by `naming`, default BraTS `*-<modality>.nii[.gz]`). Folders without one are skipped; a
+ * case id found under two roots is an error naming both.
  */
 export async function discoverCases(
   roots: readonly DatasetRoot[],
   modalities: readonly string[],
+  naming: InputNaming = BRATS_NAMING,
 ): Promise<DiscoveredCase[]> {
   if (roots.length === 0) throw new Error('discoverCases: no dataset roots given');
-  const first = new RegExp(`-${modalities[0]}\\.nii(\\.gz)?$`, 'i');
+  const first = imageFilePattern(naming, modalities[0]!, 0);
   const found = new Map<string, DiscoveredCase>();
   for (const root of roots) {
     let entries;
@@ -63,7 +68,22 @@ export async function discoverCases(
       count++;
     }
     if (count === 0) {
-      throw new Error(`dataset root ${root.path}: no case folders with *-${modalities[0]}.nii.gz files found`);
+      // A flat folder (nnU-Net's imagesTr): every case's images side by side in the root itself.
+      for (const id of caseIdsInFlatFolder(
+        entries.filter((x) => x.isFile()).map((x) => x.name),
+        modalities,
+        naming,
+      )) {
+        const prior = found.get(id);
+        if (prior) throw new Error(`case ${id} is in both ${prior.dir} and ${root.path}; give each case once`);
+        found.set(id, { id, source: root.source, dir: root.path, flat: true });
+        count++;
+      }
+    }
+    if (count === 0) {
+      throw new Error(
+        `dataset root ${root.path}: no case folders with ${imageFileName(naming, '*', modalities[0]!, 0)} files found${isBratsNaming(naming) ? '' : ', nor such files of several cases in the folder itself'}`,
+      );
     }
   }
   return [...found.values()];

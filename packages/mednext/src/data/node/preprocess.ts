@@ -7,7 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadBratsCase, removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
+import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
+import { taskNaming } from '../../tasks/naming.js';
+import { BUILT_IN } from '../../tasks/named-registry.js';
+import { normalizations, resolveNormalization } from '../../tasks/normalization.js';
+import { loadCaseFolder } from './case-files.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import { checkFiniteInput, type NonFiniteCount, type NonFinitePolicy } from '../non-finite.js';
 import { CACHE_VERSION, preprocessCaseArrays, type CachedCaseMeta } from '../preprocess-case.js';
@@ -35,7 +39,7 @@ export async function preprocessOneCase(
   outDir: string,
   options: { nonFinite?: NonFinitePolicy } = {},
 ): Promise<{ meta: CachedCaseMeta; repaired: NonFiniteCount[] }> {
-  const bc = await loadBratsCase(c.dir, { modalities: task.modalities });
+  const bc = await loadCaseFolder(c.dir, task.modalities, taskNaming(task), c.flat ? { id: c.id } : {});
   const repaired = checkFiniteInput(bc, { policy: options.nonFinite, repairHint: `pass ${REPAIR_NON_FINITE_FLAG}` });
   const arrays = preprocessCaseArrays(
     {
@@ -118,7 +122,7 @@ interface Job {
 export async function preprocessDataset(options: PreprocessOptions): Promise<PreprocessSummary> {
   const { task, outDir } = options;
   await mkdir(outDir, { recursive: true });
-  const cases = await discoverCases(options.roots, task.modalities);
+  const cases = await discoverCases(options.roots, task.modalities, taskNaming(task));
   const summary: PreprocessSummary = { total: cases.length, processed: [], skipped: [], failed: [], repaired: [] };
   await removeStaleTemporaryFiles(outDir);
   let finished = 0;
@@ -137,18 +141,29 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
       ...(repaired?.length ? { repaired } : {}),
     });
   };
+  const methods = resolveNormalization(task);
   const todo: Job[] = [];
   for (const c of cases) {
     if (!options.overwrite && (await isCaseCached(outDir, c.id))) {
       const meta = await readCaseMeta(outDir, c.id);
-      if (meta.task === task.id && meta.source === c.source) {
+      // A case normalised otherwise than the task now asks is redone, not mixed into the cache.
+      const cachedMethods = meta.normalization.stats.map((s) => s.method ?? { method: 'zscore-nonzero' });
+      if (
+        meta.task === task.id &&
+        meta.source === c.source &&
+        JSON.stringify(cachedMethods) === JSON.stringify(methods)
+      ) {
         report(c.id, 'skipped');
         continue;
       }
     }
     todo.push({ c });
   }
-  const workers = Math.min(todo.length, options.workers ?? Math.min(8, Math.max(1, os.cpus().length - 1)));
+  // Worker threads know only the built-in normalisations (a plugin registers its own in this thread).
+  const builtInOnly = methods.every((m) => normalizations.get(m.method).source === BUILT_IN);
+  const workers = builtInOnly
+    ? Math.min(todo.length, options.workers ?? Math.min(8, Math.max(1, os.cpus().length - 1)))
+    : 0;
   if (workers <= 0) {
     for (const { c } of todo) {
       try {
@@ -194,6 +209,7 @@ export async function preprocessDataset(options: PreprocessOptions): Promise<Pre
     task: task.id,
     modalities: [...task.modalities],
     regions: task.regions.map((r) => r.name),
+    normalization: resolveNormalization(task),
     cases: cases.filter((c) => ok.has(c.id)).map((c) => ({ id: c.id, source: c.source })),
   };
   await writeFileAtomic(path.join(outDir, DATASET_FILE), JSON.stringify(description, null, 1));

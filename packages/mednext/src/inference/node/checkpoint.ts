@@ -8,6 +8,7 @@ import { MedNeXt } from '../../model/index.js';
 import { loadStateDict, networkWeights, parseWeights, type InferredConfig } from '../../weights/index.js';
 import type { Shape3 } from '@mednext-ts/tensor3d';
 import { mednextPredictor, type InferenceModel } from '../predictor.js';
+import { normalizationProblem, type NormalizationSpec } from '../../tasks/normalization.js';
 
 /** What a checkpoint says about how it was trained, besides the network config. */
 export interface CheckpointInfo {
@@ -19,8 +20,11 @@ export interface CheckpointInfo {
   modalities?: string[];
   /** Region (output channel) names, when recorded. */
   regions?: string[];
-  /** Intensity normalisation the inputs need, when recorded (only `zscore-nonzero` exists). */
-  normalization?: string;
+  /**
+   * Intensity normalisation of each input channel as recorded: one method per modality (objects
+   * with `method` and parameters), or the string `zscore-nonzero` in older checkpoints.
+   */
+  normalization?: string | NormalizationSpec[];
   /** Set for a checkpoint without our metadata (PyTorch / Lightning): how its architecture was inferred. */
   inferred?: InferredConfig;
   /** Where the file came from and how it was converted (`mednext model import` records it). */
@@ -47,7 +51,7 @@ export function checkpointInfo(metadata: Record<string, string>): CheckpointInfo
     patchSize: jsonField<Shape3>(metadata, ['patch_size', 'patchSize']),
     modalities: jsonField<string[]>(metadata, ['modalities']),
     regions: jsonField<string[]>(metadata, ['regions']),
-    normalization: jsonField<string>(metadata, ['normalization']),
+    normalization: jsonField<string | NormalizationSpec[]>(metadata, ['normalization']),
     source: jsonField<string>(metadata, ['source']),
   };
 }
@@ -91,10 +95,11 @@ export async function loadInferenceModel(
   if (patchSize.length !== 3 || patchSize.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
     throw new Error(`${file}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`);
   }
-  if (info.normalization !== undefined && info.normalization !== 'zscore-nonzero') {
-    throw new Error(
-      `${file}: inputs must be normalised with '${info.normalization}', which inference does not implement (only zscore-nonzero)`,
-    );
+  // Every recorded method must be one this process knows (a plugin's method needs its plugin loaded).
+  const recorded = typeof info.normalization === 'string' ? [info.normalization] : (info.normalization ?? []);
+  for (const spec of recorded) {
+    const problem = normalizationProblem(spec);
+    if (problem) throw new Error(`${file}: the recorded input normalisation cannot be repeated: ${problem}`);
   }
   const model = MedNeXt.create(config, { seed: 0 });
   try {

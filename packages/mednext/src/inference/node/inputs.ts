@@ -5,10 +5,15 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assembleBratsCase, type BratsCase } from '@mednext-ts/io-nifti';
-import { loadBratsCase, readNifti } from '@mednext-ts/io-nifti/node';
+import { readNifti } from '@mednext-ts/io-nifti/node';
+import { caseIdInFolder, caseIdsInFlatFolder, isBratsNaming, loadCaseFolder } from '../../data/node/case-files.js';
+import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
 
-/** A case to predict: a BraTS folder, or explicit files by modality. */
-export type CaseInput = { id: string; dir: string } | { id: string; files: Record<string, string> };
+/**
+ * A case to predict: a BraTS folder, one case of a flat folder holding several (nnU-Net's
+ * `imagesTs`, `flat: true`), or explicit files by modality.
+ */
+export type CaseInput = { id: string; dir: string; flat?: boolean } | { id: string; files: Record<string, string> };
 
 const NIFTI = /\.nii(\.gz)?$/i;
 
@@ -23,10 +28,12 @@ function modalityFile(names: readonly string[], modality: string): string | unde
 }
 
 /**
- * The case ID of a folder holding `<ID>-<first modality>.nii(.gz)` (the folder's name when `<ID>` is empty),
- * or null when it holds no such file.
+ * The case ID of a folder holding `<ID>-<first modality>.nii(.gz)` (or the image of the first
+ * modality under another `naming`; the folder's name when `<ID>` is empty), or null when it holds
+ * no such file.
  */
-async function caseFolderId(dir: string, modalities: readonly string[]): Promise<string | null> {
+async function caseFolderId(dir: string, modalities: readonly string[], naming: InputNaming): Promise<string | null> {
+  if (!isBratsNaming(naming)) return caseIdInFolder(await readdir(dir), dir, modalities, naming);
   const file = modalityFile(await readdir(dir), modalities[0]!);
   return file === undefined ? null : file.replace(modalitySuffix(modalities[0]!), '') || path.basename(dir);
 }
@@ -43,6 +50,7 @@ async function caseFolderId(dir: string, modalities: readonly string[]): Promise
 export async function resolveCaseInputs(
   inputs: readonly string[],
   modalities: readonly string[],
+  naming: InputNaming = BRATS_NAMING,
 ): Promise<CaseInput[]> {
   if (inputs.length === 0)
     throw new Error('no input given: pass a case folder, a folder of cases, or one file per modality');
@@ -63,22 +71,32 @@ export async function resolveCaseInputs(
     }
     for (const f of inputs) if (!NIFTI.test(f)) throw new Error(`${f}: not a NIfTI file (.nii or .nii.gz)`);
     const names = inputs.map((f) => path.basename(f));
-    const bySuffix = modalities.map((m) => modalityFile(names, m));
+    const bySuffix = isBratsNaming(naming)
+      ? modalities.map((m) => modalityFile(names, m))
+      : modalities.map((m, i) => names.find((n) => imageFilePattern(naming, m, i).test(n)));
     const files: Record<string, string> = {};
     if (bySuffix.every((n) => n !== undefined) && new Set(bySuffix).size === modalities.length) {
       modalities.forEach((m, i) => (files[m] = inputs[names.indexOf(bySuffix[i]!)]!));
     } else {
       modalities.forEach((m, i) => (files[m] = inputs[i]!));
     }
-    const first = path.basename(files[modalities[0]!]!).replace(NIFTI, '');
-    const id = first.replace(new RegExp(`-${modalities[0]}$`, 'i'), '');
+    const firstName = path.basename(files[modalities[0]!]!);
+    const id = isBratsNaming(naming)
+      ? firstName.replace(NIFTI, '').replace(new RegExp(`-${modalities[0]}$`, 'i'), '')
+      : (imageFilePattern(naming, modalities[0]!, 0).exec(firstName)?.[1] ?? firstName.replace(NIFTI, ''));
     return [{ id, files }];
   }
   const cases: CaseInput[] = [];
   for (const [i, p] of inputs.entries()) {
     if (kinds[i] !== 'dir')
       throw new Error(`${p}: mixing files and folders is not supported; pass folders, or one file per modality`);
-    const id = await caseFolderId(p, modalities);
+    const flatIds = caseIdsInFlatFolder(await readdir(p), modalities, naming);
+    // Several cases side by side: a flat folder (one case alone is read as a case folder).
+    if (flatIds.length > 1) {
+      for (const id of flatIds) cases.push({ id, dir: p, flat: true });
+      continue;
+    }
+    const id = await caseFolderId(p, modalities, naming);
     if (id !== null) {
       cases.push({ id, dir: p });
       continue;
@@ -90,14 +108,16 @@ export async function resolveCaseInputs(
     let found = 0;
     for (const name of entries) {
       const dir = path.join(p, name);
-      const inner = await caseFolderId(dir, modalities);
+      const inner = await caseFolderId(dir, modalities, naming);
       if (inner !== null) {
         cases.push({ id: inner, dir });
         found++;
       }
     }
     if (found === 0)
-      throw new Error(`${p}: neither a case folder (no *-${modalities[0]}.nii.gz) nor a folder of case folders`);
+      throw new Error(
+        `${p}: neither a case folder (no ${imageFileName(naming, '*', modalities[0]!, 0)}) nor a folder of case folders`,
+      );
   }
   const seen = new Set<string>();
   for (const c of cases) {
@@ -108,8 +128,13 @@ export async function resolveCaseInputs(
 }
 
 /** Loads a case (modalities in the given order, no label map). */
-export async function loadCaseInput(input: CaseInput, modalities: readonly string[]): Promise<BratsCase> {
-  if ('dir' in input) return loadBratsCase(input.dir, { modalities, loadLabel: false });
+export async function loadCaseInput(
+  input: CaseInput,
+  modalities: readonly string[],
+  naming: InputNaming = BRATS_NAMING,
+): Promise<BratsCase> {
+  if ('dir' in input)
+    return loadCaseFolder(input.dir, modalities, naming, { loadLabel: false, ...(input.flat ? { id: input.id } : {}) });
   const images = await Promise.all(
     modalities.map(async (m) => ({ name: m, file: input.files[m]!, image: await readNifti(input.files[m]!) })),
   );

@@ -27,6 +27,9 @@ import {
 } from '../../losses/deep-supervision.js';
 import type { MedNeXtConfig } from '../../model/config.js';
 import { MedNeXt } from '../../model/mednext.js';
+import { losses, type LossDeclaration } from '../../tasks/losses.js';
+import type { RegisterOptions } from '../../tasks/named-registry.js';
+import { resolveNormalization, type NormalizationParams } from '../../tasks/normalization.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import { parseSafetensors } from '../../weights/safetensors.js';
 import { getStateDict, loadStateDict } from '../../weights/state-dict.js';
@@ -77,7 +80,8 @@ export interface TrainOptions {
   weightDecay: number;
   optimizer: OptimizerKind;
   warmupSteps?: number;
-  loss: 'dice-focal' | 'dice-bce';
+  /** Loss name from the loss registry (`dice-focal`, `dice-bce`, or one a plugin registered). */
+  loss: string;
   augmentation?: AugmentationConfig;
   /** Fraction of patches centred on a foreground voxel (default 1/3). */
   foregroundFraction?: number;
@@ -127,6 +131,21 @@ export const FOLD_FILES = {
   config: 'train-config.json',
 } as const;
 
+/**
+ * The normalisation the cache was preprocessed with; an error when the task now asks for
+ * another (the checkpoint must record what the network was really trained on).
+ */
+async function cacheNormalization(cacheDir: string, task: TaskDefinition): Promise<NormalizationParams[]> {
+  const dataset = await readDatasetDescription(cacheDir);
+  const recorded = dataset.normalization ?? dataset.modalities.map(() => ({ method: 'zscore-nonzero' }));
+  const wanted = resolveNormalization(task);
+  if (JSON.stringify(recorded) !== JSON.stringify(wanted))
+    throw new Error(
+      `${cacheDir} was preprocessed with normalisation ${JSON.stringify(recorded)}, but task '${task.id}' asks for ${JSON.stringify(wanted)}; run mednext preprocess --overwrite`,
+    );
+  return recorded;
+}
+
 /** Loads `splits.json` from the run folder (or `splitsFile`), or creates it from the cache's dataset. */
 export async function loadOrCreateSplits(
   options: Pick<TrainOptions, 'cacheDir' | 'outDir' | 'splitsFile' | 'folds' | 'seed' | 'task'>,
@@ -144,10 +163,29 @@ export async function loadOrCreateSplits(
   return splits;
 }
 
-function lossFunction(kind: TrainOptions['loss']): LossFn {
+/** The loss of this name: a built-in, or one a plugin registered with {@link registerLoss}. */
+export function lossByName(kind: string): LossFn {
   if (kind === 'dice-focal') return (logits, target) => batchDiceFocalLoss(logits, target);
   if (kind === 'dice-bce') return (logits, target) => regionDiceBceLoss(logits, target);
-  throw new Error(`unknown loss '${String(kind)}' (use dice-focal or dice-bce)`);
+  if (losses.has(kind)) {
+    const fn = losses.get(kind).lossFn;
+    if (typeof fn === 'function') return fn as LossFn;
+  }
+  throw new Error(`unknown loss '${String(kind)}' (known: ${losses.names().join(', ')})`);
+}
+
+/**
+ * Adds a training loss that task recipes (and `mednext train --loss`) may then name.
+ *
+ * @example
+ * ```ts
+ * registerLoss({ name: 'bce', description: 'binary cross-entropy', source: 'my-plugin', lossFn: bceWithLogits });
+ * ```
+ */
+export function registerLoss(loss: LossDeclaration & { lossFn: LossFn }, options: RegisterOptions = {}): void {
+  if (typeof loss?.lossFn !== 'function')
+    throw new Error(`loss '${String(loss?.name)}' must give lossFn(logits, target)`);
+  losses.register(loss, options);
 }
 
 async function readLog(file: string, upToEpoch: number): Promise<EpochLogEntry[]> {
@@ -231,6 +269,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       `fold ${options.fold} does not exist (splits has ${splits.folds.length} folds: 0..${splits.folds.length - 1})`,
     );
   const keep = (id: string) => !options.sources || options.sources.includes(splits.sources[id] ?? '');
+  const normalization = await cacheNormalization(options.cacheDir, task);
   const trainIds = fold.train.filter(keep);
   const valIds = fold.val.filter(keep);
   if (trainIds.length === 0)
@@ -315,7 +354,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       },
       options.samplingWorkers ?? 0,
     );
-    const lossFn = lossFunction(options.loss);
+    const lossFn = lossByName(options.loss);
     const validation = options.validation ?? 'patch';
     const [px, py, pz] = options.patchSize;
     const nIn = task.modalities.length;
@@ -326,7 +365,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       regions: task.regions,
       modalities: task.modalities,
       patchSize: options.patchSize,
-      normalization: 'zscore-nonzero',
+      normalization,
       fold: options.fold,
       epoch,
       valDiceMean,

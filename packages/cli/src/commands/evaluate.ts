@@ -255,7 +255,9 @@ export default class Evaluate extends Command {
         failed: failures,
       };
       await writeFileAtomic(flags['out-json'], JSON.stringify(doc, null, 2) + '\n');
-      this.log(`case details written to ${flags['out-json']}${failures.length > 0 ? ' (incomplete: see "failed")' : ''}`);
+      this.log(
+        `case details written to ${flags['out-json']}${failures.length > 0 ? ' (incomplete: see "failed")' : ''}`,
+      );
     }
     if (failures.length > 0) {
       for (const f of failures) this.logToStderr(`error: ${f.error}`);

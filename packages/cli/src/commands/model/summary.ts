@@ -97,7 +97,8 @@ export default class ModelSummary extends Command {
     // A checkpoint given to --config (a natural guess) is read as one instead of failing as JSON.
     const checkpointFile =
       args.checkpoint ?? flags.weights ?? (flags.config && WEIGHTS_FILE.test(flags.config) ? flags.config : undefined);
-    if ((args.checkpoint || flags.weights) && flags.config) this.error('give either a checkpoint or --config, not both');
+    if ((args.checkpoint || flags.weights) && flags.config)
+      this.error('give either a checkpoint or --config, not both');
     let described: Described;
     try {
       if (checkpointFile) described = await describeCheckpoint(checkpointFile);

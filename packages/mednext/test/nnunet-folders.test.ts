@@ -72,7 +72,8 @@ describe('nnU-Net file names', () => {
     ]);
     const out = path.join(tmp, 'cache');
     await mkdir(out, { recursive: true });
-    const meta = await preprocessOneCase(cases[1]!, task, out);
+    const { meta, repaired } = await preprocessOneCase(cases[1]!, task, out);
+    expect(repaired).toEqual([]);
     expect(meta.id).toBe('case_002');
     expect(meta.labels).toEqual([1]);
     expect(meta.files).toEqual({

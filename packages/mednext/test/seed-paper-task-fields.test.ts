@@ -20,11 +20,11 @@ describe('task fields of pipeline variants', () => {
   it('validates the component-rule defaults and preset region names', () => {
     const bad = (region: Record<string, unknown>) => () =>
       paperTask({ regions: [{ name: 'TC', labels: [1, 3], threshold: 0.7, minSize: 0, ...region }] });
-    expect(bad({ minMeanProbability: 1 })).toThrow(/minMeanProbability must be in \[0, 1\)/);
-    expect(bad({ maxComponents: 0 })).toThrow(/maxComponents must be a positive integer/);
+    expect(bad({ minMeanProbability: 1 })).toThrow(/regions\[0\]\.minMeanProbability: must be in \[0, 1\), got 1/);
+    expect(bad({ maxComponents: 0 })).toThrow(/regions\[0\]\.maxComponents: must be a positive integer, got 0/);
     expect(() =>
       paperTask({ postprocessPresets: { x: { description: 'x', regions: { NETC: { threshold: 0.5 } } } } }),
-    ).toThrow(/preset x names unknown region NETC/);
+    ).toThrow(/postprocessPresets\.x\.regions: names unknown region NETC/);
   });
 
   it('resolves minMeanProbability and maxComponents (null = no limit) for a pipeline task', () => {

@@ -64,3 +64,4 @@ export {
   type ConversionResult,
   type NiftiSummary,
 } from './convert.js';
+export { affineSpacing } from './spacing.js';

@@ -1,4 +1,6 @@
 /** Inference: mirror TTA, ensembling, sharding (sliding windows live in @mednext-ts/tensor3d). */
+export * from './case-files.js';
+export * from './checkpoint.js';
 export * from './ensemble.js';
 export * from './shard.js';
 export * from './tta.js';

@@ -1,65 +1,14 @@
 /**
- * Loading a trained checkpoint (safetensors) as an {@link InferenceModel}.
+ * Loading a trained checkpoint (safetensors) from disk as an {@link InferenceModel}.
  */
 import { readFile } from 'node:fs/promises';
-import { MedNeXt } from '../../model/index.js';
-import { configFromMetadata, loadStateDict, parseSafetensors } from '../../weights/index.js';
-import type { Shape3 } from '@mednext-ts/tensor3d';
-import { mednextPredictor, type InferenceModel } from '../predictor.js';
-
-/** What a checkpoint says about how it was trained, besides the network config. */
-export interface CheckpointInfo {
-  /** Task id the model was trained for, when recorded. */
-  task?: string;
-  /** Training patch size, used as the sliding window. */
-  patchSize?: Shape3;
-  /** Input modalities in channel order, when recorded. */
-  modalities?: string[];
-  /** Region (output channel) names, when recorded. */
-  regions?: string[];
-  /** Intensity normalisation the inputs need, when recorded (only `zscore-nonzero` exists). */
-  normalization?: string;
-}
-
-function jsonField<T>(metadata: Record<string, string>, keys: readonly string[]): T | undefined {
-  for (const key of keys) {
-    const raw = metadata[key];
-    if (raw === undefined) continue;
-    try {
-      return JSON.parse(raw) as T;
-    } catch {
-      return raw as unknown as T;
-    }
-  }
-  return undefined;
-}
-
-/** Reads the training facts stored in a checkpoint's metadata (snake_case or camelCase keys). */
-export function checkpointInfo(metadata: Record<string, string>): CheckpointInfo {
-  return {
-    task: jsonField<string>(metadata, ['task', 'task_id']),
-    patchSize: jsonField<Shape3>(metadata, ['patch_size', 'patchSize']),
-    modalities: jsonField<string[]>(metadata, ['modalities']),
-    regions: jsonField<string[]>(metadata, ['regions']),
-    normalization: jsonField<string>(metadata, ['normalization']),
-  };
-}
-
-/** Options of {@link loadInferenceModel}. */
-export interface LoadModelOptions {
-  /** Sliding-window size; default the checkpoint's training patch size. */
-  patchSize?: Shape3;
-}
+import { inferenceModelFromBytes, type CheckpointModel, type LoadModelOptions } from '../checkpoint.js';
 
 /**
- * Loads a MedNeXt checkpoint for inference: the network config comes from the safetensors
- * metadata, weights are loaded strictly (a mismatch is an error naming the tensors), and the
- * window size is the training patch size unless overridden.
+ * Loads a MedNeXt checkpoint file for inference (see {@link inferenceModelFromBytes}); a file that cannot
+ * be read is an error naming it.
  */
-export async function loadInferenceModel(
-  file: string,
-  options: LoadModelOptions = {},
-): Promise<InferenceModel & { info: CheckpointInfo }> {
+export async function loadInferenceModel(file: string, options: LoadModelOptions = {}): Promise<CheckpointModel> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -69,32 +18,5 @@ export async function loadInferenceModel(
       { cause: error },
     );
   }
-  const parsed = parseSafetensors(bytes, file);
-  const config = configFromMetadata(parsed.metadata);
-  if (!config)
-    throw new Error(
-      `${file}: the checkpoint metadata holds no MedNeXt config (in_channels, n_channels, n_classes, ...)`,
-    );
-  const info = checkpointInfo(parsed.metadata);
-  const patchSize = options.patchSize ?? info.patchSize;
-  if (!patchSize) throw new Error(`${file}: the checkpoint does not record its patch size; pass one (--patch-size)`);
-  if (patchSize.length !== 3 || patchSize.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
-    throw new Error(`${file}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`);
-  }
-  if (info.normalization !== undefined && info.normalization !== 'zscore-nonzero') {
-    throw new Error(
-      `${file}: inputs must be normalised with '${info.normalization}', which inference does not implement (only zscore-nonzero)`,
-    );
-  }
-  const model = MedNeXt.create(config, { seed: 0 });
-  loadStateDict(model, parsed.tensors, { source: file });
-  return {
-    name: file,
-    predictor: mednextPredictor(model, patchSize),
-    patchSize,
-    inChannels: model.resolved.inChannels,
-    outChannels: model.resolved.nClasses,
-    dispose: () => model.dispose(),
-    info,
-  };
+  return inferenceModelFromBytes(bytes, file, options);
 }

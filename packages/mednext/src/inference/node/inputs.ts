@@ -6,21 +6,10 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assembleBratsCase, type BratsCase } from '@mednext-ts/io-nifti';
 import { loadBratsCase, readNifti } from '@mednext-ts/io-nifti/node';
+import { NIFTI_FILE as NIFTI, modalityFile, modalitySuffix } from '../case-files.js';
 
 /** A case to predict: a BraTS folder, or explicit files by modality. */
 export type CaseInput = { id: string; dir: string } | { id: string; files: Record<string, string> };
-
-const NIFTI = /\.nii(\.gz)?$/i;
-
-/** `-<modality>.nii` or `-<modality>.nii.gz` at the end of a file name, any case. */
-function modalitySuffix(modality: string): RegExp {
-  return new RegExp(`-${modality}\\.nii(\\.gz)?$`, 'i');
-}
-
-function modalityFile(names: readonly string[], modality: string): string | undefined {
-  const suffix = modalitySuffix(modality);
-  return names.find((n) => suffix.test(n));
-}
 
 /**
  * The case ID of a folder holding `<ID>-<first modality>.nii(.gz)` (the folder's name when `<ID>` is empty),

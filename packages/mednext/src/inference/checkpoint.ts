@@ -85,8 +85,7 @@ export function inferenceModelFromBytes(
     );
   const info = checkpointInfo(parsed.metadata);
   const patchSize = options.patchSize ?? info.patchSize;
-  if (!patchSize)
-    throw new Error(`${source}: the checkpoint does not record its patch size; pass one (--patch-size)`);
+  if (!patchSize) throw new Error(`${source}: the checkpoint does not record its patch size; pass one (--patch-size)`);
   if (patchSize.length !== 3 || patchSize.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
     throw new Error(`${source}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`);
   }

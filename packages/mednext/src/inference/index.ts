@@ -6,3 +6,5 @@ export * from './shard.js';
 export * from './tta.js';
 export * from './pipeline.js';
 export * from './predictor.js';
+export * from './case-images.js';
+export * from './scoring.js';

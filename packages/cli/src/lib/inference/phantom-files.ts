@@ -5,19 +5,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NiftiImage } from '@mednext-ts/io-nifti';
 import { writeNifti } from '@mednext-ts/io-nifti/node';
-import type { Phantom } from '@mednext-ts/mednext';
+import { phantomAffine, type Phantom } from '@mednext-ts/mednext';
 
-/** RAS affine of a phantom grid: the given voxel size, origin at the grid centre. */
-export function phantomAffine(phantom: Phantom): number[][] {
-  const [nx, ny, nz] = phantom.label.shape;
-  const [sx, sy, sz] = phantom.label.spacing ?? [1, 1, 1];
-  return [
-    [sx, 0, 0, (-(nx - 1) / 2) * sx],
-    [0, sy, 0, (-(ny - 1) / 2) * sy],
-    [0, 0, sz, (-(nz - 1) / 2) * sz],
-    [0, 0, 0, 1],
-  ];
-}
+export { phantomAffine };
 
 /**
  * Writes `<root>/<ID>/<ID>-{t1n,t1c,t2w,t2f}.nii.gz` (+ `-seg` unless `withLabel` is false) with `affine`

@@ -2,12 +2,9 @@
  * Lesion-wise BraTS scoring of predicted label maps with @mednext-ts/metrics.
  */
 import { evaluateCase, type CaseMetrics, type TaskName } from '@mednext-ts/metrics';
-import type { CaseScorer, TaskDefinition } from '@mednext-ts/mednext';
+import { metricsTaskFor, type CaseScorer } from '@mednext-ts/mednext';
 
-/** The BraTS evaluation protocol for a mednext task: paediatric tasks use `ped`, adult-label tasks `ssa`. */
-export function metricsTaskFor(task: TaskDefinition): TaskName {
-  return task.id.startsWith('ped') ? 'ped' : 'ssa';
-}
+export { metricsTaskFor };
 
 /** Mean over the protocol's regions of the lesion-wise Dice and HD95 of one case. */
 export function meanLesionWise(metrics: CaseMetrics): { dice: number; hd95: number } {

@@ -4,7 +4,8 @@
  * reported before anything runs.
  */
 import { BRATS_MODALITIES } from '@mednext-ts/io-nifti';
-import { matchCaseFiles } from '@mednext-ts/mednext';
+// The subpath keeps the page's first load small (the root entry brings the whole network code).
+import { matchCaseFiles } from '@mednext-ts/mednext/case-files';
 import type { NamedBytes } from './protocol.js';
 
 /** Files of one case and the name of the folder they came from, if any. */

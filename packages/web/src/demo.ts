@@ -1,24 +1,15 @@
 /**
- * The shipped demo model and the built-in phantom case: a fresh synthetic case (the seed `mednext demo`
+ * The built-in phantom case (built in the worker, which has the network code): a fresh synthetic case (the seed `mednext demo`
  * uses, never seen in training) written as the same NIfTI files `mednext demo phantoms` writes.
  */
 import { NiftiImage, encodeNifti } from '@mednext-ts/io-nifti';
 import { generatePhantom, phantomAffine, type PhantomVariant } from '@mednext-ts/mednext';
-// The demo model's description and weights, bundled next to the page; the weights are fetched from the
-// page's own origin only when a case runs with the demo model.
+// The demo model's description (its phantom grid).
 import demoInfo from '../../mednext/models/demo/demo.json';
-import demoWeightsUrl from '../../mednext/models/demo/model.safetensors?url';
 import type { NamedBytes } from './protocol.js';
 
 /** Seed of the built-in phantom (the default of `mednext demo`; training used 1000-1039). */
 export const PHANTOM_SEED = 424242;
-
-/** Fetches the demo checkpoint from the page's origin. */
-export async function demoModel(): Promise<NamedBytes> {
-  const response = await fetch(demoWeightsUrl);
-  if (!response.ok) throw new Error(`demo model: ${demoWeightsUrl} answered ${response.status}`);
-  return { name: 'demo model (model.safetensors)', bytes: await response.arrayBuffer() };
-}
 
 /** The built-in phantom as `<ID>-<modality>.nii.gz` files plus `<ID>-seg.nii.gz`. */
 export async function phantomCase(seed = PHANTOM_SEED, variant: PhantomVariant = 'glioma'): Promise<NamedBytes[]> {

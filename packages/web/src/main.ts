@@ -3,10 +3,18 @@
  * shows the result (downloads, viewer, metrics table).
  */
 import { describeCase, filesFromDrop, readFiles, type GivenCase } from './case-files.js';
-import { demoModel, phantomCase } from './demo.js';
+import { demoModel } from './demo-model.js';
 import { renderMetricsTable } from './metrics-table.js';
 import { RunClock } from './progress.js';
-import type { NamedBytes, SegmentOptions, SegmentRequest, SegmentResult, WorkerMessage } from './protocol.js';
+import type {
+  NamedBytes,
+  PhantomFiles,
+  SegmentOptions,
+  SegmentRequest,
+  SegmentResult,
+  WorkerMessage,
+  WorkerRequest,
+} from './protocol.js';
 import type { CaseViewer } from './viewer.js';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -89,7 +97,8 @@ ui.drop.addEventListener('drop', (event) => {
   filesFromDrop(event.dataTransfer).then(useGivenCase, (error: Error) => setStatus(ui.caseStatus, error.message, true));
 });
 ui.phantom.addEventListener('click', () => {
-  const files = phantomCase();
+  setStatus(ui.caseStatus, 'building the phantom case…');
+  const files = ask<PhantomFiles>({ type: 'phantom' }, []).then((m) => m.files);
   currentCase = { files: () => files };
   files.then(
     (f) => setStatus(ui.caseStatus, `built-in phantom case: ${f.map((x) => x.name).join(', ')}`),
@@ -128,6 +137,29 @@ function stopWorker(): void {
   worker = undefined;
 }
 
+/**
+ * Sends one request to the worker (started on first use and kept for later runs) and resolves with its
+ * answer; `onMessage` sees the stage and progress messages on the way.
+ */
+function ask<T extends SegmentResult | PhantomFiles>(
+  request: WorkerRequest,
+  transfer: Transferable[],
+  onMessage: (m: WorkerMessage) => void = () => {},
+): Promise<T> {
+  worker ??= new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  const w = worker;
+  return new Promise<T>((resolve, reject) => {
+    w.onerror = (event) => reject(new Error(`the inference worker failed: ${event.message}`));
+    w.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      const m = event.data;
+      if (m.type === 'error') reject(new Error(m.message));
+      else if (m.type === request.type || (m.type === 'result' && request.type === 'segment')) resolve(m as T);
+      else onMessage(m);
+    };
+    w.postMessage(request, transfer);
+  });
+}
+
 async function run(): Promise<void> {
   if (!currentCase) return;
   setState('running');
@@ -147,22 +179,20 @@ async function run(): Promise<void> {
       models,
       options,
     };
-    stopWorker();
-    worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-    const result = await new Promise<SegmentResult>((resolve, reject) => {
-      worker!.onerror = (event) => reject(new Error(`the inference worker failed: ${event.message}`));
-      worker!.onmessage = (event: MessageEvent<WorkerMessage>) => {
-        const m = event.data;
+    performance.mark('mednext:run-start');
+    const result = await ask<SegmentResult>(
+      request,
+      [...request.files.map((f) => f.bytes), ...request.models.map((f) => f.bytes)],
+      (m) => {
         if (m.type === 'stage') setStatus(ui.runStatus, `${m.text}…`);
         else if (m.type === 'progress') {
           const p = clock.update(m.model, m.models, m.done, m.total);
           ui.progress.value = p.fraction;
           setStatus(ui.runStatus, p.text);
-        } else if (m.type === 'error') reject(new Error(m.message));
-        else resolve(m);
-      };
-      worker!.postMessage(request, [...request.files.map((f) => f.bytes), ...request.models.map((f) => f.bytes)]);
-    });
+        }
+      },
+    );
+    performance.mark('mednext:result');
     ui.progress.value = 1;
     await showResult(result);
     setState('done');
@@ -217,6 +247,7 @@ async function showResult(result: SegmentResult): Promise<void> {
     }),
   );
   await viewer.show(result.modalities, result.segmentation, result.labels, Number(ui.opacity.value));
+  performance.mark('mednext:overlay');
   document.body.dataset.viewer = 'ready';
 }
 

@@ -45,6 +45,19 @@ export interface SegmentRequest {
   options: SegmentOptions;
 }
 
+/** Page → worker: build the built-in phantom case's files. */
+export interface PhantomRequest {
+  type: 'phantom';
+}
+
+/** Worker → page: the phantom's files (`<ID>-<modality>.nii.gz` and `<ID>-seg.nii.gz`). */
+export interface PhantomFiles {
+  type: 'phantom';
+  files: NamedBytes[];
+}
+
+export type WorkerRequest = SegmentRequest | PhantomRequest;
+
 /** Worker → page: sliding-window progress of ensemble member `model`. */
 export interface ProgressMessage {
   type: 'progress';
@@ -91,4 +104,4 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type WorkerMessage = ProgressMessage | StageMessage | SegmentResult | ErrorMessage;
+export type WorkerMessage = ProgressMessage | StageMessage | SegmentResult | PhantomFiles | ErrorMessage;

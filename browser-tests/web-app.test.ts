@@ -5,7 +5,7 @@
  * equal `mednext evaluate`'s, and no request may leave the page's origin.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,6 +33,14 @@ const CASE_ID = `Phantom-glioma-${SEED}`;
 
 /** Options of the second run, given to the page and to `mednext predict` alike. */
 const TUNED = { thresholds: 'WT=0.4,TC=0.6,ET=0.6', minSize: 'ET=5,TC=5,WT=20' };
+
+/** Options given alike to the page and to `mednext predict` (no models: the demo model). */
+interface RunOptions {
+  thresholds?: string;
+  minSize?: string;
+  models?: string[];
+  weights?: string;
+}
 
 const skip = skipReason();
 
@@ -88,11 +96,13 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
   }
 
   /** Runs the page with the options and returns the downloaded segmentation. */
-  async function runPage(options: { thresholds?: string; minSize?: string }): Promise<Buffer> {
+  async function runPage(options: RunOptions): Promise<Buffer> {
     await page.evaluate(() => (document.querySelector('details')!.open = true));
     await page.fill('#thresholds', options.thresholds ?? '');
     await page.fill('#min-sizes', options.minSize ?? '');
     await page.fill('#threads', '2');
+    await page.fill('#weights', options.weights ?? '');
+    await page.setInputFiles('#models', options.models ?? []);
     // Bit-identical arithmetic: fused multiply-add only where this Node has it too.
     await page.selectOption('#fma', wasmKernels.hasRelaxedSimd() ? 'auto' : 'off');
     await page.click('#run');
@@ -108,25 +118,15 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
   }
 
   /** `mednext predict` on the same case folder and model; returns the written segmentation. */
-  async function runCli(out: string, options: { thresholds?: string; minSize?: string }): Promise<Buffer> {
+  async function runCli(out: string, options: RunOptions): Promise<Buffer> {
+    const models = options.models ?? [DEMO_MODEL];
     const extra = [
+      ...models.flatMap((m) => ['-m', m]),
+      ...(options.weights ? ['--weights', options.weights] : []),
       ...(options.thresholds ? ['--thresholds', options.thresholds] : []),
       ...(options.minSize ? ['--min-size', options.minSize] : []),
     ];
-    await mednext(
-      'predict',
-      caseDir,
-      '-m',
-      DEMO_MODEL,
-      '--out',
-      out,
-      '--backend',
-      'wasm',
-      '--threads',
-      '2',
-      '-q',
-      ...extra,
-    );
+    await mednext('predict', caseDir, '--out', out, '--backend', 'wasm', '--threads', '2', '-q', ...extra);
     return readFileSync(join(out, `${CASE_ID}.nii.gz`));
   }
 
@@ -217,6 +217,42 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     const fromPage = await runPage(TUNED);
     const fromCli = await runCli(join(work, 'cli-tuned'), TUNED);
     expectSameSegmentation(fromPage, fromCli);
+  }, 180_000);
+
+  it('gives the same segmentation as `mednext predict` for a weighted ensemble of checkpoints', async () => {
+    // Two members: the demo model and a copy under another name (an ensemble of identical members still
+    // goes through loading, per-member sliding windows and the weighted average).
+    const copy = join(work, 'member-b.safetensors');
+    copyFileSync(DEMO_MODEL, copy);
+    const options = { models: [DEMO_MODEL, copy], weights: '1,3' };
+    const fromPage = await runPage(options);
+    expect(await page.textContent('#model-status')).toBe('ensemble of 2: model.safetensors, member-b.safetensors');
+    const fromCli = await runCli(join(work, 'cli-ensemble'), options);
+    expectSameSegmentation(fromPage, fromCli);
+  }, 180_000);
+
+  it('refuses a PyTorch checkpoint with a message naming it', async () => {
+    const pth = join(work, 'weights.pth');
+    writeFileSync(pth, Buffer.from('PK\x03\x04 not a real checkpoint', 'latin1'));
+    await page.setInputFiles('#models', [pth]);
+    await page.click('#run');
+    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    expect(await page.textContent('#run-status')).toMatch(/weights\.pth: a PyTorch checkpoint holds no MedNeXt config/);
+    await page.setInputFiles('#models', []);
+  });
+
+  it('cancels a running case and runs the next one', async () => {
+    await page.check('#tta');
+    await page.click('#run');
+    await page.waitForFunction(() =>
+      /segmenting|windows/.test(document.querySelector('#run-status')?.textContent ?? ''),
+    );
+    await page.click('#cancel');
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('cancelled');
+    expect(await page.textContent('#run-status')).toBe('cancelled');
+    await page.uncheck('#tta');
+    const again = await runPage({});
+    expectSameSegmentation(again, readFileSync(join(work, 'cli-default', `${CASE_ID}.nii.gz`)));
   }, 180_000);
 
   it('made no request outside the page origin, and no page error', () => {

@@ -246,7 +246,7 @@ async function showResult(result: SegmentResult): Promise<void> {
       return label;
     }),
   );
-  await viewer.show(result.modalities, result.segmentation, result.labels, Number(ui.opacity.value));
+  await viewer.show(result.modalities, result.segmentation, result.labels, Number(ui.opacity.value), result.centre);
   performance.mark('mednext:overlay');
   document.body.dataset.viewer = 'ready';
 }

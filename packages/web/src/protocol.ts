@@ -88,6 +88,8 @@ export interface SegmentResult {
   labelMap?: NamedBytes;
   /** Lesion-wise metrics, when a label map was given. */
   metrics?: CaseMetrics;
+  /** Centre of the predicted tumour in voxel indices (i, j, k), absent when nothing was found. */
+  centre?: [number, number, number];
   /** Voxels per label value in the prediction. */
   voxelCounts: Record<number, number>;
   backend: string;

@@ -130,7 +130,20 @@ export async function segmentRequest(
         id,
       });
     const voxelCounts: Record<number, number> = {};
-    for (const v of result.labels) voxelCounts[v] = (voxelCounts[v] ?? 0) + 1;
+    const [, ny, nz] = result.shape;
+    const sum = [0, 0, 0];
+    let foreground = 0;
+    for (let n = 0; n < result.labels.length; n++) {
+      const v = result.labels[n]!;
+      voxelCounts[v] = (voxelCounts[v] ?? 0) + 1;
+      if (v === 0) continue;
+      foreground++;
+      sum[0]! += Math.floor(n / (ny * nz));
+      sum[1]! += Math.floor(n / nz) % ny;
+      sum[2]! += n % nz;
+    }
+    const centre =
+      foreground > 0 ? (sum.map((s) => Math.round(s / foreground)) as [number, number, number]) : undefined;
     return {
       type: 'result',
       id,
@@ -144,6 +157,7 @@ export async function segmentRequest(
       ...(labelFile ? { labelMap: labelFile } : {}),
       ...(metrics ? { metrics } : {}),
       voxelCounts,
+      ...(centre ? { centre } : {}),
       backend: engine.backend,
       threads: engine.threads,
       fma: engine.fma,

@@ -40,12 +40,13 @@ export class CaseViewer {
     return new CaseViewer(nv);
   }
 
-  /** Shows `background` (one of the modalities) with `segmentation` over it. */
+  /** Shows `backgrounds[0]` (the first modality) with `segmentation` over it, centred on `centre` (voxels). */
   async show(
     backgrounds: NamedBytes[],
     segmentation: NamedBytes,
     labels: { value: number; name: string }[],
     opacity: number,
+    centre?: [number, number, number],
   ): Promise<void> {
     this.backgrounds = backgrounds;
     this.labels = labels;
@@ -61,6 +62,11 @@ export class CaseViewer {
     this.nv.addVolume(base);
     this.nv.addVolume(this.overlay);
     this.nv.setSliceType(this.nv.sliceTypeMultiplanar);
+    // Open on the tumour rather than the middle of the volume.
+    if (centre) {
+      this.nv.scene.crosshairPos = this.nv.vox2frac(centre);
+      this.nv.drawScene();
+    }
   }
 
   /** Shows modality `index` under the labels. */

@@ -168,6 +168,19 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     expect(await page.isDisabled('#run')).toBe(true);
   });
 
+  it('accepts the case dropped as files on the drop zone', async () => {
+    const files = readdirSync(caseDir).map((f) => ({ name: f, data: [...readFileSync(join(caseDir, f))] }));
+    const transfer = await page.evaluateHandle((list) => {
+      const dt = new DataTransfer();
+      for (const f of list) dt.items.add(new File([new Uint8Array(f.data)], f.name));
+      return dt;
+    }, files);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
+    await page.waitForFunction(() => /^case /.test(document.querySelector('#case-status')?.textContent ?? ''));
+    expect(await page.textContent('#case-status')).toContain(`case ${CASE_ID}: 4 modalities, label map`);
+    expect(await page.isDisabled('#run')).toBe(false);
+  });
+
   it('segments the phantom exactly as `mednext predict` does, with the demo model and default options', async () => {
     const status = await giveCase();
     expect(status).toContain(`case ${CASE_ID}: 4 modalities, label map ${CASE_ID}-seg.nii.gz`);
@@ -234,6 +247,7 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
   it('refuses a PyTorch checkpoint with a message naming it', async () => {
     const pth = join(work, 'weights.pth');
     writeFileSync(pth, Buffer.from('PK\x03\x04 not a real checkpoint', 'latin1'));
+    await page.fill('#weights', '');
     await page.setInputFiles('#models', [pth]);
     await page.click('#run');
     await page.waitForFunction(() => document.body.dataset.state === 'error');
@@ -242,11 +256,15 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
   });
 
   it('cancels a running case and runs the next one', async () => {
+    await page.fill('#weights', '');
     await page.check('#tta');
     await page.click('#run');
-    await page.waitForFunction(() =>
-      /segmenting|windows/.test(document.querySelector('#run-status')?.textContent ?? ''),
+    await page.waitForFunction(
+      () =>
+        document.body.dataset.state !== 'running' ||
+        /segmenting|windows/.test(document.querySelector('#run-status')?.textContent ?? ''),
     );
+    expect(await page.textContent('#run-status'), 'still running when cancelled').toMatch(/segmenting|windows/);
     await page.click('#cancel');
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('cancelled');
     expect(await page.textContent('#run-status')).toBe('cancelled');

@@ -273,6 +273,37 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     expectSameSegmentation(again, readFileSync(join(work, 'cli-default', `${CASE_ID}.nii.gz`)));
   }, 180_000);
 
+  it('offers the probability maps `mednext predict --save-probabilities uint8` writes', async () => {
+    await page.selectOption('#probabilities', 'uint8');
+    await runPage({});
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-probabilities')]);
+    expect(download.suggestedFilename()).toBe(`${CASE_ID}_probabilities.nii.gz`);
+    const file = join(work, 'page-probabilities.nii.gz');
+    await download.saveAs(file);
+    const out = join(work, 'cli-probabilities');
+    await mednext(
+      'predict',
+      caseDir,
+      '-m',
+      DEMO_MODEL,
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+      '--threads',
+      '2',
+      '-q',
+      '--save-probabilities',
+      'uint8',
+    );
+    const fromPage = gunzipSync(readFileSync(file));
+    const fromCli = gunzipSync(readFileSync(join(out, `${CASE_ID}_probabilities.nii.gz`)));
+    const image = decodeNiftiSync(new Uint8Array(fromPage));
+    expect(image.shape).toEqual([40, 48, 32, 3]);
+    expect(Buffer.compare(fromPage, fromCli), 'un-gzipped probability NIfTI bytes').toBe(0);
+    await page.selectOption('#probabilities', 'none');
+  }, 180_000);
+
   it('made no request outside the page origin, and no page error', () => {
     expect(requests.length, 'requests seen (the listener works)').toBeGreaterThan(3);
     expect(

@@ -192,6 +192,33 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     await page.screenshot({ path: join(ARTIFACTS, 'web-app-viewer.png'), fullPage: true });
   }, 180_000);
 
+  it('viewer: per-label toggles, opacity and background change what is drawn', async () => {
+    const canvas = page.locator('#viewer');
+    const shot = async () => canvas.screenshot();
+    const base = await shot();
+    expect(await page.$$eval('#label-toggles input', (boxes) => boxes.length)).toBe(3);
+    await page.uncheck('#label-toggles input[data-label="2"]');
+    const withoutEdema = await shot();
+    expect(withoutEdema.equals(base), 'hiding SNFH changes the picture').toBe(false);
+    await page.check('#label-toggles input[data-label="2"]');
+    await page.fill('#opacity', '0');
+    await page.dispatchEvent('#opacity', 'input');
+    const noOverlay = await shot();
+    expect(noOverlay.equals(base), 'opacity 0 changes the picture').toBe(false);
+    await page.fill('#opacity', '0.6');
+    await page.dispatchEvent('#opacity', 'input');
+    await page.selectOption('#background', '3');
+    await page.waitForTimeout(500);
+    const flair = await shot();
+    expect(flair.equals(base), 'the t2f background differs from t1n').toBe(false);
+    // The overlay is still drawn over the new background.
+    await page.uncheck('#label-toggles input[data-label="2"]');
+    expect((await shot()).equals(flair), 'labels still over the t2f background').toBe(false);
+    await page.check('#label-toggles input[data-label="2"]');
+    expect(await page.evaluate(() => document.body.dataset.viewer)).toBe('ready');
+    await page.selectOption('#background', '0');
+  });
+
   it('shows the lesion-wise metrics `mednext evaluate` gives for that segmentation', async () => {
     const json = join(work, 'metrics.json');
     await mednext(

@@ -74,7 +74,9 @@ export class CaseViewer {
     const file = this.backgrounds[index];
     if (!file || !this.overlay) return;
     const base = await NVImage.loadFromUrl({ url: file.bytes.slice(0), name: file.name, colormap: 'gray' });
+    // Replace the background, keeping the overlay on top (setVolume moves a volume already in the list).
     this.nv.removeVolume(this.nv.volumes[0]!);
+    this.nv.addVolume(base);
     this.nv.setVolume(base, 0);
   }
 

@@ -34,7 +34,14 @@ export class CaseViewer {
 
   /** Attaches a viewer to `canvas`. */
   static async create(canvas: HTMLCanvasElement): Promise<CaseViewer> {
-    const nv = new Niivue({ show3Dcrosshair: true, backColor: [0, 0, 0, 1], isColorbar: false });
+    // A thin, half-transparent crosshair: the labels under it stay visible.
+    const nv = new Niivue({
+      show3Dcrosshair: true,
+      backColor: [0, 0, 0, 1],
+      isColorbar: false,
+      crosshairWidth: 1,
+      crosshairColor: [0.3, 0.6, 1, 0.6],
+    });
     await nv.attachToCanvas(canvas);
     nv.setSliceType(nv.sliceTypeMultiplanar);
     return new CaseViewer(nv);

@@ -6,7 +6,8 @@ import { depthwiseCheck } from './depthwise.js';
 import { kernelBench, kernelThreadsCheck } from './kernel-threads.js';
 import { mednextForward } from './mednext-main.js';
 import { niftiCheck, niftiRejection } from './nifti.js';
-import type { MednextTestPage, PageEnvironment } from './protocol.js';
+import { callWorker } from './worker-call.js';
+import type { MednextTestPage, NetworkBenchRequest, NetworkTiming, PageEnvironment } from './protocol.js';
 
 function environment(): PageEnvironment {
   return {
@@ -19,6 +20,12 @@ function environment(): PageEnvironment {
   };
 }
 
+/** Runs the MedNeXt forward benchmark in a fresh dedicated worker (the kernel pool needs a worker). */
+function networkBench(request: NetworkBenchRequest): Promise<NetworkTiming> {
+  const worker = new Worker(new URL('./network-bench-worker.ts', import.meta.url), { type: 'module' });
+  return callWorker(worker, request, 'MedNeXt forward benchmark');
+}
+
 const api: MednextTestPage = {
   environment,
   webGpuMissing,
@@ -28,6 +35,7 @@ const api: MednextTestPage = {
   mednextForward,
   kernelThreads: kernelThreadsCheck,
   kernelBench,
+  networkBench,
 };
 
 (globalThis as unknown as { mednextTests: MednextTestPage }).mednextTests = api;

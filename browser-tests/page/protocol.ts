@@ -117,6 +117,26 @@ export interface KernelTiming {
   msByThreads: Record<string, number>;
 }
 
+/** A MedNeXt forward benchmark: preset, patch, kernel threads, fused multiply-add, timed runs. */
+export interface NetworkBenchRequest {
+  preset: string;
+  patch: [number, number, number];
+  threads: number;
+  fma: boolean;
+  repeats: number;
+}
+
+/** Result of a {@link NetworkBenchRequest}. */
+export interface NetworkTiming {
+  firstMs: number;
+  medianMs: number;
+  runsMs: number[];
+  gflop: number;
+  threads: number;
+  fma: boolean;
+  tfjsBackend: string;
+}
+
 /** The API of the test page. */
 export interface MednextTestPage {
   environment(): PageEnvironment;
@@ -129,4 +149,6 @@ export interface MednextTestPage {
   kernelThreads(): Promise<KernelThreadsResult>;
   /** Benchmark: the kernels on a `side`³ volume at 1 and 2 threads, median of `repeats`. */
   kernelBench(side: number, repeats: number): Promise<{ relaxedSimd: boolean; timings: KernelTiming[] }>;
+  /** MedNeXt forward timing in a dedicated worker. */
+  networkBench(request: NetworkBenchRequest): Promise<NetworkTiming>;
 }

@@ -76,3 +76,4 @@ export {
   type ConversionResult,
   type NiftiSummary,
 } from './convert.js';
+export { affineSpacing } from './spacing.js';

@@ -2,7 +2,7 @@ import { stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import cliProgress from 'cli-progress';
-import type { NiftiImage } from '@mednext-ts/io-nifti';
+import { affineSpacing } from '@mednext-ts/io-nifti';
 import { readNifti } from '@mednext-ts/io-nifti/node';
 import { writeFileAtomic } from '@mednext-ts/mednext/node';
 import {
@@ -36,16 +36,6 @@ async function isDirectory(p: string, flag: string): Promise<boolean> {
   } catch {
     throw new Error(`--${flag} ${p}: no such file or folder`);
   }
-}
-
-/**
- * Voxel spacing as the official code gets it: the lengths of the affine's first three columns
- * (nibabel's zooms after re-saving the prediction with its affine).
- */
-function affineSpacing(image: NiftiImage): [number, number, number] {
-  const a = image.affine;
-  const col = (c: number) => Math.hypot(a[0][c], a[1][c], a[2][c]);
-  return [col(0), col(1), col(2)];
 }
 
 async function loadLabels(file: string) {

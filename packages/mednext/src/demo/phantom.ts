@@ -273,3 +273,18 @@ function thickSlices(data: Float32Array, shape: Shape3, axis: 0 | 1 | 2, factor:
       }
     }
 }
+
+/**
+ * RAS affine of a phantom grid: the given voxel size, origin at the grid centre. The CLI writes phantom
+ * NIfTI files with it and the web app builds its built-in case with it, so both give the same files.
+ */
+export function phantomAffine(phantom: Phantom): number[][] {
+  const [nx, ny, nz] = phantom.label.shape;
+  const [sx, sy, sz] = phantom.label.spacing ?? [1, 1, 1];
+  return [
+    [sx, 0, 0, (-(nx - 1) / 2) * sx],
+    [0, sy, 0, (-(ny - 1) / 2) * sy],
+    [0, 0, sz, (-(nz - 1) / 2) * sz],
+    [0, 0, 0, 1],
+  ];
+}

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Command, Flags } from '@oclif/core';
 import {
+  checkpointInfo,
   describeInferredConfig,
   networkWeights,
   presetConfig,
@@ -8,7 +9,7 @@ import {
   type MedNeXtConfig,
   type PresetName,
 } from '@mednext-ts/mednext';
-import { checkpointInfo, readWeightsFile } from '@mednext-ts/mednext/node';
+import { readWeightsFile } from '@mednext-ts/mednext/node';
 import { parseDims3 } from '../../lib/dims.js';
 
 function parsePatch(text: string): [number, number, number] {

@@ -8,23 +8,14 @@ import { writeNifti } from '@mednext-ts/io-nifti/node';
 import {
   imageFileName,
   labelFileName,
+  phantomAffine,
   taskNaming,
   type Phantom,
   type TaskDefinition,
   type TaskPhantom,
 } from '@mednext-ts/mednext';
 
-/** RAS affine of a phantom grid: the given voxel size, origin at the grid centre. */
-export function phantomAffine(phantom: Phantom): number[][] {
-  const [nx, ny, nz] = phantom.label.shape;
-  const [sx, sy, sz] = phantom.label.spacing ?? [1, 1, 1];
-  return [
-    [sx, 0, 0, (-(nx - 1) / 2) * sx],
-    [0, sy, 0, (-(ny - 1) / 2) * sy],
-    [0, 0, sz, (-(nz - 1) / 2) * sz],
-    [0, 0, 0, 1],
-  ];
-}
+export { phantomAffine };
 
 /**
  * Writes `<root>/<ID>/<ID>-{t1n,t1c,t2w,t2f}.nii.gz` (+ `-seg` unless `withLabel` is false) with `affine`

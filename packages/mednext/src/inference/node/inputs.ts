@@ -8,24 +8,13 @@ import { assembleBratsCase, type BratsCase } from '@mednext-ts/io-nifti';
 import { readNifti } from '@mednext-ts/io-nifti/node';
 import { caseIdInFolder, caseIdsInFlatFolder, isBratsNaming, loadCaseFolder } from '../../data/node/case-files.js';
 import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
+import { NIFTI_FILE as NIFTI, modalityFile, modalitySuffix } from '../case-files.js';
 
 /**
  * A case to predict: a BraTS folder, one case of a flat folder holding several (nnU-Net's
  * `imagesTs`, `flat: true`), or explicit files by modality.
  */
 export type CaseInput = { id: string; dir: string; flat?: boolean } | { id: string; files: Record<string, string> };
-
-const NIFTI = /\.nii(\.gz)?$/i;
-
-/** `-<modality>.nii` or `-<modality>.nii.gz` at the end of a file name, any case. */
-function modalitySuffix(modality: string): RegExp {
-  return new RegExp(`-${modality}\\.nii(\\.gz)?$`, 'i');
-}
-
-function modalityFile(names: readonly string[], modality: string): string | undefined {
-  const suffix = modalitySuffix(modality);
-  return names.find((n) => suffix.test(n));
-}
 
 /**
  * The case ID of a folder holding `<ID>-<first modality>.nii(.gz)` (or the image of the first

@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { NiftiImage } from '@mednext-ts/io-nifti';
 import { readNifti, writeNifti } from '@mednext-ts/io-nifti/node';
 import type { ChannelVolume, Shape3 } from '@mednext-ts/tensor3d';
+import { probabilityImage, segmentationImage, type ProbabilityFormat } from '../case-images.js';
+export type { ProbabilityFormat };
 import { writeFileAtomic } from '../../data/node/cache.js';
 
 /** Name of the segmentation file of a case, as the BraTS submission expects. */
@@ -18,20 +20,6 @@ export function segmentationFileName(id: string): string {
 export function probabilityFileName(id: string): string {
   return `${id}_probabilities.nii.gz`;
 }
-
-/**
- * How probabilities are stored. NIfTI-1 has no float16 datatype, so the compact choices are
- * integer codes with a scale factor (`scl_slope`), which every NIfTI reader applies:
- * `uint8` (slope 1/255, step 0.004, 1 byte/voxel), `uint16` (slope 1/65535, step 1.5e-5, finer
- * than float16 near 1) or exact `float32`.
- */
-export type ProbabilityFormat = 'uint8' | 'uint16' | 'float32';
-
-const FORMATS: Record<ProbabilityFormat, { code: number; max: number }> = {
-  uint8: { code: 2, max: 255 },
-  uint16: { code: 512, max: 65535 },
-  float32: { code: 16, max: 0 },
-};
 
 /** The sidecar JSON next to a probability map: which channel is which region. */
 export interface ProbabilitySidecar {
@@ -49,8 +37,7 @@ export async function writeSegmentation(
   shape: Shape3,
   reference: NiftiImage,
 ): Promise<void> {
-  const image = NiftiImage.fromCOrder(labels, shape, { reference, datatype: 2, descrip: 'mednext-ts segmentation' });
-  await writeNifti(file, image);
+  await writeNifti(file, segmentationImage(labels, shape, reference));
 }
 
 /**
@@ -64,21 +51,7 @@ export async function writeProbabilities(
   format: ProbabilityFormat,
   sidecar: Omit<ProbabilitySidecar, 'format'>,
 ): Promise<void> {
-  const spec = FORMATS[format];
-  if (!spec) throw new Error(`unknown probability format '${format}' (use uint8, uint16 or float32)`);
-  let data: Uint8Array | Uint16Array | Float32Array;
-  if (format === 'float32') data = probabilities.data;
-  else {
-    data = format === 'uint8' ? new Uint8Array(probabilities.data.length) : new Uint16Array(probabilities.data.length);
-    for (let i = 0; i < data.length; i++)
-      data[i] = Math.round(Math.min(1, Math.max(0, probabilities.data[i]!)) * spec.max);
-  }
-  const image = NiftiImage.fromCOrder(data, probabilities.shape, {
-    reference,
-    datatype: spec.code,
-    descrip: `mednext-ts probabilities ${sidecar.regions.join(',')}`,
-  });
-  if (format !== 'float32') image.header.sclSlope = 1 / spec.max;
+  const image = probabilityImage(probabilities, reference, format, sidecar.regions);
   // The sidecar goes after the map's atomic rename: a kill in between leaves a map without sidecar, which
   // readProbabilities reports and predict redoes (the segmentation, written last, is still missing), never an
   // orphan sidecar describing a map that does not exist or an older one.

@@ -24,7 +24,9 @@ for (const dir of workspaces) {
   manifests.set(manifest.name, { dir, manifest });
 }
 /** Applications bring their own tfjs; libraries leave the choice of version to them. */
-const APPLICATIONS = new Set(['@mednext-ts/cli']);
+const APPLICATIONS = new Set(['@mednext-ts/cli', '@mednext-ts/web']);
+/** Applications shipped as a browser bundle: no source maps (the bundle is not debugged from the tarball). */
+const BUNDLED = new Set(['@mednext-ts/web']);
 
 /** Every bare module specifier imported (statically or dynamically) by the .ts files under `dir`. */
 async function importedPackages(dir: string): Promise<Set<string>> {
@@ -73,7 +75,8 @@ describe('published tarballs', () => {
     for (const pkg of packed) {
       const files = new Set(pkg.files.map((f) => f.path));
       const maps = [...files].filter((f) => f.endsWith('.map'));
-      expect(maps.length, `${pkg.name} has source maps`).toBeGreaterThan(0);
+      if (BUNDLED.has(pkg.name)) expect(maps, `${pkg.name} ships no source maps`).toEqual([]);
+      else expect(maps.length, `${pkg.name} has source maps`).toBeGreaterThan(0);
       const { dir } = manifests.get(pkg.name)!;
       for (const map of maps) {
         const { sources, sourceRoot } = JSON.parse(await readFile(path.join(REPO_ROOT, dir, map), 'utf8')) as {
@@ -111,11 +114,11 @@ describe('published tarballs', () => {
       ]);
       for (const dep of Object.keys(manifest.dependencies ?? {})) {
         // The cli provides tfjs for the packages it runs, loads its plugins and @oclif/plugin-plugins by name, and
-        // `mednext doctor` reads the optimiser package's version.
+        // `mednext doctor` reads the optimiser package's version, and `mednext serve` resolves the web app's folder.
         if (APPLICATIONS.has(name) && (dep.startsWith('@tensorflow/') || dep.startsWith('@mednext-ts/plugin-')))
           continue;
-        if (dep === '@oclif/plugin-plugins' || (name === '@mednext-ts/cli' && dep === '@mednext-ts/optim-schedulefree'))
-          continue;
+        const resolvedByName = ['@mednext-ts/optim-schedulefree', '@mednext-ts/web'];
+        if (dep === '@oclif/plugin-plugins' || (name === '@mednext-ts/cli' && resolvedByName.includes(dep))) continue;
         expect(imported.has(dep), `${name} declares ${dep} but never imports it`).toBe(true);
       }
       for (const dep of imported) {

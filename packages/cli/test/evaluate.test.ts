@@ -136,7 +136,9 @@ describe('mednext evaluate', () => {
     const { code, stdout, stderr } = await mednextExit(...args);
     expect(code).toBe(0);
     expect(stderr).toMatch(/case BraTS-SSA-00099-000: no prediction .*; scored as an empty prediction/);
-    expect(stdout).toMatch(/4 case\(s\), task ssa; 1 missing prediction\(s\) scored as empty/);
+    expect(stdout).toMatch(
+      /4 case\(s\), task ssa, BraTS-SSA lesion-wise protocol; 1 missing prediction\(s\) scored as empty/,
+    );
     const doc = JSON.parse(readFileSync(json, 'utf8')) as {
       complete: boolean;
       cases: Array<{ id: string; pred: string | null; missingPrediction?: string; regions: Regions }>;

@@ -57,7 +57,7 @@ describe('mednext preprocess / train / finetune', () => {
       runDir,
       '--fold',
       '0',
-      '--folds',
+      '--num-folds',
       '2',
       '--epochs',
       '1',
@@ -85,7 +85,7 @@ describe('mednext preprocess / train / finetune', () => {
       runDir,
       '--fold',
       '0',
-      '--folds',
+      '--num-folds',
       '2',
       '--epochs',
       '2',
@@ -166,7 +166,7 @@ describe('mednext preprocess / train / finetune', () => {
       out,
       '--fold',
       '1',
-      '--folds',
+      '--num-folds',
       '2',
       '--epochs',
       '3',
@@ -204,7 +204,7 @@ describe('mednext preprocess / train / finetune', () => {
   it('refuses to retrain a run folder or change its fold count unless told how (--resume, --overwrite, new --out)', async () => {
     const cache = path.join(tmp, 'cache');
     const out = path.join(tmp, 'guarded');
-    const args = ['train', '--data', cache, '--out', out, '--fold', '0', '--folds', '2', '--epochs', '1'];
+    const args = ['train', '--data', cache, '--out', out, '--fold', '0', '--num-folds', '2', '--epochs', '1'];
     await mednext([...args, ...tinyModel, ...tinyTraining]);
     const last = path.join(out, 'fold_0', 'checkpoint_last.safetensors');
     const before = await readFile(last);
@@ -218,7 +218,7 @@ describe('mednext preprocess / train / finetune', () => {
 
     const moreFolds = await mednextExit(
       ...args.slice(0, -4),
-      '--folds',
+      '--num-folds',
       '3',
       '--epochs',
       '1',
@@ -227,14 +227,14 @@ describe('mednext preprocess / train / finetune', () => {
     );
     expect(moreFolds.code).toBe(1);
     expect(moreFolds.stderr.replace(/\s*\n ›\s*/g, ' ')).toMatch(
-      /--folds 3: .*splits\.json already splits the cases into 2 folds.*--overwrite.*new --out/,
+      /--num-folds 3: .*splits\.json already splits the cases into 2 folds.*--overwrite.*new --out/,
     );
     expect(JSON.parse(await readFile(path.join(out, 'splits.json'), 'utf8')).folds).toHaveLength(2);
 
     // --overwrite with a new fold count: a new 3-fold split, the old fold's checkpoints replaced.
     await mednext([
       ...args.slice(0, -4),
-      '--folds',
+      '--num-folds',
       '3',
       '--epochs',
       '1',

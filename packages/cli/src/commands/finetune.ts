@@ -76,7 +76,7 @@ export default class Finetune extends Command {
       flags.fold,
       (fold) => ({ kind: 'checkpoint', path: checkpointFor(fold), trainLast, reinit }),
       flags.quiet,
-      { foldsRequested: flags.folds, overwrite: flags.overwrite },
+      { foldsRequested: flags['num-folds'], overwrite: flags.overwrite },
     );
   }
 }

@@ -80,7 +80,7 @@ export default class Train extends Command {
       );
     }
     await runFolds(this, base, flags.fold, () => init, flags.quiet, {
-      foldsRequested: flags.folds,
+      foldsRequested: flags['num-folds'],
       overwrite: flags.overwrite,
     });
   }

@@ -1,6 +1,6 @@
 /**
  * Guards of a training run folder (`--out`): a rerun must neither silently retrain (and overwrite) folds that
- * already hold checkpoints nor silently ignore a `--folds` that disagrees with the existing `splits.json`. Each
+ * already hold checkpoints nor silently ignore a `--num-folds` that disagrees with the existing `splits.json`. Each
  * refusal names the ways forward: `--resume`, `--overwrite`, or a new `--out`.
  */
 import { existsSync } from 'node:fs';
@@ -14,7 +14,7 @@ export interface RunFolderRequest {
   outDir: string;
   /** `--splits`: a splits file outside the run folder (never deleted). */
   splitsFile?: string;
-  /** `--folds` when given on the command line (not the task default). */
+  /** `--num-folds` when given on the command line (not the task default). */
   foldsRequested?: number;
   resume: boolean;
   overwrite: boolean;
@@ -45,7 +45,7 @@ async function existingFoldDirs(outDir: string): Promise<string[]> {
 }
 
 /**
- * Before the split is loaded: removes temporary files of killed writes, and checks `--folds` against an existing
+ * Before the split is loaded: removes temporary files of killed writes, and checks `--num-folds` against an existing
  * splits file. With `overwrite`, a run-folder `splits.json` with another fold count is deleted together with
  * the checkpoints of every fold made from it (they were trained on the old split).
  *
@@ -70,11 +70,11 @@ export async function prepareRunFolder(request: RunFolderRequest): Promise<void>
     return;
   }
   throw new Error(
-    `--folds ${request.foldsRequested}: ${file} already splits the cases into ${count} folds. ` +
+    `--num-folds ${request.foldsRequested}: ${file} already splits the cases into ${count} folds. ` +
       (file === own
-        ? `Drop --folds (or pass --folds ${count}) to keep that split, pass --overwrite to make a new ${request.foldsRequested}-fold split ` +
+        ? `Drop --num-folds (or pass --num-folds ${count}) to keep that split, pass --overwrite to make a new ${request.foldsRequested}-fold split ` +
           `and delete the checkpoints trained on the old one, or choose a new --out.`
-        : `Drop --folds (or pass --folds ${count}) to use that split, or leave out --splits to make a new one in a new --out.`),
+        : `Drop --num-folds (or pass --num-folds ${count}) to use that split, or leave out --splits to make a new one in a new --out.`),
   );
 }
 

@@ -73,7 +73,7 @@ export const trainingFlags = {
   }),
   overwrite: Flags.boolean({
     description:
-      "delete the checkpoints of the folds to train (and, when --folds differs from the run folder's splits.json, " +
+      "delete the checkpoints of the folds to train (and, when --num-folds differs from the run folder's splits.json, " +
       'that split and every fold trained on it) and start again; without it (or --resume) a run folder that already ' +
       'holds them is refused',
   }),

@@ -12,6 +12,7 @@ import {
   matchCaseFiles,
   parseRegionValues,
   probabilityImage,
+  recordedNormalization,
   resolvePostprocess,
   segmentCase,
   segmentationImage,
@@ -115,6 +116,8 @@ export async function segmentRequest(
         overlap: options.overlap,
         tta: options.tta,
         weights,
+        // As `mednext predict`: the normalisation the checkpoints record (what training did).
+        normalization: recordedNormalization(models, modalities),
         onProgress: (model, done, total) => post({ type: 'progress', model, models: models.length, done, total }),
       },
     );

@@ -5,7 +5,7 @@ import {
   checkFiniteInput,
   describeCount,
   describeInferredConfig,
-  normalizationFromRecord,
+  recordedNormalization,
   resolveShard,
   segmentCase,
   selectShard,
@@ -344,19 +344,4 @@ export default class Predict extends Command {
     }
     if (failed.length > 0) this.error(`${failed.length} case(s) failed:\n${failed.join('\n')}`, { exit: 1 });
   }
-}
-
-/** The input normalisation the ensemble members record; they must agree (one preprocessing feeds them all). */
-function recordedNormalization(models: readonly LoadedModel[], modalities: readonly string[]) {
-  const [first, ...rest] = models.map((m) => ({
-    name: m.name,
-    methods: normalizationFromRecord(m.info.normalization, modalities, m.name),
-  }));
-  for (const other of rest) {
-    if (JSON.stringify(other.methods) !== JSON.stringify(first!.methods))
-      throw new Error(
-        `${other.name} normalises its inputs with ${JSON.stringify(other.methods)}, ${first!.name} with ${JSON.stringify(first!.methods)}; ensemble members must agree`,
-      );
-  }
-  return first!.methods;
 }

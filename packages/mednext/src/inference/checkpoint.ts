@@ -9,7 +9,8 @@ import { MedNeXt } from '../model/index.js';
 import { loadStateDict, networkWeights, parseWeights, type InferredConfig } from '../weights/index.js';
 import type { InflateRaw } from '../weights/zip.js';
 import type { TaskDefinition } from '../tasks/index.js';
-import { normalizationProblem, type NormalizationSpec } from '../tasks/normalization.js';
+import { normalizationProblem, type NormalizationParams, type NormalizationSpec } from '../tasks/normalization.js';
+import { normalizationFromRecord } from '../data/normalization.js';
 import { mednextPredictor, type InferenceModel } from './predictor.js';
 
 /** What a checkpoint says about how it was trained, besides the network config. */
@@ -149,4 +150,27 @@ export function checkModelsAgainstTask(models: readonly CheckpointModel[], task:
     if (mine && mine.length !== m.inChannels)
       throw new Error(`${m.name}: ${mine.length} modalities recorded for a ${m.inChannels}-channel network`);
   }
+}
+
+/**
+ * The input normalisation (one method per modality, in `modalities` order) the checkpoints record, i.e.
+ * what their training did; ensemble members must agree, because one preprocessing feeds them all.
+ * Used by `mednext predict` and the web app, so both repeat training's normalisation, not the task's today.
+ */
+export function recordedNormalization(
+  models: readonly CheckpointModel[],
+  modalities: readonly string[],
+): NormalizationParams[] {
+  const [first, ...rest] = models.map((m) => ({
+    name: m.name,
+    methods: normalizationFromRecord(m.info.normalization, modalities, m.name),
+  }));
+  if (!first) throw new Error('no model given');
+  for (const other of rest) {
+    if (JSON.stringify(other.methods) !== JSON.stringify(first.methods))
+      throw new Error(
+        `${other.name} normalises its inputs with ${JSON.stringify(other.methods)}, ${first.name} with ${JSON.stringify(first.methods)}; ensemble members must agree`,
+      );
+  }
+  return first.methods;
 }

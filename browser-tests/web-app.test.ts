@@ -225,7 +225,7 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
       'evaluate',
       '--task',
       'ssa',
-      '--gt',
+      '--labels',
       join(caseDir, `${CASE_ID}-seg.nii.gz`),
       '--pred',
       join(work, 'cli-default', `${CASE_ID}.nii.gz`),

@@ -32,6 +32,25 @@ beforeAll(() => {
 type Regions = Record<string, Record<string, number>>;
 
 describe('mednext evaluate', () => {
+  it('still takes the old --gt (with a deprecation warning) and reports progress with an ETA', async () => {
+    const fresh = path.join(tmp, 'labels.json');
+    const old = path.join(tmp, 'gt.json');
+    const common = ['--task', 'ssa', '--pred', predDir, '--missing', 'skip'];
+    const current = await mednextExit('evaluate', '--labels', gtDir, ...common, '--out-json', fresh);
+    expect(current.code, current.stderr).toBe(0);
+    expect(current.stderr).not.toMatch(/deprecated/);
+    // Without a terminal: a line at the first case and one at the end, each with the time taken and left.
+    expect(current.stderr).toMatch(/evaluate 1\/3 \(33 %\) \d+ s, ETA \d+ s: BraTS-SSA-00001-000/);
+    expect(current.stderr).toMatch(/evaluate 3\/3 \(100 %\) done in \d+ s/);
+    const legacy = await mednextExit('evaluate', '--gt', gtDir, ...common, '--out-json', old, '-q');
+    expect(legacy.code, legacy.stderr).toBe(0);
+    expect(legacy.stderr).toMatch(/"--gt" flag has been deprecated\. Use "--labels"/);
+    expect(legacy.stderr).not.toMatch(/evaluate \d+\/3/);
+    const cases = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { cases: unknown[] }).cases;
+    expect(cases(old)).toHaveLength(3);
+    expect(cases(old)).toEqual(cases(fresh));
+  });
+
   it('pairs cases by BraTS ID, reproduces the official numbers in --json, writes the Synapse CSV', async () => {
     const csv = path.join(tmp, 'scores.csv');
     const json = path.join(tmp, 'scores.json');
@@ -39,7 +58,7 @@ describe('mednext evaluate', () => {
       'evaluate',
       '--task',
       'ssa',
-      '--gt',
+      '--labels',
       gtDir,
       '--pred',
       predDir,
@@ -105,7 +124,7 @@ describe('mednext evaluate', () => {
     copyFileSync(path.join(FIXTURES, '09_full_size_240x240x155', 'pred.nii.gz'), path.join(bad, `${id(1)}.nii.gz`));
     const csv = path.join(tmp, 'failed.csv');
     const json = path.join(tmp, 'failed.json');
-    const args = ['evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', bad, '-q', '--out', csv, '--json', json];
+    const args = ['evaluate', '--task', 'ssa', '--labels', gtDir, '--pred', bad, '-q', '--out', csv, '--json', json];
     const { code, stderr } = await mednextExit(...args);
     expect(code).toBe(1);
     expect(stderr).toMatch(
@@ -132,7 +151,7 @@ describe('mednext evaluate', () => {
   it('scores a missing prediction as empty by default and says so; --missing error fails and writes nothing', async () => {
     const csv = path.join(tmp, 'with-missing.csv');
     const json = path.join(tmp, 'with-missing.json');
-    const args = ['evaluate', '--task', 'ssa', '--gt', gtDir, '--pred', predDir, '--out', csv, '--json', json];
+    const args = ['evaluate', '--task', 'ssa', '--labels', gtDir, '--pred', predDir, '--out', csv, '--json', json];
     const { code, stdout, stderr } = await mednextExit(...args);
     expect(code).toBe(0);
     expect(stderr).toMatch(/case BraTS-SSA-00099-000: no prediction .*; scored as an empty prediction/);
@@ -166,7 +185,7 @@ describe('mednext evaluate', () => {
       'evaluate',
       '--task',
       'ssa',
-      '--gt',
+      '--labels',
       gtDir,
       '--pred',
       predDir,
@@ -189,7 +208,7 @@ describe('mednext evaluate', () => {
       'evaluate',
       '--task',
       'ped',
-      '--gt',
+      '--labels',
       path.join(c, 'gt.nii.gz'),
       '--pred',
       path.join(c, 'pred.nii.gz'),
@@ -198,9 +217,9 @@ describe('mednext evaluate', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/1 case\(s\), task ped/);
     expect(ok.stdout).toMatch(/ED\s+Num_FN/);
-    const missing = await mednextExit('evaluate', '--task', 'ped', '--gt', path.join(tmp, 'nope'), '--pred', c);
+    const missing = await mednextExit('evaluate', '--task', 'ped', '--labels', path.join(tmp, 'nope'), '--pred', c);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/--gt .*nope: no such file or folder/);
+    expect(missing.stderr).toMatch(/--labels .*nope: no such file or folder/);
   });
 
   it('--corrected changes the quirky values (fixture 03: exact tumour numbered 2 gets sensitivity 0 officially)', async () => {
@@ -209,7 +228,7 @@ describe('mednext evaluate', () => {
       'evaluate',
       '--task',
       'ssa',
-      '--gt',
+      '--labels',
       path.join(c, 'gt.nii.gz'),
       '--pred',
       path.join(c, 'pred.nii.gz'),

@@ -135,7 +135,7 @@ describe('example plugin mednext-plugin-liver, end to end', () => {
       'evaluate',
       '--task',
       'liver',
-      '--gt',
+      '--labels',
       data,
       '--pred',
       preds,
@@ -160,7 +160,7 @@ describe('example plugin mednext-plugin-liver, end to end', () => {
     // Ground truth against itself: every lesion found, Dice 1, HD95 0 (one lesion per region in a phantom).
     const truth = path.join(data, 'liver_1001', 'liver_1001.nii.gz');
     const selfFile = path.join(tmp, 'self.json');
-    await run('evaluate', '--task', 'liver', '--gt', truth, '--pred', truth, '--json', selfFile, '-q');
+    await run('evaluate', '--task', 'liver', '--labels', truth, '--pred', truth, '--json', selfFile, '-q');
     const self = JSON.parse(await readFile(selfFile, 'utf8')) as EvaluateJson;
     for (const region of ['LIVER', 'TUMOUR']) {
       const m = self.cases[0]!.regions[region]!;

@@ -107,6 +107,35 @@ describe('flag vocabulary', () => {
   });
 });
 
+describe('checkpoint file flag of the model commands', () => {
+  it('model summary: -m/--model take the checkpoint; the old --weights still works and warns', async () => {
+    const current = await mednext(['model', 'summary', '--model', DEMO_MODEL, '--json']);
+    expect(current.stderr).not.toMatch(/deprecated/);
+    const short = await mednext(['model', 'summary', '-m', DEMO_MODEL, '--json']);
+    const old = await mednext(['model', 'summary', '--weights', DEMO_MODEL, '--json']);
+    expect(old.stderr).toMatch(/"--weights" flag has been deprecated\. Use "--model/);
+    const summary = JSON.parse(current.stdout) as { checkpoint: { task: string } };
+    expect(summary.checkpoint.task).toBe('ssa');
+    expect(JSON.parse(short.stdout)).toEqual(summary);
+    expect(JSON.parse(old.stdout)).toEqual(summary);
+  });
+
+  it.each(['model run', 'model export-onnx', 'model summary'])(
+    '%s --help shows --model and hides the deprecated --weights',
+    async (command) => {
+      const { stdout } = await mednext([...command.split(' '), '--help']);
+      expect(stdout).toMatch(/-m, --model=<value>/);
+      expect(stdout).not.toMatch(/--weights/);
+    },
+  );
+
+  it('evaluate --help shows --labels and hides the deprecated --gt', async () => {
+    const { stdout } = await mednext(['evaluate', '--help']);
+    expect(stdout).toMatch(/--labels=<value>/);
+    expect(stdout).not.toMatch(/--gt\b/);
+  });
+});
+
 describe('model summary of a checkpoint', () => {
   it('reads the config and training facts from the metadata; parameters match the stored tensors', async () => {
     const { stdout } = await mednext(['model', 'summary', DEMO_MODEL, '--json']);

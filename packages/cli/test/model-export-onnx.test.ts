@@ -19,7 +19,7 @@ describe('mednext model export-onnx', () => {
       'export-onnx',
       '--config',
       path.join(fixture, 'config.json'),
-      '--weights',
+      '--model',
       path.join(fixture, 'weights.safetensors'),
       '--out',
       out,
@@ -47,7 +47,7 @@ describe('mednext model export-onnx', () => {
     await mednext([
       'model',
       'export-onnx',
-      '--weights',
+      '--model',
       path.join(fixture, 'weights.safetensors'),
       '--out',
       out,
@@ -60,7 +60,7 @@ describe('mednext model export-onnx', () => {
       mednext([
         'model',
         'export-onnx',
-        '--weights',
+        '--model',
         path.join(fixture, 'weights.safetensors'),
         '--out',
         out,
@@ -68,11 +68,24 @@ describe('mednext model export-onnx', () => {
         '32x24',
       ]),
     ).rejects.toThrow(/--shape must be DxHxW/);
+    // The old name of --model still works, warns, and exports the same model.
+    const old = path.join(tmp, 'old-name.onnx');
+    const { stderr } = await mednext([
+      'model',
+      'export-onnx',
+      '--weights',
+      path.join(fixture, 'weights.safetensors'),
+      '--out',
+      old,
+      '--deep-supervision',
+    ]);
+    expect(stderr).toMatch(/"--weights" flag has been deprecated\. Use "--model/);
+    expect((await readFile(old)).equals(await readFile(out))).toBe(true);
     await expect(
       mednext([
         'model',
         'export-onnx',
-        '--weights',
+        '--model',
         path.join(fixture, 'weights.safetensors'),
         '--out',
         out,

@@ -28,7 +28,7 @@ describe('mednext model run', () => {
     const r = await mednextExit(
       'model',
       'run',
-      '--weights',
+      '--model',
       path.join(A, 'weights.safetensors'),
       '--input',
       path.join(A, 'input.npy'),
@@ -51,7 +51,7 @@ describe('mednext model run', () => {
       'run',
       '--config',
       path.join(A, 'config.json'),
-      '--weights',
+      '--model',
       path.join(FIX, 'config_a_checkpoint.pth'),
       '--input',
       path.join(A, 'input.npy'),
@@ -66,6 +66,43 @@ describe('mednext model run', () => {
     expectClose(path.join(out, 'output_main.npy'), path.join(A, 'output_main.npy'));
   });
 
+  it('still takes the old --weights (and -m) for the checkpoint file, warning about --weights only', async () => {
+    const old = path.join(tmp, 'old-name');
+    const r = await mednextExit(
+      'model',
+      'run',
+      '--weights',
+      path.join(A, 'weights.safetensors'),
+      '--input',
+      path.join(A, 'input.npy'),
+      '--out',
+      old,
+      '--backend',
+      'cpu',
+      '--no-deep-supervision',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/"--weights" flag has been deprecated\. Use "--model/);
+    expectClose(path.join(old, 'output_main.npy'), path.join(A, 'output_main.npy'));
+    const short = path.join(tmp, 'short-name');
+    const s = await mednextExit(
+      'model',
+      'run',
+      '-m',
+      path.join(A, 'weights.safetensors'),
+      '--input',
+      path.join(A, 'input.npy'),
+      '--out',
+      short,
+      '--backend',
+      'cpu',
+      '--no-deep-supervision',
+    );
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).not.toMatch(/deprecated/);
+    expectClose(path.join(short, 'output_main.npy'), path.join(A, 'output_main.npy'));
+  });
+
   it('explains mismatched weights and inputs', async () => {
     const cfg = path.join(tmp, 'wide.json');
     writeFileSync(
@@ -77,7 +114,7 @@ describe('mednext model run', () => {
       'run',
       '--config',
       cfg,
-      '--weights',
+      '--model',
       path.join(A, 'weights.safetensors'),
       '--input',
       path.join(A, 'input.npy'),
@@ -91,7 +128,7 @@ describe('mednext model run', () => {
     const bad = await mednextExit(
       'model',
       'run',
-      '--weights',
+      '--model',
       path.join(A, 'weights.safetensors'),
       '--input',
       path.join(A, 'output_ds1.npy'),

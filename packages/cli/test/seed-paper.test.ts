@@ -226,7 +226,7 @@ describe('seed-paper checkpoints on the command line', () => {
   }, 120_000);
 
   it('summarises and runs the network of a .ckpt without a config', async () => {
-    const { stdout } = await mednext(['model', 'summary', '--weights', B3, '--patch', '32x32x32']);
+    const { stdout } = await mednext(['model', 'summary', '--model', B3, '--patch', '32x32x32']);
     expect(stdout).toMatch(/model-b3\.ckpt: MedNeXt \(non-standard\) k3 \(width 2/);
     expect(stdout).toMatch(/parameters: 50,358/);
     const input = path.join(tmp, 'window.npy');
@@ -234,7 +234,7 @@ describe('seed-paper checkpoints on the command line', () => {
     const run = await mednext([
       'model',
       'run',
-      '--weights',
+      '--model',
       B3,
       '--input',
       input,

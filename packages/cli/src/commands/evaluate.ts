@@ -1,7 +1,6 @@
 import { stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import cliProgress from 'cli-progress';
 import { affineSpacing } from '@mednext-ts/io-nifti';
 import { readNifti } from '@mednext-ts/io-nifti/node';
 import { writeFileAtomic } from '@mednext-ts/mednext/node';
@@ -18,6 +17,7 @@ import {
 import { imageFilePattern, taskNaming, type TaskDefinition } from '@mednext-ts/mednext/tasks';
 import { findTask } from '../lib/inference/runtime.js';
 import { protocolFor, protocolLabel } from '../lib/inference/scoring.js';
+import { StepProgress } from '../lib/step-progress.js';
 
 /** NIfTI files directly in `dir` or one folder below (BraTS case folders). */
 async function listNifti(dir: string, depth = 1): Promise<string[]> {
@@ -97,8 +97,8 @@ export default class Evaluate extends Command {
     'is taken from the prediction, as the official code does.';
 
   static override examples = [
-    '<%= config.bin %> evaluate --task ssa --gt data/val/ --pred preds/ --out metrics.csv',
-    '<%= config.bin %> evaluate --task ped --gt BraTS-PED-00030-000-seg.nii.gz --pred BraTS-PED-00030-000.nii.gz --out-json metrics.json',
+    '<%= config.bin %> evaluate --task ssa --labels data/val/ --pred preds/ --out metrics.csv',
+    '<%= config.bin %> evaluate --task ped --labels BraTS-PED-00030-000-seg.nii.gz --pred BraTS-PED-00030-000.nii.gz --out-json metrics.json',
   ];
 
   static override flags = {
@@ -106,9 +106,11 @@ export default class Evaluate extends Command {
       description: 'task id (any registered task, see mednext tasks): its label convention and evaluation protocol',
       required: true,
     }),
-    gt: Flags.string({
+    labels: Flags.string({
       description: 'ground-truth label map, or a folder of them (case folders allowed)',
       required: true,
+      aliases: ['gt'],
+      deprecateAliases: true,
     }),
     pred: Flags.string({ description: 'predicted label map, or a folder of them', required: true }),
     out: Flags.string({ description: 'write the Synapse score table (official column names) as CSV' }),
@@ -141,20 +143,20 @@ export default class Evaluate extends Command {
     const { flags } = await this.parse(Evaluate);
     const task = await findTask(this.config, flags.task);
     const protocol = protocolFor(task);
-    const gtIsDir = await isDirectory(flags.gt, 'gt');
+    const gtIsDir = await isDirectory(flags.labels, 'labels');
     const predIsDir = await isDirectory(flags.pred, 'pred');
     let pairs: CasePair[];
     if (!gtIsDir && !predIsDir) {
       const id = caseIdOf(flags.pred) ?? path.basename(flags.pred);
-      pairs = [{ id, gt: flags.gt, pred: flags.pred }];
+      pairs = [{ id, gt: flags.labels, pred: flags.pred }];
     } else {
-      const gtFiles = gtIsDir ? (await listNifti(flags.gt)).filter((f) => !isTaskImage(f, task)) : [flags.gt];
+      const gtFiles = gtIsDir ? (await listNifti(flags.labels)).filter((f) => !isTaskImage(f, task)) : [flags.labels];
       const found = pairCases(
         gtFiles,
         // Probability maps saved next to the predictions (predict --save-probabilities) are no label maps.
         predIsDir ? (await listNifti(flags.pred)).filter((f) => !PROBABILITIES.test(f)) : [flags.pred],
       );
-      for (const id of found.missingGt) this.warn(`case ${id}: no ground truth in ${flags.gt}; skipped`);
+      for (const id of found.missingGt) this.warn(`case ${id}: no ground truth in ${flags.labels}; skipped`);
       for (const d of found.duplicates) this.warn(`several files for ${d}; using the first`);
       pairs = found.pairs;
       const missing = found.missingPrediction;
@@ -180,21 +182,17 @@ export default class Evaluate extends Command {
       pairs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     }
     if (pairs.length === 0)
-      this.error(`no cases to evaluate: nothing pairs ${flags.gt} with ${flags.pred}`, { exit: 2 });
+      this.error(`no cases to evaluate: nothing pairs ${flags.labels} with ${flags.pred}`, { exit: 2 });
 
-    const bar =
-      !flags.quiet && process.stderr.isTTY
-        ? new cliProgress.SingleBar(
-            { format: 'evaluate [{bar}] {value}/{total} {id}', stream: process.stderr, hideCursor: true },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-    bar?.start(pairs.length, 0, { id: '' });
+    // A bar with ETA on a terminal, else a line at the first case, every few seconds and at the end (as
+    // tune-postprocess and predict report their long steps).
+    const progress = new StepProgress('evaluate', pairs.length, {
+      enabled: !flags.quiet,
+      log: (line) => this.logToStderr(line),
+    });
     const results: Array<CasePair & { result: CaseMetrics }> = [];
     const failures: Array<{ id: string; error: string }> = [];
     for (const [i, pair] of pairs.entries()) {
-      bar?.update(i, { id: pair.id });
-      if (!bar && !flags.quiet) this.logToStderr(`[${i + 1}/${pairs.length}] ${pair.id}`);
       try {
         const [gt, loadedPred] = await Promise.all([loadLabels(pair.gt), pair.pred ? loadLabels(pair.pred) : null]);
         const pred = loadedPred ?? emptyPrediction(gt);
@@ -211,9 +209,9 @@ export default class Evaluate extends Command {
         const message = error instanceof Error ? error.message : String(error);
         failures.push({ id: pair.id, error: message.includes(pair.id) ? message : `case ${pair.id}: ${message}` });
       }
+      progress.update(i + 1, pair.id);
     }
-    bar?.update(pairs.length, { id: '' });
-    bar?.stop();
+    progress.stop();
 
     const empty = results.filter((r) => r.pred === null).length;
     if (results.length > 0) this.log(this.summaryTable(task.id, protocol, results, flags.corrected, empty));

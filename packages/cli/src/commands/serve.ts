@@ -11,6 +11,8 @@ function webAppDir(): string {
 
 /** `mednext serve`: the web app on this machine. */
 export default class Serve extends Command {
+  static override summary = 'Segment cases in a local web app (nothing uploaded).';
+
   static override description =
     'Serve the mednext web app locally: segment cases in a browser on this machine, nothing uploaded. The page is ' +
     'served with the cross-origin isolation headers (COOP/COEP) WebAssembly threads need; the same folder can be put ' +

@@ -19,6 +19,6 @@ export async function resolveModelConfig(
     }
   }
   const config = configFromMetadata(metadata);
-  if (!config) throw new Error(`--weights ${weightsFile} holds no config in its metadata; pass --config CONFIG.json`);
+  if (!config) throw new Error(`--model ${weightsFile} holds no config in its metadata; pass --config CONFIG.json`);
   return config;
 }

@@ -14,13 +14,19 @@ export default class ModelExportOnnx extends Command {
     'The config comes from --config or, when absent, from the safetensors metadata.';
 
   static override examples = [
-    '<%= config.bin %> model export-onnx --config config.json --weights model.safetensors --out model.onnx',
-    '<%= config.bin %> model export-onnx --weights model.safetensors --out model.onnx --shape 128x160x112',
+    '<%= config.bin %> model export-onnx --config config.json --model model.safetensors --out model.onnx',
+    '<%= config.bin %> model export-onnx --model model.safetensors --out model.onnx --shape 128x160x112',
   ];
 
   static override flags = {
     config: Flags.string({ description: 'CONFIG.json with the official constructor arguments' }),
-    weights: Flags.string({ description: 'weights, .safetensors', required: true }),
+    model: Flags.string({
+      char: 'm',
+      description: 'weights, .safetensors',
+      required: true,
+      aliases: ['weights'],
+      deprecateAliases: true,
+    }),
     out: Flags.string({ description: 'output .onnx file', required: true }),
     shape: Flags.string({
       description:
@@ -32,8 +38,8 @@ export default class ModelExportOnnx extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ModelExportOnnx);
-    const st = parseSafetensors(new Uint8Array(await readFile(flags.weights)), flags.weights);
-    const config = await resolveModelConfig(flags.config, flags.weights, st.metadata).catch((error: Error) =>
+    const st = parseSafetensors(new Uint8Array(await readFile(flags.model)), flags.model);
+    const config = await resolveModelConfig(flags.config, flags.model, st.metadata).catch((error: Error) =>
       this.error(error.message),
     );
     let spatialShape: [number, number, number] | undefined;
@@ -51,7 +57,7 @@ export default class ModelExportOnnx extends Command {
         producerVersion: this.config.version,
       });
     } catch (error) {
-      this.error(`${flags.weights}: ${(error as Error).message}`);
+      this.error(`${flags.model}: ${(error as Error).message}`);
     }
     await writeFile(flags.out, bytes);
     this.log(`wrote ${flags.out} (${(bytes.length / 2 ** 20).toFixed(1)} MiB, opset 17)`);

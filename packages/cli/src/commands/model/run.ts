@@ -25,8 +25,8 @@ export default class ModelRun extends Command {
     'the official constructor argument names; weights are .safetensors or a PyTorch .pth/.pt checkpoint.';
 
   static override examples = [
-    '<%= config.bin %> model run --config config.json --weights weights.safetensors --input input.npy --out out/',
-    '<%= config.bin %> model run --weights checkpoint.pth --config config.json --input x.npy --out out/ --backend wasm',
+    '<%= config.bin %> model run --config config.json --model weights.safetensors --input input.npy --out out/',
+    '<%= config.bin %> model run --model checkpoint.pth --config config.json --input x.npy --out out/ --backend wasm',
   ];
 
   static override flags = {
@@ -34,7 +34,10 @@ export default class ModelRun extends Command {
       description:
         'MedNeXt constructor arguments as JSON (default: the config stored in the safetensors metadata, else inferred from the tensors)',
     }),
-    weights: Flags.string({
+    model: Flags.string({
+      char: 'm',
+      aliases: ['weights'],
+      deprecateAliases: true,
       description: '.safetensors, PyTorch .pth/.pt or Lightning .ckpt checkpoint (a model. prefix is removed)',
       required: true,
     }),
@@ -55,26 +58,26 @@ export default class ModelRun extends Command {
     const { flags } = await this.parse(ModelRun);
     const choice = await selectBackend(flags.backend as BackendPreference);
     this.logToStderr(`backend: ${choice.backend} (${choice.reason})`);
-    const weights = await readWeightsFile(flags.weights);
+    const weights = await readWeightsFile(flags.model);
     let config: Awaited<ReturnType<typeof resolveModelConfig>>;
     let tensors = weights.tensors;
     if (flags.config) {
-      config = await resolveModelConfig(flags.config, flags.weights, weights.metadata).catch((error: Error) =>
+      config = await resolveModelConfig(flags.config, flags.model, weights.metadata).catch((error: Error) =>
         this.error(error.message),
       );
     } else {
       let network: ReturnType<typeof networkWeights>;
       try {
-        network = networkWeights(weights, flags.weights);
+        network = networkWeights(weights, flags.model);
       } catch (error) {
         this.error((error as Error).message);
       }
       config = network.config;
       tensors = network.tensors;
-      if (network.inferred) this.logToStderr(`${flags.weights}: ${describeInferredConfig(network.inferred)}`);
+      if (network.inferred) this.logToStderr(`${flags.model}: ${describeInferredConfig(network.inferred)}`);
     }
     const model = MedNeXt.create(config);
-    const report = loadStateDict(model, tensors, { strict: !flags['non-strict'], source: flags.weights });
+    const report = loadStateDict(model, tensors, { strict: !flags['non-strict'], source: flags.model });
     const problems = formatLoadReport(report);
     if (problems) this.warn(`weights: ${problems}`);
     const input = parseNpy(new Uint8Array(await readFile(flags.input)), flags.input);

@@ -65,7 +65,7 @@ export default class ModelSummary extends Command {
     '<%= config.bin %> model summary --preset B --kernel 3',
     '<%= config.bin %> model summary --preset M --kernel 5 --patch-size 128x128x128 --deep-supervision',
     '<%= config.bin %> model summary --config config.json --json',
-    '<%= config.bin %> model summary --weights epoch=71-step=64800.ckpt',
+    '<%= config.bin %> model summary --model epoch=71-step=64800.ckpt',
   ];
 
   static override args = {
@@ -78,7 +78,10 @@ export default class ModelSummary extends Command {
     config: Flags.string({
       description: 'a CONFIG.json with official argument names instead of --preset (or a checkpoint file)',
     }),
-    weights: Flags.string({
+    model: Flags.string({
+      char: 'm',
+      aliases: ['weights'],
+      deprecateAliases: true,
       description:
         'a checkpoint (.safetensors, .pth, Lightning .ckpt) whose network to summarise (same as the argument): its stored config, else the one inferred from its tensors',
     }),
@@ -97,9 +100,8 @@ export default class ModelSummary extends Command {
     const { args, flags } = await this.parse(ModelSummary);
     // A checkpoint given to --config (a natural guess) is read as one instead of failing as JSON.
     const checkpointFile =
-      args.checkpoint ?? flags.weights ?? (flags.config && WEIGHTS_FILE.test(flags.config) ? flags.config : undefined);
-    if ((args.checkpoint || flags.weights) && flags.config)
-      this.error('give either a checkpoint or --config, not both');
+      args.checkpoint ?? flags.model ?? (flags.config && WEIGHTS_FILE.test(flags.config) ? flags.config : undefined);
+    if ((args.checkpoint || flags.model) && flags.config) this.error('give either a checkpoint or --config, not both');
     let described: Described;
     try {
       if (checkpointFile) described = await describeCheckpoint(checkpointFile);

@@ -18,6 +18,7 @@ import { TESTS_ROOT } from './harness/bundle.js';
 import { CHROMIUM_ARGS } from './harness/chromium.js';
 import { skipReason } from './harness/page.js';
 import { MEDNEXT_BIN, buildWebApp, serveWebApp, type ServedApp } from './harness/web-app.js';
+import { deflateZipEntries } from './harness/deflate-zip.js';
 import { inject } from 'vitest';
 
 const run = promisify(execFile);
@@ -289,6 +290,8 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
   it('asks for the task of a PyTorch checkpoint, and names a damaged one', async () => {
     const pth = join(work, 'weights.pth');
     writeFileSync(pth, Buffer.from('PK\x03\x04 not a real checkpoint', 'latin1'));
+    await giveCase();
+    await page.evaluate(() => (document.querySelector('details')!.open = true));
     await page.fill('#weights', '');
     await page.setInputFiles('#models', [pth]);
     await page.selectOption('#task', '');
@@ -367,6 +370,10 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     expect(await page.textContent('#summary')).toContain(`${SEED_CASE_ID} (task ssa-paper)`);
     const fromCli = await runCli(join(work, 'cli-seed-paper'), options);
     expectSameSegmentation(fromPage, fromCli);
+    // The same checkpoint re-zipped with every entry deflated: read through the page's inflater, same result.
+    const deflated = join(work, 'model-b3-deflated.ckpt');
+    writeFileSync(deflated, deflateZipEntries(readFileSync(SEED_CKPT)));
+    expectSameSegmentation(await runPage({ ...options, models: [deflated] }), fromCli);
     await page.setInputFiles('#models', []);
     await giveCase();
   }, 180_000);

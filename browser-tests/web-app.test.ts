@@ -18,6 +18,7 @@ import { TESTS_ROOT } from './harness/bundle.js';
 import { CHROMIUM_ARGS } from './harness/chromium.js';
 import { skipReason } from './harness/page.js';
 import { MEDNEXT_BIN, buildWebApp, serveWebApp, type ServedApp } from './harness/web-app.js';
+import { deflateZipEntries } from './harness/deflate-zip.js';
 import { inject } from 'vitest';
 
 const run = promisify(execFile);
@@ -30,6 +31,11 @@ const DEMO_MODEL = join(TESTS_ROOT, '..', 'packages', 'mednext', 'models', 'demo
 /** A phantom never seen in training (the seed `mednext demo` uses), on the demo model's grid. */
 const SEED = 424242;
 const CASE_ID = `Phantom-glioma-${SEED}`;
+/** The seed paper's fixtures: a Lightning checkpoint (MedNeXt-B layout, width 2) and a 1 mm case it segments. */
+const SEED_FIXTURES = join(TESTS_ROOT, '..', 'packages', 'mednext', 'test', 'fixtures', 'seed-paper');
+const SEED_CKPT = join(SEED_FIXTURES, 'model-b3.ckpt');
+const SEED_CASE_ID = 'BraTS-SSA-99017-000';
+const SEED_CASE = join(SEED_FIXTURES, SEED_CASE_ID);
 
 /** Options of the second run, given to the page and to `mednext predict` alike. */
 const TUNED = { thresholds: 'WT=0.4,TC=0.6,ET=0.6', minSize: 'ET=5,TC=5,WT=20' };
@@ -40,6 +46,11 @@ interface RunOptions {
   minSize?: string;
   models?: string[];
   weights?: string;
+  /** `--task` / the page's task selector (default: from the checkpoint). */
+  task?: string;
+  /** The case folder and its ID (default: the phantom). */
+  caseDir?: string;
+  caseId?: string;
 }
 
 const skip = skipReason();
@@ -103,6 +114,7 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     await page.fill('#threads', '2');
     await page.fill('#weights', options.weights ?? '');
     await page.setInputFiles('#models', options.models ?? []);
+    await page.selectOption('#task', options.task ?? '');
     // Bit-identical arithmetic: fused multiply-add only where this Node has it too.
     await page.selectOption('#fma', wasmKernels.hasRelaxedSimd() ? 'auto' : 'off');
     await page.click('#run');
@@ -111,7 +123,7 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     });
     expect(await page.textContent('#run-status'), 'page run status').toMatch(/^done in/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    expect(download.suggestedFilename()).toBe(`${CASE_ID}.nii.gz`);
+    expect(download.suggestedFilename()).toBe(`${options.caseId ?? CASE_ID}.nii.gz`);
     const file = join(work, `page-${Date.now()}.nii.gz`);
     await download.saveAs(file);
     return readFileSync(file);
@@ -125,9 +137,11 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
       ...(options.weights ? ['--weights', options.weights] : []),
       ...(options.thresholds ? ['--thresholds', options.thresholds] : []),
       ...(options.minSize ? ['--min-size', options.minSize] : []),
+      ...(options.task ? ['--task', options.task] : []),
     ];
-    await mednext('predict', caseDir, '--out', out, '--backend', 'wasm', '--threads', '2', '-q', ...extra);
-    return readFileSync(join(out, `${CASE_ID}.nii.gz`));
+    const input = options.caseDir ?? caseDir;
+    await mednext('predict', input, '--out', out, '--backend', 'wasm', '--threads', '2', '-q', ...extra);
+    return readFileSync(join(out, `${options.caseId ?? CASE_ID}.nii.gz`));
   }
 
   /** Both files hold the same NIfTI bytes once un-gzipped (gzip framing may differ between zlib and the browser). */
@@ -266,20 +280,32 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     copyFileSync(DEMO_MODEL, copy);
     const options = { models: [DEMO_MODEL, copy], weights: '1,3' };
     const fromPage = await runPage(options);
-    expect(await page.textContent('#model-status')).toBe('ensemble of 2: model.safetensors, member-b.safetensors');
+    expect(await page.textContent('#model-status')).toMatch(
+      /^ensemble of 2: model\.safetensors, member-b\.safetensors\. Task ssa; model\.safetensors: window \d+x\d+x\d+; member-b\.safetensors: window /,
+    );
     const fromCli = await runCli(join(work, 'cli-ensemble'), options);
     expectSameSegmentation(fromPage, fromCli);
   }, 180_000);
 
-  it('refuses a PyTorch checkpoint with a message naming it', async () => {
+  it('asks for the task of a PyTorch checkpoint, and names a damaged one', async () => {
     const pth = join(work, 'weights.pth');
     writeFileSync(pth, Buffer.from('PK\x03\x04 not a real checkpoint', 'latin1'));
+    await giveCase();
+    await page.evaluate(() => (document.querySelector('details')!.open = true));
     await page.fill('#weights', '');
     await page.setInputFiles('#models', [pth]);
+    await page.selectOption('#task', '');
     await page.click('#run');
     await page.waitForFunction(() => document.body.dataset.state === 'error');
-    expect(await page.textContent('#run-status')).toMatch(/weights\.pth: a PyTorch checkpoint holds no MedNeXt config/);
+    expect(await page.textContent('#run-status')).toBe(
+      "weights.pth is a PyTorch checkpoint, which records no task; choose the task (ssa-paper or ped-paper for the seed paper's released models)",
+    );
+    await page.selectOption('#task', 'ssa-paper');
+    await page.click('#run');
+    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    expect(await page.textContent('#run-status')).toMatch(/^weights\.pth: not a ZIP archive/);
     await page.setInputFiles('#models', []);
+    await page.selectOption('#task', '');
   });
 
   it('cancels a running case and runs the next one', async () => {
@@ -329,6 +355,27 @@ describe.skipIf(skip !== null)(`web app end to end${skip ? ` (skipped: ${skip})`
     expect(image.shape).toEqual([40, 48, 32, 3]);
     expect(Buffer.compare(fromPage, fromCli), 'un-gzipped probability NIfTI bytes').toBe(0);
     await page.selectOption('#probabilities', 'none');
+  }, 180_000);
+
+  it("segments with the seed paper's Lightning checkpoint and task ssa-paper exactly as `mednext predict` does", async () => {
+    const status = await giveCase(readdirSync(SEED_CASE).map((f) => join(SEED_CASE, f)));
+    expect(status).toContain(`case ${SEED_CASE_ID}: 4 modalities`);
+    const options = { models: [SEED_CKPT], task: 'ssa-paper', caseDir: SEED_CASE, caseId: SEED_CASE_ID };
+    const fromPage = await runPage(options);
+    // What was inferred from the tensors, and the task's window (the checkpoint records none).
+    expect(await page.textContent('#model-status')).toBe(
+      'model: model-b3.ckpt. Task ssa-paper; model-b3.ckpt: MedNeXt (non-standard) k3 (width 2, 4 in, 3 out, ' +
+        'deep supervision; blocks 2,2,2,2,2,2,2,2,2; exp_r 2,3,4,4,4,4,4,3,2), window 128x128x128',
+    );
+    expect(await page.textContent('#summary')).toContain(`${SEED_CASE_ID} (task ssa-paper)`);
+    const fromCli = await runCli(join(work, 'cli-seed-paper'), options);
+    expectSameSegmentation(fromPage, fromCli);
+    // The same checkpoint re-zipped with every entry deflated: read through the page's inflater, same result.
+    const deflated = join(work, 'model-b3-deflated.ckpt');
+    writeFileSync(deflated, deflateZipEntries(readFileSync(SEED_CKPT)));
+    expectSameSegmentation(await runPage({ ...options, models: [deflated] }), fromCli);
+    await page.setInputFiles('#models', []);
+    await giveCase();
   }, 180_000);
 
   it('made no request outside the page origin, and no page error', () => {

@@ -31,6 +31,8 @@ export async function buildWebApp(): Promise<{ rebuilt: boolean; ms: number }> {
       join(WEB_DIR, 'index.html'),
       join(WEB_DIR, 'vite.config.ts'),
       ...['io-nifti', 'tensor3d', 'metrics', 'mednext'].map((p) => join(REPO_ROOT, 'packages', p, 'dist')),
+      // The bundled task plugins (the page's task selector and the worker's registry).
+      ...['ssa', 'ped'].map((p) => join(REPO_ROOT, 'plugins', p, 'dist')),
       join(REPO_ROOT, 'packages', 'mednext', 'models'),
     ].map(newestMtime),
   );

@@ -15,6 +15,7 @@ import type {
   WorkerMessage,
   WorkerRequest,
 } from './protocol.js';
+import { knownTasks } from './tasks.js';
 import type { CaseViewer } from './viewer.js';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -29,6 +30,7 @@ const ui = {
   phantom: byId<HTMLButtonElement>('phantom'),
   caseStatus: byId<HTMLParagraphElement>('case-status'),
   models: byId<HTMLInputElement>('models'),
+  task: byId<HTMLSelectElement>('task'),
   modelStatus: byId<HTMLParagraphElement>('model-status'),
   tta: byId<HTMLInputElement>('tta'),
   overlap: byId<HTMLInputElement>('overlap'),
@@ -60,6 +62,11 @@ let worker: Worker | undefined;
 let viewer: CaseViewer | undefined;
 const objectUrls: string[] = [];
 
+for (const t of knownTasks()) {
+  const option = new Option(t.id, t.id);
+  option.title = t.description;
+  ui.task.append(option);
+}
 ui.threads.placeholder = String(Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1)));
 
 function setStatus(el: HTMLElement, text: string, error = false): void {
@@ -106,15 +113,15 @@ ui.phantom.addEventListener('click', () => {
   );
   setState('idle');
 });
-ui.models.addEventListener('change', () => {
+/** The models picked, e.g. `ensemble of 2: a.safetensors, b.ckpt` (or the demo model). */
+function pickedModels(): string {
   const files = [...(ui.models.files ?? [])];
-  setStatus(
-    ui.modelStatus,
-    files.length === 0
-      ? 'demo model'
-      : `${files.length === 1 ? 'model' : `ensemble of ${files.length}`}: ${files.map((f) => f.name).join(', ')}`,
-  );
-});
+  return files.length === 0
+    ? 'demo model'
+    : `${files.length === 1 ? 'model' : `ensemble of ${files.length}`}: ${files.map((f) => f.name).join(', ')}`;
+}
+ui.models.addEventListener('change', () => setStatus(ui.modelStatus, pickedModels()));
+ui.task.addEventListener('change', () => setStatus(ui.modelStatus, pickedModels()));
 
 function readOptions(): SegmentOptions {
   const threads = ui.threads.value.trim() === '' ? undefined : Number(ui.threads.value);
@@ -177,6 +184,7 @@ async function run(): Promise<void> {
       files: files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) })),
       ...(currentCase.folder ? { fallbackId: currentCase.folder } : {}),
       models,
+      ...(ui.task.value ? { task: ui.task.value } : {}),
       options,
     };
     performance.mark('mednext:run-start');
@@ -185,6 +193,8 @@ async function run(): Promise<void> {
       [...request.files.map((f) => f.bytes), ...request.models.map((f) => f.bytes)],
       (m) => {
         if (m.type === 'stage') setStatus(ui.runStatus, `${m.text}…`);
+        else if (m.type === 'models')
+          setStatus(ui.modelStatus, `${pickedModels()}. Task ${m.taskId}; ${m.descriptions.join('; ')}`);
         else if (m.type === 'progress') {
           const p = clock.update(m.model, m.models, m.done, m.total);
           ui.progress.value = p.fraction;
@@ -218,7 +228,8 @@ async function showResult(result: SegmentResult): Promise<void> {
     `${result.id} (task ${result.taskId}): voxels ${counts}. ${result.seconds.total.toFixed(1)} s ` +
     `(inference ${result.seconds.inference.toFixed(1)} s, ${result.backend} with the WebAssembly kernels on ` +
     `${result.threads} thread(s)${result.fma ? ', FMA' : ''})` +
-    (result.ignored.length ? `; files not used: ${result.ignored.join(', ')}` : '');
+    (result.ignored.length ? `; files not used: ${result.ignored.join(', ')}` : '') +
+    (result.warnings.length ? `; warnings: ${result.warnings.join('; ')}` : '');
   setStatus(ui.runStatus, `done in ${result.seconds.total.toFixed(1)} s`);
   downloadLink(ui.download, result.segmentation);
   ui.downloadProbabilities.hidden = !result.probabilities;

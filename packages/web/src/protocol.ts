@@ -42,6 +42,11 @@ export interface SegmentRequest {
   fallbackId?: string;
   /** Checkpoints; several form an ensemble. */
   models: NamedBytes[];
+  /**
+   * Task id, as `mednext predict --task` (absent: the checkpoint's). Required for PyTorch / Lightning
+   * checkpoints, which record none; its `windowSize` is then their sliding window.
+   */
+  task?: string;
   options: SegmentOptions;
 }
 
@@ -73,6 +78,13 @@ export interface StageMessage {
   text: string;
 }
 
+/** Worker → page: the checkpoints are loaded; one line per model (with what was inferred for PyTorch files). */
+export interface ModelsMessage {
+  type: 'models';
+  taskId: string;
+  descriptions: string[];
+}
+
 /** Worker → page: the result. */
 export interface SegmentResult {
   type: 'result';
@@ -97,6 +109,8 @@ export interface SegmentResult {
   fma: boolean;
   /** Names of the files that were not used. */
   ignored: string[];
+  /** Warnings of the run (e.g. the seed pipeline's int16 wrap), as `mednext predict` prints them. */
+  warnings: string[];
   seconds: { load: number; inference: number; total: number };
 }
 
@@ -106,4 +120,5 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type WorkerMessage = ProgressMessage | StageMessage | SegmentResult | PhantomFiles | ErrorMessage;
+export type WorkerMessage =
+  ProgressMessage | StageMessage | ModelsMessage | SegmentResult | PhantomFiles | ErrorMessage;

@@ -7,6 +7,7 @@
 import { affineSpacing, assembleBratsCase, decodeNifti, encodeNifti, type NamedImage } from '@mednext-ts/io-nifti';
 import {
   checkModelsAgainstTask,
+  describeInferredConfig,
   inferenceModelFromBytes,
   isZip,
   matchCaseFiles,
@@ -18,6 +19,7 @@ import {
   segmentationImage,
   taskEvaluationProtocol,
   type CheckpointModel,
+  type InflateRaw,
 } from '@mednext-ts/mednext';
 import { evaluateCase } from '@mednext-ts/metrics';
 import { defaultThreads, setupEngine } from './engine.js';
@@ -35,34 +37,61 @@ function parseWeights(text: string, count: number): number[] | undefined {
   return weights;
 }
 
-/** Loads the checkpoints and the task they were trained for (the first one's, which all must share). */
-function loadModels(models: readonly NamedBytes[]) {
+/**
+ * A synchronous raw-DEFLATE decoder for compressed entries of PyTorch zip checkpoints (`torch.save`
+ * stores its entries, but a re-zipped file may deflate them). Loaded only when a zip checkpoint is given,
+ * so the page's first load does not carry it.
+ */
+async function zipInflater(): Promise<InflateRaw> {
+  const { inflateSync } = await import('fflate');
+  return (data) => inflateSync(data);
+}
+
+/**
+ * Loads the checkpoints and the task: `taskId` when given (as `mednext predict --task`), else the one the
+ * first checkpoint records, which all must share. A PyTorch / Lightning checkpoint records no task, so it
+ * needs `taskId`; its architecture is inferred from its tensors and its window is the task's `windowSize`.
+ */
+async function loadModels(models: readonly NamedBytes[], taskId: string | undefined) {
   if (models.length === 0) throw new Error('no model given');
+  const requested = taskId ? findTask(taskId) : undefined;
   const loaded: CheckpointModel[] = [];
   try {
     for (const m of models) {
       const bytes = new Uint8Array(m.bytes);
-      // A PyTorch / Lightning file records neither task nor window size; the CLI takes them as flags
-      // (`mednext model import` writes a safetensors checkpoint that records them).
-      if (isZip(bytes))
+      const zip = isZip(bytes);
+      if (zip && !requested)
         throw new Error(
-          `${m.name}: a PyTorch checkpoint holds no MedNeXt config, task or patch size; convert it with \`mednext model import ${m.name} --task ... --out model.safetensors\``,
+          `${m.name} is a PyTorch checkpoint, which records no task; choose the task (ssa-paper or ped-paper for the seed paper's released models)`,
         );
-      loaded.push(inferenceModelFromBytes(bytes, m.name));
+      loaded.push(
+        inferenceModelFromBytes(bytes, m.name, {
+          ...(requested?.windowSize ? { defaultPatchSize: requested.windowSize } : {}),
+          ...(zip ? { inflateRaw: await zipInflater() } : {}),
+        }),
+      );
     }
-    const taskId = loaded[0]!.info.task;
-    if (!taskId) throw new Error(`${loaded[0]!.name} does not record its task`);
+    const chosen = requested?.id ?? loaded[0]!.info.task;
+    if (!chosen) throw new Error(`${loaded[0]!.name} does not record its task; choose the task`);
     for (const m of loaded) {
-      if (m.info.task && m.info.task !== taskId)
-        throw new Error(`${m.name} was trained for task '${m.info.task}', not '${taskId}'`);
+      if (m.info.task && m.info.task !== chosen)
+        throw new Error(`${m.name} was trained for task '${m.info.task}', not '${chosen}'`);
     }
-    const task = findTask(taskId);
+    const task = requested ?? findTask(chosen);
     checkModelsAgainstTask(loaded, task);
     return { models: loaded, task };
   } catch (error) {
     for (const m of loaded) m.dispose?.();
     throw error;
   }
+}
+
+/** One line per model for the page's model status: its window, and the architecture inferred from a PyTorch file. */
+function describeModel(model: CheckpointModel): string {
+  const window = `window ${model.patchSize.join('x')}`;
+  return model.info.inferred
+    ? `${model.name}: ${describeInferredConfig(model.info.inferred)}, ${window}`
+    : `${model.name}: ${window}`;
 }
 
 /** Runs `request`, reporting stages and window progress through `post`. */
@@ -75,8 +104,10 @@ export async function segmentRequest(
   post({ type: 'stage', text: 'starting the WebAssembly engine' });
   const engine = await setupEngine(options.threads ?? defaultThreads(), options.fma);
   post({ type: 'stage', text: `loading ${request.models.length} model(s)` });
-  const { models, task } = loadModels(request.models);
+  const { models, task } = await loadModels(request.models, request.task);
   try {
+    post({ type: 'models', taskId: task.id, descriptions: models.map(describeModel) });
+    const warnings: string[] = [];
     const modalities = models[0]!.info.modalities ?? task.modalities;
     const names = task.regions.map((r) => r.name);
     const settings = resolvePostprocess(task, undefined, {
@@ -118,6 +149,7 @@ export async function segmentRequest(
         weights,
         // As `mednext predict`: the normalisation the checkpoints record (what training did).
         normalization: recordedNormalization(models, modalities),
+        onWarning: (message) => warnings.push(message),
         onProgress: (model, done, total) => post({ type: 'progress', model, models: models.length, done, total }),
       },
     );
@@ -175,6 +207,7 @@ export async function segmentRequest(
       threads: engine.threads,
       fma: engine.fma,
       ignored: match.ignored.map((i) => request.files[i]!.name),
+      warnings,
       seconds: { load: loadSeconds, inference: inferenceSeconds, total: (performance.now() - started) / 1000 },
     };
   } finally {

@@ -18,3 +18,8 @@ export function findTask(id: string): TaskDefinition {
     .join(', ');
   throw new Error(`unknown task '${id}' (tasks in this app: ${known})`);
 }
+
+/** Id and description of every task the app knows, in registration order (for the page's task selector). */
+export function knownTasks(): { id: string; description: string }[] {
+  return registry.list().map((t) => ({ id: t.task.id, description: t.task.description }));
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BRATS_2024_PED, BRATS_2024_SSA } from '@mednext-ts/metrics';
 import { taskCaseScorer, taskEvaluationProtocol, type TaskDefinition } from '../src/index.js';
+import { TINY_RECIPE } from './helpers/tiny-recipe.js';
 
 const liver: TaskDefinition = {
   id: 'liver',
@@ -18,18 +19,7 @@ const liver: TaskDefinition = {
     { region: 'LIVER', label: 1 },
     { region: 'TUMOUR', label: 2 },
   ],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 1,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 0.001,
-    weightDecay: 0,
-    loss: 'dice-bce',
-    folds: 2,
-  },
+  training: TINY_RECIPE,
 };
 
 describe('taskEvaluationProtocol', () => {

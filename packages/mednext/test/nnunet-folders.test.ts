@@ -12,6 +12,7 @@ import { discoverCases } from '../src/data/node/discover.js';
 import { preprocessOneCase } from '../src/data/node/preprocess.js';
 import { loadCaseInput, resolveCaseInputs } from '../src/inference/node/inputs.js';
 import { NNUNET_NAMING, type TaskDefinition } from '../src/tasks/index.js';
+import { TINY_RECIPE } from './helpers/tiny-recipe.js';
 
 const task: TaskDefinition = {
   id: 'two-channel',
@@ -20,18 +21,7 @@ const task: TaskDefinition = {
   regions: [{ name: 'A', labels: [1], threshold: 0.5, minSize: 0 }],
   modalities: ['ct', 'pet'],
   regionsToLabels: [{ region: 'A', label: 1 }],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 1,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 0.001,
-    weightDecay: 0,
-    loss: 'dice-bce',
-    folds: 2,
-  },
+  training: TINY_RECIPE,
   normalization: 'none',
   inputNaming: NNUNET_NAMING,
 };

@@ -16,6 +16,7 @@ import {
   resolvePostprocess,
   type TaskDefinition,
 } from '../src/index.js';
+import { TINY_RECIPE } from './helpers/tiny-recipe.js';
 
 const task: TaskDefinition = {
   id: 'organ',
@@ -24,18 +25,7 @@ const task: TaskDefinition = {
   regions: [{ name: 'ORG', labels: [1], threshold: 0.5, minSize: 0, postprocess: ['keep-largest', 'fill-holes'] }],
   modalities: ['ct'],
   regionsToLabels: [{ region: 'ORG', label: 1 }],
-  training: {
-    preset: 'S',
-    kernelSize: 3,
-    patchSize: [16, 16, 16],
-    batchSize: 1,
-    epochs: 1,
-    iterationsPerEpoch: 1,
-    learningRate: 0.001,
-    weightDecay: 0,
-    loss: 'dice-bce',
-    folds: 2,
-  },
+  training: TINY_RECIPE,
   normalization: { ct: { method: 'ct', window: [-100, 300] } },
 };
 

@@ -18,6 +18,18 @@ export const SYNAPSE_METRICS: ReadonlyArray<readonly [string, keyof RegionMetric
   ['Num_FN', 'Num_FN'],
 ];
 
+/** The fields of {@link RegionMetrics} in display order (the Synapse table's), for summaries and per-case tables. */
+export const SUMMARY_METRICS: ReadonlyArray<keyof RegionMetrics> = SYNAPSE_METRICS.map(([, field]) => field);
+
+/**
+ * A metric value as the summaries show it: integers (lesion counts) as they are, other values to 4
+ * decimals, NaN (undefined, e.g. no lesion at all) as `-`.
+ */
+export function formatMetric(value: number): string {
+  if (Number.isNaN(value)) return '-';
+  return Number.isInteger(value) ? String(value) : value.toFixed(4);
+}
+
 /**
  * Column names of the Synapse score table for the given regions: `<metric>_<region>`, metrics in
  * the order above, regions sorted alphabetically within each metric (the pandas pivot of the

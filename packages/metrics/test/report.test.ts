@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { caseIdOf, pairCases, summarize, synapseColumns } from '../src/index.js';
+import { SUMMARY_METRICS, caseIdOf, formatMetric, pairCases, summarize, synapseColumns } from '../src/index.js';
 
 describe('summarize (pandas describe semantics)', () => {
   it('uses the sample std (ddof 1) and linear quantiles', () => {
@@ -29,6 +29,23 @@ describe('synapseColumns', () => {
     ]);
     expect(cols).toHaveLength(27);
     expect(cols.at(-1)).toBe('Num_FN_WT');
+  });
+});
+
+describe('summary metrics and their formatting', () => {
+  it('lists the Synapse metrics in its order and formats counts, decimals and NaN', () => {
+    expect(SUMMARY_METRICS).toEqual([
+      'LesionWise_Score_Dice',
+      'LesionWise_Score_HD95',
+      'Legacy_Dice',
+      'Legacy_HD95',
+      'Sensitivity',
+      'Specificity',
+      'Num_TP',
+      'Num_FP',
+      'Num_FN',
+    ]);
+    expect([3, 0.5968432, 126.44281, Number.NaN].map(formatMetric)).toEqual(['3', '0.5968', '126.4428', '-']);
   });
 });
 

@@ -7,12 +7,13 @@ import { writeFileAtomic } from '@mednext-ts/mednext/node';
 import {
   caseIdOf,
   evaluateCase,
+  formatMetric,
   pairCases,
+  SUMMARY_METRICS,
   summarize,
   synapseCsv,
   type CaseMetrics,
   type EvaluationProtocol,
-  type RegionMetrics,
 } from '@mednext-ts/metrics';
 import { imageFilePattern, taskNaming, type TaskDefinition } from '@mednext-ts/mednext/tasks';
 import { findTask } from '../lib/inference/runtime.js';
@@ -54,24 +55,6 @@ interface CasePair {
   id: string;
   gt: string;
   pred: string | null;
-}
-
-/** Metrics of the summary table, in display order. */
-const SUMMARY_METRICS: Array<keyof RegionMetrics> = [
-  'LesionWise_Score_Dice',
-  'LesionWise_Score_HD95',
-  'Legacy_Dice',
-  'Legacy_HD95',
-  'Sensitivity',
-  'Specificity',
-  'Num_TP',
-  'Num_FP',
-  'Num_FN',
-];
-
-function fmt(v: number): string {
-  if (Number.isNaN(v)) return '-';
-  return Number.isInteger(v) ? String(v) : v.toFixed(4);
 }
 
 /** `<ID>_probabilities.nii.gz`, as `mednext predict --save-probabilities` names them. */
@@ -281,9 +264,9 @@ export default class Evaluate extends Command {
           [
             region.padEnd(width),
             metric.padEnd(22),
-            fmt(s.mean).padStart(9),
-            fmt(s.median).padStart(9),
-            fmt(s.std).padStart(9),
+            formatMetric(s.mean).padStart(9),
+            formatMetric(s.median).padStart(9),
+            formatMetric(s.std).padStart(9),
           ].join('  '),
         );
       }

@@ -12,15 +12,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Fixtures copied into this package. */
 export const FIXTURES = path.join(here, 'fixtures');
 
-/**
- * The full shared fixture set (`<repo>/../shared/fixtures/mednext`, or `$MEDNEXT_FIXTURES`), used for
- * config_b whose 2.7 MB of weights are not copied into the package. Null when not present.
- */
-export function sharedFixtures(): string | null {
-  const dir = process.env.MEDNEXT_FIXTURES ?? path.resolve(here, '../../../../shared/fixtures/mednext');
-  return fs.existsSync(path.join(dir, 'config_b', 'weights.safetensors')) ? dir : null;
-}
-
 export function readNpyTensor(file: string): tf.Tensor {
   const a = parseNpy(fs.readFileSync(file), file);
   return tf.tensor(a.data, a.shape, 'float32');

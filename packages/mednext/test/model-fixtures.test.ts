@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MedNeXt, loadStateDict, runBlock, toNcdhw, toNdhwc, type MedNeXtConfig } from '../src/index.js';
-import { FIXTURES, closeness, readNpyTensor, readSafetensors, sharedFixtures, useBackend } from './helpers.js';
+import { FIXTURES, closeness, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
 
 // README tolerance for outputs: |a − b| ≤ 1e-4 + 1e-4·|b|.
 const ATOL = 1e-4;
@@ -76,9 +76,8 @@ describe('MedNeXt forward against the official fixtures (cpu)', () => {
     model.dispose();
   });
 
-  const shared = sharedFixtures();
-  it.runIf(shared !== null)('config_b (exp_r list, 2 blocks per stage): output matches', () => {
-    const dir = path.join(shared as string, 'config_b');
+  it('config_b (exp_r list, 2 blocks per stage): output matches', () => {
+    const dir = path.join(FIXTURES, 'config_b');
     const { outputs, model } = runFixture(dir);
     expect(model.parameterCount()).toBe(686_844);
     expect(model.params.size).toBe(229);

@@ -1,40 +1,13 @@
-/** The SSA task definition, as the plugin declares it (the plugin package is not a dependency of mednext). */
+/**
+ * The SSA task of the real plugin (`plugins/ssa`), so these tests follow its definition rather than a copy.
+ * Imported by path: the plugin depends on this package, so it cannot be a dependency of it as well (the build
+ * runs before the tests, and the plugin's own `@mednext-ts/mednext/tasks` import resolves to the built entry).
+ */
 import type { MedNeXtConfig } from '../../src/model/config.js';
 import { defineTask, type TaskDefinition } from '../../src/tasks/index.js';
+import { ssaTask } from '../../../../plugins/ssa/src/index.js';
 
-export const ssaTask = defineTask({
-  id: 'ssa',
-  description: 'BraTS-2024 SSA (test copy)',
-  labels: [
-    { value: 1, name: 'NETC', description: 'non-enhancing tumour core' },
-    { value: 2, name: 'SNFH', description: 'edema' },
-    { value: 3, name: 'ET', description: 'enhancing tumour' },
-  ],
-  regions: [
-    { name: 'WT', labels: [1, 2, 3], threshold: 0.5, minSize: 0 },
-    { name: 'TC', labels: [1, 3], threshold: 0.7, minSize: 0 },
-    { name: 'ET', labels: [3], threshold: 0.7, minSize: 0 },
-  ],
-  modalities: ['t1n', 't1c', 't2w', 't2f'],
-  regionsToLabels: [
-    { region: 'WT', label: 2 },
-    { region: 'TC', label: 1 },
-    { region: 'ET', label: 3 },
-  ],
-  training: {
-    preset: 'B',
-    kernelSize: 3,
-    patchSize: [128, 160, 112],
-    batchSize: 2,
-    epochs: 150,
-    iterationsPerEpoch: 250,
-    learningRate: 0.0027,
-    weightDecay: 0,
-    loss: 'dice-focal',
-    folds: 5,
-    finetune: { trainLast: 10, reinit: true },
-  },
-});
+export { ssaTask };
 
 /**
  * A small SSA-like task for unit tests: the SSA labels, regions and label mapping with every threshold at 0.5

@@ -86,7 +86,7 @@ describe('GPU benchmark pack', () => {
     expect(run.stdout).toMatch(/^WebGPU adapter: .+ via (opengles|vulkan)/m);
     expect(run.stdout).toMatch(/^== MedNeXt-B k3 forward, 1x4x16x16x16/m);
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
-    expect(report.report.join('\n')).toBe(run.stdout.slice(run.stdout.indexOf('MedNeXt GPU benchmark')).trimEnd());
+    expect(run.stdout).toContain(report.report.join('\n'));
 
     // The adapter as doctor reports it.
     expect(['opengles', 'vulkan']).toContain(report.adapter.backend);

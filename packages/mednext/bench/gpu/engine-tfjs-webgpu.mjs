@@ -33,5 +33,10 @@ finish(task, load1Start, {
   runs,
   gpuPeakBytes,
   gpuPeakSource: 'tf.memory().numBytesInGPUAllocated after each forward (tfjs buffer pool)',
-  info: { tfjsBackend: tf.getBackend(), reason: choice.reason, backend: opened.backend, adapter: opened.description.adapter },
+  info: {
+    tfjsBackend: tf.getBackend(),
+    reason: choice.reason,
+    backend: opened.backend,
+    adapter: opened.description.adapter,
+  },
 });

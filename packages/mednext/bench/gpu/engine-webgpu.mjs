@@ -11,7 +11,10 @@ if (!factory.ok) finish(task, load1Start, { engine: label, unavailable: factory.
 
 const opened = await openGpu(task.gpuBackend);
 if (task.f16 && !opened.description.shaderF16) {
-  finish(task, load1Start, { engine: label, unavailable: `the adapter has no shader-f16 (${opened.description.adapter})` });
+  finish(task, load1Start, {
+    engine: label,
+    unavailable: `the adapter has no shader-f16 (${opened.description.adapter})`,
+  });
 }
 const model = loadModel(task);
 const x = loadInput(task);

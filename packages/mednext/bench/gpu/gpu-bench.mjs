@@ -5,6 +5,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { serializeSafetensors } from '../../dist/index.js';
 import { RESULT_TAG, compareOutputs, load1, parseArgs, parseShape, readF32, writeF32 } from '../common.mjs';
@@ -174,24 +175,33 @@ function probeTorch() {
     "print(json.dumps({'version': torch.__version__, 'cuda': c, 'device': torch.cuda.get_device_name(0) if c else 'cpu'}))";
   const r = spawnSync(opt.python, ['-c', code], { encoding: 'utf8' });
   if (r.error) return { ok: false, why: `${opt.python}: ${r.error.message}` };
-  if (r.status !== 0) return { ok: false, why: `${opt.python} cannot import torch: ${r.stderr.trim().split('\n').pop()}` };
+  if (r.status !== 0)
+    return { ok: false, why: `${opt.python} cannot import torch: ${r.stderr.trim().split('\n').pop()}` };
   return { ok: true, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
 }
 
 /** Probes the adapter in a child (Dawn prints to stderr and holds threads). */
 function probeAdapter() {
-  const r = spawnSync(process.execPath, [script('probe-adapter.mjs'), opt.gpuBackend], { encoding: 'utf8', timeout: 120e3 });
+  const r = spawnSync(process.execPath, [script('probe-adapter.mjs'), opt.gpuBackend], {
+    encoding: 'utf8',
+    timeout: 120e3,
+  });
   try {
     return JSON.parse((r.stdout ?? '').trim().split('\n').pop());
   } catch {
-    return { error: `the adapter probe failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').pop()}` };
+    return {
+      error: `the adapter probe failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').pop()}`,
+    };
   }
 }
 
 const fmtS = (s) => (typeof s === 'number' ? (s < 1 ? `${(s * 1e3).toFixed(1)} ms` : `${s.toFixed(3)} s`) : '—');
 const fmtB = (b) => (typeof b === 'number' ? `${(b / 2 ** 30).toFixed(2)} GiB` : '—');
 const fmtD = (d) =>
-  d?.error ?? (d ? `${d.maxAbs.toExponential(2)} (${(d.argmaxAgree * 100).toFixed(3)}%)${d.toleranceRatio <= 1 ? '' : ' OUT OF TOL'}` : '—');
+  d?.error ??
+  (d
+    ? `${d.maxAbs.toExponential(2)} (${(d.argmaxAgree * 100).toFixed(3)}%)${d.toleranceRatio <= 1 ? '' : ' OUT OF TOL'}`
+    : '—');
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : undefined);
 
 /** The forward part for one model: every engine, then the diffs and ratios. */
@@ -199,7 +209,10 @@ async function runForwardPart(model, ctx) {
   const spatial = opt.patch;
   const config = benchConfig(model, false);
   const prefix = path.join(work, model);
-  writeFileSync(`${prefix}.safetensors`, serializeSafetensors(seededWeights(config, opt.seed * 1000 + model.charCodeAt(0))));
+  writeFileSync(
+    `${prefix}.safetensors`,
+    serializeSafetensors(seededWeights(config, opt.seed * 1000 + model.charCodeAt(0))),
+  );
   writeF32(`${prefix}-input.f32`, normal(4 * spatial[0] * spatial[1] * spatial[2], opt.seed + 17));
   const gflop = (2 * forwardMacs(config, spatial, false)) / 1e9;
   log(`== MedNeXt-${model} k3 forward, 1x4x${spatial.join('x')}, ${gflop.toFixed(1)} GFLOP (convolutions, spec §2.3)`);
@@ -260,7 +273,9 @@ async function runForwardPart(model, ctx) {
     const vsCpu = diff(engine, 'cpu');
     const vsTorch = diff(engine, 'torch-fp32');
     if (r.skipped || r.error || r.unavailable) {
-      log(`${engine.padEnd(12)} ${r.skipped ? 'skipped' : r.unavailable ? 'unavailable' : 'FAILED'}: ${r.skipped ?? r.unavailable ?? r.error}`);
+      log(
+        `${engine.padEnd(12)} ${r.skipped ? 'skipped' : r.unavailable ? 'unavailable' : 'FAILED'}: ${r.skipped ?? r.unavailable ?? r.error}`,
+      );
     } else {
       log(
         `${engine.padEnd(12)} ${fmtS(r.firstSeconds).padStart(10)} ${fmtS(r.steadySeconds).padStart(10)} ` +
@@ -272,8 +287,8 @@ async function runForwardPart(model, ctx) {
     rows[engine] = { ...record, vsCpu, vsTorchFp32: vsTorch, outputMaxAbs: output ? maxAbs(output) : undefined };
   }
   log('  first = the first forward (from process start: see JSON startupToFirstSeconds); steady = median of --runs');
-  log('  GPU peak = the engine\'s own count; GPU used* = nvidia-smi, whole device, above its level at the start');
-  log('  OUT OF TOL = beyond the fixtures\' float32 tolerance |a−b| ≤ 1e-4 + 1e-4·|b| (expected for fp16 engines only)');
+  log("  GPU peak = the engine's own count; GPU used* = nvidia-smi, whole device, above its level at the start");
+  log("  OUT OF TOL = beyond the fixtures' float32 tolerance |a−b| ≤ 1e-4 + 1e-4·|b| (expected for fp16 engines only)");
   const steady = (e) => results[e]?.steadySeconds;
   const ratios = {
     'webgpu / torch-fp16 (must ≤ 3, aim ≤ 1)': ratio(steady('webgpu'), steady('torch-fp16')),
@@ -284,7 +299,9 @@ async function runForwardPart(model, ctx) {
     'torch-fp32 / torch-fp16': ratio(steady('torch-fp32'), steady('torch-fp16')),
   };
   const shown = Object.entries(ratios).filter(([, v]) => v !== undefined);
-  log(`  ratios of steady times: ${shown.length ? shown.map(([k, v]) => `${k} = ${v.toFixed(2)}`).join('; ') : 'none (too few engines ran)'}`);
+  log(
+    `  ratios of steady times: ${shown.length ? shown.map(([k, v]) => `${k} = ${v.toFixed(2)}`).join('; ') : 'none (too few engines ran)'}`,
+  );
   log();
   return { model, part: 'forward', patch: spatial, gflop, engines: rows, ratios: Object.fromEntries(shown) };
 }
@@ -319,17 +336,28 @@ log(
 log(`GPU (nvidia-smi): ${smi ? `${smi.name}, driver ${smi.driver}, ${smi.memory}` : 'none found'}`);
 if (adapter.error) log(`WebGPU adapter: none (${adapter.error})`);
 else {
-  log(`WebGPU adapter: ${adapter.adapter} [${adapter.device || '?'}] via ${adapter.backend}${adapter.software ? ' (SOFTWARE: timings say nothing about a GPU)' : ''}`);
-  log(`  vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}; shader-f16 ${adapter.shaderF16 ? 'yes' : 'no'}`);
-  log(`  limits: ${Object.entries(adapter.limits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  log(
+    `WebGPU adapter: ${adapter.adapter} [${adapter.device || '?'}] via ${adapter.backend}${adapter.software ? ' (SOFTWARE: timings say nothing about a GPU)' : ''}`,
+  );
+  log(
+    `  vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}; shader-f16 ${adapter.shaderF16 ? 'yes' : 'no'}`,
+  );
+  log(
+    `  limits: ${Object.entries(adapter.limits)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   log(`  features: ${adapter.features.join(', ') || 'none'}`);
 }
-log(`PyTorch: ${torch.ok ? `${torch.version} on ${torch.cuda ? `CUDA (${torch.device})` : 'CPU (no CUDA device)'}` : `skipped (${torch.why})`}`);
+log(
+  `PyTorch: ${torch.ok ? `${torch.version} on ${torch.cuda ? `CUDA (${torch.device})` : 'CPU (no CUDA device)'}` : `skipped (${torch.why})`}`,
+);
 log(`engines: ${opt.engines.join(', ')}; CPU engine threads ${opt.cpuThreads}; warmup ${opt.warmup}, runs ${opt.runs}`);
 log();
 
 const results = [];
-for (const part of opt.parts) for (const model of opt.configs) results.push(await PARTS[part](model, { smi, adapter, torch }));
+for (const part of opt.parts)
+  for (const model of opt.configs) results.push(await PARTS[part](model, { smi, adapter, torch }));
 
 const report = {
   date: started.toISOString(),

@@ -62,7 +62,9 @@ function fail(message) {
 }
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
-  fail(`the pack carries this machine's Node binary, so it must be made on linux-x64 (this is ${process.platform}-${process.arch})`);
+  fail(
+    `the pack carries this machine's Node binary, so it must be made on linux-x64 (this is ${process.platform}-${process.arch})`,
+  );
 }
 if (!existsSync(path.join(pkg, 'dist', 'index.js'))) fail('packages/mednext/dist is missing: run `npx tsc -b` first');
 
@@ -95,7 +97,9 @@ try {
     external: ['webgpu'],
     chunkNames: 'chunks/[name]-[hash]',
     // CommonJS dependencies (tfjs) call require(); give ES modules one.
-    banner: { js: "import { createRequire as __mednextRequire } from 'node:module'; const require = __mednextRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __mednextRequire } from 'node:module'; const require = __mednextRequire(import.meta.url);",
+    },
     // tfjs declares its Node entry points side-effect free, yet importing them registers the backend.
     ignoreAnnotations: true,
     logLevel: 'warning',
@@ -115,12 +119,19 @@ try {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    banner: { js: "import { createRequire as __dawnRequire } from 'node:module'; const require = __dawnRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __dawnRequire } from 'node:module'; const require = __dawnRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
   writeFileSync(
     path.join(dawnPkg, 'package.json'),
-    JSON.stringify({ name: 'webgpu', version: require(path.join(dawnDir, 'package.json')).version, type: 'module', main: 'index.js' }),
+    JSON.stringify({
+      name: 'webgpu',
+      version: require(path.join(dawnDir, 'package.json')).version,
+      type: 'module',
+      main: 'index.js',
+    }),
   );
   copyFileSync(path.join(dawnDir, 'LICENSE.md'), path.join(dawnPkg, 'LICENSE.md'));
 
@@ -150,7 +161,8 @@ try {
 
   /** Copies the packages from --debs, a cache, or `apt-get download` (through a private package list if needed). */
   function collectDebs(dest) {
-    const have = (dir) => VULKAN_DEBS.every((p) => readdirSync(dir).some((f) => f.startsWith(`${p}_`) && f.endsWith('.deb')));
+    const have = (dir) =>
+      VULKAN_DEBS.every((p) => readdirSync(dir).some((f) => f.startsWith(`${p}_`) && f.endsWith('.deb')));
     const copyFrom = (dir) => {
       for (const p of VULKAN_DEBS) {
         const f = readdirSync(dir).find((n) => n.startsWith(`${p}_`) && n.endsWith('_amd64.deb'));
@@ -190,7 +202,11 @@ try {
   copyFileSync(path.join(here, 'README.md'), path.join(stage, 'README.md'));
   writeFileSync(
     path.join(stage, 'manifest.json'),
-    JSON.stringify({ node: nodeFile, dawn: dawnFile, nodeVersion: process.version, packedAt: new Date().toISOString() }, null, 2),
+    JSON.stringify(
+      { node: nodeFile, dawn: dawnFile, nodeVersion: process.version, packedAt: new Date().toISOString() },
+      null,
+      2,
+    ),
   );
 
   // 5. The size table and the limit.
@@ -207,11 +223,18 @@ try {
   const mib = (b) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   const groups = new Map();
   for (const f of list) {
-    const key = f.name.startsWith('app/') ? (f.name.startsWith('app/node_modules/') ? 'app/node_modules/ (Dawn JS)' : 'app/ (bundled benchmark)') : f.name.startsWith('vulkan/') ? 'vulkan/ (loader .debs)' : f.name;
+    const key = f.name.startsWith('app/')
+      ? f.name.startsWith('app/node_modules/')
+        ? 'app/node_modules/ (Dawn JS)'
+        : 'app/ (bundled benchmark)'
+      : f.name.startsWith('vulkan/')
+        ? 'vulkan/ (loader .debs)'
+        : f.name;
     groups.set(key, (groups.get(key) ?? 0) + f.bytes);
   }
   step('size table:');
-  for (const [name, bytes] of [...groups].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${mib(bytes).padStart(11)}  ${name}\n`);
+  for (const [name, bytes] of [...groups].sort((a, b) => b[1] - a[1]))
+    process.stdout.write(`  ${mib(bytes).padStart(11)}  ${name}\n`);
   process.stdout.write(`  ${mib(total).padStart(11)}  total (limit ${maxMiB} MiB)\n`);
   if (total > maxMiB * 2 ** 20) abort(`the folder would be ${mib(total)}, over the ${maxMiB} MiB limit (table above)`);
 } catch (error) {

@@ -68,6 +68,8 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 }
 if (!existsSync(path.join(pkg, 'dist', 'index.js'))) fail('packages/mednext/dist is missing: run `npx tsc -b` first');
 
+if (!(maxMiB > 0)) fail(`--max-mib must be a positive number, got '${args['max-mib']}'`);
+mkdirSync(path.dirname(out), { recursive: true });
 const stage = mkdtempSync(path.join(path.dirname(out), `.${path.basename(out)}.partial-`));
 /** Removes the half-built folder on any failure: nothing but a complete pack is left behind. */
 function abort(message) {
@@ -244,8 +246,13 @@ try {
 rmSync(out, { recursive: true, force: true });
 renameSync(stage, out);
 if (args.tar) {
-  const r = spawnSync('tar', ['-cf', `${out}.tar`, '-C', path.dirname(out), path.basename(out)]);
-  if (r.status !== 0) fail(`tar failed: ${r.stderr}`);
+  const partial = `${out}.tar.partial-${process.pid}`;
+  const r = spawnSync('tar', ['-cf', partial, '-C', path.dirname(out), path.basename(out)]);
+  if (r.status !== 0) {
+    rmSync(partial, { force: true });
+    fail(`tar failed: ${r.stderr}`);
+  }
+  renameSync(partial, `${out}.tar`);
   step(`wrote ${out}.tar`);
 }
 step(`wrote ${out}: copy it to the GPU machine and run ./run.sh there (options: ./run.sh --help)`);

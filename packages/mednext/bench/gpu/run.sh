@@ -33,7 +33,8 @@ mkdir -p "$tmp/app/node_modules/webgpu/dist/linux-x64"
 decompress "$dawn_file" "$tmp/app/node_modules/webgpu/dist/linux-x64/dawn.node"
 
 # The loader libraries: only those the system lacks are taken from the packages (system ones are never shadowed).
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1 (.*x86-64"; }
+ldconfig="$(command -v ldconfig || echo /sbin/ldconfig)"  # /sbin is not on every user's PATH
+have_lib() { "$ldconfig" -p 2>/dev/null | grep -q "$1 (.*x86-64"; }
 missing=()
 for lib in libvulkan.so.1 libEGL.so.1 libGLdispatch.so.0 libGLX.so.0 libOpenGL.so.0 libGL.so.1 libGLESv2.so.2; do
   have_lib "$lib" || missing+=("$lib")

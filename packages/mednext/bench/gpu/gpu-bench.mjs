@@ -162,7 +162,7 @@ function runEngine(engine, task, smi) {
       else result = { engine, error: `exited with ${signal ?? code}: ${tail}` };
       if (smiPeak !== undefined) result.gpuUsedPeakBytes = smiPeak;
       const notes = [...new Set(err.split('\n').filter((l) => /^(Warning|Error)/.test(l)))];
-      if (notes.length) result.nativeMessages = notes.slice(0, 8);
+      if (notes.length) result.nativeMessages = notes.slice(0, 12);
       resolve(result);
     });
   });
@@ -285,6 +285,11 @@ async function runForwardPart(model, ctx) {
     }
     const { output, ...record } = r;
     rows[engine] = { ...record, vsCpu, vsTorchFp32: vsTorch, outputMaxAbs: output ? maxAbs(output) : undefined };
+  }
+  // Dawn reports invalid WGSL and other validation errors on stderr while the dispatch silently does nothing.
+  for (const [engine, r] of Object.entries(results)) {
+    const errors = (r.nativeMessages ?? []).filter((m) => m.startsWith('Error'));
+    if (errors.length) log(`  ${engine}: native errors (the output may be wrong): ${errors.slice(0, 3).join(' | ')}`);
   }
   log('  first = the first forward (from process start: see JSON startupToFirstSeconds); steady = median of --runs');
   log("  GPU peak = the engine's own count; GPU used* = nvidia-smi, whole device, above its level at the start");

@@ -69,7 +69,11 @@ const opt = {
 };
 for (const c of opt.configs) if (!['B', 'M'].includes(c)) fail(`--configs takes B and/or M, got '${c}'`);
 for (const e of opt.engines) if (!ENGINES.includes(e)) fail(`--engines: unknown engine '${e}' (${ENGINES.join(', ')})`);
-for (const p of opt.parts) if (!PARTS[p]) fail(`--parts: unknown part '${p}' (${Object.keys(PARTS).join(', ')})`);
+for (const p of opt.parts) {
+  if (p === 'train' && !PARTS.train)
+    fail("--parts train: the training step joins this benchmark with the WebGPU engine's backward pass");
+  if (!PARTS[p]) fail(`--parts: unknown part '${p}' (${Object.keys(PARTS).join(', ')})`);
+}
 if (!GPU_BACKENDS.includes(opt.gpuBackend)) fail(`--gpu-backend must be one of ${GPU_BACKENDS.join(', ')}`);
 for (const k of ['warmup', 'runs', 'cpuThreads', 'cpuRuns', 'timeoutMin']) {
   if (!Number.isInteger(opt[k]) || opt[k] < (k === 'cpuThreads' || k === 'timeoutMin' ? 1 : 0)) {

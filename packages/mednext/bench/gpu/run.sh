@@ -28,6 +28,13 @@ node_file="$(ls "$pack"/node.xz "$pack"/node.gz 2>/dev/null | head -n1)" || true
 dawn_file="$(ls "$pack"/dawn.node.xz "$pack"/dawn.node.gz 2>/dev/null | head -n1)" || true
 [ -n "$node_file" ] && [ -n "$dawn_file" ] || die "$pack is incomplete (node.* or dawn.node.* missing): pack it again"
 decompress "$node_file" "$tmp/node" && chmod +x "$tmp/node"
+"$tmp/node" --version >/dev/null 2>&1 ||
+  die "the packed Node does not start in $tmp (a noexec mount? set MEDNEXT_GPU_BENCH_TMP to another folder)"
+# Dawn's addon needs glibc 2.34 or newer (Debian 12, Ubuntu 22.04 and later).
+glibc="$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')" || true
+if [ -n "$glibc" ] && [ "$(printf '%s\n2.34\n' "$glibc" | sort -V | head -n1)" != "2.34" ]; then
+  echo "run.sh: warning: glibc $glibc is older than 2.34, which Dawn's addon needs: the WebGPU rows will fail" >&2
+fi
 cp -R "$pack/app" "$tmp/app"
 mkdir -p "$tmp/app/node_modules/webgpu/dist/linux-x64"
 decompress "$dawn_file" "$tmp/app/node_modules/webgpu/dist/linux-x64/dawn.node"

@@ -2,20 +2,18 @@
 // @mednext-ts/mednext): `createWebGpuNetwork(model, { device?, f16? }) → Promise<{ forward(x, [d, h, w],
 // { deepSupervision }) → Promise<Float32Array[]>, adapter, peakBytes(), dispose() }>`.
 //
-// Builds of the package without the engine leave the factory undefined and the benchmark prints why the section
-// did not run. Wiring the engine in is the one line marked below.
-import * as mednext from '../../dist/index.js';
+// Until the engine is wired in, the factory is undefined and the benchmark prints why the section did not run.
 
 // WIRE-IN (one line): when @mednext-ts/mednext exports the engine, replace the next line with
-//   export { createWebGpuNetwork } from '../../dist/index.js';
-export const createWebGpuNetwork = undefined;
+//   import { createWebGpuNetwork } from '../../dist/index.js';
+const createWebGpuNetwork = undefined;
 
-/** The factory, or why there is none in this build. */
+/** The engine's factory, or why this build of the benchmark has none. */
 export function webGpuEngineFactory() {
   if (typeof createWebGpuNetwork === 'function') return { ok: true, create: createWebGpuNetwork };
-  const exported = typeof mednext.MedNeXt === 'function' ? 'createWebGpuNetwork is not wired in' : 'package not built';
   return {
     ok: false,
-    reason: `this build of @mednext-ts/mednext has no WebGPU engine (${exported}: bench/gpu/webgpu-engine.mjs)`,
+    reason:
+      'this build of the benchmark has no WebGPU engine (createWebGpuNetwork is not wired in: bench/gpu/webgpu-engine.mjs)',
   };
 }

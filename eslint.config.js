@@ -13,6 +13,9 @@ export default tseslint.config(
       '**/*.d.ts',
       '**/generated/**',
       'mednext-demo/**',
+      // the packed GPU benchmark (`npm run gpu-bench:pack`): bundled third-party code
+      'gpu-bench/**',
+      '.gpu-bench.partial-*/**',
     ],
   },
   js.configs.recommended,

@@ -89,3 +89,25 @@ export async function timeIt(fn) {
   const value = await fn();
   return { seconds: (performance.now() - t0) / 1e3, value };
 }
+
+/** Max |a−b| and the share of voxels whose arg-max over channels agrees (NCDHW, batch 1). */
+export function compareOutputs(a, b, channels) {
+  let maxAbs = 0;
+  let maxRef = 0;
+  for (let i = 0; i < a.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+    maxRef = Math.max(maxRef, Math.abs(b[i]));
+  }
+  const v = a.length / channels;
+  let agree = 0;
+  for (let j = 0; j < v; j++) {
+    let ia = 0;
+    let ib = 0;
+    for (let c = 1; c < channels; c++) {
+      if (a[c * v + j] > a[ia * v + j]) ia = c;
+      if (b[c * v + j] > b[ib * v + j]) ib = c;
+    }
+    if (ia === ib) agree++;
+  }
+  return { maxAbs, maxRef, argmaxAgree: agree / v };
+}

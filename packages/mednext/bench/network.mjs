@@ -19,7 +19,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mednextToOnnx, serializeSafetensors } from '../dist/index.js';
-import { RESULT_TAG, load1, parseArgs, parseShape, readF32, writeF32 } from './common.mjs';
+import { RESULT_TAG, compareOutputs, load1, parseArgs, parseShape, readF32, writeF32 } from './common.mjs';
 import { benchConfig, forwardMacs, normal, rng, seededWeights } from './prepare.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -152,28 +152,6 @@ function runEngine(engine, task) {
       else resolve({ engine, error: `exited with ${signal ?? code}: ${out.trim().split('\n').slice(-3).join(' | ')}` });
     });
   });
-}
-
-/** Max |a−b| and the share of voxels whose arg-max over channels agrees (NCDHW, batch 1). */
-function compareOutputs(a, b, channels) {
-  let maxAbs = 0;
-  let maxRef = 0;
-  for (let i = 0; i < a.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
-    maxRef = Math.max(maxRef, Math.abs(b[i]));
-  }
-  const v = a.length / channels;
-  let agree = 0;
-  for (let j = 0; j < v; j++) {
-    let ia = 0;
-    let ib = 0;
-    for (let c = 1; c < channels; c++) {
-      if (a[c * v + j] > a[ia * v + j]) ia = c;
-      if (b[c * v + j] > b[ib * v + j]) ib = c;
-    }
-    if (ia === ib) agree++;
-  }
-  return { maxAbs, maxRef, argmaxAgree: agree / v };
 }
 
 const torch = opt.engines.includes('torch') ? probeTorch() : { ok: false, why: 'not requested' };

@@ -1,5 +1,7 @@
 """MedNeXt v1 (3-D) in PyTorch, written from ../../../../shared/spec/mednext.md (not the official code),
-plus the engine process of the whole-network benchmark: `python3 torch_mednext.py TASK.json`.
+plus the engine process of the whole-network benchmark and of the GPU benchmark (gpu/gpu-bench.mjs):
+`python3 torch_mednext.py TASK.json`. Task fields beyond the CPU benchmark's: `device` ('cpu' default, 'cuda')
+and `autocast` (forward under `torch.autocast(device, float16)`, PyTorch's mixed precision).
 
 Module and parameter names follow the official state dict, so `load_state_dict(strict=True)` on our
 safetensors checkpoints checks the structure as well as loading the weights.
@@ -163,12 +165,24 @@ def main():
     load1_start = os.getloadavg()[0]
     torch.set_num_threads(task['threads'])
     torch.manual_seed(0)
+    device = torch.device(task.get('device', 'cpu'))
+    cuda = device.type == 'cuda'
+    use_autocast = bool(task.get('autocast', False))
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
     model = MedNeXt(task['config'])
     model.load_state_dict(read_safetensors(task['weights']), strict=True)
-    x = torch.from_numpy(np.fromfile(task['input'], dtype='<f4').reshape(task['inputShape']))
+    model.to(device)
+    x = torch.from_numpy(np.fromfile(task['input'], dtype='<f4').reshape(task['inputShape'])).to(device)
+
+    def sync():
+        # CUDA runs asynchronously: a time is only taken once the device has finished.
+        if cuda:
+            torch.cuda.synchronize(device)
+
     if task['part'] == 'train':
         model.train()
-        target = torch.from_numpy(np.fromfile(task['target'], dtype='<f4').reshape(task['targetShape']))
+        target = torch.from_numpy(np.fromfile(task['target'], dtype='<f4').reshape(task['targetShape'])).to(device)
         targets = target_pyramid(target)
         weights = [w / 31 for w in (16, 8, 4, 2, 1)]
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=3e-5, eps=1e-4)
@@ -179,13 +193,16 @@ def main():
             loss = sum(w * region_loss(o, t) for w, o, t in zip(weights, outs, targets))
             loss.backward()
             opt.step()
+            sync()
             return float(loss)
     else:
         model.eval()
 
         def step():
-            with torch.no_grad():
-                return model(x, deep_supervision=False)[0]
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_autocast):
+                out = model(x, deep_supervision=False)[0]
+            sync()
+            return out
 
     times, cpu_runs, first_out, loss = [], [], None, None
     total = 1 + task['warmup'] + task['runs']
@@ -200,9 +217,9 @@ def main():
                 first_out = out
         if task['part'] == 'train':
             loss = out
-        print(f'  torch {task["model"]} {task["part"]} run {r}/{total - 1}: {times[-1]:.2f} s', file=sys.stderr, flush=True)
+        print(f'  {task.get("label", "torch")} {task["model"]} {task["part"]} run {r}/{total - 1}: {times[-1]:.2f} s', file=sys.stderr, flush=True)
     if first_out is not None and task.get('output'):
-        first_out.numpy().astype('<f4').tofile(task['output'])
+        first_out.float().cpu().numpy().astype('<f4').tofile(task['output'])
     steady = sorted(times[1 + task['warmup'] :])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result = {
@@ -217,8 +234,19 @@ def main():
         'load1Start': load1_start,
         'load1End': os.getloadavg()[0],
         'loss': loss,
-        'info': {'torch': torch.__version__, 'threads': torch.get_num_threads()},
+        'info': {
+            'torch': torch.__version__,
+            'threads': torch.get_num_threads(),
+            'device': torch.cuda.get_device_name(device) if cuda else 'cpu',
+            'autocast': 'float16' if use_autocast else None,
+        },
     }
+    if cuda:
+        # PyTorch's caching allocator: bytes of live tensors at their peak, and bytes held from the driver.
+        result['gpuPeakBytes'] = torch.cuda.max_memory_allocated(device)
+        result['gpuReservedPeakBytes'] = torch.cuda.max_memory_reserved(device)
+        result['gpuPeakSource'] = 'torch.cuda.max_memory_allocated'
+        result['cudaVersion'] = torch.version.cuda
     print('\nBENCH_RESULT ' + json.dumps(result), flush=True)
 
 

@@ -10,6 +10,7 @@ import {
   type BackendName,
 } from '@mednext-ts/tensor3d';
 import { probeBackendIsolated, type BackendProbe } from '../lib/backend-probe.js';
+import { describeEngines, formatEngines } from '../lib/engines-report.js';
 import { discoverTasksFromConfig } from '../lib/tasks.js';
 import { REPORTED_PACKAGES, installedVersion } from '../lib/versions.js';
 
@@ -58,6 +59,13 @@ export default class Doctor extends Command {
       notes: p.notes,
     }));
     const auto = await selectBackend('auto');
+    const wasm = { simd: hasWasmSimd(), relaxedSimd: hasWasmRelaxedSimd(), threads: hasWasmThreads() };
+    const engines = describeEngines({
+      webgpuProbe: probes.find((p) => p.backend === 'webgpu'),
+      auto,
+      wasm,
+      logicalCores: os.availableParallelism(),
+    });
     const { registry, problems } = await discoverTasksFromConfig(this.config);
     const report = {
       versions: Object.fromEntries(REPORTED_PACKAGES.map((name) => [name, installedVersion(name)])),
@@ -65,7 +73,8 @@ export default class Doctor extends Command {
       platform: `${process.platform}-${process.arch}`,
       cpus: { logical: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown' },
       memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-      wasm: { simd: hasWasmSimd(), relaxedSimd: hasWasmRelaxedSimd(), threads: hasWasmThreads() },
+      wasm,
+      engines,
       backends,
       auto: { backend: auto.backend, reason: auto.reason, fastKernels: auto.fastKernels ?? null },
       plugins: this.config.getPluginsList().map((p) => ({ name: p.name, version: p.version, type: p.type })),
@@ -88,6 +97,8 @@ export default class Doctor extends Command {
     this.log('  versions:');
     for (const [name, version] of Object.entries(report.versions))
       this.log(`    ${name.padEnd(34)} ${version ?? '(not installed)'}`);
+    this.log('  engines:');
+    for (const line of formatEngines(engines)) this.log(line);
     this.log('  backends:');
     for (const b of backends) {
       this.log(`    ${b.backend.padEnd(11)} ${b.available ? 'yes' : 'no '}  ${b.detail}`);

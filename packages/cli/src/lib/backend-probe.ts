@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendAttempt, BackendName } from '@mednext-ts/tensor3d';
+import type { BackendAttempt, BackendName, GpuAdapterDescription } from '@mednext-ts/tensor3d';
 
 /** What a probe found. */
 export interface BackendProbe {
@@ -15,6 +15,8 @@ export interface BackendProbe {
   attempts: BackendAttempt[];
   /** Messages the backend's native library printed while it was set up (first line of each, deduplicated). */
   notes: string[];
+  /** For `webgpu`: the adapter found (even when tfjs's WebGPU backend then failed), undefined when none. */
+  adapter?: GpuAdapterDescription;
 }
 
 const CHILD = fileURLToPath(new URL('./backend-probe-child.js', import.meta.url));
@@ -40,8 +42,8 @@ export function probeBackendIsolated(backend: BackendName, timeoutMs = 60_000): 
         const notes = nativeNotes(stderr);
         const line = stdout.trim().split('\n').pop() ?? '';
         try {
-          const result = JSON.parse(line) as { available: boolean; attempts: BackendAttempt[] };
-          resolve({ backend, available: result.available, attempts: result.attempts, notes });
+          const result = JSON.parse(line) as Omit<BackendProbe, 'backend' | 'notes'>;
+          resolve({ backend, ...result, notes });
         } catch {
           // The child died before reporting (a native crash, a timeout): that is the answer.
           const why = error ? (error.killed ? `timed out after ${timeoutMs / 1000} s` : error.message) : 'no report';

@@ -1,0 +1,392 @@
+// MedNeXt GPU benchmark: the project's WebGPU engine against PyTorch on CUDA and tfjs-backend-webgpu, in one run.
+//
+// See USAGE below and bench/gpu/README.md.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+import { serializeSafetensors } from '../../dist/index.js';
+import { RESULT_TAG, compareOutputs, load1, parseArgs, parseShape, readF32, writeF32 } from '../common.mjs';
+import { benchConfig, forwardMacs, normal, seededWeights } from '../prepare.mjs';
+import { GPU_BACKENDS } from './gpu-setup.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ENGINES = ['cpu', 'webgpu', 'webgpu-f16', 'tfjs-webgpu', 'torch-fp32', 'torch-fp16'];
+/**
+ * The measured parts. `forward` is the inference pass; the training step (MedNeXt-B, batch 2, deep supervision,
+ * Schedule-Free AdamW, against PyTorch with autocast) joins this table when the WebGPU engine can train: one more
+ * entry here, its engine processes, and its rows in the report.
+ */
+const PARTS = { forward: runForwardPart };
+const N_CLASSES = 3;
+/** The official fixtures' float32 output tolerance (shared/fixtures/mednext/README.md): |a − b| ≤ atol + rtol·|b|. */
+const FP32_ATOL = 1e-4;
+const FP32_RTOL = 1e-4;
+
+const USAGE = `Usage: node gpu-bench.mjs [options]   (in the packed folder: ./run.sh [options]; see bench/gpu/README.md)
+
+For each model (--configs, default B,M; k3, 4 input channels, 3 classes, seeded weights in PyTorch's default
+initialisation, one seeded N(0,1) input), every engine runs in its own process on the same weights and input:
+  cpu          the project's CPU engine (tfjs cpu backend + the WebAssembly SIMD kernels): the reference output
+  webgpu       the project's WebGPU engine, f32 storage
+  webgpu-f16   the same with f16 storage (only where the adapter offers shader-f16)
+  tfjs-webgpu  MedNeXt op by op on tfjs-backend-webgpu, on the same adapter
+  torch-fp32   the project's PyTorch MedNeXt (torch_mednext.py) on CUDA (CPU where torch has no CUDA)
+  torch-fp16   the same under torch.autocast(float16)
+and the benchmark prints the adapter, first and steady forward times (median of --runs after --warmup), peak GPU
+memory, max |diff| of every output against the CPU engine and against torch-fp32, and the ratios the goals are
+stated in. Options:
+  --configs B,M  --patch DxHxW (128x160x112)  --warmup N (2)  --runs N (5)  --quick (warmup 0, runs 2)
+  --engines cpu,webgpu,webgpu-f16,tfjs-webgpu,torch-fp32,torch-fp16  --parts forward
+  --gpu-backend auto|vulkan|opengles  --python PATH (python3)  --cpu-threads N (all cores, at most 32)
+  --cpu-runs N (0: the reference output only)  --seed N (0)  --timeout-min M (20 per engine process)
+  --json FILE (gpu-bench-result.json)  --keep DIR (keep weights, inputs and outputs)
+`;
+
+const args = parseArgs(process.argv.slice(2));
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const quick = Boolean(args.quick);
+const opt = {
+  configs: String(args.configs ?? 'B,M').split(','),
+  patch: parseShape(args.patch ?? '128x160x112', '--patch'),
+  warmup: Number(args.warmup ?? (quick ? 0 : 2)),
+  runs: Number(args.runs ?? (quick ? 2 : 5)),
+  engines: String(args.engines ?? ENGINES.join(',')).split(','),
+  parts: String(args.parts ?? 'forward').split(','),
+  gpuBackend: String(args['gpu-backend'] ?? 'auto'),
+  python: String(args.python ?? 'python3'),
+  cpuThreads: Number(args['cpu-threads'] ?? Math.min(32, os.availableParallelism())),
+  cpuRuns: Number(args['cpu-runs'] ?? 0),
+  seed: Number(args.seed ?? 0),
+  timeoutMin: Number(args['timeout-min'] ?? 20),
+  json: path.resolve(String(args.json ?? 'gpu-bench-result.json')),
+  keep: args.keep ? path.resolve(String(args.keep)) : undefined,
+};
+for (const c of opt.configs) if (!['B', 'M'].includes(c)) fail(`--configs takes B and/or M, got '${c}'`);
+for (const e of opt.engines) if (!ENGINES.includes(e)) fail(`--engines: unknown engine '${e}' (${ENGINES.join(', ')})`);
+for (const p of opt.parts) {
+  if (p === 'train' && !PARTS.train)
+    fail("--parts train: the training step joins this benchmark with the WebGPU engine's backward pass");
+  if (!PARTS[p]) fail(`--parts: unknown part '${p}' (${Object.keys(PARTS).join(', ')})`);
+}
+if (!GPU_BACKENDS.includes(opt.gpuBackend)) fail(`--gpu-backend must be one of ${GPU_BACKENDS.join(', ')}`);
+for (const k of ['warmup', 'runs', 'cpuThreads', 'cpuRuns', 'timeoutMin']) {
+  if (!Number.isInteger(opt[k]) || opt[k] < (k === 'cpuThreads' || k === 'timeoutMin' ? 1 : 0)) {
+    fail(`--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)} must be a whole number, got '${opt[k]}'`);
+  }
+}
+
+function fail(message) {
+  process.stderr.write(`gpu-bench: ${message}\n`);
+  process.exit(2);
+}
+
+const lines = [];
+/** Prints a report line (kept for the JSON file's `report`). */
+function log(line = '') {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+}
+
+const work = opt.keep ?? mkdtempSync(path.join(os.tmpdir(), 'mednext-gpu-bench-'));
+mkdirSync(work, { recursive: true });
+
+/** An engine script: beside this file in the packed folder, one folder up (engine-ours.mjs) in the sources. */
+function script(name) {
+  for (const dir of [here, path.dirname(here)]) if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  throw new Error(`gpu-bench: ${name} not found beside ${here}`);
+}
+
+/** The NVIDIA GPU as nvidia-smi reports it, or undefined where there is none. */
+function nvidiaSmi() {
+  const r = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 || !r.stdout.trim()) return undefined;
+  const [name, driver, memory] = r.stdout.trim().split('\n')[0].split(', ');
+  return { name, driver, memory };
+}
+
+/** Samples the GPU's used memory (nvidia-smi, whole device, MiB) while a child runs; returns the peak above the start. */
+function gpuMemorySampler(enabled) {
+  if (!enabled) return { stop: async () => undefined };
+  const read = () =>
+    new Promise((resolve) =>
+      execFile('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], (e, out) =>
+        resolve(e ? NaN : Number(out.trim().split('\n')[0])),
+      ),
+    );
+  let base;
+  let peak = 0;
+  const started = read().then((v) => (base = v));
+  const timer = setInterval(async () => (peak = Math.max(peak, await read())), 200);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await started;
+      return Number.isFinite(base) && peak > 0 ? Math.max(0, peak - base) * 2 ** 20 : undefined;
+    },
+  };
+}
+
+/** Runs one engine process on a task file; resolves to its result record (or `{ error }`). */
+function runEngine(engine, task, smi) {
+  const file = path.join(work, `task-${engine}-${task.model}.json`);
+  const isTorch = engine.startsWith('torch');
+  const cmd = isTorch ? opt.python : process.execPath;
+  const entry = isTorch
+    ? script('torch_mednext.py')
+    : script({ cpu: 'engine-ours.mjs', 'tfjs-webgpu': 'engine-tfjs-webgpu.mjs' }[engine] ?? 'engine-webgpu.mjs');
+  writeFileSync(file, JSON.stringify({ ...task, engine, label: engine, spawnedAt: Date.now() }));
+  const sampler = gpuMemorySampler(Boolean(smi) && engine !== 'cpu');
+  return new Promise((resolve) => {
+    const child = spawn(cmd, [entry, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), opt.timeoutMin * 60e3);
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      // Progress lines of the engines pass through; native chatter (Dawn's warnings) stays in the record.
+      for (const l of String(d).split('\n')) if (/^ {2}\S+ \S+ forward run /.test(l)) process.stderr.write(`${l}\n`);
+    });
+    child.on('close', async (code, signal) => {
+      clearTimeout(timer);
+      const smiPeak = await sampler.stop();
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_TAG));
+      const tail = (err.trim() || out.trim()).split('\n').slice(-6).join(' | ');
+      let result;
+      if (code === 0 && line) result = { ...JSON.parse(line.slice(RESULT_TAG.length)), engine };
+      else if (signal === 'SIGKILL') result = { engine, error: `stopped after --timeout-min ${opt.timeoutMin}` };
+      else result = { engine, error: `exited with ${signal ?? code}: ${tail}` };
+      if (smiPeak !== undefined) result.gpuUsedPeakBytes = smiPeak;
+      const notes = [...new Set(err.split('\n').filter((l) => /^(Warning|Error)/.test(l)))];
+      if (notes.length) result.nativeMessages = notes.slice(0, 12);
+      resolve(result);
+    });
+  });
+}
+
+/** Whether and how PyTorch runs: its version and device, or why not. */
+function probeTorch() {
+  const code =
+    'import json, torch; c = torch.cuda.is_available(); ' +
+    "print(json.dumps({'version': torch.__version__, 'cuda': c, 'device': torch.cuda.get_device_name(0) if c else 'cpu'}))";
+  const r = spawnSync(opt.python, ['-c', code], { encoding: 'utf8' });
+  if (r.error) return { ok: false, why: `${opt.python}: ${r.error.message}` };
+  if (r.status !== 0)
+    return { ok: false, why: `${opt.python} cannot import torch: ${r.stderr.trim().split('\n').pop()}` };
+  return { ok: true, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
+}
+
+/** Probes the adapter in a child (Dawn prints to stderr and holds threads). */
+function probeAdapter() {
+  const r = spawnSync(process.execPath, [script('probe-adapter.mjs'), opt.gpuBackend], {
+    encoding: 'utf8',
+    timeout: 120e3,
+  });
+  try {
+    return JSON.parse((r.stdout ?? '').trim().split('\n').pop());
+  } catch {
+    return {
+      error: `the adapter probe failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').pop()}`,
+    };
+  }
+}
+
+const fmtS = (s) => (typeof s === 'number' ? (s < 1 ? `${(s * 1e3).toFixed(1)} ms` : `${s.toFixed(3)} s`) : '—');
+const fmtB = (b) => (typeof b === 'number' ? `${(b / 2 ** 30).toFixed(2)} GiB` : '—');
+const fmtD = (d) =>
+  d?.error ??
+  (d
+    ? `${d.maxAbs.toExponential(2)} (${(d.argmaxAgree * 100).toFixed(3)}%)${d.toleranceRatio <= 1 ? '' : ' OUT OF TOL'}`
+    : '—');
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : undefined);
+
+/** The forward part for one model: every engine, then the diffs and ratios. */
+async function runForwardPart(model, ctx) {
+  const spatial = opt.patch;
+  const config = benchConfig(model, false);
+  const prefix = path.join(work, model);
+  writeFileSync(
+    `${prefix}.safetensors`,
+    serializeSafetensors(seededWeights(config, opt.seed * 1000 + model.charCodeAt(0))),
+  );
+  writeF32(`${prefix}-input.f32`, normal(4 * spatial[0] * spatial[1] * spatial[2], opt.seed + 17));
+  const gflop = (2 * forwardMacs(config, spatial, false)) / 1e9;
+  log(`== MedNeXt-${model} k3 forward, 1x4x${spatial.join('x')}, ${gflop.toFixed(1)} GFLOP (convolutions, spec §2.3)`);
+  const base = {
+    model,
+    part: 'forward',
+    config,
+    weights: `${prefix}.safetensors`,
+    input: `${prefix}-input.f32`,
+    inputShape: [1, 4, ...spatial],
+    warmup: opt.warmup,
+    runs: opt.runs,
+    gpuBackend: opt.gpuBackend,
+    threads: opt.cpuThreads,
+  };
+  const results = {};
+  for (const engine of ['cpu', ...opt.engines.filter((e) => e !== 'cpu')]) {
+    const output = `${prefix}-out-${engine}.f32`;
+    const task = { ...base, output };
+    if (engine === 'cpu') Object.assign(task, { backend: 'cpu', warmup: 0, runs: opt.cpuRuns });
+    if (engine === 'webgpu-f16') task.f16 = true;
+    if (engine.startsWith('torch')) {
+      if (!ctx.torch.ok) {
+        results[engine] = { engine, skipped: `PyTorch: ${ctx.torch.why}` };
+        continue;
+      }
+      // One intra-op thread per core on the CPU fallback; on CUDA the thread count does not matter.
+      Object.assign(task, { device: ctx.torch.cuda ? 'cuda' : 'cpu', autocast: engine === 'torch-fp16' });
+    }
+    if (['webgpu', 'webgpu-f16', 'tfjs-webgpu'].includes(engine) && ctx.adapter.error) {
+      results[engine] = { engine, skipped: `no WebGPU adapter: ${ctx.adapter.error}` };
+      continue;
+    }
+    const r = await runEngine(engine, task, ctx.smi);
+    if (r.error || r.unavailable) {
+      results[engine] = r;
+      continue;
+    }
+    r.gflops = r.steadySeconds ? gflop / r.steadySeconds : undefined;
+    r.output = readF32(output);
+    results[engine] = r;
+  }
+  // Diffs against the CPU engine (the reference) and against PyTorch fp32 (the spec written in another framework),
+  // with the official fixtures' float32 tolerance |a − b| ≤ 1e-4 + 1e-4·|b| (worst ratio ≤ 1 passes).
+  const diff = (a, b) => {
+    const x = results[a]?.output;
+    const y = results[b]?.output;
+    if (!x || !y || a === b) return undefined;
+    if (x.length !== y.length) return { error: `output sizes differ: ${x.length} vs ${y.length}` };
+    return { ...compareOutputs(x, y, N_CLASSES), toleranceRatio: toleranceRatio(x, y) };
+  };
+  log(
+    `${'engine'.padEnd(12)} ${'first'.padStart(10)} ${'steady'.padStart(10)} ${'GFLOP/s'.padStart(8)} ` +
+      `${'GPU peak'.padStart(10)} ${'GPU used*'.padStart(10)}  ${'max|diff| vs cpu (argmax)'.padEnd(27)} max|diff| vs torch-fp32`,
+  );
+  const rows = {};
+  for (const [engine, r] of Object.entries(results)) {
+    const vsCpu = diff(engine, 'cpu');
+    const vsTorch = diff(engine, 'torch-fp32');
+    if (r.skipped || r.error || r.unavailable) {
+      log(
+        `${engine.padEnd(12)} ${r.skipped ? 'skipped' : r.unavailable ? 'unavailable' : 'FAILED'}: ${r.skipped ?? r.unavailable ?? r.error}`,
+      );
+    } else {
+      log(
+        `${engine.padEnd(12)} ${fmtS(r.firstSeconds).padStart(10)} ${fmtS(r.steadySeconds).padStart(10)} ` +
+          `${(r.gflops ? r.gflops.toFixed(1) : '—').padStart(8)} ${fmtB(r.gpuPeakBytes).padStart(10)} ` +
+          `${fmtB(r.gpuUsedPeakBytes).padStart(10)}  ${fmtD(vsCpu).padEnd(27)} ${fmtD(vsTorch)}`,
+      );
+    }
+    const { output, ...record } = r;
+    rows[engine] = { ...record, vsCpu, vsTorchFp32: vsTorch, outputMaxAbs: output ? maxAbs(output) : undefined };
+  }
+  // Dawn reports invalid WGSL and other validation errors on stderr while the dispatch silently does nothing.
+  for (const [engine, r] of Object.entries(results)) {
+    const errors = (r.nativeMessages ?? []).filter((m) => m.startsWith('Error'));
+    if (errors.length) log(`  ${engine}: native errors (the output may be wrong): ${errors.slice(0, 3).join(' | ')}`);
+  }
+  log('  first = the first forward (from process start: see JSON startupToFirstSeconds); steady = median of --runs');
+  log("  GPU peak = the engine's own count; GPU used* = nvidia-smi, whole device, above its level at the start");
+  log("  OUT OF TOL = beyond the fixtures' float32 tolerance |a−b| ≤ 1e-4 + 1e-4·|b| (expected for fp16 engines only)");
+  const steady = (e) => results[e]?.steadySeconds;
+  const ratios = {
+    'webgpu / torch-fp16 (must ≤ 3, aim ≤ 1)': ratio(steady('webgpu'), steady('torch-fp16')),
+    'webgpu-f16 / torch-fp16': ratio(steady('webgpu-f16'), steady('torch-fp16')),
+    'webgpu / torch-fp32': ratio(steady('webgpu'), steady('torch-fp32')),
+    'tfjs-webgpu / webgpu (must ≥ 10)': ratio(steady('tfjs-webgpu'), steady('webgpu')),
+    'tfjs-webgpu / torch-fp16': ratio(steady('tfjs-webgpu'), steady('torch-fp16')),
+    'torch-fp32 / torch-fp16': ratio(steady('torch-fp32'), steady('torch-fp16')),
+  };
+  const shown = Object.entries(ratios).filter(([, v]) => v !== undefined);
+  log(
+    `  ratios of steady times: ${shown.length ? shown.map(([k, v]) => `${k} = ${v.toFixed(2)}`).join('; ') : 'none (too few engines ran)'}`,
+  );
+  log();
+  return { model, part: 'forward', patch: spatial, gflop, engines: rows, ratios: Object.fromEntries(shown) };
+}
+
+/** The largest |a − b| / (1e-4 + 1e-4·|b|): the fixtures' float32 tolerance is met when it is at most 1 (NaN fails). */
+function toleranceRatio(a, b) {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const r = Math.abs(a[i] - b[i]) / (FP32_ATOL + FP32_RTOL * Math.abs(b[i]));
+    if (!(r <= worst)) worst = r; // also takes NaN
+  }
+  return worst;
+}
+
+function maxAbs(a) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+// ---- the run ---------------------------------------------------------------------------------------------------
+const started = new Date();
+const smi = nvidiaSmi();
+const wantsGpu = opt.engines.some((e) => e.includes('webgpu'));
+const adapter = wantsGpu ? probeAdapter() : { error: 'no WebGPU engine requested' };
+const torch = opt.engines.some((e) => e.startsWith('torch')) ? probeTorch() : { ok: false, why: 'not requested' };
+log(`MedNeXt GPU benchmark, ${started.toISOString()}`);
+log(
+  `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} logical CPUs, ` +
+    `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load ${load1().toFixed(2)}`,
+);
+log(`GPU (nvidia-smi): ${smi ? `${smi.name}, driver ${smi.driver}, ${smi.memory}` : 'none found'}`);
+if (adapter.error) log(`WebGPU adapter: none (${adapter.error})`);
+else {
+  log(
+    `WebGPU adapter: ${adapter.adapter} [${adapter.device || '?'}] via ${adapter.backend}${adapter.software ? ' (SOFTWARE: timings say nothing about a GPU)' : ''}`,
+  );
+  log(
+    `  vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}; shader-f16 ${adapter.shaderF16 ? 'yes' : 'no'}`,
+  );
+  log(
+    `  limits: ${Object.entries(adapter.limits)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  log(`  features: ${adapter.features.join(', ') || 'none'}`);
+}
+log(
+  `PyTorch: ${torch.ok ? `${torch.version} on ${torch.cuda ? `CUDA (${torch.device})` : 'CPU (no CUDA device)'}` : `skipped (${torch.why})`}`,
+);
+log(`engines: ${opt.engines.join(', ')}; CPU engine threads ${opt.cpuThreads}; warmup ${opt.warmup}, runs ${opt.runs}`);
+log();
+
+const results = [];
+for (const part of opt.parts)
+  for (const model of opt.configs) results.push(await PARTS[part](model, { smi, adapter, torch }));
+
+const report = {
+  date: started.toISOString(),
+  finished: new Date().toISOString(),
+  machine: {
+    cpu: os.cpus()[0]?.model,
+    logicalCpus: os.availableParallelism(),
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    load1End: load1(),
+  },
+  nvidiaSmi: smi ?? null,
+  adapter,
+  torch,
+  options: opt,
+  results,
+  report: lines,
+};
+const tmp = `${opt.json}.partial-${process.pid}`;
+writeFileSync(tmp, JSON.stringify(report, null, 2));
+renameSync(tmp, opt.json);
+log(`results: ${opt.json}`);
+if (!opt.keep) rmSync(work, { recursive: true, force: true });

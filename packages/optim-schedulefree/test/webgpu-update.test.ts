@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AdamWScheduleFree, SGDScheduleFree, type ScheduleFreeOptimizer } from '../src/index.js';
 import {
+  bindingSlices,
   readFloat32,
   WebGPUAdamWScheduleFree,
   WebGPUSGDScheduleFree,
@@ -173,7 +174,6 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
         device,
         fx.model.param_order.map((n) => ({ name: n, buffer: buffers[n]!, shape: fx.model.param_shapes[n]! })),
         adamwOptions(fx),
-        { maxBindingBytes: 256 }, // the 12-element W then takes the sliced path too (64 floats per slice)
       );
       opt.train();
       for (const rec of fx.trajectory) {
@@ -250,6 +250,18 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
     gpu.dispose();
     cpuVar.dispose();
     wBuffer.destroy();
+  });
+
+  it('splits large tensors into aligned binding slices', () => {
+    const align = device.limits.minStorageBufferOffsetAlignment / 4; // floats
+    const perSlice = Math.floor(1024 / 4 / align) * align;
+    const slices = bindingSlices(device, 1031, 1024);
+    expect(slices.length).toBe(Math.ceil(1031 / perSlice));
+    expect(slices.every((s) => s.offset % align === 0 && s.count <= 256)).toBe(true);
+    expect(slices.reduce((n, s) => (s.offset === n ? n + s.count : NaN), 0)).toBe(1031);
+    expect(bindingSlices(device, 10)).toEqual([{ offset: 0, count: 10 }]);
+    expect(bindingSlices(device, 0)).toEqual([]);
+    expect(() => bindingSlices(device, 10, 100)).toThrow(/below the offset alignment/);
   });
 
   it('rejects bad calls with errors that name the problem', () => {

@@ -14,7 +14,11 @@ export type UniformType = 'f32' | 'u32';
 export interface KernelDeclaration<S extends Record<string, StorageAccess>, U extends Record<string, UniformType>> {
   /** Kernel name, used as the shader and pipeline label (shows up in WebGPU error messages). */
   name: string;
-  /** Storage buffers in binding order, each `array<f32>` under its key's name in WGSL. */
+  /**
+   * Storage buffers in binding order, each `array<f32>` under its key's name in WGSL. Names (here and
+   * in `uniforms`) must be WGSL identifiers that are not reserved words (`target`, `smooth`, `filter`,
+   * `sample`, ... are reserved).
+   */
   storage: S;
   /** Uniform scalars, reachable in WGSL as `params.<name>`. */
   uniforms: U;

@@ -331,7 +331,7 @@ export abstract class WebGPUScheduleFreeOptimizer {
 export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
   protected readonly slotNames = ['z', 'exp_avg_sq'] as const;
   protected readonly className = 'AdamWScheduleFree';
-  private readonly cfg: AdamWScheduleFreeConfig;
+  private cfg: AdamWScheduleFreeConfig;
 
   constructor(
     device: GPUDevice,
@@ -346,6 +346,14 @@ export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
   /** The resolved hyper-parameters. */
   get config(): Readonly<AdamWScheduleFreeConfig> {
     return { ...this.cfg, betas: [...this.cfg.betas] as [number, number] };
+  }
+
+  /** Peak learning rate. May be changed between steps; `lr_max` (and so the averaging weights) never decreases. */
+  get lr(): number {
+    return this.cfg.lr;
+  }
+  set lr(value: number) {
+    this.cfg = resolveAdamWOptions({ ...this.cfg, lr: value });
   }
 
   protected get interpolationBeta(): number {
@@ -390,7 +398,7 @@ export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
 export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
   protected readonly slotNames = ['z'] as const;
   protected readonly className = 'SGDScheduleFree';
-  private readonly cfg: SGDScheduleFreeConfig;
+  private cfg: SGDScheduleFreeConfig;
 
   constructor(
     device: GPUDevice,
@@ -405,6 +413,14 @@ export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
   /** The resolved hyper-parameters. */
   get config(): Readonly<SGDScheduleFreeConfig> {
     return { ...this.cfg };
+  }
+
+  /** Learning rate. May be changed between steps; `lr_max` never decreases. */
+  get lr(): number {
+    return this.cfg.lr;
+  }
+  set lr(value: number) {
+    this.cfg = resolveSGDOptions({ ...this.cfg, lr: value });
   }
 
   protected get interpolationBeta(): number {

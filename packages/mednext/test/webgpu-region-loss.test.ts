@@ -6,12 +6,13 @@
  *
  * Tolerances. Both sides compute in float32, but they add up differently: tfjs-cpu accumulates
  * each sum in a float64 JS number, the kernels in float32 (a per-thread running sum over ~8 voxels,
- * then two tree reductions), with a relative error of about log2(V)·2^-24 ≈ 1e-6 for the V ≤ 700
+ * then two tree reductions), with a relative error of about log2(V)·2^-24 ≤ 1e-6 for the V ≤ 36k
  * voxels here; exp/log/pow on the GPU are also allowed a few ulp more than Math.*. The loss value
- * is a handful of such sums: rtol 1e-5. Each gradient element is
+ * is a handful of such sums: rtol 2e-6. Each gradient element is
  * w·[(a·y + b)·p(1 − p) + focal′/E], where a and b come from those sums (relative error ~1e-6)
- * and the two parts can cancel, so we bound the error relative to the largest gradient of the
- * output: |gpu − ref| ≤ 1e-5·max|ref| + 1e-4·|ref|.
+ * and the two parts can cancel, so the bound is also relative to the largest gradient of the
+ * output: |gpu − ref| ≤ 2e-6·max|ref| + 2e-5·|ref|. Measured on llvmpipe: the value within
+ * 1.9e-7 relative, the gradients within 10% of their bound.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,8 +48,12 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU region losses on Dawn', () => {
   });
 
   /** Targets (nnU-Net's nearest pyramid of a random binary volume) and random logits of the same shapes. */
-  function problem(outputs: number, seed: number): { logits: tf.Tensor5D[]; targets: tf.Tensor5D[] } {
-    const full = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(FULL, 0, 1, 'float32', seed), 0.6), 'float32'));
+  function problem(
+    outputs: number,
+    seed: number,
+    fullShape: number[] = FULL,
+  ): { logits: tf.Tensor5D[]; targets: tf.Tensor5D[] } {
+    const full = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(fullShape, 0, 1, 'float32', seed), 0.6), 'float32'));
     const targets = targetPyramid(full as tf.Tensor5D, outputs);
     full.dispose();
     const logits = targets.map((t, i) => tf.randomNormal(t.shape, 0, 2, 'float32', seed + 10 + i) as tf.Tensor5D);
@@ -62,9 +67,9 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU region losses on Dawn', () => {
     spec: WebGPURegionLossSpec,
     reference: LossFn,
     outputs: number,
-    options: { weights?: number[]; layout?: 'channels-last' | 'channels-first' } = {},
+    options: { weights?: number[]; layout?: 'channels-last' | 'channels-first'; fullShape?: number[] } = {},
   ): Promise<void> {
-    const { logits, targets } = problem(outputs, 7 + outputs);
+    const { logits, targets } = problem(outputs, 7 + outputs, options.fullShape);
     const weights = options.weights ?? deepSupervisionWeights(outputs);
     // deepSupervisionLoss leaves weight-0 outputs out, which tf.grad refuses; 0·Σx keeps them connected.
     const { value, grads } = tf.valueAndGrads(
@@ -146,6 +151,10 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU region losses on Dawn', () => {
   it('BCE − batch Dice with smooth 1, one output', async () => {
     const options = { batchDice: true, smooth: 1 };
     await compare({ loss: 'dice-bce', options }, (l, t) => regionDiceBceLoss(l, t, options), 1, { weights: [1] });
+  });
+
+  it('batch Dice + focal over 35,937 voxels (71 reduction chunks, more than one per thread of the reduce pass)', async () => {
+    await compare({ loss: 'dice-focal' }, batchDiceFocalLoss, 2, { fullShape: [1, 33, 33, 33, 2] });
   });
 
   it('rejects mismatched inputs with errors that name the problem', () => {

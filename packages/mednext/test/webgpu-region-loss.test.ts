@@ -165,6 +165,11 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU region losses on Dawn', () => {
     expect(() => loss.record(encoder, [{ logits: small, target: small, grad: small }])).toThrow(
       /output 0 "logits" must be a STORAGE buffer of at least 512 bytes \(shape \[1,4,4,4,2\]\)/,
     );
+    const big = upload(device, new Float32Array(128));
+    expect(() => loss.record(encoder, [{ logits: big, target: big, grad: big }])).toThrow(
+      /output 0 "grad" must be a buffer of its own/,
+    );
+    big.destroy();
     expect(() => new WebGPURegionLoss(device, { loss: 'dice-focal' }, [[1, 4, 4, 4, 2]])).not.toThrow();
     expect(() => new WebGPURegionLoss(device, { loss: 'dice-focal' }, [[1, 4, 4, 4, 2]], { weights: [1, 2] })).toThrow(
       /1 output shapes but 2 weights/,

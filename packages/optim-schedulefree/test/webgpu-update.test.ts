@@ -276,6 +276,7 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
       /gradient for "w" holds 12 bytes, shape \[10\] needs 40/,
     );
     expect(() => opt.step({ v: w })).toThrow(/"v", which is not a parameter/);
+    expect(() => opt.step({ w })).toThrow(/the gradient of "w" is its parameter buffer/);
     expect(opt.groupState.k).toBe(0); // nothing advanced by the rejected calls
     expect(() => new WebGPUAdamWScheduleFree(device, [{ name: 'w', buffer: w, shape: [11] }])).toThrow(
       /needs 44 bytes, its buffer has 40/,

@@ -194,6 +194,9 @@ export abstract class WebGPUScheduleFreeOptimizer {
       if ((grad.usage & GPUBufferUsage.STORAGE) === 0) {
         throw new Error(`${owner}.step: the gradient buffer of "${name}" lacks STORAGE usage`);
       }
+      if (grad === entry.param.buffer) {
+        throw new Error(`${owner}.step: the gradient of "${name}" is its parameter buffer; the update needs both`);
+      }
       active.push({ entry, grad });
     }
 

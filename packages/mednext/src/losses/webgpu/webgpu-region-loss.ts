@@ -201,6 +201,9 @@ export class WebGPURegionLoss {
           );
         }
       }
+      if (input.grad === input.logits || input.grad === input.target) {
+        throw new Error(`${owner}: output ${s} "grad" must be a buffer of its own, not the logits or the targets`);
+      }
     });
     // Outputs with weight 0 are left out of the loss, as in deepSupervisionLoss; their gradient is 0.
     this.scales.forEach((scale, s) => {

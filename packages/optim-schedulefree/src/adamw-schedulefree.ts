@@ -2,7 +2,7 @@ import { add, div, mul, serialization, sqrt, sub, type Tensor, type Variable } f
 
 import { lerp } from './lerp.js';
 import { resolveAdamWOptions, type AdamWScheduleFreeConfig, type AdamWScheduleFreeOptions } from './options.js';
-import type { ScheduleHyperparameters, StepScalars } from './schedule.js';
+import { adamwStepCoefficients, type ScheduleHyperparameters, type StepScalars } from './schedule.js';
 import { ScheduleFreeOptimizer, type SlotMap } from './schedule-free-optimizer.js';
 
 /**
@@ -48,19 +48,18 @@ export class AdamWScheduleFree extends ScheduleFreeOptimizer {
   }
 
   protected updateParameter(y: Variable, grad: Tensor, slots: SlotMap, step: StepScalars): void {
-    const [beta1, beta2] = this.cfg.betas;
     const z = slots.get('z')!;
     const v = slots.get('exp_avg_sq')!;
-    // All scalar coefficients in float64, in the reference's order of operations.
-    const biasCorrection2 = 1 - Math.pow(beta2, step.t);
-    const newV = add(mul(v, beta2), mul(mul(grad, 1 - beta2), grad));
+    // All scalar coefficients in float64, in the reference's order of operations (shared with the WebGPU kernel).
+    const c = adamwStepCoefficients(this.cfg, step);
+    const newV = add(mul(v, c.beta2), mul(mul(grad, c.oneMinusBeta2), grad));
     // eps is added after the square root and after bias correction.
-    const denom = add(sqrt(div(newV, biasCorrection2)), this.cfg.eps);
+    const denom = add(sqrt(div(newV, c.biasCorrection2)), c.eps);
     let u = div(grad, denom);
     // Decoupled decay evaluated at y (current parameter contents), not preconditioned.
-    if (this.cfg.weightDecay !== 0) u = add(u, mul(y, this.cfg.weightDecay));
-    const newY = add(lerp(y, z, step.ckp1), mul(u, step.lr * (beta1 * (1 - step.ckp1) - 1)));
-    const newZ = sub(z, mul(u, step.lr));
+    if (c.weightDecay !== 0) u = add(u, mul(y, c.weightDecay));
+    const newY = add(lerp(y, z, c.ckp1), mul(u, c.yStepCoefficient));
+    const newZ = sub(z, mul(u, c.lr));
     v.assign(newV);
     y.assign(newY);
     z.assign(newZ);

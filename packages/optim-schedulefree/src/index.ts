@@ -22,10 +22,18 @@ export {
 } from './options.js';
 export {
   advanceSchedule,
+  adamwStepCoefficients,
+  sgdStepCoefficients,
+  lerpForm,
+  toTrainWeight,
+  toEvalWeight,
   initialGroupScalars,
   type GroupScalars,
   type ScheduleHyperparameters,
   type StepScalars,
+  type AdamWStepCoefficients,
+  type SGDStepCoefficients,
+  type LerpForm,
 } from './schedule.js';
 export { STATE_FORMAT, STATE_VERSION, type ScheduleFreeStateJSON, type ParameterStateJSON } from './state.js';
 export { lerp } from './lerp.js';

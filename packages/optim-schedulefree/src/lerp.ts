@@ -1,5 +1,7 @@
 import { add, mul, sub, type Tensor } from '@tensorflow/tfjs-core';
 
+import { lerpForm } from './schedule.js';
+
 /**
  * Linear interpolation `a + w·(b − a)` with PyTorch's two-branch formula: for `|w| ≥ 0.5` it is
  * evaluated as `b − (b − a)·(1 − w)`, so `w = 1` returns exactly `b`. Schedule-Free relies on that
@@ -8,8 +10,6 @@ import { add, mul, sub, type Tensor } from '@tensorflow/tfjs-core';
  */
 export function lerp(a: Tensor, b: Tensor, w: number): Tensor {
   const diff = sub(b, a);
-  if (Math.abs(w) < 0.5) {
-    return add(a, mul(diff, w));
-  }
-  return sub(b, mul(diff, 1 - w));
+  const form = lerpForm(w);
+  return form.fromEnd ? sub(b, mul(diff, form.factor)) : add(a, mul(diff, form.factor));
 }

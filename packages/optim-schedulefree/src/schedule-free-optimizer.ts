@@ -16,6 +16,8 @@ import { lerp } from './lerp.js';
 import {
   advanceSchedule,
   initialGroupScalars,
+  toEvalWeight,
+  toTrainWeight,
   type GroupScalars,
   type ScheduleHyperparameters,
   type StepScalars,
@@ -117,7 +119,7 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
    */
   train(): void {
     if (this.group.trainMode) return;
-    this.moveParameters(1 - this.interpolationBeta, 'train()');
+    this.moveParameters(toTrainWeight(this.interpolationBeta), 'train()');
     this.group.trainMode = true;
   }
 
@@ -127,7 +129,7 @@ export abstract class ScheduleFreeOptimizer extends Optimizer {
    */
   eval(): void {
     if (!this.group.trainMode) return;
-    this.moveParameters(1 - 1 / this.interpolationBeta, 'eval()');
+    this.moveParameters(toEvalWeight(this.interpolationBeta), 'eval()');
     this.group.trainMode = false;
   }
 

@@ -72,3 +72,96 @@ export function advanceSchedule(group: GroupScalars, hp: ScheduleHyperparameters
   group.k = t;
   return { t, lr, weight, ckp1 };
 }
+
+/**
+ * The per-step coefficients of the Schedule-Free AdamW update, in float64 and in the reference's
+ * order of operations. The tfjs update and the WebGPU kernel both take their numbers from here,
+ * so the two cannot drift apart.
+ */
+export interface AdamWStepCoefficients {
+  /** Second-moment decay β2. */
+  beta2: number;
+  /** `1 − β2`, computed (not the literal 0.001). */
+  oneMinusBeta2: number;
+  /** `1 − β2^t`, from the group counter. */
+  biasCorrection2: number;
+  /** Added after the square root. */
+  eps: number;
+  /** Decoupled decay, evaluated at y. */
+  weightDecay: number;
+  /** Warmed-up learning rate `lr_t` (the z step). */
+  lr: number;
+  /** Averaging coefficient `c_t` (the weight of z in `lerp(y, z, c_t)`). */
+  ckp1: number;
+  /** Coefficient of the normalised step in the y update: `lr_t·(β1·(1 − c_t) − 1)`. */
+  yStepCoefficient: number;
+}
+
+/** {@link AdamWStepCoefficients} for one step of the AdamW variant. */
+export function adamwStepCoefficients(
+  cfg: { betas: readonly [number, number]; eps: number; weightDecay: number },
+  step: StepScalars,
+): AdamWStepCoefficients {
+  const [beta1, beta2] = cfg.betas;
+  return {
+    beta2,
+    oneMinusBeta2: 1 - beta2,
+    biasCorrection2: 1 - Math.pow(beta2, step.t),
+    eps: cfg.eps,
+    weightDecay: cfg.weightDecay,
+    lr: step.lr,
+    ckp1: step.ckp1,
+    yStepCoefficient: step.lr * (beta1 * (1 - step.ckp1) - 1),
+  };
+}
+
+/** The per-step coefficients of the Schedule-Free SGD update (no normalisation, momentum in place of β1). */
+export interface SGDStepCoefficients {
+  /** Decoupled decay, evaluated at y. */
+  weightDecay: number;
+  /** Warmed-up learning rate `lr_t`. */
+  lr: number;
+  /** Averaging coefficient `c_t`. */
+  ckp1: number;
+  /** `lr_t·(momentum·(1 − c_t) − 1)`. */
+  yStepCoefficient: number;
+}
+
+/** {@link SGDStepCoefficients} for one step of the SGD variant. */
+export function sgdStepCoefficients(
+  cfg: { momentum: number; weightDecay: number },
+  step: StepScalars,
+): SGDStepCoefficients {
+  return {
+    weightDecay: cfg.weightDecay,
+    lr: step.lr,
+    ckp1: step.ckp1,
+    yStepCoefficient: step.lr * (cfg.momentum * (1 - step.ckp1) - 1),
+  };
+}
+
+/**
+ * How `lerp(a, b, w)` is evaluated, PyTorch's two-branch formula: `a + w·(b − a)` when `|w| < 0.5`,
+ * else `b − (b − a)·(1 − w)` (so `w = 1` gives exactly `b`). `1 − w` is computed in float64.
+ */
+export interface LerpForm {
+  /** Whether the second form, `b − (b − a)·(1 − w)`, is used. */
+  fromEnd: boolean;
+  /** The factor multiplying `b − a`: `w`, or `1 − w` in the second form. */
+  factor: number;
+}
+
+/** {@link LerpForm} of weight `w`. */
+export function lerpForm(w: number): LerpForm {
+  return Math.abs(w) < 0.5 ? { fromEnd: false, factor: w } : { fromEnd: true, factor: 1 - w };
+}
+
+/** Weight `w` of `p ← lerp(p, z, w)` that moves the parameters from x to y (`train()`): `1 − β`. */
+export function toTrainWeight(beta: number): number {
+  return 1 - beta;
+}
+
+/** Weight `w` of `p ← lerp(p, z, w)` that moves the parameters from y to x (`eval()`): `1 − 1/β`, an extrapolation. */
+export function toEvalWeight(beta: number): number {
+  return 1 - 1 / beta;
+}

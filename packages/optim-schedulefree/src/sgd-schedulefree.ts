@@ -2,7 +2,7 @@ import { add, mul, serialization, sub, type Tensor, type Variable } from '@tenso
 
 import { lerp } from './lerp.js';
 import { resolveSGDOptions, type SGDScheduleFreeConfig, type SGDScheduleFreeOptions } from './options.js';
-import type { ScheduleHyperparameters, StepScalars } from './schedule.js';
+import { sgdStepCoefficients, type ScheduleHyperparameters, type StepScalars } from './schedule.js';
 import { ScheduleFreeOptimizer, type SlotMap } from './schedule-free-optimizer.js';
 
 /**
@@ -48,9 +48,10 @@ export class SGDScheduleFree extends ScheduleFreeOptimizer {
 
   protected updateParameter(y: Variable, grad: Tensor, slots: SlotMap, step: StepScalars): void {
     const z = slots.get('z')!;
-    const u = this.cfg.weightDecay !== 0 ? add(grad, mul(y, this.cfg.weightDecay)) : grad;
-    const newY = add(lerp(y, z, step.ckp1), mul(u, step.lr * (this.cfg.momentum * (1 - step.ckp1) - 1)));
-    const newZ = sub(z, mul(u, step.lr));
+    const c = sgdStepCoefficients(this.cfg, step);
+    const u = c.weightDecay !== 0 ? add(grad, mul(y, c.weightDecay)) : grad;
+    const newY = add(lerp(y, z, c.ckp1), mul(u, c.yStepCoefficient));
+    const newZ = sub(z, mul(u, c.lr));
     y.assign(newY);
     z.assign(newZ);
   }

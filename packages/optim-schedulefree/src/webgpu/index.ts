@@ -1,0 +1,37 @@
+/**
+ * `@mednext-ts/optim-schedulefree/webgpu`: the Schedule-Free AdamW and SGD updates as WGSL compute
+ * kernels on a caller's `GPUDevice` (WebGPU in browsers, Dawn in Node). Kept out of the package
+ * root so that the CPU optimizers never load GPU code.
+ */
+export {
+  WebGPUScheduleFreeOptimizer,
+  WebGPUAdamWScheduleFree,
+  WebGPUSGDScheduleFree,
+  readFloat32,
+  type WebGPUParameter,
+  type WebGPUGradients,
+  type WebGPUOptimizerOptions,
+} from './webgpu-optimizer.js';
+export {
+  ADAMW_STEP_KERNEL,
+  SGD_STEP_KERNEL,
+  INTERPOLATE_KERNEL,
+  adamwStepUniforms,
+  sgdStepUniforms,
+  interpolateUniforms,
+  recordElementwise,
+} from './update-kernels.js';
+export {
+  declareKernel,
+  elementwiseMain,
+  elementwiseGrid,
+  bindingSlices,
+  ELEMENTWISE_WORKGROUP_SIZE,
+  type Kernel,
+  type KernelDeclaration,
+  type KernelCall,
+  type BufferRange,
+  type StorageAccess,
+  type UniformType,
+  type UniformValues,
+} from './kernel.js';

@@ -94,7 +94,7 @@ describe('resolveTrainingSettings', () => {
 
   it('the built-in defaults are the documented ones', () => {
     expect(TRAINING_DEFAULTS).toMatchObject({
-      foregroundFraction: 1 / 3,
+      foregroundFraction: 0.333,
       seed: 12345,
       casesInMemory: 64,
       optimizer: 'schedulefree',

@@ -60,7 +60,7 @@ export const trainingFlags = {
     description: 'augmentation preset (default: default)',
     options: Object.keys(AUGMENTATION_PRESETS),
   }),
-  foreground: Flags.string({ description: 'fraction of patches centred on a foreground voxel (default: 1/3)' }),
+  foreground: Flags.string({ description: 'fraction of patches centred on a foreground voxel (default: 0.333)' }),
   validation: Flags.string({
     description:
       'per-epoch validation: one tumour-centred patch per case (fast) or whole cases by sliding window (default: patch)',

@@ -61,8 +61,9 @@ export const TRAINING_DEFAULTS = {
   warmupSteps: 0,
   loss: 'dice-focal',
   augmentation: 'default',
-  // nnU-Net's oversampling: one patch in three centred on foreground.
-  foregroundFraction: 1 / 3,
+  // About one patch in three centred on foreground (nnU-Net: 0.33); 0.333 is what `mednext train` has always used,
+  // so runs (and resumes across versions) repeat exactly.
+  foregroundFraction: 0.333,
   seed: 12345,
   casesInMemory: 64,
   validation: 'patch',

@@ -42,7 +42,7 @@ export interface TrainOptions {
   /** Loss name from the loss registry (`dice-focal`, `dice-bce`, or one a plugin registered). */
   loss: string;
   augmentation?: AugmentationConfig;
-  /** Fraction of patches centred on a foreground voxel (default `TRAINING_DEFAULTS.foregroundFraction`, 1/3). */
+  /** Fraction of patches centred on a foreground voxel (default `TRAINING_DEFAULTS.foregroundFraction`, 0.333). */
   foregroundFraction?: number;
   seed: number;
   init?: InitSource;

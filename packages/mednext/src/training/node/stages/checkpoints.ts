@@ -9,7 +9,16 @@ import { encodeCheckpoint, encodeResume, type ResumeState } from '../../../check
 import { getStateDict, loadStateDict } from '../../../weights/state-dict.js';
 import { renameOptimizerState } from '../../optimizer.js';
 import { renderTrainingPlot, type EpochLogEntry } from '../../plot.js';
-import type { FoldRun, LoopState } from './prepare.js';
+import type { FoldRun } from './prepare.js';
+
+/** The loop's state between epochs (what the resume file stores). */
+export interface LoopState {
+  rng: Random;
+  /** First epoch still to train. */
+  startEpoch: number;
+  best: { dice: number | null; epoch: number | null };
+  log: EpochLogEntry[];
+}
 
 /**
  * The loop's starting state: fresh from `options.seed`, or with `options.resume` the weights, optimizer state,

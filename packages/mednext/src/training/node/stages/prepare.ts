@@ -4,7 +4,6 @@
  * initialises the weights (scratch, a checkpoint for fine-tuning, UpKern). Resuming is `checkpoints.ts`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '@mednext-ts/tensor3d';
 import { readCheckpointFile } from '../../../checkpoint/node.js';
 import { DEFAULT_AUGMENTATION, type AugmentationConfig } from '../../../data/augmentation.js';
 import { makeFolds, type SplitsFile } from '../../../data/folds.js';
@@ -18,7 +17,6 @@ import { loadStateDict } from '../../../weights/state-dict.js';
 import { upkernLoad } from '../../../weights/upkern.js';
 import { finetuneParameterNames, reinitializeParameters } from '../../finetune.js';
 import { createOptimizer, type TrainingOptimizer } from '../../optimizer.js';
-import type { EpochLogEntry } from '../../plot.js';
 import { TRAINING_DEFAULTS } from '../../settings.js';
 import { RunFiles, type FoldFiles } from '../run-files.js';
 import type { InitSource, TrainOptions } from '../train-options.js';
@@ -47,17 +45,10 @@ export interface FoldRun {
   optimizer: TrainingOptimizer;
   /** The variables the optimizer updates (all, or the fine-tuned layers). */
   trainable: tf.Variable[];
+  /** Names of the `trainable` variables (gradients of any other variable are dropped). */
+  trainableNames: Set<string>;
   /** tfjs variable name -> official parameter name (optimizer state is stored under the official names). */
   variableToOfficial: Map<string, string>;
-}
-
-/** The loop's state between epochs (what the resume file stores). */
-export interface LoopState {
-  rng: Random;
-  /** First epoch still to train. */
-  startEpoch: number;
-  best: { dice: number | null; epoch: number | null };
-  log: EpochLogEntry[];
 }
 
 /** Loads the run's `splits.json` (or `splitsFile`), or creates it from the cache's dataset. */
@@ -232,6 +223,7 @@ export async function prepareRun(options: TrainOptions): Promise<FoldRun> {
       model,
       optimizer,
       trainable,
+      trainableNames: new Set(trainable.map((v) => v.name)),
       variableToOfficial: new Map([...model.params].map(([name, v]) => [v.name, name])),
     };
   } catch (error) {

@@ -47,8 +47,7 @@ export async function trainStep(
     const outputs = model.forward(x, { training: true, deepSupervision });
     return deepSupervisionLoss(outputs, targets, lossFn, deepSupervision ? deepSupervisionWeights(5) : [1]);
   }, run.trainable);
-  const trainableNames = new Set(run.trainable.map((v) => v.name));
-  for (const name of Object.keys(grads)) if (!trainableNames.has(name)) delete grads[name];
+  for (const name of Object.keys(grads)) if (!run.trainableNames.has(name)) delete grads[name];
   run.optimizer.applyGradients(grads);
   const loss = (await value.data())[0]!;
   tf.dispose([x, y, value, ...targets, ...Object.values(grads)]);

@@ -24,7 +24,8 @@ export interface RunFolderRequest {
  * splits file. With `overwrite`, a run-folder `splits.json` with another fold count is deleted together with
  * the checkpoints of every fold made from it (they were trained on the old split).
  *
- * @throws Error naming `--resume`/`--overwrite`/a new `--out` when the request would lose or ignore something.
+ * @throws MedNeXtError `RUN_FOLDER_CONFLICT` naming `--resume`/`--overwrite`/a new `--out` when the request would
+ *   lose or ignore something; `TRAINING_SETTING` for `--resume` with `--overwrite`.
  */
 export async function prepareRunFolder(request: RunFolderRequest): Promise<void> {
   if (request.resume && request.overwrite)

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readCheckpointFile } from '../../../checkpoint/node.js';
-import { DEFAULT_AUGMENTATION, type AugmentationConfig } from '../../../data/augmentation.js';
+import { AUGMENTATION_PRESETS, type AugmentationConfig } from '../../../data/augmentation.js';
 import { makeFolds, type SplitsFile } from '../../../data/folds.js';
 import { readDatasetDescription } from '../../../data/node/cache.js';
 import { MedNeXtError } from '../../../errors.js';
@@ -170,7 +170,7 @@ export async function prepareRun(options: TrainOptions): Promise<FoldRun> {
   const lossFn = lossByName(options.loss);
   const run = new RunFiles(options.outDir);
   const files = await run.createFold(options.fold);
-  const augmentation = options.augmentation ?? DEFAULT_AUGMENTATION;
+  const augmentation = options.augmentation ?? AUGMENTATION_PRESETS[TRAINING_DEFAULTS.augmentation];
   const foregroundFraction = options.foregroundFraction ?? TRAINING_DEFAULTS.foregroundFraction;
   const validation = options.validation ?? TRAINING_DEFAULTS.validation;
   const deepSupervision = options.model.deep_supervision ?? false;

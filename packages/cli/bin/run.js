@@ -1,10 +1,24 @@
 #!/usr/bin/env node
 // Entry point of the `mednext` binary: hands control to oclif, which finds the
 // compiled commands in ../dist/commands and the bundled task plugins.
-import { execute, settings } from '@oclif/core';
+import { flush, handle, run, settings } from '@oclif/core';
 
 // Plugins, linked ones included, run from their compiled output (build them with `npm run build`):
 // oclif cannot transpile an ESM plugin's TypeScript on the fly and would warn about it on every call.
 settings.enableAutoTranspile = false;
 
-await execute({ dir: import.meta.url });
+// A MedNeXtError's message is the sentence for the user; its `code` is for programs that call the library. Shown as
+// any other error ("Error: <message>"), not with oclif's "MedNeXtError: ... Code: ..." rendering.
+function forTheUser(error) {
+  if (!(error instanceof Error) || error.name !== 'MedNeXtError') return error;
+  const plain = new Error(error.message, error.cause === undefined ? undefined : { cause: error.cause });
+  plain.stack = error.stack?.replace(/^MedNeXtError/, 'Error');
+  return plain;
+}
+
+try {
+  await run(process.argv.slice(2), import.meta.url);
+  await flush();
+} catch (error) {
+  await handle(forTheUser(error));
+}

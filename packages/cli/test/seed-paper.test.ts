@@ -142,9 +142,11 @@ describe('seed-paper checkpoints on the command line', () => {
     ]);
     expect(stdout).toMatch(/width 2, 4 in, 3 out, deep supervision/);
     const meta = parseSafetensors(readFileSync(imported), imported).metadata;
+    // One writer for every checkpoint: JSON values and the format version (older plain-string files still load).
     expect(meta).toMatchObject({
-      task: 'ssa-paper',
-      pipeline: 'seed-paper',
+      format: '"mednext-ts/checkpoint@1"',
+      task: '"ssa-paper"',
+      pipeline: '"seed-paper"',
       patch_size: '[32,32,32]',
       modalities: '["t2f","t1n","t1c","t2w"]',
       regions: '["TC","WT","ET"]',

@@ -1,6 +1,8 @@
 /**
  * @mednext-ts/mednext: MedNeXt v1 networks, weights I/O, training, inference and ensembling.
  */
+export * from './errors.js';
+export * from './checkpoint/index.js';
 export * from './tasks/index.js';
 export * from './model/index.js';
 export * from './weights/index.js';

@@ -1,12 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import { parseSafetensors, readCheckpointMetadata } from '@mednext-ts/mednext';
-import { readDatasetDescription } from '@mednext-ts/mednext/node';
+import {
+  readCheckpointMetadata,
+  type MedNeXtConfig,
+  type TrainingCheckpointInfo,
+  type TrainingSettings,
+} from '@mednext-ts/mednext';
+import { RunFiles, readCheckpointFile, readDatasetDescription, type CheckpointChoice } from '@mednext-ts/mednext/node';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { findTask, setupBackend } from '../lib/inference/runtime.js';
-import { optionsFromFlags, runFolds, trainingFlags } from '../lib/training.js';
+import { optionsFromFlags, runFolds, settingsFromFlags, trainingFlags } from '../lib/training.js';
 
 /** `mednext finetune`: continue training the last decoder layers of a trained model. */
 export default class Finetune extends Command {
@@ -46,24 +49,33 @@ export default class Finetune extends Command {
     const { flags } = await this.parse(Finetune);
     const dataset = await readDatasetDescription(flags.data);
     const fromDir = existsSync(flags.from) && statSync(flags.from).isDirectory();
-    const checkpointFor = (fold: number) =>
-      fromDir ? path.join(flags.from, `fold_${fold}`, `checkpoint_${flags.checkpoint}.safetensors`) : flags.from;
+    const fromRun = new RunFiles(flags.from);
+    const choice = flags.checkpoint as CheckpointChoice;
+    const checkpointFor = (fold: number) => (fromDir ? fromRun.fold(fold)[choice] : flags.from);
     const probe = fromDir ? checkpointFor(flags.fold === 'all' ? 0 : Number(flags.fold)) : flags.from;
     if (!existsSync(probe)) this.error(`${probe}: checkpoint not found`);
-    const { config, info } = readCheckpointMetadata(parseSafetensors(await readFile(probe), probe).metadata, probe);
+    let config: MedNeXtConfig;
+    let info: TrainingCheckpointInfo;
+    try {
+      ({ config, info } = readCheckpointMetadata((await readCheckpointFile(probe)).weights.metadata, probe));
+    } catch (error) {
+      this.error((error as Error).message);
+    }
     const task = await findTask(this.config, flags.task ?? info.task);
     if (dataset.task !== task.id)
       this.error(`${flags.data} was preprocessed for task '${dataset.task}', not '${task.id}'`);
-    const recipe = task.training.finetune;
-    const trainLast = flags['train-last'] ?? recipe?.trainLast ?? 10;
-    const reinit = flags.reinit ?? recipe?.reinit ?? false;
+    let settings: TrainingSettings;
+    try {
+      // The checkpoint's patch size takes the recipe's place: flag > checkpoint > recipe.
+      settings = settingsFromFlags(flags, { ...task.training, patchSize: info.patchSize });
+    } catch (error) {
+      this.error((error as Error).message);
+    }
+    const { trainLast, reinit } = settings;
     const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
     if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
-    const base = optionsFromFlags(flags, task, config);
-    if (!flags.splits && fromDir && existsSync(path.join(flags.from, 'splits.json'))) {
-      base.splitsFile = path.join(flags.from, 'splits.json');
-    }
-    if (!flags['patch-size']) base.patchSize = info.patchSize;
+    const base = optionsFromFlags(flags, task, config, settings);
+    if (!flags.splits && fromDir && existsSync(fromRun.splits)) base.splitsFile = fromRun.splits;
     if (!flags.quiet) {
       this.logToStderr(
         `fine-tuning the last ${trainLast} decoder layers + heads${reinit ? ' (re-initialised)' : ''} of ${flags.from}` +

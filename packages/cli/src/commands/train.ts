@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
-import { parseSafetensors, configFromMetadata, type PresetName } from '@mednext-ts/mednext';
-import { readDatasetDescription } from '@mednext-ts/mednext/node';
+import type { PresetName, TrainingSettings } from '@mednext-ts/mednext';
+import { readCheckpointFile, readDatasetDescription } from '@mednext-ts/mednext/node';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { findTask, setupBackend } from '../lib/inference/runtime.js';
-import { modelForTask, optionsFromFlags, runFolds, trainingFlags } from '../lib/training.js';
+import { modelForTask, optionsFromFlags, runFolds, settingsFromFlags, trainingFlags } from '../lib/training.js';
 
 /** `mednext train`: cross-validated training from a preprocessed cache. */
 export default class Train extends Command {
@@ -52,29 +51,30 @@ export default class Train extends Command {
     const task = await findTask(this.config, flags.task ?? dataset.task);
     if (dataset.task !== task.id)
       this.error(`${flags.data} was preprocessed for task '${dataset.task}', not '${task.id}'`);
-    const kernel = flags.kernel ?? task.training.kernelSize;
+    let settings: TrainingSettings;
+    try {
+      settings = settingsFromFlags(flags, task.training);
+    } catch (error) {
+      this.error((error as Error).message);
+    }
+    const kernel = settings.kernelSize;
     if (kernel % 2 !== 1) this.error(`--kernel ${kernel}: must be odd (3, 5 or 7)`);
-    let model = modelForTask(
-      task,
-      (flags.preset ?? task.training.preset) as PresetName,
-      kernel,
-      flags['deep-supervision'],
-    );
+    let model = modelForTask(task, settings.preset as PresetName, kernel, settings.deepSupervision);
     if (flags.width) model = { ...model, n_channels: flags.width };
     if (flags.blocks) model = { ...model, block_counts: Array(9).fill(flags.blocks) };
     let init: { kind: 'upkern'; path: string } | { kind: 'checkpoint'; path: string } | undefined;
     if (flags['init-from']) {
       const file = flags['init-from'];
-      const source = configFromMetadata(parseSafetensors(await readFile(file), file).metadata);
+      const source = (await readCheckpointFile(file)).metadata.config;
       const sourceKernel = source?.kernel_size ?? source?.enc_kernel_size ?? 3;
       init = sourceKernel < kernel ? { kind: 'upkern', path: file } : { kind: 'checkpoint', path: file };
     }
     const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
     if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
-    const base = optionsFromFlags(flags, task, model);
+    const base = optionsFromFlags(flags, task, model, settings);
     if (!flags.quiet) {
       this.logToStderr(
-        `task ${task.id}: MedNeXt-${flags.preset ?? task.training.preset} k${kernel}, regions ${task.regions.map((r) => r.name).join(', ')}; ` +
+        `task ${task.id}: MedNeXt-${settings.preset} k${kernel}, regions ${task.regions.map((r) => r.name).join(', ')}; ` +
           `patch ${base.patchSize.join('x')}, batch ${base.batchSize}, ${base.epochs} epochs x ${base.iterationsPerEpoch}, ` +
           `${base.optimizer} lr ${base.learningRate}, ${base.loss}`,
       );

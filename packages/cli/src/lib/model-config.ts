@@ -1,10 +1,10 @@
 /** The MedNeXt config that goes with a weights file, for the `model` commands. */
 import { readFile } from 'node:fs/promises';
-import { configFromMetadata, type MedNeXtConfig } from '@mednext-ts/mednext';
+import { decodeCheckpointMetadata, type MedNeXtConfig } from '@mednext-ts/mednext';
 
 /**
  * Reads `configFile` (official constructor arguments as JSON) when given, else takes the config stored in the
- * weights' safetensors metadata. Errors name the flag and the file.
+ * weights' safetensors metadata (read by the checkpoint module). Errors name the flag and the file.
  */
 export async function resolveModelConfig(
   configFile: string | undefined,
@@ -18,7 +18,8 @@ export async function resolveModelConfig(
       throw new Error(`--config ${configFile}: ${(error as Error).message}`, { cause: error });
     }
   }
-  const config = configFromMetadata(metadata);
+  // The checkpoint reader: the stored config, and a clear error for a file written by a newer mednext-ts.
+  const { config } = decodeCheckpointMetadata(metadata, weightsFile);
   if (!config) throw new Error(`--model ${weightsFile} holds no config in its metadata; pass --config CONFIG.json`);
   return config;
 }

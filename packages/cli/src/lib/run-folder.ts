@@ -4,10 +4,9 @@
  * refusal names the ways forward: `--resume`, `--overwrite`, or a new `--out`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
-import { FOLD_FILES } from '@mednext-ts/mednext/node';
+import { readFile } from 'node:fs/promises';
+import { MedNeXtError } from '@mednext-ts/mednext';
+import { RunFiles } from '@mednext-ts/mednext/node';
 
 /** How the command was asked to treat an existing run folder. */
 export interface RunFolderRequest {
@@ -20,41 +19,20 @@ export interface RunFolderRequest {
   overwrite: boolean;
 }
 
-/** Folder of fold `fold` in a run. */
-export function foldDir(outDir: string, fold: number): string {
-  return path.join(outDir, `fold_${fold}`);
-}
-
-/** The checkpoint files a fold folder holds (empty when it has none, i.e. nothing would be lost). */
-export function foldCheckpoints(dir: string): string[] {
-  return [FOLD_FILES.last, FOLD_FILES.best, FOLD_FILES.resume].filter((f) => existsSync(path.join(dir, f)));
-}
-
-async function clearFold(dir: string): Promise<void> {
-  await Promise.all(Object.values(FOLD_FILES).map((f) => rm(path.join(dir, f), { force: true })));
-}
-
-async function existingFoldDirs(outDir: string): Promise<string[]> {
-  try {
-    return (await readdir(outDir, { withFileTypes: true }))
-      .filter((e) => e.isDirectory() && /^fold_\d+$/.test(e.name))
-      .map((e) => path.join(outDir, e.name));
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Before the split is loaded: removes temporary files of killed writes, and checks `--num-folds` against an existing
  * splits file. With `overwrite`, a run-folder `splits.json` with another fold count is deleted together with
  * the checkpoints of every fold made from it (they were trained on the old split).
  *
- * @throws Error naming `--resume`/`--overwrite`/a new `--out` when the request would lose or ignore something.
+ * @throws MedNeXtError `RUN_FOLDER_CONFLICT` naming `--resume`/`--overwrite`/a new `--out` when the request would
+ *   lose or ignore something; `TRAINING_SETTING` for `--resume` with `--overwrite`.
  */
 export async function prepareRunFolder(request: RunFolderRequest): Promise<void> {
-  if (request.resume && request.overwrite) throw new Error('--resume and --overwrite exclude each other; pick one');
-  for (const dir of [request.outDir, ...(await existingFoldDirs(request.outDir))]) await removeStaleTemporaryFiles(dir);
-  const own = path.join(request.outDir, 'splits.json');
+  if (request.resume && request.overwrite)
+    throw new MedNeXtError('TRAINING_SETTING', '--resume and --overwrite exclude each other; pick one');
+  const run = new RunFiles(request.outDir);
+  await run.removeDebris();
+  const own = run.splits;
   const file = request.splitsFile ?? own;
   if (request.foldsRequested === undefined || !existsSync(file)) return;
   let count: number | undefined;
@@ -65,11 +43,12 @@ export async function prepareRunFolder(request: RunFolderRequest): Promise<void>
   }
   if (count === undefined || count === request.foldsRequested) return;
   if (request.overwrite && file === own) {
-    await rm(own, { force: true });
-    for (const dir of await existingFoldDirs(request.outDir)) await clearFold(dir);
+    await run.removeSplits();
+    for (const fold of await run.existingFolds()) await run.clearFold(fold);
     return;
   }
-  throw new Error(
+  throw new MedNeXtError(
+    'RUN_FOLDER_CONFLICT',
     `--num-folds ${request.foldsRequested}: ${file} already splits the cases into ${count} folds. ` +
       (file === own
         ? `Drop --num-folds (or pass --num-folds ${count}) to keep that split, pass --overwrite to make a new ${request.foldsRequested}-fold split ` +
@@ -84,16 +63,17 @@ export async function prepareRunFolder(request: RunFolderRequest): Promise<void>
  */
 export async function claimFolds(request: RunFolderRequest, folds: readonly number[]): Promise<void> {
   if (request.resume) return;
+  const run = new RunFiles(request.outDir);
   const taken = folds
-    .map((fold) => ({ fold, dir: foldDir(request.outDir, fold) }))
-    .map((f) => ({ ...f, files: foldCheckpoints(f.dir) }))
+    .map((fold) => ({ fold, dir: run.fold(fold).dir, files: run.checkpointsIn(fold) }))
     .filter((f) => f.files.length > 0);
   if (taken.length === 0) return;
   if (request.overwrite) {
-    for (const f of taken) await clearFold(f.dir);
+    for (const f of taken) await run.clearFold(f.fold);
     return;
   }
-  throw new Error(
+  throw new MedNeXtError(
+    'RUN_FOLDER_CONFLICT',
     `${taken.map((f) => `${f.dir} (${f.files.join(', ')})`).join('; ')} already ${taken.length === 1 ? 'holds' : 'hold'} ` +
       'a training run. Pass --resume to continue (finished folds are kept), --overwrite to delete ' +
       `${taken.length === 1 ? 'it' : 'them'} and train again, or choose a new --out.`,

@@ -2,13 +2,19 @@
  * Shared parts of `mednext train` and `mednext finetune`: flags, turning them into
  * {@link TrainOptions}, and running folds with a progress display.
  */
-import { existsSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Flags, type Command } from '@oclif/core';
 import cliProgress from 'cli-progress';
-import { AUGMENTATION_PRESETS, presetConfig, type MedNeXtConfig, type PresetName } from '@mednext-ts/mednext';
-import { loadOrCreateSplits, trainFold, type TrainOptions, type TrainResult } from '@mednext-ts/mednext/node';
+import { AUGMENTATION_PRESETS, presetConfig } from '@mednext-ts/mednext';
+import {
+  resolveTrainingSettings,
+  type FlagSettings,
+  type MedNeXtConfig,
+  type PresetName,
+  type RecipeSettings,
+  type TrainingSettings,
+} from '@mednext-ts/mednext';
+import { RunFiles, loadOrCreateSplits, trainFold, type TrainOptions, type TrainResult } from '@mednext-ts/mednext/node';
 import type { TaskDefinition } from '@mednext-ts/mednext/tasks';
 import type { Shape3 } from '@mednext-ts/tensor3d';
 import { parseDims3 } from './dims.js';
@@ -42,32 +48,29 @@ export const trainingFlags = {
   lr: Flags.string({ description: 'learning rate (default: task; SSA 0.0027, PED 0.0005)' }),
   'weight-decay': Flags.string({ description: 'weight decay (default: task, 0)' }),
   optimizer: Flags.string({
-    description: 'optimiser',
+    description: 'optimiser (default: schedulefree)',
     options: ['schedulefree', 'adamw-poly', 'adamw-cosine'],
-    default: 'schedulefree',
   }),
-  warmup: Flags.integer({ description: 'Schedule-Free linear warmup steps', default: 0, min: 0 }),
+  warmup: Flags.integer({ description: 'Schedule-Free linear warmup steps (default: 0)', min: 0 }),
   loss: Flags.string({
     description:
       'loss by name (default: task): dice-focal (batch Dice + focal), dice-bce (Dice + BCE as nnU-Net), or one a plugin registered',
   }),
   augmentation: Flags.string({
-    description: 'augmentation preset',
+    description: 'augmentation preset (default: default)',
     options: Object.keys(AUGMENTATION_PRESETS),
-    default: 'default',
   }),
-  foreground: Flags.string({ description: 'fraction of patches centred on a foreground voxel', default: '0.333' }),
+  foreground: Flags.string({ description: 'fraction of patches centred on a foreground voxel (default: 0.333)' }),
   validation: Flags.string({
-    description: 'per-epoch validation: one tumour-centred patch per case (fast) or whole cases by sliding window',
+    description:
+      'per-epoch validation: one tumour-centred patch per case (fast) or whole cases by sliding window (default: patch)',
     options: ['patch', 'whole'],
-    default: 'patch',
   }),
   'deep-supervision': Flags.boolean({
-    description: 'deep supervision (5 outputs, weights 16/31..1/31)',
-    default: true,
+    description: 'deep supervision (5 outputs, weights 16/31..1/31; default: on)',
     allowNo: true,
   }),
-  seed: Flags.integer({ description: 'seed of initialisation, split, sampling and augmentation', default: 12345 }),
+  seed: Flags.integer({ description: 'seed of initialisation, split, sampling and augmentation (default: 12345)' }),
   resume: Flags.boolean({
     description: 'continue each fold from its checkpoint_last.resume.safetensors (folds already finished are skipped)',
   }),
@@ -78,8 +81,7 @@ export const trainingFlags = {
       'holds them is refused',
   }),
   'cases-in-memory': Flags.integer({
-    description: 'preprocessed cases kept in RAM (per sampling worker)',
-    default: 64,
+    description: 'preprocessed cases kept in RAM (per sampling worker; default: 64)',
     min: 1,
   }),
   'sampling-workers': Flags.integer({
@@ -134,46 +136,83 @@ export function modelForTask(
   });
 }
 
-type FlagValues = { [K in keyof typeof trainingFlags]?: unknown };
+type FlagValues = { [K in keyof typeof trainingFlags]?: unknown } & {
+  preset?: unknown;
+  kernel?: unknown;
+  'train-last'?: unknown;
+  reinit?: unknown;
+};
 
-/** Everything of {@link TrainOptions} that comes from the shared flags and the task recipe. */
+/**
+ * The training settings of a command: each flag given wins, else the task recipe, else the built-in default
+ * (`resolveTrainingSettings`, the one place that decides). String flags are parsed here, with readable errors.
+ */
+export function settingsFromFlags(flags: FlagValues, recipe: RecipeSettings): TrainingSettings {
+  const str = (k: keyof FlagValues) => flags[k] as string | undefined;
+  const num = (k: keyof FlagValues) => flags[k] as number | undefined;
+  const given: FlagSettings = {
+    preset: str('preset') as TrainingSettings['preset'] | undefined,
+    kernelSize: num('kernel'),
+    folds: num('num-folds'),
+    patchSize: str('patch-size') ? parsePatch(str('patch-size')!) : undefined,
+    batchSize: num('batch-size'),
+    epochs: num('epochs'),
+    iterationsPerEpoch: num('iterations'),
+    learningRate: str('lr') ? parseNumber(str('lr')!, '--lr', (n) => n > 0) : undefined,
+    weightDecay: str('weight-decay') ? parseNumber(str('weight-decay')!, '--weight-decay', (n) => n >= 0) : undefined,
+    optimizer: str('optimizer') as TrainingSettings['optimizer'] | undefined,
+    warmupSteps: num('warmup'),
+    loss: str('loss'),
+    augmentation: str('augmentation'),
+    foregroundFraction: str('foreground')
+      ? parseNumber(str('foreground')!, '--foreground', (n) => n >= 0 && n <= 1)
+      : undefined,
+    seed: num('seed'),
+    casesInMemory: num('cases-in-memory'),
+    validation: str('validation') as TrainingSettings['validation'] | undefined,
+    deepSupervision: flags['deep-supervision'] as boolean | undefined,
+    samplingWorkers: num('sampling-workers'),
+    trainLast: num('train-last'),
+    reinit: flags.reinit as boolean | undefined,
+  };
+  return resolveTrainingSettings(recipe, given, { cpus: os.cpus().length });
+}
+
+/** Everything of {@link TrainOptions} that comes from the shared flags and the resolved settings. */
 export function optionsFromFlags(
   flags: FlagValues,
   task: TaskDefinition,
   model: MedNeXtConfig,
+  settings: TrainingSettings,
 ): Omit<TrainOptions, 'fold' | 'init' | 'signal' | 'onIteration' | 'onEpoch' | 'onMessage'> {
-  const r = task.training;
   const str = (k: keyof typeof trainingFlags) => flags[k] as string | undefined;
   return {
     task,
     cacheDir: str('data')!,
     outDir: str('out')!,
-    folds: (flags['num-folds'] as number | undefined) ?? r.folds,
+    folds: settings.folds,
     splitsFile: str('splits'),
     sources: str('sources')
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
     model,
-    patchSize: str('patch-size') ? parsePatch(str('patch-size')!) : r.patchSize,
-    batchSize: (flags['batch-size'] as number | undefined) ?? r.batchSize,
-    epochs: (flags.epochs as number | undefined) ?? r.epochs,
-    iterationsPerEpoch: (flags.iterations as number | undefined) ?? r.iterationsPerEpoch,
-    learningRate: str('lr') ? parseNumber(str('lr')!, '--lr', (n) => n > 0) : r.learningRate,
-    weightDecay: str('weight-decay')
-      ? parseNumber(str('weight-decay')!, '--weight-decay', (n) => n >= 0)
-      : r.weightDecay,
-    optimizer: (str('optimizer') ?? 'schedulefree') as TrainOptions['optimizer'],
-    warmupSteps: flags.warmup as number | undefined,
-    loss: (str('loss') ?? r.loss) as TrainOptions['loss'],
-    augmentation: AUGMENTATION_PRESETS[(str('augmentation') ?? 'default') as keyof typeof AUGMENTATION_PRESETS],
-    foregroundFraction: parseNumber(str('foreground') ?? '0.333', '--foreground', (n) => n >= 0 && n <= 1),
-    seed: (flags.seed as number | undefined) ?? 12345,
+    patchSize: settings.patchSize,
+    batchSize: settings.batchSize,
+    epochs: settings.epochs,
+    iterationsPerEpoch: settings.iterationsPerEpoch,
+    learningRate: settings.learningRate,
+    weightDecay: settings.weightDecay,
+    optimizer: settings.optimizer,
+    warmupSteps: settings.warmupSteps,
+    loss: settings.loss,
+    augmentation: AUGMENTATION_PRESETS[settings.augmentation as keyof typeof AUGMENTATION_PRESETS],
+    foregroundFraction: settings.foregroundFraction,
+    seed: settings.seed,
     resume: Boolean(flags.resume),
-    casesInMemory: flags['cases-in-memory'] as number | undefined,
-    validation: (str('validation') ?? 'patch') as TrainOptions['validation'],
-    samplingWorkers:
-      (flags['sampling-workers'] as number | undefined) ?? Math.max(0, Math.min(4, os.cpus().length - 2)),
+    casesInMemory: settings.casesInMemory,
+    validation: settings.validation,
+    samplingWorkers: settings.samplingWorkers,
   };
 }
 
@@ -207,10 +246,11 @@ export async function runFolds(
   const log = (line: string) => {
     if (!quiet) command.logToStderr(line);
   };
+  const runFiles = new RunFiles(base.outDir);
   const results: TrainResult[] = [];
   for (const fold of folds) {
-    const foldDir = path.join(base.outDir, `fold_${fold}`);
-    const resume = Boolean(base.resume) && existsSync(path.join(foldDir, 'checkpoint_last.resume.safetensors'));
+    const foldDir = runFiles.fold(fold).dir;
+    const resume = Boolean(base.resume) && runFiles.canResume(fold);
     const tty = !quiet && process.stderr.isTTY;
     let bar: cliProgress.SingleBar | undefined;
     log(`fold ${fold}: ${resume ? 'resuming' : 'training'} -> ${foldDir}`);

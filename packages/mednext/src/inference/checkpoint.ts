@@ -6,7 +6,10 @@
  */
 import type { Shape3 } from '@mednext-ts/tensor3d';
 import { MedNeXt } from '../model/index.js';
-import { loadStateDict, networkWeights, parseWeights, type InferredConfig } from '../weights/index.js';
+import { decodeCheckpoint } from '../checkpoint/codec.js';
+import { decodeCheckpointMetadata, type CheckpointMetadata } from '../checkpoint/metadata.js';
+import { MedNeXtError } from '../errors.js';
+import { loadStateDict, networkWeights, type InferredConfig } from '../weights/index.js';
 import type { InflateRaw } from '../weights/zip.js';
 import type { TaskDefinition } from '../tasks/index.js';
 import { normalizationProblem, type NormalizationParams, type NormalizationSpec } from '../tasks/normalization.js';
@@ -30,32 +33,28 @@ export interface CheckpointInfo {
   normalization?: string | NormalizationSpec[];
   /** Set for a checkpoint without our metadata (PyTorch / Lightning): how its architecture was inferred. */
   inferred?: InferredConfig;
-  /** Where the file came from and how it was converted (`mednext model import` records it). */
-  source?: string;
+  /** Where the file came from and how it was converted (`mednext model import` records an object). */
+  source?: string | Record<string, unknown>;
 }
 
-function jsonField<T>(metadata: Record<string, string>, keys: readonly string[]): T | undefined {
-  for (const key of keys) {
-    const raw = metadata[key];
-    if (raw === undefined) continue;
-    try {
-      return JSON.parse(raw) as T;
-    } catch {
-      return raw as unknown as T;
-    }
-  }
-  return undefined;
+/**
+ * The training facts of a checkpoint's metadata map, as inference uses them: {@link decodeCheckpointMetadata}
+ * (snake_case or camelCase keys, any format version up to the current one). `source` names the file in errors.
+ *
+ * @throws MedNeXtError `CHECKPOINT_VERSION` for a file written by a newer mednext-ts.
+ */
+export function checkpointInfo(metadata: Record<string, string>, source = 'checkpoint'): CheckpointInfo {
+  return infoOf(decodeCheckpointMetadata(metadata, source));
 }
 
-/** Reads the training facts stored in a checkpoint's metadata (snake_case or camelCase keys). */
-export function checkpointInfo(metadata: Record<string, string>): CheckpointInfo {
+function infoOf(meta: CheckpointMetadata): CheckpointInfo {
   return {
-    task: jsonField<string>(metadata, ['task', 'task_id']),
-    patchSize: jsonField<Shape3>(metadata, ['patch_size', 'patchSize']),
-    modalities: jsonField<string[]>(metadata, ['modalities']),
-    regions: jsonField<string[]>(metadata, ['regions']),
-    normalization: jsonField<string | NormalizationSpec[]>(metadata, ['normalization']),
-    source: jsonField<string>(metadata, ['source']),
+    task: meta.task,
+    patchSize: meta.patchSize,
+    modalities: meta.modalities,
+    regions: meta.regions,
+    normalization: meta.normalization,
+    source: meta.source as CheckpointInfo['source'],
   };
 }
 
@@ -88,22 +87,36 @@ export function inferenceModelFromBytes(
   source: string,
   options: LoadModelOptions = {},
 ): CheckpointModel {
-  const parsed = parseWeights(bytes, source, options.inflateRaw);
-  const network = networkWeights(parsed, source);
+  const { weights, metadata } = decodeCheckpoint(bytes, source, options.inflateRaw);
+  const network = networkWeights(weights, source);
   const info: CheckpointInfo = {
-    ...checkpointInfo(parsed.metadata),
+    ...infoOf(metadata),
     ...(network.inferred ? { inferred: network.inferred } : {}),
   };
   const patchSize = options.patchSize ?? info.patchSize ?? options.defaultPatchSize;
-  if (!patchSize) throw new Error(`${source}: the checkpoint does not record its patch size; pass one (--patch-size)`);
+  if (!patchSize)
+    throw new MedNeXtError(
+      'CHECKPOINT_INVALID',
+      `${source}: the checkpoint does not record its patch size; pass one (--patch-size)`,
+      { file: source },
+    );
   if (patchSize.length !== 3 || patchSize.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
-    throw new Error(`${source}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`);
+    throw new MedNeXtError(
+      'CHECKPOINT_INVALID',
+      `${source}: patch size [${patchSize.join(', ')}] must be three positive multiples of 16`,
+      { file: source },
+    );
   }
   // Every recorded method must be one this process knows (a plugin's method needs its plugin loaded).
   const recorded = typeof info.normalization === 'string' ? [info.normalization] : (info.normalization ?? []);
   for (const spec of recorded) {
     const problem = normalizationProblem(spec);
-    if (problem) throw new Error(`${source}: the recorded input normalisation cannot be repeated: ${problem}`);
+    if (problem)
+      throw new MedNeXtError(
+        'CHECKPOINT_INVALID',
+        `${source}: the recorded input normalisation cannot be repeated: ${problem}`,
+        { file: source },
+      );
   }
   const model = MedNeXt.create(network.config, { seed: 0 });
   try {

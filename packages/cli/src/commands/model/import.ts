@@ -3,13 +3,13 @@ import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import {
   MedNeXt,
-  configToMetadata,
   describeInferredConfig,
+  encodeCheckpoint,
+  encodeCheckpointMetadata,
   loadStateDict,
   networkWeights,
-  serializeSafetensors,
 } from '@mednext-ts/mednext';
-import { readWeightsFile, writeFileAtomic } from '@mednext-ts/mednext/node';
+import { readWeightsFile, writeCheckpointFile } from '@mednext-ts/mednext/node';
 import { findTask } from '../../lib/inference/runtime.js';
 import { parsePatchSize } from '../../lib/inference/options.js';
 
@@ -75,20 +75,20 @@ export default class ModelImport extends Command {
     } finally {
       model.dispose();
     }
-    const metadata: Record<string, string> = {
-      ...configToMetadata(config),
+    const metadata = encodeCheckpointMetadata({
+      config,
       task: task.id,
-      modalities: JSON.stringify(task.modalities),
-      regions: JSON.stringify(task.regions.map((r) => r.name)),
-      patch_size: JSON.stringify(patchSize),
+      modalities: task.modalities,
+      regions: task.regions.map((r) => r.name),
+      patchSize,
       ...(task.pipeline ? { pipeline: task.pipeline } : {}),
-      source: JSON.stringify({
+      source: {
         file: path.basename(args.checkpoint),
         format: loaded.format,
         ...(inferred ? { prefix: inferred.prefix, head_layout: inferred.headLayout, preset: inferred.preset } : {}),
-      }),
-    };
-    await writeFileAtomic(flags.out, serializeSafetensors(tensors, metadata));
+      },
+    });
+    await writeCheckpointFile(flags.out, encodeCheckpoint(tensors, metadata));
     if (inferred) this.log(`${args.checkpoint}: ${describeInferredConfig(inferred)}`);
     this.log(`wrote ${flags.out} (task ${task.id}, window ${patchSize.join('x')}, ${tensors.size} tensors)`);
   }

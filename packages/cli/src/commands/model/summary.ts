@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Command, Flags } from '@oclif/core';
 import {
-  checkpointInfo,
   describeInferredConfig,
   networkWeights,
   presetConfig,
@@ -9,7 +8,7 @@ import {
   type MedNeXtConfig,
   type PresetName,
 } from '@mednext-ts/mednext';
-import { readWeightsFile } from '@mednext-ts/mednext/node';
+import { readCheckpointFile } from '@mednext-ts/mednext/node';
 import { parseDims3 } from '../../lib/dims.js';
 
 function parsePatch(text: string): [number, number, number] {
@@ -33,20 +32,25 @@ interface Described {
 }
 
 async function describeCheckpoint(file: string): Promise<Described> {
-  const weights = await readWeightsFile(file);
+  const { weights, metadata } = await readCheckpointFile(file);
   // The stored config of our checkpoints, else the network inferred from the tensors (PyTorch/Lightning files).
   const { config, inferred } = networkWeights(weights, file);
-  const info = checkpointInfo(weights.metadata);
-  const extra: Record<string, unknown> = { ...info };
-  for (const key of ['fold', 'epoch', 'val_dice_mean']) {
-    const raw = weights.metadata[key];
-    if (raw !== undefined) extra[key] = Number.isFinite(Number(raw)) ? Number(raw) : raw;
-  }
+  const extra: Record<string, unknown> = {
+    task: metadata.task,
+    patchSize: metadata.patchSize,
+    modalities: metadata.modalities,
+    regions: metadata.regions,
+    normalization: metadata.normalization,
+    source: metadata.source,
+    fold: metadata.fold,
+    epoch: metadata.epoch,
+    val_dice_mean: metadata.valDiceMean,
+  };
   for (const key of Object.keys(extra)) if (extra[key] === undefined) delete extra[key];
   return {
     config,
     title: inferred ? `${file}: ${describeInferredConfig(inferred)}` : file,
-    patch: info.patchSize,
+    patch: metadata.patchSize,
     checkpoint: extra,
   };
 }

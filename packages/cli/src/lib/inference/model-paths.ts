@@ -4,9 +4,10 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { RunFiles, type CheckpointChoice } from '@mednext-ts/mednext/node';
 
 /** Which checkpoint of a fold folder to use. */
-export type CheckpointChoice = 'last' | 'best';
+export type { CheckpointChoice };
 
 /** Options of {@link resolveModelPaths}. */
 export interface ModelPathOptions {
@@ -18,7 +19,7 @@ export interface ModelPathOptions {
 
 /** File name of a fold's checkpoint, as `mednext train` writes it. */
 export function checkpointFileName(choice: CheckpointChoice): string {
-  return `checkpoint_${choice}.safetensors`;
+  return RunFiles.checkpointName(choice);
 }
 
 /** Parses `--folds 0,2` (or `0 2`, `0-4`) into sorted, distinct fold numbers. */
@@ -71,8 +72,8 @@ export async function resolveModelPaths(specs: readonly string[], options: Model
     const entries = await readdir(spec, { withFileTypes: true });
     const folds = new Map<number, string>();
     for (const e of entries) {
-      const m = /^fold_(\d+)$/.exec(e.name);
-      if (m && e.isDirectory()) folds.set(Number(m[1]), path.join(spec, e.name));
+      const fold = RunFiles.foldOfDirName(e.name);
+      if (fold !== null && e.isDirectory()) folds.set(fold, path.join(spec, e.name));
     }
     if (folds.size === 0) {
       if (entries.some((e) => e.name.startsWith('checkpoint_'))) {

@@ -210,6 +210,19 @@ export class GpuRuntime {
     return out;
   }
 
+  /**
+   * Discards the commands recorded since {@link begin} (after an error while recording), so the runtime can be
+   * used again. Tensors handed out meanwhile stay allocated; release them as usual.
+   */
+  async abort(): Promise<void> {
+    if (!this.encoder) return;
+    (this.pass as GPUComputePassEncoder).end();
+    this.encoder = null;
+    this.pass = null;
+    await this.device.popErrorScope();
+    await this.device.popErrorScope();
+  }
+
   /** Submits pending work and reads one tensor. */
   async read(t: GpuTensor): Promise<Float32Array> {
     return (await this.finish([t]))[0];

@@ -67,7 +67,9 @@ function limitsRecord(limits: GPUSupportedLimits): Record<string, number> {
 export function summarizeAdapter(adapter: GPUAdapter, backend?: string): GpuAdapterSummary {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const parts = [info.description, info.device, info.vendor, info.architecture].filter((s) => !!s);
-  const description = info.description || parts.join(' ') || 'unnamed adapter';
+  // Dawn's GL backend describes itself by GL version only; the renderer name (e.g. llvmpipe) is the device.
+  let description = info.description || parts.join(' ') || 'unnamed adapter';
+  if (info.device && !description.includes(info.device)) description += ` (${info.device})`;
   return {
     description,
     backend,

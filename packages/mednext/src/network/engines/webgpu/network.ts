@@ -3,11 +3,7 @@
  * `createWebGpuNetwork`: a MedNeXt model on the GPU through WebGPU — weights uploaded once, each forward pass
  * recorded into one command encoder by {@link walkMedNeXt} over {@link WebGpuEngine}, submitted, read back.
  */
-import {
-  acquireGpuDevice,
-  GpuRuntime,
-  type GpuAdapterSummary,
-} from '@mednext-ts/tensor3d/webgpu';
+import { acquireGpuDevice, GpuRuntime, sigmoid, type GpuAdapterSummary } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
 import { WebGpuEngine, type GpuValue } from './engine.js';
@@ -28,6 +24,8 @@ export interface WebGpuNetworkOptions {
 export interface WebGpuForwardOptions {
   /** Also return the deep-supervision heads (default: the model's `deep_supervision`). */
   deepSupervision?: boolean;
+  /** Apply the logistic function on the GPU (region probabilities instead of logits). Default false. */
+  sigmoid?: boolean;
 }
 
 /** A MedNeXt model resident on a GPU. */
@@ -86,7 +84,12 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
 
-  const run = async (x: Float32Array, spatial: [number, number, number], ds: boolean): Promise<Float32Array[]> => {
+  const run = async (
+    x: Float32Array,
+    spatial: [number, number, number],
+    ds: boolean,
+    probabilities: boolean,
+  ): Promise<Float32Array[]> => {
     if (disposed) throw new Error('WebGPU MedNeXt: forward after dispose()');
     if (spatial.length !== 3 || spatial.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
       throw new Error(
@@ -107,6 +110,14 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
     let outputs: GpuValue[] = [];
     try {
       outputs = walkMedNeXt(arch, engine, input, { deepSupervision: ds });
+      if (probabilities) {
+        outputs = outputs.map((logits) => {
+          const p = { ...logits, tensor: rt.tensor(logits.tensor.length, 'probabilities') };
+          sigmoid(rt, { input: logits.tensor, output: p.tensor });
+          rt.release(logits.tensor);
+          return p;
+        });
+      }
       return await rt.finish(outputs.map((o) => o.tensor));
     } catch (e) {
       await rt.abort();
@@ -123,7 +134,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
     forward(x, spatial, opts = {}) {
       const ds = opts.deepSupervision ?? model.resolved.deepSupervision;
       // One forward at a time: they share the runtime's encoder and buffer pool.
-      const result = queue.then(() => run(x, spatial, ds));
+      const result = queue.then(() => run(x, spatial, ds, !!opts.sigmoid));
       queue = result.catch(() => undefined);
       return result;
     },

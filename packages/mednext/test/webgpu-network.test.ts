@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { acquireGpuDevice, GpuRuntime, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
+import { acquireGpuDevice, GpuRuntime, packBottleneckVectors, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MedNeXt, createWebGpuNetwork, loadStateDict, toNcdhw, toNdhwc, type MedNeXtConfig } from '../src/index.js';
 import { WebGpuEngine } from '../src/network/engines/webgpu/engine.js';
@@ -87,7 +87,15 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
     const rt = new GpuRuntime(device);
     try {
       const uploaded = new Map<string, GpuTensor>();
-      for (const [name, t] of sd) uploaded.set(name, rt.upload(Float32Array.from(t.data), name));
+      const array = (name: string): Float32Array => Float32Array.from(sd.get(name)!.data);
+      for (const name of sd.keys()) uploaded.set(name, rt.upload(array(name), name));
+      const vectors = packBottleneckVectors({
+        gamma: array('norm.weight'),
+        beta: array('norm.bias'),
+        b2: array('conv2.bias'),
+        b3: array('conv3.bias'),
+      });
+      uploaded.set('vectors', rt.upload(vectors, 'vectors'));
       // Fixture keys have no block prefix; the engine asks for `${block.name}.conv1.weight` with an empty name.
       const weights = {
         get: (name: string): GpuTensor => {

@@ -20,6 +20,10 @@ import {
   sigmoid,
   isSoftwareAdapter,
   packParams,
+  packBottleneckVectors,
+  invertedBottleneckKernel,
+  frontPaddedAddKernel,
+  depthwiseConv3dKernel,
 } from '../src/webgpu/index.js';
 import { depthwiseReference, geluReference, matmulReference } from '../src/kernels/reference.js';
 import { randomValues } from './helpers/depthwise-oracle.js';
@@ -240,12 +244,9 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     invertedBottleneck(rt, {
       input: xt,
       stats,
-      gamma: rt.upload(o.gamma, 'gamma'),
-      beta: rt.upload(o.beta, 'beta'),
+      vectors: rt.upload(packBottleneckVectors(o), 'vectors'),
       w2: rt.upload(o.w2, 'w2'),
-      b2: rt.upload(o.b2, 'b2'),
       w3: rt.upload(o.w3, 'w3'),
-      b3: rt.upload(o.b3, 'b3'),
       residual: o.residual ? rt.upload(o.residual, 'res') : undefined,
       output: y,
       channels: b.c,
@@ -285,10 +286,8 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     const common = {
       input: xt,
       stats,
-      gamma: t(o.gamma, 'gamma'),
-      beta: t(o.beta, 'beta'),
+      vectors: t(packBottleneckVectors(o), 'vectors'),
       w2: t(o.w2, 'w2'),
-      b2: t(o.b2, 'b2'),
       channels: c,
       expanded: e,
       outChannels: c,
@@ -303,7 +302,6 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     invertedBottleneck(rt, {
       ...common,
       w3: t(o.w3, 'w3'),
-      b3: t(o.b3, 'b3'),
       residual: t(o.residual, 'r'),
       grnAffine: affine,
       output: y,
@@ -392,6 +390,16 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
             ref[o] += v;
           }
     expectClose(await rt.read(tt), ref, 'front-padded add', 1e-6);
+  });
+
+  it('every kernel variant binds at most 8 storage buffers (the WebGPU default limit per stage)', () => {
+    for (const grn of ['none', 'apply', 'stats'] as const)
+      for (const residual of [false, true]) {
+        const variant = { tileVoxels: 64, outPerThread: 1, residual, grn };
+        expect(invertedBottleneckKernel.bindings(variant).length).toBeLessThanOrEqual(8);
+      }
+    expect(frontPaddedAddKernel.bindings({ strided: true }).length).toBeLessThanOrEqual(8);
+    expect(depthwiseConv3dKernel.bindings({ k: 3, transposed: false }).length).toBeLessThanOrEqual(8);
   });
 
   it('rejects mismatched tensors with a message naming the argument', () => {

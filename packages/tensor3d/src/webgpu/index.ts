@@ -49,8 +49,10 @@ export {
   invertedBottleneckKernel,
   bottleneckTiles,
   bottleneckTiling,
+  packBottleneckVectors,
   type InvertedBottleneckArgs,
   type InvertedBottleneckShape,
+  type BottleneckVariant,
 } from './kernels/inverted-bottleneck.js';
 export { grnScale, grnScaleKernel, type GrnScaleArgs } from './kernels/grn-scale.js';
 export { pointwiseConv3d, pointwiseConv3dKernel, type PointwiseConv3dArgs } from './kernels/pointwise-conv3d.js';

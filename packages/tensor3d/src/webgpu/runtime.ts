@@ -161,7 +161,13 @@ export class GpuRuntime {
     const bytes = packParams(def.params, params);
     const key = `${source}\n${new Uint32Array(bytes).join(',')}`;
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(key, bytes) } }];
-    def.bindings(consts).forEach((b, i) => {
+    const decls = def.bindings(consts);
+    if (decls.length > this.device.limits.maxStorageBuffersPerShaderStage) {
+      throw new GpuCapacityError(
+        `kernel ${def.name}: ${decls.length} storage buffers, this device allows ${this.device.limits.maxStorageBuffersPerShaderStage}`,
+      );
+    }
+    decls.forEach((b, i) => {
       const t = bindings[b.name];
       if (!t) throw new Error(`kernel ${def.name}: binding '${b.name}' is missing`);
       entries.push({ binding: i + 1, resource: { buffer: t.buffer, offset: 0, size: t.length * 4 } });

@@ -18,7 +18,7 @@ import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 128;
 
-/** Compile-time shape of one bottleneck (one pipeline per distinct value). */
+/** Shape of one bottleneck. */
 export interface InvertedBottleneckShape {
   /** Input channels C. */
   channels: number;
@@ -32,17 +32,41 @@ export interface InvertedBottleneckShape {
   grn: 'none' | 'apply' | 'stats';
 }
 
-/** How a shape is tiled: voxels per tile and expanded channels per chunk, within 24 KiB of workgroup memory. */
+/**
+ * Compile-time constants of the kernel: one pipeline per tiling class, not per channel count (channel counts
+ * are uniforms), so a network compiles a handful of pipelines.
+ */
+export interface BottleneckVariant {
+  /** Voxels per tile (= per workgroup), a power of two from 4 to 64. */
+  tileVoxels: number;
+  /** Output channels per thread in the compression (registers). */
+  outPerThread: number;
+  residual: boolean;
+  grn: 'none' | 'apply' | 'stats';
+}
+
+/** Floats of workgroup memory for the normalised input tile [C, TV] and for the expanded chunk [EC, TV]. */
+const INPUT_TILE = 2048;
+const EXPANDED_TILE = 1024;
+
+/**
+ * How a shape is tiled: voxels per tile, expanded channels per chunk, output channels per thread. Workgroup
+ * memory stays at 12 KiB, below the 16 KiB every WebGPU adapter offers.
+ */
 export function bottleneckTiling(s: Pick<InvertedBottleneckShape, 'channels' | 'expanded' | 'outChannels'>): {
   tileVoxels: number;
   chunk: number;
+  outPerThread: number;
 } {
-  // The normalised input tile (C x TV floats) stays in workgroup memory: at most 4096 floats.
+  if (s.channels * 4 > INPUT_TILE) {
+    throw new Error(`invertedBottleneck: at most ${INPUT_TILE / 4} input channels, got ${s.channels}`);
+  }
   let tileVoxels = 64;
-  while (tileVoxels > 4 && tileVoxels * Math.max(s.channels, s.outChannels) > 4096) tileVoxels /= 2;
-  const rows = WORKGROUP / tileVoxels;
-  const chunk = Math.min(Math.ceil(s.expanded / rows) * rows, 2048 / tileVoxels);
-  return { tileVoxels, chunk };
+  while (tileVoxels > 4 && tileVoxels * Math.max(s.channels, s.outChannels) > INPUT_TILE) tileVoxels /= 2;
+  const chunk = EXPANDED_TILE / tileVoxels;
+  // Compression: TV / 4 threads along voxels (4 voxels each), the rest along output channels.
+  const channelThreads = WORKGROUP / (tileVoxels / 4);
+  return { tileVoxels, chunk, outPerThread: Math.ceil(s.outChannels / channelThreads) };
 }
 
 /** The kernel declaration. */
@@ -51,20 +75,17 @@ export const invertedBottleneckKernel = defineKernel({
   workgroupSize: WORKGROUP,
   params: {
     voxels: { type: 'u32', doc: 'spatial voxels (columns of every [channels, voxels] tensor)' },
+    channels: { type: 'u32', doc: 'input channels C' },
+    expanded: { type: 'u32', doc: 'expanded channels E' },
+    outChannels: { type: 'u32', doc: 'output channels CO' },
   },
-  bindings: (s: InvertedBottleneckShape) => [
+  // At most 8 storage bindings (the WebGPU default limit per stage): the per-channel vectors share one buffer.
+  bindings: (s: BottleneckVariant) => [
     { name: 'input', access: 'read', doc: 'x [C, voxels]' },
     { name: 'stats', access: 'read', doc: 'normalisation statistics [C, 2]: mean, 1/sqrt(var + eps)' },
-    { name: 'gamma', access: 'read', doc: 'normalisation scale [C]' },
-    { name: 'beta', access: 'read', doc: 'normalisation shift [C]' },
+    { name: 'vectors', access: 'read', doc: 'norm gamma [C], norm beta [C], b2 [E], b3 [CO] (packBottleneckVectors)' },
     { name: 'w2', access: 'read', doc: 'expansion weight [E, C]' },
-    { name: 'b2', access: 'read', doc: 'expansion bias [E]' },
-    ...(s.grn === 'stats'
-      ? []
-      : [
-          { name: 'w3', access: 'read' as const, doc: 'compression weight [CO, E]' },
-          { name: 'b3', access: 'read' as const, doc: 'compression bias [CO]' },
-        ]),
+    ...(s.grn === 'stats' ? [] : [{ name: 'w3', access: 'read' as const, doc: 'compression weight [CO, E]' }]),
     ...(s.grn === 'apply' ? [{ name: 'grnAffine', access: 'read' as const, doc: '[E, 2]: scale, shift' }] : []),
     ...(s.residual && s.grn !== 'stats'
       ? [{ name: 'residual', access: 'read' as const, doc: 'added to the output [CO, voxels]' }]
@@ -73,13 +94,14 @@ export const invertedBottleneckKernel = defineKernel({
       ? { name: 'output', access: 'read_write' as const, doc: 'sums of squares [tiles, E]' }
       : { name: 'output', access: 'read_write' as const, doc: 'y [CO, voxels]' },
   ],
-  body: (s: InvertedBottleneckShape) => {
-    const { tileVoxels: TV, chunk: EC } = bottleneckTiling(s);
+  body: (s: BottleneckVariant) => {
+    const TV = s.tileVoxels;
+    const EC = EXPANDED_TILE / TV;
     const ROWS = WORKGROUP / TV;
     const RE = EC / ROWS;
     const NVT = TV / 4;
     const NCT = WORKGROUP / NVT;
-    const RCO = Math.ceil(s.outChannels / NCT);
+    const RCO = s.outPerThread;
     const affine = s.grn === 'apply' ? 'g = g * grnAffine[2u * e] + grnAffine[2u * e + 1u];' : '';
     const stats = /* wgsl */ `
     for (var el = local; el < EC; el += ${WORKGROUP}u) {
@@ -90,13 +112,12 @@ export const invertedBottleneckKernel = defineKernel({
       }
     }`;
     const compress = /* wgsl */ `
-    for (var el = 0u; el < EC; el++) {
-      // Chunk rows past E hold zeros, so any weight column may multiply them.
-      let e = min(e0 + el, E - 1u);
+    let chunkEnd = min(EC, E - e0);
+    for (var el = 0u; el < chunkEnd; el++) {
       var hv: array<f32, 4>;
       for (var i = 0u; i < 4u; i++) { hv[i] = hs[el * TV + vt + i * NVT]; }
       for (var j = 0u; j < RCO; j++) {
-        let w = w3[min(ct + j * NCT, CO - 1u) * E + e];
+        let w = w3[min(ct + j * NCT, CO - 1u) * E + e0 + el];
         for (var i = 0u; i < 4u; i++) { acc[j * 4u + i] += w * hv[i]; }
       }
     }`;
@@ -111,15 +132,12 @@ export const invertedBottleneckKernel = defineKernel({
       let vox = tileStart + vt + i * NVT;
       if (vox < V) {
         let o = co * V + vox;
-        output[o] = acc[j * 4u + i] + b3[co]${s.residual ? ' + residual[o]' : ''};
+        output[o] = acc[j * 4u + i] + vectors[2u * C + E + co]${s.residual ? ' + residual[o]' : ''};
       }
     }
   }`;
     return /* wgsl */ `
 ${WGSL_GELU}
-const C: u32 = ${s.channels}u;
-const E: u32 = ${s.expanded}u;
-const CO: u32 = ${s.outChannels}u;
 const TV: u32 = ${TV}u;    // voxels per tile (one workgroup)
 const EC: u32 = ${EC}u;    // expanded channels per chunk
 const ROWS: u32 = ${ROWS}u; // expansion: threads per voxel column
@@ -127,16 +145,19 @@ const RE: u32 = ${RE}u;    // expansion: outputs per thread
 const NVT: u32 = ${NVT}u;  // compression: threads along voxels (4 voxels each)
 const NCT: u32 = ${NCT}u;  // compression: threads along output channels
 const RCO: u32 = ${RCO}u;  // compression: output channels per thread
-var<workgroup> xs: array<f32, ${s.channels * TV}>; // normalised input tile [C, TV]
-var<workgroup> hs: array<f32, ${EC * TV}>;         // activated expanded chunk [EC, TV]
+var<workgroup> xs: array<f32, ${INPUT_TILE}>;    // normalised input tile [C, TV]
+var<workgroup> hs: array<f32, ${EXPANDED_TILE}>; // activated expanded chunk [EC, TV]
 fn main(group: u32, local: u32) {
   let V = params.voxels;
+  let C = params.channels;
+  let E = params.expanded;
+  let CO = params.outChannels;
   let tileStart = group * TV;
   for (var i = local; i < C * TV; i += ${WORKGROUP}u) {
     let c = i / TV;
     let vox = tileStart + i % TV;
     var xn = 0.0;
-    if (vox < V) { xn = (input[c * V + vox] - stats[2u * c]) * stats[2u * c + 1u] * gamma[c] + beta[c]; }
+    if (vox < V) { xn = (input[c * V + vox] - stats[2u * c]) * stats[2u * c + 1u] * vectors[c] + vectors[C + c]; }
     xs[i] = xn;
   }
   let ev = local % TV;
@@ -159,7 +180,7 @@ fn main(group: u32, local: u32) {
       let e = e0 + el;
       var g = 0.0;
       if (e < E && tileStart + ev < V) {
-        g = gelu(h[j] + b2[e]);
+        g = gelu(h[j] + vectors[2u * C + e]);
         ${affine}
       }
       hs[el * TV + ev] = g;
@@ -179,18 +200,12 @@ export interface InvertedBottleneckArgs {
   input: GpuTensor;
   /** Its per-channel statistics [C, 2] (groupNormStats). */
   stats: GpuTensor;
-  /** Normalisation scale [C]. */
-  gamma: GpuTensor;
-  /** Normalisation shift [C]. */
-  beta: GpuTensor;
+  /** Norm gamma [C], norm beta [C], expansion bias [E], compression bias [CO], packed ({@link packBottleneckVectors}). */
+  vectors: GpuTensor;
   /** Expansion weight [E, C]. */
   w2: GpuTensor;
-  /** Expansion bias [E]. */
-  b2: GpuTensor;
   /** Compression weight [CO, E] (not needed with `grn: 'stats'`). */
   w3?: GpuTensor;
-  /** Compression bias [CO] (not needed with `grn: 'stats'`). */
-  b3?: GpuTensor;
   /** With `grn: 'apply'`: scale and shift of each expanded channel [E, 2] (grnScale). */
   grnAffine?: GpuTensor;
   /** Added to the output [CO, voxels]. */
@@ -207,6 +222,22 @@ export interface InvertedBottleneckArgs {
   grn?: 'none' | 'apply' | 'stats';
 }
 
+/** Packs the per-channel vectors of a bottleneck into the one buffer the kernel reads: gamma, beta, b2, b3. */
+export function packBottleneckVectors(v: {
+  gamma: Float32Array;
+  beta: Float32Array;
+  b2: Float32Array;
+  b3: Float32Array;
+}): Float32Array {
+  if (v.gamma.length !== v.beta.length) throw new Error('packBottleneckVectors: gamma and beta differ in length');
+  const out = new Float32Array(2 * v.gamma.length + v.b2.length + v.b3.length);
+  out.set(v.gamma, 0);
+  out.set(v.beta, v.gamma.length);
+  out.set(v.b2, 2 * v.gamma.length);
+  out.set(v.b3, 2 * v.gamma.length + v.b2.length);
+  return out;
+}
+
 /** Number of voxel tiles (rows of the GRN sums of squares) for a shape and voxel count. */
 export function bottleneckTiles(
   s: Pick<InvertedBottleneckShape, 'channels' | 'expanded' | 'outChannels'>,
@@ -217,14 +248,9 @@ export function bottleneckTiles(
 
 /** Records the fused bottleneck. */
 export function invertedBottleneck(rt: GpuRuntime, a: InvertedBottleneckArgs): void {
-  const shape: InvertedBottleneckShape = {
-    channels: a.channels,
-    expanded: a.expanded,
-    outChannels: a.outChannels,
-    residual: !!a.residual,
-    grn: a.grn ?? 'none',
-  };
-  const tiles = bottleneckTiles(shape, a.voxels);
+  const grn = a.grn ?? 'none';
+  const tiling = bottleneckTiling(a);
+  const tiles = Math.ceil(a.voxels / tiling.tileVoxels);
   const check = (t: GpuTensor | undefined, n: number, what: string): void => {
     if (!t) throw new Error(`invertedBottleneck: ${what} is required`);
     if (t.length !== n) throw new Error(`invertedBottleneck: ${what} has ${t.length} elements, expected ${n}`);
@@ -232,24 +258,21 @@ export function invertedBottleneck(rt: GpuRuntime, a: InvertedBottleneckArgs): v
   check(a.input, a.channels * a.voxels, 'input');
   check(a.stats, 2 * a.channels, 'stats');
   check(a.w2, a.expanded * a.channels, 'w2');
+  check(a.vectors, 2 * a.channels + a.expanded + a.outChannels, 'vectors');
   const bindings: Record<string, GpuTensor> = {
     input: a.input,
     stats: a.stats,
-    gamma: a.gamma,
-    beta: a.beta,
+    vectors: a.vectors,
     w2: a.w2,
-    b2: a.b2,
     output: a.output,
   };
-  if (shape.grn === 'stats') {
+  if (grn === 'stats') {
     check(a.output, tiles * a.expanded, 'output (GRN sums)');
   } else {
     check(a.w3, a.outChannels * a.expanded, 'w3');
-    check(a.b3, a.outChannels, 'b3');
     check(a.output, a.outChannels * a.voxels, 'output');
     bindings.w3 = a.w3 as GpuTensor;
-    bindings.b3 = a.b3 as GpuTensor;
-    if (shape.grn === 'apply') {
+    if (grn === 'apply') {
       check(a.grnAffine, 2 * a.expanded, 'grnAffine');
       bindings.grnAffine = a.grnAffine as GpuTensor;
     }
@@ -258,6 +281,17 @@ export function invertedBottleneck(rt: GpuRuntime, a: InvertedBottleneckArgs): v
       bindings.residual = a.residual;
     }
   }
-  if (shape.grn === 'stats') shape.residual = false;
-  rt.run(invertedBottleneckKernel, shape, { voxels: a.voxels }, bindings, tiles);
+  const variant: BottleneckVariant = {
+    tileVoxels: tiling.tileVoxels,
+    outPerThread: grn === 'stats' ? 1 : tiling.outPerThread,
+    residual: grn !== 'stats' && !!a.residual,
+    grn,
+  };
+  rt.run(
+    invertedBottleneckKernel,
+    variant,
+    { voxels: a.voxels, channels: a.channels, expanded: a.expanded, outChannels: a.outChannels },
+    bindings,
+    tiles,
+  );
 }

@@ -95,10 +95,8 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
     const shape = {
       input: dw.tensor,
       stats,
-      gamma: p('norm.weight'),
-      beta: p('norm.bias'),
+      vectors: p('vectors'),
       w2: p('conv2.weight'),
-      b2: p('conv2.bias'),
       channels: b.cIn,
       expanded: b.expR * b.cIn,
       outChannels: b.cOut,
@@ -126,7 +124,6 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
     invertedBottleneck(rt, {
       ...shape,
       w3: p('conv3.weight'),
-      b3: p('conv3.bias'),
       residual,
       grnAffine,
       grn: grnAffine ? 'apply' : 'none',

@@ -5,7 +5,7 @@
  * turned into the OUT x IN layout of the pointwise kernel. Everything else is used in its PyTorch layout:
  * depthwise `conv1` [C, k, k, k], `conv2` [E, C], `conv3` [CO, E], stem and down `res_conv` [CO, CI].
  */
-import type { GpuRuntime, GpuTensor } from '@mednext-ts/tensor3d/webgpu';
+import { packBottleneckVectors, type GpuRuntime, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 
 /** Names whose weight is a transposed conv stored [IN, OUT, 1, 1, 1]. */
@@ -20,7 +20,10 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
   return out;
 }
 
-/** The network's parameters as GPU tensors, by official state-dict name. */
+/**
+ * The network's parameters as GPU tensors, by official state-dict name, plus `<block>.vectors` (norm gamma, norm
+ * beta, conv2 bias, conv3 bias packed for the fused bottleneck).
+ */
 export class GpuWeights {
   private readonly tensors = new Map<string, GpuTensor>();
 
@@ -37,6 +40,23 @@ export class GpuWeights {
         data = transpose(data, cIn, cOut);
       }
       w.tensors.set(name, rt.upload(data, name));
+    }
+    // The fused bottleneck reads a block's per-channel vectors from one buffer: `<block>.vectors`.
+    for (const name of model.params.keys()) {
+      const block = /^(.*)\.norm\.weight$/.exec(name)?.[1];
+      if (block === undefined) continue;
+      const read = async (n: string): Promise<Float32Array> => {
+        const v = model.params.get(`${block}.${n}`);
+        if (!v) throw new Error(`WebGPU MedNeXt: parameter '${block}.${n}' is missing from the model`);
+        return (await v.data()) as Float32Array;
+      };
+      const packed = packBottleneckVectors({
+        gamma: await read('norm.weight'),
+        beta: await read('norm.bias'),
+        b2: await read('conv2.bias'),
+        b3: await read('conv3.bias'),
+      });
+      w.tensors.set(`${block}.vectors`, rt.upload(packed, `${block}.vectors`));
     }
     return w;
   }

@@ -164,11 +164,14 @@ fn main(group: u32, local: u32) {
   let erow = local / TV;
   let vt = local % NVT;
   let ct = local / NVT;
+  // Explicit zeroing: some compilers (SwiftShader's) do not re-zero an uninitialised var declared in a loop.
   var acc: array<f32, ${RCO * 4}>;
+  for (var j = 0u; j < ${RCO * 4}u; j++) { acc[j] = 0.0; }
   for (var e0 = 0u; e0 < E; e0 += EC) {
     // The input tile is loaded / the previous chunk has been consumed.
     workgroupBarrier();
     var h: array<f32, ${RE}>;
+    for (var j = 0u; j < RE; j++) { h[j] = 0.0; }
     for (var c = 0u; c < C; c++) {
       let xv = xs[c * TV + ev];
       for (var j = 0u; j < RE; j++) {

@@ -137,7 +137,11 @@ describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped:
     console.log(
       `WebGPU engine on ${r.adapter} (software ${r.software}): first forward ${r.firstMs.toFixed(0)} ms, steady ${r.steadyMs.toFixed(0)} ms`,
     );
-    expectMatchesNode({ ...r, tfjsBackend: 'webgpu-engine', context: 'window' }, 'page, WebGPU engine', 'webgpu-engine');
+    expectMatchesNode(
+      { ...r, tfjsBackend: 'webgpu-engine', context: 'window' },
+      'page, WebGPU engine',
+      'webgpu-engine',
+    );
     // First forward about 45-55 s on SwiftShader here (shader compilation), steady about 3 s.
   }, 240_000);
 });

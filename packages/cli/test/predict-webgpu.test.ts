@@ -35,7 +35,9 @@ describe.skipIf(!!process.env.MEDNEXT_SKIP_WEBGPU)('mednext predict on the WebGP
       ]);
       const [file] = readdirSync(out).filter((f) => /^BraTS.*\d\.nii\.gz$/.test(f));
       const seg = await readNifti(path.join(out, file!));
-      const { probabilities } = await readProbabilities(path.join(out, file!.replace('.nii.gz', '_probabilities.nii.gz')));
+      const { probabilities } = await readProbabilities(
+        path.join(out, file!.replace('.nii.gz', '_probabilities.nii.gz')),
+      );
       return { stderr, labels: seg.toCOrder().data, probabilities: probabilities.data };
     };
     const cpu = await run('cpu');

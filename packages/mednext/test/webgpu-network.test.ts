@@ -112,52 +112,70 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
       const input = { tensor: rt.upload(x.data, 'x'), channels: 6, size: [12, 10, 8] as [number, number, number] };
       const spec = { name: '', kind: 'block' as const, cIn: 6, cOut: 6, expR: 3, kernel: 3, residual: true, grn: true };
       const out = engine.block(input, spec);
-      expectWithin(await rt.read(out.tensor), npy(path.join(FIXTURES, 'extras', 'grn_block_output.npy')).data, 'GRN block');
+      expectWithin(
+        await rt.read(out.tensor),
+        npy(path.join(FIXTURES, 'extras', 'grn_block_output.npy')).data,
+        'GRN block',
+      );
     } finally {
       rt.dispose();
       device.destroy();
     }
   });
 
-  it('k5, GRN, per-stage exp_r, no residuals, non-cubic input: equals the tfjs forward', { timeout: 240_000 }, async () => {
-    const config: MedNeXtConfig = {
-      in_channels: 3,
-      n_channels: 4,
-      n_classes: 2,
-      exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
-      kernel_size: 5,
-      deep_supervision: true,
-      do_res: false,
-      do_res_up_down: false,
-      block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-      grn: true,
-    };
-    const model = MedNeXt.create(config, { seed: 11 });
-    // GRN gamma/beta start at zero (GRN = identity); give them values so the GRN path is exercised.
-    for (const [name, v] of model.params) {
-      if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
-    }
-    const spatial: [number, number, number] = [16, 32, 16];
-    const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
-    const reference = tf.tidy(() => model.forward(toNdhwc(xs), { deepSupervision: true }).map((o) => toNcdhw(o)));
-    const net = await createWebGpuNetwork(model);
-    try {
-      const outs = await net.forward(xs.dataSync() as Float32Array, spatial, { deepSupervision: true });
-      expect(outs.length).toBe(5);
-      outs.forEach((o, i) => expectWithin(o, reference[i].dataSync() as Float32Array, `out_${i}`));
-    } finally {
-      net.dispose();
-      tf.dispose([xs, ...reference]);
-      model.dispose();
-    }
-  });
+  it(
+    'k5, GRN, per-stage exp_r, no residuals, non-cubic input: equals the tfjs forward',
+    { timeout: 240_000 },
+    async () => {
+      const config: MedNeXtConfig = {
+        in_channels: 3,
+        n_channels: 4,
+        n_classes: 2,
+        exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
+        kernel_size: 5,
+        deep_supervision: true,
+        do_res: false,
+        do_res_up_down: false,
+        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+        grn: true,
+      };
+      const model = MedNeXt.create(config, { seed: 11 });
+      // GRN gamma/beta start at zero (GRN = identity); give them values so the GRN path is exercised.
+      for (const [name, v] of model.params) {
+        if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
+      }
+      const spatial: [number, number, number] = [16, 32, 16];
+      const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
+      const reference = tf.tidy(() => model.forward(toNdhwc(xs), { deepSupervision: true }).map((o) => toNcdhw(o)));
+      const net = await createWebGpuNetwork(model);
+      try {
+        const outs = await net.forward(xs.dataSync() as Float32Array, spatial, { deepSupervision: true });
+        expect(outs.length).toBe(5);
+        outs.forEach((o, i) => expectWithin(o, reference[i].dataSync() as Float32Array, `out_${i}`));
+      } finally {
+        net.dispose();
+        tf.dispose([xs, ...reference]);
+        model.dispose();
+      }
+    },
+  );
 
   it('rejects bad input with clear errors', { timeout: 240_000 }, async () => {
-    const model = MedNeXt.create({ in_channels: 2, n_channels: 2, n_classes: 1, kernel_size: 3, block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1] });
+    const model = MedNeXt.create({
+      in_channels: 2,
+      n_channels: 2,
+      n_classes: 1,
+      kernel_size: 3,
+      block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+    });
     const net = await createWebGpuNetwork(model);
     try {
-      await expect(net.forward(new Float32Array(2 * 16 * 16 * 24), [16, 16, 24])).rejects.toThrow(/multiple of 16.*16x16x24/);
-      await expect(net.forward(new Float32Array(10), [16, 16, 16])).rejects.toThrow(/input has 10 values, expected 2x16x16x16/);
+      await expect(net.forward(new Float32Array(2 * 16 * 16 * 24), [16, 16, 24])).rejects.toThrow(
+        /multiple of 16.*16x16x24/,
+      );
+      await expect(net.forward(new Float32Array(10), [16, 16, 16])).rejects.toThrow(
+        /input has 10 values, expected 2x16x16x16/,
+      );
       await expect(net.forward(new Float32Array(2 * 16 ** 3), [16, 16, 16], { deepSupervision: true })).rejects.toThrow(
         /without the DS heads/,
       );
@@ -172,4 +190,3 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
     }
   });
 });
-

@@ -182,7 +182,9 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
       cs.k,
       { stride: cs.stride, pad: cs.k >> 1, transposed: cs.transposed, bias: b, outSpatial: outSize },
     );
-    expect(outSize).toEqual(cs.transposed ? cs.input.map((n) => 2 * n - 1) : cs.input.map((n) => Math.ceil(n / cs.stride)));
+    expect(outSize).toEqual(
+      cs.transposed ? cs.input.map((n) => 2 * n - 1) : cs.input.map((n) => Math.ceil(n / cs.stride)),
+    );
     expectClose(got, toChannelsFirst(ref.data, c, vol(outSize)), `k${cs.k} s${cs.stride} t${cs.transposed}`);
   });
 
@@ -207,11 +209,22 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     });
     const [gotStats, gotY] = await rt.finish([stats, y]);
     const st = statsReference(x, c, v);
-    expectClose(gotStats.filter((_, i) => i % 2 === 0), st.filter((_, i) => i % 2 === 0), 'means', 1e-6);
-    expectClose(gotStats.filter((_, i) => i % 2 === 1), st.filter((_, i) => i % 2 === 1), 'rstd', 1e-4);
+    expectClose(
+      gotStats.filter((_, i) => i % 2 === 0),
+      st.filter((_, i) => i % 2 === 0),
+      'means',
+      1e-6,
+    );
+    expectClose(
+      gotStats.filter((_, i) => i % 2 === 1),
+      st.filter((_, i) => i % 2 === 1),
+      'rstd',
+      1e-4,
+    );
     const ref = new Float64Array(c * v);
     for (let ch = 0; ch < c; ch++)
-      for (let i = 0; i < v; i++) ref[ch * v + i] = (x[ch * v + i] - st[2 * ch]) * st[2 * ch + 1] * gamma[ch] + beta[ch];
+      for (let i = 0; i < v; i++)
+        ref[ch * v + i] = (x[ch * v + i] - st[2 * ch]) * st[2 * ch + 1] * gamma[ch] + beta[ch];
     expectClose(gotY, ref, 'normalised', 1e-4);
   });
 
@@ -337,7 +350,14 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
           for (let ww = 0; ww < outSize[2]; ww++)
             sampled[((c * outSize[0] + d) * outSize[1] + h) * outSize[2] + ww] =
               x[((c * inSize[0] + d * stride) * inSize[1] + h * stride) * inSize[2] + ww * stride];
-    const ref = matmulReference(toChannelsLast(sampled, ci, vol(outSize)), vol(outSize), ci, toChannelsLast(w, co, ci), co, b);
+    const ref = matmulReference(
+      toChannelsLast(sampled, ci, vol(outSize)),
+      vol(outSize),
+      ci,
+      toChannelsLast(w, co, ci),
+      co,
+      b,
+    );
     expectClose(await rt.read(y), toChannelsFirst(ref, co, vol(outSize)), `pointwise stride ${stride}`);
   });
 
@@ -349,7 +369,12 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     add(rt, { a: rt.upload(a, 'a'), b: rt.upload(b, 'b'), output: sum });
     sigmoid(rt, { input: sum, output: prob });
     const [gotSum, gotProb] = await rt.finish([sum, prob]);
-    expectClose(gotSum, a.map((v, i) => v + b[i]), 'add', 1e-7);
+    expectClose(
+      gotSum,
+      a.map((v, i) => v + b[i]),
+      'add',
+      1e-7,
+    );
     const refProb = Float64Array.from(gotSum, (s) => 1 / (1 + Math.exp(-s)));
     expectClose(gotProb, refProb, 'sigmoid', 1e-6);
     expect(gotProb.every((p) => Number.isFinite(p) && p >= 0 && p <= 1)).toBe(true);

@@ -48,7 +48,8 @@ export async function onWebGpu<M extends InferenceModel>(
   model: M,
   options: WebGpuNetworkOptions = {},
 ): Promise<M & { gpu: WebGpuNetwork }> {
-  if (!model.network) throw new Error(`${model.name}: this model does not expose its network; the WebGPU engine cannot run it`);
+  if (!model.network)
+    throw new Error(`${model.name}: this model does not expose its network; the WebGPU engine cannot run it`);
   const gpu = await createWebGpuNetwork(model.network, options);
   return {
     ...model,

@@ -38,7 +38,11 @@ export interface AcquireGpuOptions {
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b|software/i;
 
 /** Whether an adapter is a CPU rasteriser (by its fallback flag or its name). */
-export function isSoftwareAdapter(info: { description?: string; device?: string; isFallbackAdapter?: boolean }): boolean {
+export function isSoftwareAdapter(info: {
+  description?: string;
+  device?: string;
+  isFallbackAdapter?: boolean;
+}): boolean {
   if (info.isFallbackAdapter) return true;
   return SOFTWARE_ADAPTER.test(`${info.description ?? ''} ${info.device ?? ''}`);
 }

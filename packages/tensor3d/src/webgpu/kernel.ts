@@ -92,11 +92,13 @@ export function packParams<P extends Record<string, ParamDecl>>(params: P, value
     }
     switch (params[name].type) {
       case 'u32':
-        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`kernel parameter '${name}' = ${v} is not a u32`);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+          throw new Error(`kernel parameter '${name}' = ${v} is not a u32`);
         view.setUint32(i * 4, v, true);
         break;
       case 'i32':
-        if (!Number.isInteger(v) || Math.abs(v) > 0x7fffffff) throw new Error(`kernel parameter '${name}' = ${v} is not an i32`);
+        if (!Number.isInteger(v) || Math.abs(v) > 0x7fffffff)
+          throw new Error(`kernel parameter '${name}' = ${v} is not an i32`);
         view.setInt32(i * 4, v, true);
         break;
       default:

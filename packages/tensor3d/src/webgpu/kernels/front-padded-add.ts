@@ -85,7 +85,8 @@ export interface FrontPaddedAddArgs {
 export function frontPaddedAdd(rt: GpuRuntime, a: FrontPaddedAddArgs): void {
   const [d, h, w] = a.size;
   if (a.target.length !== a.channels * d * h * w) throw new Error('frontPaddedAdd: target size mismatch');
-  if (a.shifted.length !== a.channels * (d - 1) * (h - 1) * (w - 1)) throw new Error('frontPaddedAdd: shifted size mismatch');
+  if (a.shifted.length !== a.channels * (d - 1) * (h - 1) * (w - 1))
+    throw new Error('frontPaddedAdd: shifted size mismatch');
   const bindings: Record<string, GpuTensor> = { accum: a.target, shifted: a.shifted };
   if (a.strided) {
     if (d % 2 || h % 2 || w % 2) throw new Error('frontPaddedAdd: a strided source needs an even target size');

@@ -54,7 +54,8 @@ export interface GroupNormApplyArgs {
 /** Records the normalisation. */
 export function groupNormApply(rt: GpuRuntime, a: GroupNormApplyArgs): void {
   const n = a.channels * a.voxels;
-  if (a.input.length !== n || a.output.length !== n) throw new Error(`groupNormApply: input/output must hold ${n} values`);
+  if (a.input.length !== n || a.output.length !== n)
+    throw new Error(`groupNormApply: input/output must hold ${n} values`);
   rt.run(
     groupNormApplyKernel,
     {},

@@ -76,9 +76,11 @@ export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
   const out = a.inSize.map((n) => Math.ceil(n / stride));
   const inVox = a.inSize[0] * a.inSize[1] * a.inSize[2];
   const outVox = out[0] * out[1] * out[2];
-  if (a.input.length !== a.inChannels * inVox) throw new Error(`pointwiseConv3d: input must hold ${a.inChannels}x${inVox}`);
+  if (a.input.length !== a.inChannels * inVox)
+    throw new Error(`pointwiseConv3d: input must hold ${a.inChannels}x${inVox}`);
   if (a.weight.length !== a.inChannels * a.outChannels) throw new Error('pointwiseConv3d: weight must be [CO, CI]');
-  if (a.output.length !== a.outChannels * outVox) throw new Error(`pointwiseConv3d: output must hold ${a.outChannels}x${outVox}`);
+  if (a.output.length !== a.outChannels * outVox)
+    throw new Error(`pointwiseConv3d: output must hold ${a.outChannels}x${outVox}`);
   rt.run(
     pointwiseConv3dKernel,
     {},

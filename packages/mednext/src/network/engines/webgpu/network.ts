@@ -129,7 +129,12 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   };
 
   return {
-    adapter: { description: summary.description, backend: summary.backend, limits: summary.limits, features: summary.features },
+    adapter: {
+      description: summary.description,
+      backend: summary.backend,
+      limits: summary.limits,
+      features: summary.features,
+    },
     software: summary.software,
     forward(x, spatial, opts = {}) {
       const ds = opts.deepSupervision ?? model.resolved.deepSupervision;

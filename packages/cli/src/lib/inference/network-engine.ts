@@ -12,7 +12,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
-import { acquireGpuDevice, type GpuAdapterSummary } from '@mednext-ts/tensor3d/webgpu';
+import { acquireGpuDevice, type AcquiredGpuDevice, type GpuAdapterSummary } from '@mednext-ts/tensor3d/webgpu';
 
 /** The engine chosen, and why. */
 export interface NetworkEngineChoice {
@@ -35,15 +35,27 @@ export function mayHaveGpu(): boolean {
   }
 }
 
+/** How {@link chooseNetworkEngine} looks for a GPU (replaceable in tests). */
+export interface GpuProbe {
+  /** Whether a GPU may be present at all (default {@link mayHaveGpu}). */
+  mayHaveGpu?: () => boolean;
+  /** Acquires a device (default `acquireGpuDevice`). */
+  acquire?: () => Promise<AcquiredGpuDevice>;
+}
+
 /**
  * Picks the network engine for `preference` (the `--backend` flag).
  * @throws Error when `webgpu` is requested and no adapter can be had (the message says why)
  */
-export async function chooseNetworkEngine(preference: BackendPreference): Promise<NetworkEngineChoice> {
+export async function chooseNetworkEngine(
+  preference: BackendPreference,
+  probe: GpuProbe = {},
+): Promise<NetworkEngineChoice> {
+  const acquire = probe.acquire ?? (() => acquireGpuDevice());
   if (preference === 'webgpu') {
     let acquired;
     try {
-      acquired = await acquireGpuDevice();
+      acquired = await acquire();
     } catch (error) {
       throw new Error(
         `--backend webgpu: ${(error as Error).message}. Hint: in Node install the webgpu package and a Vulkan driver (or Mesa EGL for a software adapter)`,
@@ -58,9 +70,9 @@ export async function chooseNetworkEngine(preference: BackendPreference): Promis
     };
   }
   if (preference !== 'auto') return { engine: 'tfjs', reason: `--backend ${preference}` };
-  if (!mayHaveGpu()) return { engine: 'tfjs', reason: 'no GPU device on this machine' };
+  if (!(probe.mayHaveGpu ?? mayHaveGpu)()) return { engine: 'tfjs', reason: 'no GPU device on this machine' };
   try {
-    const acquired = await acquireGpuDevice();
+    const acquired = await acquire();
     if (acquired.adapter.software) {
       acquired.device.destroy();
       return {

@@ -188,6 +188,32 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     expectClose(got, toChannelsFirst(ref.data, c, vol(outSize)), `k${cs.k} s${cs.stride} t${cs.transposed}`);
   });
 
+  it.each([undefined, 100, 1])(
+    'GroupNorm statistics in chunks of %s voxels merged per channel',
+    async (chunkVoxels) => {
+      const c = 3;
+      const v = vol(shape);
+      // A different mean per region of the volume, so chunks differ and the merge matters.
+      const x = rand(c * v).map((t, i) => 20 * Math.floor((i % v) / 250) + 40 + 2 * t);
+      const stats = rt.tensor(2 * c, 'stats');
+      groupNormStats(rt, { input: rt.upload(x, 'x'), stats, channels: c, voxels: v, chunkVoxels });
+      const got = await rt.read(stats);
+      const st = statsReference(x, c, v);
+      expectClose(
+        got.filter((_, i) => i % 2 === 0),
+        st.filter((_, i) => i % 2 === 0),
+        'means',
+        1e-6,
+      );
+      expectClose(
+        got.filter((_, i) => i % 2 === 1),
+        st.filter((_, i) => i % 2 === 1),
+        'rstd',
+        1e-4,
+      );
+    },
+  );
+
   it('GroupNorm statistics and apply (values with a large mean, so a one-pass variance would cancel)', async () => {
     const c = 6;
     const v = vol(shape);
@@ -425,6 +451,18 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
       }
     expect(frontPaddedAddKernel.bindings({ strided: true }).length).toBeLessThanOrEqual(8);
     expect(depthwiseConv3dKernel.bindings({ k: 3, transposed: false }).length).toBeLessThanOrEqual(8);
+  });
+
+  it('an upload while commands are recorded never takes a pooled buffer those commands write', async () => {
+    const a = rt.upload(Float32Array.of(1, 2, 3, 4), 'a');
+    const scratch = rt.tensor(4, 'scratch');
+    add(rt, { a, b: a, output: scratch });
+    rt.release(scratch);
+    // Written on the queue before the recorded commands run: it must not land in `scratch`.
+    const fresh = rt.upload(Float32Array.of(9, 9, 9, 9), 'fresh');
+    const out = rt.tensor(4, 'out');
+    add(rt, { a: fresh, b: a, output: out });
+    expect(Array.from(await rt.read(out))).toEqual([10, 11, 12, 13]);
   });
 
   it('rejects mismatched tensors with a message naming the argument', () => {

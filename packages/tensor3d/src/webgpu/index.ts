@@ -42,7 +42,12 @@ export {
   depthwiseOutputSize,
   type DepthwiseConv3dArgs,
 } from './kernels/depthwise-conv3d.js';
-export { groupNormStats, groupNormStatsKernel, type GroupNormStatsArgs } from './kernels/group-norm-stats.js';
+export {
+  groupNormStats,
+  groupNormChunkStatsKernel,
+  groupNormMergeStatsKernel,
+  type GroupNormStatsArgs,
+} from './kernels/group-norm-stats.js';
 export { groupNormApply, groupNormApplyKernel, type GroupNormApplyArgs } from './kernels/group-norm-apply.js';
 export {
   invertedBottleneck,

@@ -76,6 +76,10 @@ export class GpuRuntime {
    * @throws GpuCapacityError when it would exceed the device's storage binding limit
    */
   tensor(length: number, label: string): GpuTensor {
+    return this.allocate(length, label, true);
+  }
+
+  private allocate(length: number, label: string, pooled: boolean): GpuTensor {
     if (!Number.isInteger(length) || length <= 0) throw new Error(`GPU tensor '${label}': bad length ${length}`);
     const bytes = length * 4;
     if (bytes > this.maxBindingBytes) {
@@ -84,17 +88,19 @@ export class GpuRuntime {
           `${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB (maxStorageBufferBindingSize); use a smaller patch`,
       );
     }
-    const free = this.pool.get(bytes);
-    const reused = free?.pop();
+    const reused = pooled ? this.pool.get(bytes)?.pop() : undefined;
     if (reused) return { buffer: reused, length, label };
     const buffer = this.device.createBuffer({ size: bytes, usage: TENSOR_USAGE, label });
     this.count(bytes);
     return { buffer, length, label };
   }
 
-  /** A tensor holding `data` (written before the next submitted work). */
+  /**
+   * A tensor holding `data`. The write reaches the GPU before any work submitted later, i.e. before the commands
+   * being recorded now; so while recording, a fresh buffer is used, never a pooled one those commands may write.
+   */
   upload(data: Float32Array, label: string): GpuTensor {
-    const t = this.tensor(data.length, label);
+    const t = this.allocate(data.length, label, this.encoder === null);
     this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return t;
   }

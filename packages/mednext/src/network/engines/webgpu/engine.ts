@@ -66,7 +66,7 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
 
   /**
    * Depthwise conv1, then norm → expand → GELU → [GRN] → compress (+ `residual`) into a new value.
-   * @param dwStride 1, or 2 for a down block; `transposed` for an up block
+   * @param conv the depthwise conv1: stride 1 (plain block), 2 (down block), or transposed stride 2 (up block)
    */
   private mednextBlock(
     x: GpuValue,

@@ -3,7 +3,13 @@
  * `createWebGpuNetwork`: a MedNeXt model on the GPU through WebGPU — weights uploaded once, each forward pass
  * recorded into one command encoder by {@link walkMedNeXt} over {@link WebGpuEngine}, submitted, read back.
  */
-import { acquireGpuDevice, GpuRuntime, sigmoid, type GpuAdapterSummary } from '@mednext-ts/tensor3d/webgpu';
+import {
+  acquireGpuDevice,
+  GpuRuntime,
+  isSoftwareAdapter,
+  sigmoid,
+  type GpuAdapterSummary,
+} from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
 import { WebGpuEngine, type GpuValue } from './engine.js';
@@ -53,9 +59,10 @@ function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
   for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']) {
     limits[key] = (device.limits as unknown as Record<string, number>)[key];
   }
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
   const description = info?.description || info?.device || info?.vendor || 'device given by the caller';
-  return { description, limits, features: [...device.features].map(String).sort(), software: false };
+  const software = isSoftwareAdapter({ description, device: info?.device, isFallbackAdapter: info?.isFallbackAdapter });
+  return { description, limits, features: [...device.features].map(String).sort(), software };
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import { orientationCodes } from '@mednext-ts/io-nifti';
-import { generatePhantom, resolvePostprocess, segmentCase, type PhantomVariant } from '@mednext-ts/mednext';
+import { generatePhantom, onWebGpu, resolvePostprocess, segmentCase, type PhantomVariant } from '@mednext-ts/mednext';
 import {
   loadCaseInput,
   loadInferenceModel,
@@ -16,6 +16,7 @@ import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { summarise, writeOverlays } from '../../lib/inference/case-output.js';
 import { writePhantomCaseFolder } from '../../lib/inference/phantom-files.js';
 import { BACKEND_CHOICES, findTask, setupBackend } from '../../lib/inference/runtime.js';
+import { chooseNetworkEngine } from '../../lib/inference/network-engine.js';
 import { protocolFor, protocolLabel } from '../../lib/inference/scoring.js';
 
 /** `mednext demo`: the whole pipeline on a fresh synthetic case, in about a minute on a laptop CPU. */
@@ -58,8 +59,16 @@ export default class Demo extends Command {
     const demoSeeds = [info.phantom.firstSeed, info.phantom.firstSeed + info.phantom.count - 1];
     if (flags.seed >= demoSeeds[0]! && flags.seed <= demoSeeds[1]!)
       this.warn(`seed ${flags.seed} was used in training (${demoSeeds.join('-')}); the score will be optimistic`);
-    const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
+    const engine = await chooseNetworkEngine(flags.backend as BackendPreference).catch((error: Error) =>
+      this.error(error.message),
+    );
+    const backend = await setupBackend(
+      engine.engine === 'webgpu' ? 'auto' : (flags.backend as BackendPreference),
+      flags.threads,
+    );
     this.log(`backend: ${backend.backend} (${backend.reason})`);
+    if (engine.engine === 'webgpu')
+      this.log(`network: WebGPU engine on ${engine.adapter!.description} (${engine.reason})`);
 
     // A previous demo in the same folder leaves its case's files; remove them so the folder describes one run.
     const removed = await removePreviousDemo(flags.out);
@@ -77,7 +86,8 @@ export default class Demo extends Command {
       `phantom ${phantom.id}: ${phantom.label.shape.join('x')} at ${phantom.label.spacing!.join('x')} mm (${phantom.info.degradations.join('; ')}) -> ${caseDir}`,
     );
 
-    const model = await loadInferenceModel(flags.model ?? info.weightsPath);
+    const loadedModel = await loadInferenceModel(flags.model ?? info.weightsPath);
+    const model = engine.engine === 'webgpu' ? await onWebGpu(loadedModel, { device: engine.device }) : loadedModel;
     const task = await findTask(this.config, model.info.task ?? info.task);
     const settings = resolvePostprocess(task);
     const modalities = model.info.modalities ?? task.modalities;
@@ -93,6 +103,7 @@ export default class Demo extends Command {
     );
     const inferenceSeconds = (performance.now() - t0) / 1000;
     model.dispose?.();
+    engine.device?.destroy();
     const segFile = path.join(flags.out, segmentationFileName(phantom.id));
     await writeSegmentation(segFile, result.labels, result.shape, loaded.reference);
     const pngs = await writeOverlays(flags.out, phantom.id, loaded.image, result.labels, task, {

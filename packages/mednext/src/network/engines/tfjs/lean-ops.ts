@@ -13,7 +13,8 @@
  * (portability across the cpu, wasm and webgpu backends).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NORM_EPS, padFront, spread2 } from './layers.js';
+import { NORM_EPS } from '../../../model/architecture.js';
+import { padFront, spread2 } from './layers.js';
 
 /** What a {@link leanCustomGrad} forward function returns: the value and its backward pass. */
 export interface LeanGradResult {
@@ -331,11 +332,4 @@ export function reshapeLean<R extends tf.Rank>(x: tf.Tensor, shape: number[]): t
     return { value: tf.reshape(t, shape), gradFunc: (dy: tf.Tensor) => tf.reshape(dy, inShape) };
   });
   return op(x) as tf.Tensor<R>;
-}
-
-/** Same-shape addition of two NDHWC tensors on `[M, C]` views, keeping nothing for the backward pass. */
-export function add5Lean(a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D {
-  const c = a.shape[4];
-  const sum = addLean(reshapeLean<tf.Rank.R2>(a, [-1, c]), reshapeLean<tf.Rank.R2>(b, [-1, c]));
-  return reshapeLean<tf.Rank.R5>(sum, a.shape);
 }

@@ -156,7 +156,11 @@ export function planForward(request: ForwardRequest): ForwardPlan {
   }
   if (unsupported.length === 0) {
     // Every block taken by the fused kernel implies no GRN block and supported kernels and channels.
-    return plan('kernel-heap', false, `kernel-heap: inference on host backend ${env.backend}, fast kernels on, no GRN blocks`);
+    return plan(
+      'kernel-heap',
+      false,
+      `kernel-heap: inference on host backend ${env.backend}, fast kernels on, no GRN blocks`,
+    );
   }
   for (const b of blocks) paths.set(b.name, fusedBlockSupports(b) ? 'fused-kernel' : 'composite');
   return plan(

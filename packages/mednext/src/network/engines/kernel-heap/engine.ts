@@ -114,7 +114,9 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
     const skip = this.heap(skipValue);
     const os = wasmKernels.blockOutSpatial('up', b.kernel, h.spatial);
     if (os.some((n, a) => n + 1 !== skip.spatial[a])) {
-      throw new Error(`kernel-heap: ${b.name} output ${os.join('x')} does not pad to the skip ${skip.spatial.join('x')}`);
+      throw new Error(
+        `kernel-heap: ${b.name} output ${os.join('x')} does not pad to the skip ${skip.spatial.join('x')}`,
+      );
     }
     // A slab of output planes at a time: the block's depthwise output (2x the skip's channels at the skip's size,
     // the largest buffer of the network for up_0) never exists whole.
@@ -206,12 +208,6 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
   }
 
   private gemm(w: PackedGemm, a: number, c: number, m: number): void {
-    wasmKernels.gemmInMemory(
-      this.rt,
-      { a, packedB: w.packedB, packedBias: w.packedBias, c, residual: 0 },
-      m,
-      w.k,
-      w.n,
-    );
+    wasmKernels.gemmInMemory(this.rt, { a, packedB: w.packedB, packedBias: w.packedBias, c, residual: 0 }, m, w.k, w.n);
   }
 }

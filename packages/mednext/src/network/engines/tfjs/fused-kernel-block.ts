@@ -64,7 +64,12 @@ export class FusedBlockWeights {
  * output) and up blocks get their one-voxel front padding afterwards. No gradient.
  * @throws when the active backend is not a host backend (the plan does not give this path there)
  */
-export function fusedKernelBlock(x: tf.Tensor5D, b: BlockSpec, p: ParamGetter, weights: FusedBlockWeights): tf.Tensor5D {
+export function fusedKernelBlock(
+  x: tf.Tensor5D,
+  b: BlockSpec,
+  p: ParamGetter,
+  weights: FusedBlockWeights,
+): tf.Tensor5D {
   const w = weights.get(b, p);
   const residual =
     b.residual && b.kind !== 'block'

@@ -7,7 +7,7 @@
  * rank-5 broadcasting/padding programs and XNNPACK (wasm) pads at most 6 dims.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NORM_EPS, GRN_EPS } from '../../../model/architecture.js';
+import { GRN_EPS } from '../../../model/architecture.js';
 
 /** Looks up a parameter by its official name. */
 export type ParamGetter = (name: string) => tf.Tensor;
@@ -59,70 +59,71 @@ export function grn<T extends tf.Tensor>(h: T, gamma: tf.Tensor, beta: tf.Tensor
 }
 
 /**
- * One zero voxel at the front of D, H and W (the up block's asymmetric padding).
- * @param release dispose the input and the per-axis intermediates as soon as they are used (only
- *   outside a gradient tape)
+ * Applies `f` to each spatial axis (D, H, W) in turn, on the `[before, n, after]` view around it, and reshapes its
+ * `[before, n', after]` result back. Per-axis work stays at rank ≤ 4: XNNPACK (wasm) pads at most 6 dims and
+ * tfjs-webgpu indexes at most rank 6, so rank-8 reshapes are not portable.
+ * @param release dispose the input and the per-axis intermediates as soon as they are used (only outside a
+ *   gradient tape)
  */
-export function padFront(x: tf.Tensor5D, release = false): tf.Tensor5D {
+export function alongSpatialAxes(
+  x: tf.Tensor5D,
+  f: (view: tf.Tensor3D, axis: number) => tf.Tensor3D,
+  release = false,
+): tf.Tensor5D {
   let y: tf.Tensor = x;
   for (let axis = 1; axis <= 3; axis++) {
-    const [before, n, after] = around(y, axis);
-    const view = tf.reshape(y, [before, n, after]);
-    const padded = tf.pad(view, [
-      [0, 0],
-      [1, 0],
-      [0, 0],
-    ]);
+    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const view = tf.reshape(y, [before, y.shape[axis], after]) as tf.Tensor3D;
+    const out = f(view, axis);
     const next = tf.reshape(
-      padded,
-      y.shape.map((d, i) => (i === axis ? n + 1 : d)),
+      out,
+      y.shape.map((d, i) => (i === axis ? out.shape[1] : d)),
     );
     // Reshapes share their data: it is freed once every view of it is disposed.
-    if (release) tf.dispose([y, view, padded]);
+    if (release) tf.dispose([y, view, out]);
     y = next;
   }
   return y as tf.Tensor5D;
 }
 
 /**
- * Views `x` as `[before, n, after]` around `axis` so per-axis work stays at rank ≤ 4: XNNPACK (wasm)
- * pads at most 6 dims and tfjs-webgpu indexes at most rank 6, so rank-8 reshapes are not portable.
+ * One zero voxel at the front of D, H and W (the up block's asymmetric padding).
+ * @param release dispose the input and the per-axis intermediates as soon as they are used (only
+ *   outside a gradient tape)
  */
-function around(x: tf.Tensor, axis: number): [number, number, number] {
-  const before = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const after = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  return [before, x.shape[axis], after];
+export function padFront(x: tf.Tensor5D, release = false): tf.Tensor5D {
+  const front: Array<[number, number]> = [
+    [0, 0],
+    [1, 0],
+    [0, 0],
+  ];
+  return alongSpatialAxes(x, (v) => tf.pad(v, front), release);
 }
 
-/** Keeps voxels 0, 2, 4, ... on every spatial axis (a stride-2 1x1x1 conv's sampling). */
+/** Keeps voxels 0, 2, 4, ... on every spatial axis (a stride-2 1x1x1 conv's sampling); odd sizes too. */
 export function subsample2(x: tf.Tensor5D): tf.Tensor5D {
-  let y: tf.Tensor = x;
-  for (let axis = 1; axis <= 3; axis++) {
-    const n = y.shape[axis];
+  return alongSpatialAxes(x, (v) => {
+    const [before, n, after] = v.shape;
     const half = Math.ceil(n / 2);
-    if (n % 2 === 1) y = tf.pad(y, y.shape.map((_, i) => (i === axis ? [0, 1] : [0, 0])) as Array<[number, number]>);
-    const [before, , after] = around(y, axis);
-    const picked = tf.slice(tf.reshape(y, [before, half, 2, after]), [0, 0, 0, 0], [before, half, 1, after]);
-    y = tf.reshape(
-      picked,
-      y.shape.map((d, i) => (i === axis ? half : d)),
-    );
-  }
-  return y as tf.Tensor5D;
+    const even =
+      n % 2 === 0
+        ? v
+        : tf.pad(v, [
+            [0, 0],
+            [0, 1],
+            [0, 0],
+          ]);
+    const picked = tf.slice(tf.reshape(even, [before, half, 2, after]), [0, 0, 0, 0], [before, half, 1, after]);
+    return tf.reshape(picked, [before, half, after]);
+  });
 }
 
 /** Places x[a] at index 2a along every spatial axis, zeros between: n → 2n-1 (transposed stride 2, k 1). */
 export function spread2(x: tf.Tensor5D): tf.Tensor5D {
-  let y: tf.Tensor = x;
-  for (let axis = 1; axis <= 3; axis++) {
-    const [before, n, after] = around(y, axis);
-    const flat = tf.reshape(y, [before, n, after]);
-    const interleaved = tf.reshape(tf.stack([flat, tf.zerosLike(flat)], 2), [before, 2 * n, after]);
-    const trimmed = tf.slice(interleaved, [0, 0, 0], [before, 2 * n - 1, after]);
-    y = tf.reshape(
-      trimmed,
-      y.shape.map((d, i) => (i === axis ? 2 * n - 1 : d)),
-    );
-  }
-  return y as tf.Tensor5D;
+  return alongSpatialAxes(x, (v) => {
+    const [before, n, after] = v.shape;
+    const interleaved = tf.reshape(tf.stack([v, tf.zerosLike(v)], 2), [before, 2 * n, after]);
+    return tf.slice(interleaved, [0, 0, 0], [before, 2 * n - 1, after]) as tf.Tensor3D;
+  });
 }

@@ -14,7 +14,8 @@ const base: MedNeXtConfig = {
   do_res_up_down: true,
   block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
 };
-const arch = (over: Partial<MedNeXtConfig> = {}): Architecture => buildArchitecture(resolveConfig({ ...base, ...over }));
+const arch = (over: Partial<MedNeXtConfig> = {}): Architecture =>
+  buildArchitecture(resolveConfig({ ...base, ...over }));
 
 const WASM_FAST: ForwardEnvironment = { backend: 'wasm', hostKernels: true };
 const CPU_SLOW: ForwardEnvironment = { backend: 'cpu', hostKernels: false };
@@ -62,7 +63,9 @@ describe('planForward: inference', () => {
     expect(p.engine).toBe('tfjs');
     expect(pathsOf(p)).toEqual(['composite']);
     expect(p.chunkElements).toBe(1000);
-    expect(p.reason).toBe('tfjs: inference, fused kernels off (fused: false), composite blocks chunked by 1000 elements');
+    expect(p.reason).toBe(
+      'tfjs: inference, fused kernels off (fused: false), composite blocks chunked by 1000 elements',
+    );
   });
 
   it('composite without the fast kernels, saying whether the backend is a host backend', () => {

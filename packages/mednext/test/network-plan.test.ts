@@ -1,7 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { registerFastKernels, unregisterFastKernels } from '@mednext-ts/tensor3d';
 import { describe, expect, it } from 'vitest';
 import { buildArchitecture, type Architecture } from '../src/model/architecture.js';
 import { resolveConfig, type MedNeXtConfig } from '../src/model/config.js';
+import { MedNeXt } from '../src/model/mednext.js';
 import { planForward, type ForwardEnvironment, type ForwardRequest } from '../src/network/plan.js';
+import { useBackend } from './helpers.js';
 
 const base: MedNeXtConfig = {
   in_channels: 4,
@@ -116,5 +120,29 @@ describe('planForward: training', () => {
   it('never takes the kernel heap under a tape', () => {
     expect(plan({ training: true }).engine).toBe('tfjs');
     expect(pathsOf(plan({ training: true }))).toEqual(['lean+fused-tail']);
+  });
+});
+
+describe('MedNeXt.plan reads the live environment', () => {
+  it('composite tfjs on cpu alone, the kernel heap once the fast kernels serve cpu, lean tfjs under training', async () => {
+    await useBackend('cpu');
+    const model = MedNeXt.create(base, { seed: 1 });
+    try {
+      expect(model.plan().reason).toMatch(/^tfjs: inference, host backend cpu with the fast kernels off/);
+      registerFastKernels({ backends: ['cpu'] });
+      try {
+        expect(model.plan().engine).toBe('kernel-heap');
+        expect(model.plan({ fused: false }).engine).toBe('tfjs');
+        expect(model.plan({ training: true }).reason).toMatch(/^tfjs: training, lean gradients, kernel tail on 17/);
+        // A recording tape counts as training even without the flag.
+        let underTape = '';
+        tf.grad((x: tf.Tensor) => ((underTape = model.plan().reason), tf.sum(x)))(tf.ones([2]));
+        expect(underTape).toMatch(/^tfjs: training/);
+      } finally {
+        unregisterFastKernels();
+      }
+    } finally {
+      model.dispose();
+    }
   });
 });

@@ -22,21 +22,15 @@ export interface HeapTensor {
   channels: number;
 }
 
-/**
- * The walk's input: the sample on the host. The stem stages it into the heap and frees that copy at once, so
- * the input never outlives the stem in kernel memory.
- */
-export interface HeapInput extends Omit<HeapTensor, 'addr'> {
-  host: Float32Array;
-}
-
 const voxels = (s: Spatial): number => s[0] * s[1] * s[2];
 
 /** {@link NetworkEngine} in the kernel heap; see the module comment. Heads write into host arrays. */
-export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, Float32Array> {
+export class KernelHeapEngine implements NetworkEngine<HeapTensor, Float32Array> {
   readonly name = 'kernel-heap';
   /** Every buffer this engine allocated and has not freed (freed by {@link freeAll} after an error). */
   private readonly live = new Set<number>();
+  /** The input staged by {@link stage}, which the stem frees once read (0 when none). */
+  private staged = 0;
 
   /**
    * @param net the packed weights
@@ -50,17 +44,29 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
     private readonly destination: (level: number, size: number) => Float32Array,
   ) {}
 
-  stem(x: HeapTensor | HeapInput): HeapTensor {
-    const input = this.staged(x);
+  /**
+   * Copies one sample (channels-last, host memory) into the heap as the walk's input. The stem frees that copy as
+   * soon as it has read it, so the input never outlives the stem in kernel memory.
+   */
+  stage(host: Float32Array, spatial: Spatial, channels: number): HeapTensor {
+    const t = this.alloc(spatial, channels);
+    this.rt.f32(t.addr, host.length).set(host);
+    this.staged = t.addr;
+    return t;
+  }
+
+  stem(x: HeapTensor): HeapTensor {
     const out = this.alloc(x.spatial, this.net.stem.n);
-    this.gemm(this.net.stem, input.addr, out.addr, voxels(x.spatial));
-    if ('host' in x) this.free(input.addr);
+    this.gemm(this.net.stem, x.addr, out.addr, voxels(x.spatial));
+    if (x.addr === this.staged) {
+      this.free(x.addr);
+      this.staged = 0;
+    }
     return out;
   }
 
   /** A plain block, in place of its depthwise output. */
-  block(x: HeapTensor | HeapInput, b: BlockSpec): HeapTensor {
-    const h = this.heap(x);
+  block(h: HeapTensor, b: BlockSpec): HeapTensor {
     const out = this.alloc(h.spatial, b.cOut);
     wasmKernels.blockInMemory(this.rt, this.packedBlock(b), {
       kind: 'block',
@@ -75,8 +81,7 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
   }
 
   /** A down block: the stride-2 res_conv lands in the output buffer, which the block then adds itself to. */
-  down(x: HeapTensor | HeapInput, b: BlockSpec): HeapTensor {
-    const h = this.heap(x);
+  down(h: HeapTensor, b: BlockSpec): HeapTensor {
     const os = wasmKernels.blockOutSpatial('down', b.kernel, h.spatial);
     const out = this.alloc(os, b.cOut);
     const res = this.net.resConvs.get(b.name);
@@ -109,9 +114,7 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
    * An up block added into its skip connection (which becomes the output): skip[1:, 1:, 1:] += block(x), and
    * skip[1::2, 1::2, 1::2] += res_conv(x) (the transposed stride-2 1x1x1 conv; its bias is in the block's).
    */
-  upAdd(x: HeapTensor | HeapInput, b: BlockSpec, skipValue: HeapTensor | HeapInput): HeapTensor {
-    const h = this.heap(x);
-    const skip = this.heap(skipValue);
+  upAdd(h: HeapTensor, b: BlockSpec, skip: HeapTensor): HeapTensor {
     const os = wasmKernels.blockOutSpatial('up', b.kernel, h.spatial);
     if (os.some((n, a) => n + 1 !== skip.spatial[a])) {
       throw new Error(
@@ -153,8 +156,7 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
     return skip;
   }
 
-  head(x: HeapTensor | HeapInput, level: number): Float32Array {
-    const h = this.heap(x);
+  head(h: HeapTensor, level: number): Float32Array {
     const w = this.net.heads.get(level) as PackedGemm;
     if (w.k !== h.channels) throw new Error(`kernel-heap: head out_${level} takes ${w.k} channels, got ${h.channels}`);
     const out = this.alloc(h.spatial, w.n);
@@ -166,8 +168,8 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
     return values;
   }
 
-  release(x: HeapTensor | HeapInput): void {
-    if (!('host' in x)) this.free(x.addr);
+  release(x: HeapTensor): void {
+    this.free(x.addr);
   }
 
   /** Frees every buffer still allocated (after an error; a finished walk has released everything). */
@@ -185,20 +187,6 @@ export class KernelHeapEngine implements NetworkEngine<HeapTensor | HeapInput, F
   private free(addr: number): void {
     this.live.delete(addr);
     this.rt.free(addr);
-  }
-
-  /** `x` in the heap: a heap value as is, the host input staged (for the stem only). */
-  private staged(x: HeapTensor | HeapInput): HeapTensor {
-    if (!('host' in x)) return x;
-    const t = this.alloc(x.spatial, x.channels);
-    this.rt.f32(t.addr, x.host.length).set(x.host);
-    return t;
-  }
-
-  /** `x`, which past the stem is always a heap value. */
-  private heap(x: HeapTensor | HeapInput): HeapTensor {
-    if ('host' in x) throw new Error('kernel-heap: only the stem takes the host input');
-    return x;
   }
 
   private packedBlock(b: BlockSpec): wasmKernels.PackedBlockWeights {

@@ -95,8 +95,7 @@ export class KernelHeapNetwork {
     };
     const engine = new KernelHeapEngine(rt, net, this.slabBytes, destination);
     try {
-      const input = { host: x, spatial: [...spatial] as Spatial, channels: inChannels };
-      return walkMedNeXt(this.arch, engine, input, { deepSupervision });
+      return walkMedNeXt(this.arch, engine, engine.stage(x, spatial, inChannels), { deepSupervision });
     } finally {
       engine.freeAll();
     }

@@ -14,6 +14,7 @@ export * from './data/index.js';
 export * from './demo/index.js';
 export * from './training/index.js';
 export * from './export/index.js';
+export * from './network/index.js';
 export * from './seed-paper/index.js';
 export * from './evaluation/index.js';
 export {

@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   MedNeXt,
   ONNX_OUTPUT_NAMES,
-  ProtoWriter,
   buildMedNeXtOnnx,
   getStateDict,
   mednextToOnnx,
@@ -16,6 +15,7 @@ import {
   type MedNeXtConfig,
   type StateDict,
 } from '../src/index.js';
+import { ProtoWriter } from '../src/export/protobuf.js';
 import { FIXTURES, closeness, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
 
 /** Runs an exported model in onnxruntime-node on an NCDHW input; returns the outputs in graph order. */

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFastKernels, unregisterFastKernels, wasmKernels } from '@mednext-ts/tensor3d';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostNetwork, MedNeXt, hostNetworkSupports, type MedNeXtConfig } from '../src/index.js';
+import { MedNeXt, type MedNeXtConfig } from '../src/index.js';
+import { KernelHeapNetwork, kernelHeapSupports } from '../src/network/engines/kernel-heap/network.js';
 import { closeness, expectClose, useBackend } from './helpers.js';
 
 // expectClose: the fixtures' tolerance (|a − b| ≤ 1e-4 + 1e-4·|b|), between the whole-network and composite paths.
@@ -109,9 +110,9 @@ describe('whole-network forward in kernel memory (cpu + fast kernels)', () => {
     const data = x.dataSync() as Float32Array;
     const p = (name: string): tf.Tensor => model.params.get(name) as tf.Tensor;
     const rt = wasmKernels.getKernelRuntime();
-    const whole = new HostNetwork(model.architecture).run(rt, p, data, [32, 16, 48], true);
+    const whole = new KernelHeapNetwork(model.architecture).run(rt, p, data, [32, 16, 48], true);
     // one plane per slab: up_0 (31 planes) in 31 slabs, up_3 (3 planes) in 3
-    const sliced = new HostNetwork(model.architecture, { slabBytes: 1 });
+    const sliced = new KernelHeapNetwork(model.architecture, { slabBytes: 1 });
     const bySlab = sliced.run(rt, p, data, [32, 16, 48], true);
     whole.forEach((o, i) => {
       expect(bySlab[i].length).toBe(o.length);
@@ -125,11 +126,11 @@ describe('whole-network forward in kernel memory (cpu + fast kernels)', () => {
 
   it('takes only GRN-free networks and checks its input', () => {
     const grn = MedNeXt.create({ ...base, grn: true }, { seed: 1 });
-    expect(hostNetworkSupports(grn.architecture)).toBe(false);
-    expect(() => new HostNetwork(grn.architecture)).toThrow(/GRN/);
+    expect(kernelHeapSupports(grn.architecture)).toBe(false);
+    expect(() => new KernelHeapNetwork(grn.architecture)).toThrow(/GRN/);
     grn.dispose();
     const model = MedNeXt.create(base, { seed: 1 });
-    const net = new HostNetwork(model.architecture);
+    const net = new KernelHeapNetwork(model.architecture);
     const p = (name: string): tf.Tensor => model.params.get(name) as tf.Tensor;
     expect(() => net.run(wasmKernels.getKernelRuntime(), p, new Float32Array(10), [16, 16, 16], false)).toThrow(
       /x has 10 values, 16x16x16x3 needs 12288/,

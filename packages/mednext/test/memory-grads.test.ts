@@ -1,5 +1,5 @@
 /**
- * The memory-lean custom gradients (lean-grad.ts, train-block.ts) against tfjs's own autodiff of the
+ * The memory-lean custom gradients (lean-ops.ts, the lean op sets of the one tfjs block) against tfjs's own autodiff of the
  * same forward formulas, on small random inputs, on the cpu and wasm backends.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,27 +8,29 @@ import { selectBackend, type BackendName } from '@mednext-ts/tensor3d';
 import {
   MedNeXt,
   NORM_EPS,
-  add5Lean,
+  currentForwardEnvironment,
+  fusedBlockSupports,
+  gelu,
+  runBlock,
+  type BlockSpec,
+  type ParamGetter,
+} from '../src/index.js';
+import { LEAN_FUSED_TAIL_OPS, LEAN_OPS } from '../src/network/engines/tfjs/block-ops.js';
+import { addSkip } from '../src/network/engines/tfjs/block.js';
+import { checkpointed } from '../src/network/engines/tfjs/checkpoint.js';
+import { padFront, spread2, subsample2 } from '../src/network/engines/tfjs/layers.js';
+import {
   addBiasLean,
   addLean,
-  checkpointed,
-  gelu,
   geluLean,
   geluLinearLean,
   linearLean,
   normAffineLean,
-  padFront,
   padFrontLean,
   reshapeLean,
-  spread2,
   spread2Lean,
-  subsample2,
   subsample2Lean,
-  runBlock,
-  runBlockTrain,
-  type BlockSpec,
-  type ParamGetter,
-} from '../src/index.js';
+} from '../src/network/engines/tfjs/lean-ops.js';
 import { closeness } from './helpers.js';
 
 /** Float32 values and gradients of the same function by two routes: |a − b| ≤ 1e-5 + 1e-4·|b|. */
@@ -147,7 +149,8 @@ describe.each(backends)('lean custom gradients equal tfjs autodiff (%s)', (backe
     const xr = [rand([2, 9, 7], 17), rand([2, 9, 7], 18)];
     expectSame(vjp(addLean, xr, 19), vjp(tf.add, xr, 19), 'residual');
     const x5 = [rand([1, 2, 3, 4, 5], 25), rand([1, 2, 3, 4, 5], 26)];
-    expectSame(vjp(add5Lean as never, x5, 27), vjp(tf.add, x5, 27), 'skip');
+    const skipLean = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => addSkip(a as tf.Tensor5D, b as tf.Tensor5D, LEAN_OPS);
+    expectSame(vjp(skipLean, x5, 27), vjp(tf.add, x5, 27), 'skip');
     const reshaped = (t: tf.Tensor): tf.Tensor => tf.square(reshapeLean(t, [6, 20]));
     expectSame(
       vjp(reshaped, [x5[0]], 28),
@@ -178,9 +181,11 @@ describe.each(backends)('lean custom gradients equal tfjs autodiff (%s)', (backe
     const s = b.kind === 'up' ? 3 : 4;
     const inputs = [rand([1, s, s, s, b.cIn], 30), ...params.values()];
     const reference = (...xs: tf.Tensor[]): tf.Tensor => runBlock(xs[0] as tf.Tensor5D, b, getter(xs.slice(1)));
-    const lean = (...xs: tf.Tensor[]): tf.Tensor => runBlockTrain(xs[0] as tf.Tensor5D, b, getter(xs.slice(1)));
+    // The op set training gives this block here (the kernel tail where the fast kernels serve the backend).
+    const ops = currentForwardEnvironment().hostKernels && fusedBlockSupports(b) ? LEAN_FUSED_TAIL_OPS : LEAN_OPS;
+    const lean = (...xs: tf.Tensor[]): tf.Tensor => runBlock(xs[0] as tf.Tensor5D, b, getter(xs.slice(1)), { ops });
     const ckpt = (...xs: tf.Tensor[]): tf.Tensor =>
-      checkpointed((x, p) => runBlockTrain(x, b, p), xs[0] as tf.Tensor5D, names, getter(xs.slice(1)));
+      checkpointed((x, p) => runBlock(x, b, p, { ops }), xs[0] as tf.Tensor5D, names, getter(xs.slice(1)));
     const ref = vjp(reference, inputs, 31);
     expectSame(vjp(lean, inputs, 31), ref, `${b.name} lean`);
     const before = tf.memory().numTensors;

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@mednext-ts/tensor3d';
-import { MedNeXt, meterBuffers, runBlock, runBlockTrain, type BlockSpec } from '../src/index.js';
+import { MedNeXt, meterBuffers, runBlock, type BlockSpec } from '../src/index.js';
+import { LEAN_OPS } from '../src/network/engines/tfjs/block-ops.js';
 
 beforeAll(async () => {
   await selectBackend('cpu');
@@ -63,7 +64,7 @@ describe('tape memory of a training step', () => {
     const p = (n: string): tf.Tensor => params.get(n)!;
     const voxels = 16 * 16 * 16;
     const x = tf.randomNormal([1, 16, 16, 16, c]) as tf.Tensor5D;
-    const lean = tapeBytes(() => tf.tidy(() => runBlockTrain(x, b, p)), [...params.values()]).held;
+    const lean = tapeBytes(() => tf.tidy(() => runBlock(x, b, p, { ops: LEAN_OPS })), [...params.values()]).held;
     const autodiff = tapeBytes(() => tf.tidy(() => runBlock(x, b, p)), [...params.values()]).held;
     // Kept: conv1 output (C), norm output (C), conv2 output (E); plus the block output (C) itself.
     const bound = (2 * c + e + c) * voxels * 4;

@@ -6,6 +6,11 @@
  */
 import type { ResolvedConfig } from './config.js';
 
+/** GroupNorm epsilon of the official network (every engine normalises with it). */
+export const NORM_EPS = 1e-5;
+/** GRN epsilon (added to the channel mean of the L2 norms). */
+export const GRN_EPS = 1e-6;
+
 /** Kind of a block: a plain residual block, a strided down block, or a transposed up block. */
 export type BlockKind = 'block' | 'down' | 'up';
 

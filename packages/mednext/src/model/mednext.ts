@@ -7,21 +7,13 @@
  * the boundary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernels } from '@mednext-ts/tensor3d';
-// Side effect: gradients of the kernels used here (tfjs-core registers none by itself).
-import {
-  buildArchitecture,
-  parameterSpecs,
-  type Architecture,
-  type BlockSpec,
-  type ParamSpec,
-} from './architecture.js';
+import { walkMedNeXt } from '../network/engine.js';
+import { KernelHeapNetwork } from '../network/engines/kernel-heap/network.js';
+import { TfjsEngine } from '../network/engines/tfjs/engine.js';
+import { FusedBlockWeights } from '../network/engines/tfjs/fused-kernel-block.js';
+import { currentForwardEnvironment, planForward, type ForwardPlan } from '../network/plan.js';
+import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
-import { FusedBlockWeights, fusedBlocksUsable, runFusedBlock } from './fused-blocks.js';
-import { HostNetwork, hostNetworkSupports } from './host-network.js';
-import { add5, pointwise, pointwiseTransposed, runBlock, type BlockRunOptions } from './layers.js';
-import { add5Lean, withGradientRelease } from './lean-grad.js';
-import { checkpointed, runBlockTrain } from './train-block.js';
 
 /** Options of {@link MedNeXt.create}. */
 export interface CreateOptions {
@@ -37,8 +29,8 @@ export interface ForwardOptions {
    */
   training?: boolean;
   /**
-   * Elements per chunk of the per-voxel part of each block when no gradient is being recorded
-   * (see {@link BlockRunOptions.chunkElements}); 0 disables chunking. Default 2^23 (32 MB chunks).
+   * Elements per chunk of the per-voxel part of each composite block when no gradient is being recorded
+   * (the expanded tensor then never exists whole); 0 disables chunking. Default 2^23 (32 MB chunks).
    */
   chunkElements?: number;
   /**
@@ -111,7 +103,7 @@ export class MedNeXt {
   /** Block weights converted for the fused kernel, kept across forward passes (see {@link FusedBlockWeights}). */
   private readonly fusedWeights = new FusedBlockWeights();
   /** The whole-network pass in kernel memory, for networks it takes (created on first use). */
-  private hostNetwork: HostNetwork | undefined;
+  private kernelHeap: KernelHeapNetwork | undefined;
 
   private constructor(config: MedNeXtConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -169,7 +161,24 @@ export class MedNeXt {
   }
 
   /**
-   * Runs the network on an NDHWC input `[N, D, H, W, in_channels]`.
+   * How {@link forward} would run now with `options`: the engine, each block's path and why
+   * (see {@link planForward}).
+   */
+  plan(options: ForwardOptions = {}): ForwardPlan {
+    return planForward({
+      architecture: this.architecture,
+      // Training paths under a tape: chunking and the inference kernels take no gradient.
+      training: options.training === true || gradientRecording(),
+      fused: options.fused,
+      leanGradients: options.leanGradients,
+      checkpointBlocks: options.checkpointBlocks ?? this.config.checkpoint_style === 'outside_block',
+      chunkElements: options.chunkElements,
+      environment: currentForwardEnvironment(),
+    });
+  }
+
+  /**
+   * Runs the network on an NDHWC input `[N, D, H, W, in_channels]`, on the engine {@link plan} chooses.
    * @returns logits, NDHWC: `[main]`, or with deep supervision `[out_0 (S), out_1 (S/2), ..., out_4 (S/16)]`
    */
   forward(x: tf.Tensor5D, options: ForwardOptions = {}): tf.Tensor5D[] {
@@ -178,97 +187,22 @@ export class MedNeXt {
     if (ds && !this.resolved.deepSupervision) {
       throw new Error('MedNeXt.forward: deep supervision requested but the model was built without the DS heads');
     }
-    const arch = this.architecture;
-    // Chunk only outside a gradient tape: under one, every chunk's intermediates are kept anyway.
-    const inference = !(options.training || gradientRecording());
-    const blockOptions: BlockRunOptions = {
-      chunkElements: inference ? (options.chunkElements ?? 2 ** 23) : 0,
-    };
-    const useFused = inference && options.fused !== false;
     const p = (name: string): tf.Tensor => {
       const v = this.params.get(name);
       if (!v) throw new Error(`MedNeXt: parameter '${name}' is missing`);
       return v;
     };
-    if (useFused) {
-      const whole = this.forwardInKernelMemory(x, p, ds);
-      if (whole) return whole;
+    const plan = this.plan(options);
+    if (plan.engine === 'kernel-heap') {
+      this.kernelHeap ??= new KernelHeapNetwork(this.architecture);
+      return this.kernelHeap.forward(x, p, ds);
     }
-    // Under a tape: the memory-lean custom-gradient path (same values), optionally recomputed per block.
-    const taped = !inference;
-    const checkpoint = taped && (options.checkpointBlocks ?? this.config.checkpoint_style === 'outside_block');
-    const trainBlock = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D => {
-      if (options.leanGradients === false) return runBlock(t, b, p, blockOptions);
-      // Safe here: the root of the gradient is the caller's loss and the requested tensors are variables.
-      if (!checkpoint) return withGradientRelease(() => runBlockTrain(t, b, p));
-      const names = [...this.params.keys()].filter((name) => name.startsWith(`${b.name}.`));
-      return withGradientRelease(() => checkpointed((xi, pi) => runBlockTrain(xi, b, pi), t, names, p));
-    };
-    const head = (h: tf.Tensor5D, name: string): tf.Tensor5D =>
-      tf.tidy(() => pointwiseTransposed(h, p(`${name}.conv_out.weight`), p(`${name}.conv_out.bias`)));
-    // Each block runs in its own tidy so a large patch only keeps the live activations.
-    const step = (h: tf.Tensor5D, fn: (t: tf.Tensor5D) => tf.Tensor5D, keepInput: boolean): tf.Tensor5D => {
-      const out = tf.tidy(() => fn(h));
-      if (!keepInput) h.dispose();
-      return out;
-    };
-    // The fused kernel where it applies (null otherwise), else the composite block.
-    const block = (t: tf.Tensor5D, b: BlockSpec): tf.Tensor5D =>
-      taped
-        ? trainBlock(t, b)
-        : ((useFused ? runFusedBlock(t, b, p, this.fusedWeights) : null) ?? runBlock(t, b, p, blockOptions));
-    // Under the lean tape the skip addition keeps nothing (tfjs's add keeps both inputs alive).
-    const addSkip = (a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D =>
-      taped && options.leanGradients !== false ? withGradientRelease(() => add5Lean(a, b)) : add5(a, b);
-    const outputs: tf.Tensor5D[] = [];
-    const skips: tf.Tensor5D[] = [];
-    let h = step(x, (t) => pointwise(t, p('stem.weight'), p('stem.bias')), true);
-    for (let j = 0; j < 4; j++) {
-      for (const b of arch.encoders[j]) h = step(h, (t) => block(t, b), false);
-      skips.push(h);
-      h = step(h, (t) => block(t, arch.downs[j]), true);
-    }
-    for (const b of arch.bottleneck) h = step(h, (t) => block(t, b), false);
-    const dsOut: tf.Tensor5D[] = [];
-    if (ds) dsOut.push(head(h, 'out_4'));
-    for (let i = 0; i < 4; i++) {
-      const j = 3 - i;
-      const skip = skips[j];
-      h = step(h, (t) => addSkip(block(t, arch.ups[i]), skip), false);
-      skip.dispose();
-      for (const b of arch.decoders[i]) h = step(h, (t) => block(t, b), false);
-      if (ds && j > 0) dsOut.push(head(h, `out_${j}`));
-    }
-    outputs.push(head(h, 'out_0'));
-    h.dispose();
-    // dsOut was filled deepest first (out_4, out_3, ..., out_1); the official order is out_1..out_4.
-    outputs.push(...dsOut.reverse());
-    return outputs;
-  }
-
-  /**
-   * The whole pass in the WebAssembly kernels' memory ({@link HostNetwork}), one sample at a time, or null where
-   * it does not apply (another backend, fast kernels off, a block the fused kernel does not take).
-   */
-  private forwardInKernelMemory(x: tf.Tensor5D, p: (name: string) => tf.Tensor, ds: boolean): tf.Tensor5D[] | null {
-    if (!fusedBlocksUsable() || !hostNetworkSupports(this.architecture)) return null;
-    this.hostNetwork ??= new HostNetwork(this.architecture);
-    const [n, d, h, w, c] = x.shape;
-    const rt = wasmKernels.getKernelRuntime();
-    const net = this.hostNetwork;
-    net.prepare(rt, p);
-    const perSample = d * h * w * c;
-    const nClasses = this.resolved.nClasses;
-    const shapes = Array.from({ length: ds ? 5 : 1 }, (_, o) => [n, d >> o, h >> o, w >> o, nClasses]);
-    // The input is read and the outputs written in place in the backend's memory (no host copies).
-    const outs = wasmKernels.withHostArrays([x], shapes, ([data], outArrays) => {
-      for (let i = 0; i < n; i++) {
-        const slice = (a: Float32Array, per: number): Float32Array => a.subarray(i * per, (i + 1) * per);
-        const mine = outArrays.map((a) => slice(a, a.length / n));
-        net.run(rt, p, slice(data, perSample), [d, h, w], ds, mine);
-      }
+    const engine = new TfjsEngine(plan, {
+      params: p,
+      paramNames: [...this.params.keys()],
+      fusedWeights: this.fusedWeights,
     });
-    return outs as tf.Tensor5D[];
+    return walkMedNeXt(this.architecture, engine, x, { deepSupervision: ds });
   }
 
   /**
@@ -289,7 +223,7 @@ export class MedNeXt {
   /** Frees every variable. */
   dispose(): void {
     this.fusedWeights.clear();
-    this.hostNetwork?.dispose();
+    this.kernelHeap?.dispose();
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }

@@ -2,7 +2,7 @@
  * A small helper to assemble an ONNX graph node by node: unique value names, shared constants,
  * and the attribute boilerplate of the few operators a MedNeXt export uses.
  */
-import { OnnxDataType, type OnnxAttributeValue, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import { OnnxDataType, type OnnxAttributeValue, type OnnxNode, type OnnxTensor } from '../../../export/onnx-proto.js';
 
 /** Attributes of an ONNX Conv / ConvTranspose over 3 spatial axes. */
 export interface Conv3dAttrs {

@@ -7,14 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels } from '@mednext-ts/tensor3d';
-import { fusedBlocksUsable } from './fused-blocks.js';
-import { NORM_EPS } from './layers.js';
-import { leanCustomGrad } from './lean-grad.js';
-
-/** Whether {@link fusedTailLean} can run now (a host backend with the fast kernels on). */
-export function fusedTailUsable(): boolean {
-  return fusedBlocksUsable();
-}
+import { NORM_EPS } from '../../../model/architecture.js';
+import { leanCustomGrad } from './lean-ops.js';
 
 /** Host copies in the kernels' layouts; w2 is PyTorch's [E, C], w3 [Cout, E]. */
 function tailWeights(params: tf.Tensor[]): wasmKernels.BlockTailWeights {

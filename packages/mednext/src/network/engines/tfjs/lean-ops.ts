@@ -13,7 +13,8 @@
  * (portability across the cpu, wasm and webgpu backends).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NORM_EPS, padFront, spread2 } from './layers.js';
+import { NORM_EPS } from '../../../model/architecture.js';
+import { alongSpatialAxes, padFront, spread2, subsample2 } from './layers.js';
 
 /** What a {@link leanCustomGrad} forward function returns: the value and its backward pass. */
 export interface LeanGradResult {
@@ -214,20 +215,9 @@ export function addLean<T extends tf.Tensor>(a: T, b: T): T {
   return addSameOp(a, b) as T;
 }
 
-/** Drops the first voxel of D, H and W, per axis on rank-3 views (the adjoint of {@link padFront}). */
+/** Drops the first voxel of D, H and W (the adjoint of {@link padFront}). */
 function dropFront(x: tf.Tensor5D): tf.Tensor5D {
-  let y: tf.Tensor = x;
-  for (let axis = 1; axis <= 3; axis++) {
-    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const n = y.shape[axis];
-    const kept = tf.slice(tf.reshape(y, [before, n, after]), [0, 1, 0], [before, n - 1, after]);
-    y = tf.reshape(
-      kept,
-      y.shape.map((d, i) => (i === axis ? n - 1 : d)),
-    );
-  }
-  return y as tf.Tensor5D;
+  return alongSpatialAxes(x, (v) => tf.slice(v, [0, 1, 0], [v.shape[0], v.shape[1] - 1, v.shape[2]]));
 }
 
 const padFrontOp = leanCustomGrad((...args: unknown[]) => {
@@ -243,39 +233,10 @@ export function padFrontLean(x: tf.Tensor5D): tf.Tensor5D {
   return padFrontOp(x) as tf.Tensor5D;
 }
 
-/**
- * Voxels 0, 2, 4, ... on every spatial axis (what `subsample2` in layers.ts computes) with every op on rank ≤ 4
- * views, odd sizes included: subsample2 pads odd axes at rank 5, which tfjs-webgpu cannot compile, and
- * the adjoint of {@link spread2} always sees odd sizes (2n − 1).
- */
-function pickEven(x: tf.Tensor5D): tf.Tensor5D {
-  let y: tf.Tensor = x;
-  for (let axis = 1; axis <= 3; axis++) {
-    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const n = y.shape[axis];
-    const half = Math.ceil(n / 2);
-    let view: tf.Tensor = tf.reshape(y, [before, n, after]);
-    if (n % 2 === 1) {
-      view = tf.pad(view, [
-        [0, 0],
-        [0, 1],
-        [0, 0],
-      ]);
-    }
-    const picked = tf.slice(tf.reshape(view, [before, half, 2, after]), [0, 0, 0, 0], [before, half, 1, after]);
-    y = tf.reshape(
-      picked,
-      y.shape.map((d, i) => (i === axis ? half : d)),
-    );
-  }
-  return y as tf.Tensor5D;
-}
-
 const spread2Op = leanCustomGrad((...args: unknown[]) => {
   const [x] = args as [tf.Tensor5D];
   // x[a] lands at 2a on every axis, so the adjoint picks the even positions of dy (n of 2n − 1).
-  return { value: spread2(x), gradFunc: (dy: tf.Tensor) => pickEven(dy as tf.Tensor5D) };
+  return { value: spread2(x), gradFunc: (dy: tf.Tensor) => subsample2(dy as tf.Tensor5D) };
 });
 
 /**
@@ -286,35 +247,28 @@ export function spread2Lean(x: tf.Tensor5D): tf.Tensor5D {
   return spread2Op(x) as tf.Tensor5D;
 }
 
-/** Zero-pads D, H and W at the end up to `shape`'s sizes, per axis on rank-3 views. */
+/** Zero-pads D, H and W at the end up to `shape`'s sizes. */
 function padEndTo(x: tf.Tensor5D, shape: number[]): tf.Tensor5D {
-  let y: tf.Tensor = x;
-  for (let axis = 1; axis <= 3; axis++) {
-    const extra = shape[axis] - y.shape[axis];
-    if (extra === 0) continue;
-    const before = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-    const after = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const padded = tf.pad(tf.reshape(y, [before, y.shape[axis], after]), [
-      [0, 0],
-      [0, extra],
-      [0, 0],
-    ]);
-    y = tf.reshape(
-      padded,
-      y.shape.map((d, i) => (i === axis ? shape[axis] : d)),
-    );
-  }
-  return y as tf.Tensor5D;
+  return alongSpatialAxes(x, (v, axis) => {
+    const extra = shape[axis] - v.shape[1];
+    return extra === 0
+      ? v
+      : tf.pad(v, [
+          [0, 0],
+          [0, extra],
+          [0, 0],
+        ]);
+  });
 }
 
 const subsample2Op = leanCustomGrad((...args: unknown[]) => {
   const [x] = args as [tf.Tensor5D];
   const shape = x.shape;
   // Voxel 2a goes to a, so the adjoint spreads dy back to the even positions (zeros elsewhere).
-  return { value: pickEven(x), gradFunc: (dy: tf.Tensor) => padEndTo(spread2(dy as tf.Tensor5D), shape) };
+  return { value: subsample2(x), gradFunc: (dy: tf.Tensor) => padEndTo(spread2(dy as tf.Tensor5D), shape) };
 });
 
-/** `subsample2` of layers.ts (voxels 0, 2, 4, ... on every spatial axis) keeping nothing for the backward pass. */
+/** {@link subsample2} (voxels 0, 2, 4, ... on every spatial axis) keeping nothing for the backward pass. */
 export function subsample2Lean(x: tf.Tensor5D): tf.Tensor5D {
   return subsample2Op(x) as tf.Tensor5D;
 }
@@ -331,11 +285,4 @@ export function reshapeLean<R extends tf.Rank>(x: tf.Tensor, shape: number[]): t
     return { value: tf.reshape(t, shape), gradFunc: (dy: tf.Tensor) => tf.reshape(dy, inShape) };
   });
   return op(x) as tf.Tensor<R>;
-}
-
-/** Same-shape addition of two NDHWC tensors on `[M, C]` views, keeping nothing for the backward pass. */
-export function add5Lean(a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D {
-  const c = a.shape[4];
-  const sum = addLean(reshapeLean<tf.Rank.R2>(a, [-1, c]), reshapeLean<tf.Rank.R2>(b, [-1, c]));
-  return reshapeLean<tf.Rank.R5>(sum, a.shape);
 }

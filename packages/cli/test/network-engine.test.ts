@@ -39,7 +39,7 @@ describe('chooseNetworkEngine', () => {
       mayHaveGpu: () => false,
       acquire: async () => ((probed = true), Promise.reject(new Error('unreachable'))),
     });
-    expect(none).toEqual({ engine: 'tfjs', reason: 'no GPU device on this machine' });
+    expect(none).toEqual({ engine: 'tfjs', reason: 'tfjs: no GPU device on this machine' });
     expect(probed).toBe(false);
     const failed = await chooseNetworkEngine('auto', {
       mayHaveGpu: () => true,
@@ -53,7 +53,7 @@ describe('chooseNetworkEngine', () => {
     const gpu = fakeGpu('SwiftShader', true);
     const choice = await chooseNetworkEngine('webgpu', { acquire: gpu.acquire });
     expect(choice.engine).toBe('webgpu');
-    expect(choice.reason).toMatch(/requested explicitly; a software adapter/);
+    expect(choice.reason).toMatch(/requested explicitly \(SwiftShader\); a software adapter/);
     await expect(
       chooseNetworkEngine('webgpu', { acquire: () => Promise.reject(new Error('navigator.gpu offers no adapter')) }),
     ).rejects.toThrow(/--backend webgpu: navigator.gpu offers no adapter\. Hint: in Node install the webgpu package/);
@@ -61,7 +61,7 @@ describe('chooseNetworkEngine', () => {
 
   it('other backends keep tfjs', async () => {
     for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
-      expect(await chooseNetworkEngine(backend)).toEqual({ engine: 'tfjs', reason: `--backend ${backend}` });
+      expect(await chooseNetworkEngine(backend)).toEqual({ engine: 'tfjs', reason: `tfjs: --backend ${backend}` });
     }
   });
 });

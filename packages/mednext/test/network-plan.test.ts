@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildArchitecture, type Architecture } from '../src/model/architecture.js';
 import { resolveConfig, type MedNeXtConfig } from '../src/model/config.js';
 import { MedNeXt } from '../src/model/mednext.js';
-import { planForward, type ForwardEnvironment, type ForwardRequest } from '../src/network/plan.js';
+import { planDeviceEngine, planForward, type ForwardEnvironment, type ForwardRequest } from '../src/network/plan.js';
 import { useBackend } from './helpers.js';
 
 const base: MedNeXtConfig = {
@@ -143,6 +143,36 @@ describe('MedNeXt.plan reads the live environment', () => {
       }
     } finally {
       model.dispose();
+    }
+  });
+});
+
+describe('planDeviceEngine: WebGPU engine or tfjs for inference', () => {
+  const h100 = { found: true as const, description: 'NVIDIA H100 80GB HBM3', software: false };
+  const llvmpipe = { found: true as const, description: 'llvmpipe (LLVM 15.0.6, 256 bits)', software: true };
+  const none = { found: false as const, reason: 'no WebGPU adapter (no Vulkan driver)' };
+
+  it('auto takes a hardware adapter and keeps tfjs on a software one or none', () => {
+    expect(planDeviceEngine('auto', h100)).toEqual({
+      engine: 'webgpu',
+      reason: 'webgpu: a GPU adapter was found (NVIDIA H100 80GB HBM3)',
+    });
+    expect(planDeviceEngine('auto', llvmpipe).engine).toBe('tfjs');
+    expect(planDeviceEngine('auto', llvmpipe).reason).toMatch(/software one \(llvmpipe.*CPU kernels are faster/);
+    expect(planDeviceEngine('auto', none)).toEqual({ engine: 'tfjs', reason: `tfjs: ${none.reason}` });
+  });
+
+  it('webgpu takes any adapter, says when it is a software one, and refuses none', () => {
+    expect(planDeviceEngine('webgpu', h100).reason).toBe('webgpu: requested explicitly (NVIDIA H100 80GB HBM3)');
+    expect(planDeviceEngine('webgpu', llvmpipe).reason).toMatch(
+      /requested explicitly \(llvmpipe.*\); a software adapter/,
+    );
+    expect(() => planDeviceEngine('webgpu', none)).toThrow(/--backend webgpu: no WebGPU adapter \(no Vulkan driver\)/);
+  });
+
+  it('other backends keep tfjs without looking at the probe', () => {
+    for (const backend of ['cpu', 'wasm', 'tensorflow']) {
+      expect(planDeviceEngine(backend, h100)).toEqual({ engine: 'tfjs', reason: `tfjs: --backend ${backend}` });
     }
   });
 });

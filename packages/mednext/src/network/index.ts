@@ -16,12 +16,15 @@ export {
   DEFAULT_CHUNK_ELEMENTS,
   currentForwardEnvironment,
   fusedBlockSupports,
+  planDeviceEngine,
   planForward,
   type BlockPath,
   type ForwardEngineName,
   type ForwardEnvironment,
   type ForwardPlan,
   type ForwardRequest,
+  type DeviceEnginePlan,
+  type GpuProbeResult,
 } from './plan.js';
 /** One MedNeXt block on tfjs tensors (plain ops), for experiments and block-level fixtures. */
 export { runBlock, type BlockRunOptions } from './engines/tfjs/block.js';

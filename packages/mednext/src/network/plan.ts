@@ -170,3 +170,47 @@ export function planForward(request: ForwardRequest): ForwardPlan {
       `${blocks.length} blocks, composite on ${describeUnsupported(unsupported)}${chunks}`,
   );
 }
+
+/** What a GPU probe found, for {@link planDeviceEngine}. */
+export type GpuProbeResult =
+  | { found: true; description: string; software: boolean }
+  | { found: false; reason: string }
+  /** The probe was not run (e.g. no GPU device node on this machine): nothing to pay for on CPU-only machines. */
+  | { found: false; notProbed: true; reason: string };
+
+/** The decision of {@link planDeviceEngine}: the WebGPU engine, or tfjs (whose own engines {@link planForward} picks). */
+export interface DeviceEnginePlan {
+  engine: 'webgpu' | 'tfjs';
+  reason: string;
+}
+
+/**
+ * Chooses between the WebGPU engine and tfjs for inference from the `--backend` preference and what a GPU probe
+ * found (the caller probes; this decides):
+ * - `webgpu`: the WebGPU engine on whatever adapter there is (an error when there is none);
+ * - `auto`: the WebGPU engine only on a hardware adapter. Software adapters (llvmpipe, lavapipe, SwiftShader,
+ *   WARP) are correct but slower than the CPU kernels, so `auto` keeps tfjs and its kernel-heap engine there;
+ * - any other backend: tfjs.
+ *
+ * @throws Error when `webgpu` is requested and the probe found no adapter
+ * @example
+ * ```ts
+ * planDeviceEngine('auto', { found: true, description: 'NVIDIA H100', software: false }).engine; // 'webgpu'
+ * ```
+ */
+export function planDeviceEngine(preference: string, gpu: GpuProbeResult): DeviceEnginePlan {
+  if (preference === 'webgpu') {
+    if (!gpu.found) throw new Error(`--backend webgpu: ${gpu.reason}`);
+    const slow = gpu.software ? '; a software adapter, slower than the CPU kernels' : '';
+    return { engine: 'webgpu', reason: `webgpu: requested explicitly (${gpu.description})${slow}` };
+  }
+  if (preference !== 'auto') return { engine: 'tfjs', reason: `tfjs: --backend ${preference}` };
+  if (!gpu.found) return { engine: 'tfjs', reason: `tfjs: ${gpu.reason}` };
+  if (gpu.software) {
+    return {
+      engine: 'tfjs',
+      reason: `tfjs: the only WebGPU adapter is a software one (${gpu.description}); the CPU kernels are faster`,
+    };
+  }
+  return { engine: 'webgpu', reason: `webgpu: a GPU adapter was found (${gpu.description})` };
+}

@@ -11,6 +11,7 @@
  * - any other backend: tfjs, as before.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { planDeviceEngine, type GpuProbeResult } from '@mednext-ts/mednext';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { acquireGpuDevice, type AcquiredGpuDevice, type GpuAdapterSummary } from '@mednext-ts/tensor3d/webgpu';
 
@@ -44,7 +45,7 @@ export interface GpuProbe {
 }
 
 /**
- * Picks the network engine for `preference` (the `--backend` flag).
+ * Probes for a GPU as `preference` (the `--backend` flag) needs, and lets {@link planDeviceEngine} decide.
  * @throws Error when `webgpu` is requested and no adapter can be had (the message says why)
  */
 export async function chooseNetworkEngine(
@@ -52,36 +53,31 @@ export async function chooseNetworkEngine(
   probe: GpuProbe = {},
 ): Promise<NetworkEngineChoice> {
   const acquire = probe.acquire ?? (() => acquireGpuDevice());
-  if (preference === 'webgpu') {
-    let acquired;
+  let acquired: AcquiredGpuDevice | undefined;
+  let found: GpuProbeResult;
+  if (preference !== 'webgpu' && preference !== 'auto') {
+    found = { found: false, notProbed: true, reason: 'not probed' };
+  } else if (preference === 'auto' && !(probe.mayHaveGpu ?? mayHaveGpu)()) {
+    found = { found: false, notProbed: true, reason: 'no GPU device on this machine' };
+  } else {
     try {
       acquired = await acquire();
+      found = { found: true, description: acquired.adapter.description, software: acquired.adapter.software };
     } catch (error) {
-      throw new Error(
-        `--backend webgpu: ${(error as Error).message}. Hint: in Node install the webgpu package and a Vulkan driver (or Mesa EGL for a software adapter)`,
-        { cause: error },
-      );
-    }
-    return {
-      engine: 'webgpu',
-      reason: `requested explicitly${acquired.adapter.software ? '; a software adapter, slower than the CPU kernels' : ''}`,
-      adapter: acquired.adapter,
-      device: acquired.device,
-    };
-  }
-  if (preference !== 'auto') return { engine: 'tfjs', reason: `--backend ${preference}` };
-  if (!(probe.mayHaveGpu ?? mayHaveGpu)()) return { engine: 'tfjs', reason: 'no GPU device on this machine' };
-  try {
-    const acquired = await acquire();
-    if (acquired.adapter.software) {
-      acquired.device.destroy();
-      return {
-        engine: 'tfjs',
-        reason: `the only WebGPU adapter is a software one (${acquired.adapter.description}); the CPU kernels are faster`,
+      const message = (error as Error).message;
+      found = {
+        found: false,
+        reason:
+          preference === 'webgpu'
+            ? `${message}. Hint: in Node install the webgpu package and a Vulkan driver (or Mesa EGL for a software adapter)`
+            : `no WebGPU adapter (${message})`,
       };
     }
-    return { engine: 'webgpu', reason: 'a GPU adapter was found', adapter: acquired.adapter, device: acquired.device };
-  } catch (error) {
-    return { engine: 'tfjs', reason: `no WebGPU adapter (${(error as Error).message})` };
   }
+  const plan = planDeviceEngine(preference, found);
+  if (plan.engine !== 'webgpu') {
+    acquired?.device.destroy();
+    return plan;
+  }
+  return { ...plan, adapter: acquired?.adapter, device: acquired?.device };
 }

@@ -129,4 +129,19 @@ describe.skipIf(skip !== null)(`MedNeXt in headless Chromium${skip ? ` (skipped:
     expectMatchesNode(r, 'page, tfjs-webgpu', 'webgpu');
     // About 17 s on SwiftShader here, mostly shader compilation: allow for a loaded machine.
   }, 120_000);
+
+  it('same forward on the WebGPU engine (createWebGpuNetwork, the project WGSL kernels) in the page', async (ctx) => {
+    const missing = await page.call('webGpuMissing');
+    ctx.skip(missing !== null, `no WebGPU in this browser: ${missing}`);
+    const r = await page.call('webGpuEngineForward', request);
+    console.log(
+      `WebGPU engine on ${r.adapter} (software ${r.software}): first forward ${r.firstMs.toFixed(0)} ms, steady ${r.steadyMs.toFixed(0)} ms`,
+    );
+    expectMatchesNode(
+      { ...r, tfjsBackend: 'webgpu-engine', context: 'window' },
+      'page, WebGPU engine',
+      'webgpu-engine',
+    );
+    // First forward about 45-55 s on SwiftShader here (shader compilation), steady about 3 s.
+  }, 240_000);
 });

@@ -6,6 +6,7 @@ import { depthwiseCheck } from './depthwise.js';
 import { kernelBench, kernelThreadsCheck } from './kernel-threads.js';
 import { mednextForward } from './mednext-main.js';
 import { niftiCheck, niftiRejection } from './nifti.js';
+import { webGpuEngineForward } from './webgpu-engine.js';
 import { callWorker } from './worker-call.js';
 import type { MednextTestPage, NetworkBenchRequest, NetworkTiming, PageEnvironment } from './protocol.js';
 
@@ -33,6 +34,7 @@ const api: MednextTestPage = {
   niftiRejection,
   depthwise: depthwiseCheck,
   mednextForward,
+  webGpuEngineForward,
   kernelThreads: kernelThreadsCheck,
   kernelBench,
   networkBench,

@@ -96,6 +96,17 @@ export interface MedNeXtResult {
   data: number[];
 }
 
+/** Result of the MedNeXt forward on the WebGPU engine: the adapter, first and steady times, the logits. */
+export interface WebGpuEngineResult {
+  adapter: string;
+  /** Whether the adapter is a CPU rasteriser (SwiftShader here). */
+  software: boolean;
+  firstMs: number;
+  steadyMs: number;
+  shape: number[];
+  data: number[];
+}
+
 /** Result of the WebAssembly kernel threads check (run inside a dedicated worker). */
 export interface KernelThreadsResult {
   /** Fallback reason of a 2-thread runtime created on the page's main thread (it must fall back). */
@@ -146,6 +157,8 @@ export interface MednextTestPage {
   niftiRejection(url: string): Promise<NiftiRejection>;
   depthwise(backend: 'wasm' | 'webgpu' | 'cpu'): Promise<DepthwiseResult>;
   mednextForward(request: MedNeXtRequest): Promise<MedNeXtResult>;
+  /** The same network on the project's WebGPU engine (main thread). */
+  webGpuEngineForward(request: MedNeXtRequest): Promise<WebGpuEngineResult>;
   kernelThreads(): Promise<KernelThreadsResult>;
   /** Benchmark: the kernels on a `side`³ volume at 1 and 2 threads, median of `repeats`. */
   kernelBench(side: number, repeats: number): Promise<{ relaxedSimd: boolean; timings: KernelTiming[] }>;

@@ -14,3 +14,9 @@ export * from './training/index.js';
 export * from './export/index.js';
 export * from './seed-paper/index.js';
 export * from './evaluation/index.js';
+export {
+  createWebGpuNetwork,
+  type WebGpuNetwork,
+  type WebGpuNetworkOptions,
+  type WebGpuForwardOptions,
+} from './network/engines/webgpu/index.js';

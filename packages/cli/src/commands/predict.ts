@@ -5,6 +5,7 @@ import {
   checkFiniteInput,
   describeCount,
   describeInferredConfig,
+  onWebGpu,
   recordedNormalization,
   resolveShard,
   segmentCase,
@@ -27,6 +28,7 @@ import { orientationCodes } from '@mednext-ts/io-nifti';
 import { removeStaleTemporaryFiles } from '@mednext-ts/io-nifti/node';
 import type { BackendPreference } from '@mednext-ts/tensor3d';
 import { BACKEND_CHOICES, Progress, findTask, setupBackend } from '../lib/inference/runtime.js';
+import { chooseNetworkEngine } from '../lib/inference/network-engine.js';
 import { exists, findTruthFile, readTruth, summarise, writeOverlays } from '../lib/inference/case-output.js';
 import { checkModelsAgainstTask, type LoadedModel } from '../lib/inference/models.js';
 import {
@@ -162,7 +164,12 @@ export default class Predict extends Command {
       description: 'worker threads of the WebAssembly SIMD kernels on the CPU backends (default: cores, at most 4)',
       min: 1,
     }),
-    backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
+    backend: Flags.string({
+      description:
+        'compute backend; webgpu runs the network on the WebGPU engine, auto does so on a hardware GPU (not on software adapters such as llvmpipe or SwiftShader, where the CPU kernels are faster)',
+      options: [...BACKEND_CHOICES],
+      default: 'auto',
+    }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress output' }),
     json: Flags.boolean({ description: 'print a JSON summary (settings and one entry per case) on stdout at the end' }),
   };
@@ -189,15 +196,30 @@ export default class Predict extends Command {
       }
     }
     const requestedTask = flags.task ? await findTask(this.config, flags.task) : undefined;
-    const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
-    if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
+    const engine = await chooseNetworkEngine(flags.backend as BackendPreference).catch((error: Error) =>
+      this.error(error.message),
+    );
+    // With the WebGPU engine only the small tensor work outside the network is left to tfjs: the CPU backends.
+    const backend = await setupBackend(
+      engine.engine === 'webgpu' ? 'auto' : (flags.backend as BackendPreference),
+      flags.threads,
+    );
+    if (!flags.quiet) {
+      this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
+      this.logToStderr(
+        engine.engine === 'webgpu'
+          ? `network: WebGPU engine on ${engine.adapter!.description} (${engine.reason})`
+          : `network: ${backend.backend} (${engine.reason})`,
+      );
+    }
 
     const models: LoadedModel[] = [];
     for (const file of modelFiles) {
-      const model = await loadInferenceModel(file, { patchSize, defaultPatchSize: requestedTask?.windowSize });
+      let model = await loadInferenceModel(file, { patchSize, defaultPatchSize: requestedTask?.windowSize });
       if (model.info.inferred && !flags.quiet) {
         this.logToStderr(`${file}: ${describeInferredConfig(model.info.inferred)}`);
       }
+      if (engine.engine === 'webgpu') model = await onWebGpu(model, { device: engine.device });
       models.push(model);
     }
     const taskId = flags.task ?? models[0]!.info.task;
@@ -326,6 +348,7 @@ export default class Predict extends Command {
     }
     progress.stop();
     for (const m of models) m.dispose?.();
+    engine.device?.destroy();
     if (!flags.quiet)
       this.logToStderr(`done: ${done} predicted, ${skipped} skipped (output existed), ${failed.length} failed`);
     if (flags.json) {

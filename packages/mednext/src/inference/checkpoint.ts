@@ -119,6 +119,7 @@ export function inferenceModelFromBytes(
     inChannels: model.resolved.inChannels,
     outChannels: model.resolved.nClasses,
     dispose: () => model.dispose(),
+    network: model,
     info,
   };
 }

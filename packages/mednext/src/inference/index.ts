@@ -8,3 +8,4 @@ export * from './pipeline.js';
 export * from './predictor.js';
 export * from './case-pipelines.js';
 export * from './case-images.js';
+export { onWebGpu, webGpuPredictor } from './webgpu-predictor.js';

@@ -17,6 +17,8 @@ export interface InferenceModel {
   outChannels: number;
   /** Frees the model's memory. */
   dispose?: () => void;
+  /** The network itself, for engines that run it elsewhere (e.g. {@link onWebGpu}). */
+  network?: MedNeXt;
 }
 
 /**

@@ -1,0 +1,155 @@
+/// <reference types="@webgpu/types" />
+/**
+ * `createWebGpuNetwork`: a MedNeXt model on the GPU through WebGPU — weights uploaded once, each forward pass
+ * recorded into one command encoder by {@link walkMedNeXt} over {@link WebGpuEngine}, submitted, read back.
+ */
+import { acquireGpuDevice, GpuRuntime, sigmoid, type GpuAdapterSummary } from '@mednext-ts/tensor3d/webgpu';
+import type { MedNeXt } from '../../../model/mednext.js';
+import { walkMedNeXt } from '../../engine.js';
+import { WebGpuEngine, type GpuValue } from './engine.js';
+import { GpuWeights } from './weights.js';
+
+/** Options of {@link createWebGpuNetwork}. */
+export interface WebGpuNetworkOptions {
+  /** Run on this device instead of acquiring one (`navigator.gpu` / the `webgpu` package). */
+  device?: GPUDevice;
+  /**
+   * f16 storage with f32 accumulation. Not implemented yet: passing `true` is an error (f32 is always used,
+   * which is what every adapter supports).
+   */
+  f16?: boolean;
+}
+
+/** Options of {@link WebGpuNetwork.forward}. */
+export interface WebGpuForwardOptions {
+  /** Also return the deep-supervision heads (default: the model's `deep_supervision`). */
+  deepSupervision?: boolean;
+  /** Apply the logistic function on the GPU (region probabilities instead of logits). Default false. */
+  sigmoid?: boolean;
+}
+
+/** A MedNeXt model resident on a GPU. */
+export interface WebGpuNetwork {
+  /**
+   * Runs the network on one sample.
+   * @param x input, NCDHW with N = 1: `in_channels x D x H x W` values
+   * @param spatial `[D, H, W]`, each a multiple of 16
+   * @returns logits, NCDHW (N = 1), in the official head order: `[out_0]`, or with deep supervision
+   *   `[out_0 (S), out_1 (S/2), ..., out_4 (S/16)]`
+   */
+  forward(x: Float32Array, spatial: [number, number, number], options?: WebGpuForwardOptions): Promise<Float32Array[]>;
+  /** The adapter the network runs on. */
+  readonly adapter: { description: string; backend?: string; limits: Record<string, number>; features: string[] };
+  /** Whether that adapter is a CPU rasteriser (llvmpipe, SwiftShader...): correct, but slower than the CPU kernels. */
+  readonly software: boolean;
+  /** Most GPU bytes the network has had allocated at once (weights, activations, parameter uniforms). */
+  peakBytes(): number;
+  /** Frees the GPU buffers (and the device, when the network acquired it). */
+  dispose(): void;
+}
+
+function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
+  const limits: Record<string, number> = {};
+  for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']) {
+    limits[key] = (device.limits as unknown as Record<string, number>)[key];
+  }
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const description = info?.description || info?.device || info?.vendor || 'device given by the caller';
+  return { description, limits, features: [...device.features].map(String).sort(), software: false };
+}
+
+/**
+ * Puts `model` on a GPU.
+ *
+ * @example
+ * ```ts
+ * const net = await createWebGpuNetwork(model);
+ * const [logits] = await net.forward(input, [128, 160, 112]); // input: 1 x 4 x 128 x 160 x 112, NCDHW
+ * console.log(net.adapter.description, net.peakBytes());
+ * net.dispose();
+ * ```
+ * @throws GpuUnavailableError when no WebGPU adapter can be had (the message says why)
+ */
+export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetworkOptions = {}): Promise<WebGpuNetwork> {
+  if (options.f16) {
+    throw new Error('createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32');
+  }
+  const acquired = options.device ? undefined : await acquireGpuDevice();
+  const device = options.device ?? (acquired as { device: GPUDevice }).device;
+  const summary = acquired?.adapter ?? summarizeDevice(device);
+  const rt = new GpuRuntime(device);
+  const weights = await GpuWeights.upload(rt, model);
+  const arch = model.architecture;
+  const inChannels = arch.config.inChannels;
+  let queue: Promise<unknown> = Promise.resolve();
+  let disposed = false;
+
+  const run = async (
+    x: Float32Array,
+    spatial: [number, number, number],
+    ds: boolean,
+    probabilities: boolean,
+  ): Promise<Float32Array[]> => {
+    if (disposed) throw new Error('WebGPU MedNeXt: forward after dispose()');
+    if (spatial.length !== 3 || spatial.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
+      throw new Error(
+        `WebGPU MedNeXt: every spatial dimension must be a positive multiple of 16 (4 down/up levels), got ${spatial.join('x')}`,
+      );
+    }
+    const expected = inChannels * spatial[0] * spatial[1] * spatial[2];
+    if (x.length !== expected) {
+      throw new Error(
+        `WebGPU MedNeXt: input has ${x.length} values, expected ${inChannels}x${spatial.join('x')} = ${expected} (NCDHW, one sample)`,
+      );
+    }
+    if (ds && arch.heads.length < 5) {
+      throw new Error('WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads');
+    }
+    const input: GpuValue = { tensor: rt.upload(x, 'input'), channels: inChannels, size: [...spatial] };
+    const engine = new WebGpuEngine(rt, weights, arch);
+    let outputs: GpuValue[] = [];
+    try {
+      outputs = walkMedNeXt(arch, engine, input, { deepSupervision: ds });
+      if (probabilities) {
+        outputs = outputs.map((logits) => {
+          const p = { ...logits, tensor: rt.tensor(logits.tensor.length, 'probabilities') };
+          sigmoid(rt, { input: logits.tensor, output: p.tensor });
+          rt.release(logits.tensor);
+          return p;
+        });
+      }
+      return await rt.finish(outputs.map((o) => o.tensor));
+    } catch (e) {
+      await rt.abort();
+      throw e;
+    } finally {
+      rt.release(input.tensor);
+      for (const o of outputs) rt.release(o.tensor);
+    }
+  };
+
+  return {
+    adapter: {
+      description: summary.description,
+      backend: summary.backend,
+      limits: summary.limits,
+      features: summary.features,
+    },
+    software: summary.software,
+    forward(x, spatial, opts = {}) {
+      const ds = opts.deepSupervision ?? model.resolved.deepSupervision;
+      // One forward at a time: they share the runtime's encoder and buffer pool.
+      const result = queue.then(() => run(x, spatial, ds, !!opts.sigmoid));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    peakBytes: () => rt.peakBytes,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      weights.dispose();
+      rt.dispose();
+      if (acquired) device.destroy();
+    },
+  };
+}

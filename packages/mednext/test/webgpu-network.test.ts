@@ -1,0 +1,192 @@
+/**
+ * The WebGPU engine (createWebGpuNetwork) against the official fixtures, on whatever adapter the machine has
+ * (Dawn's OpenGL ES backend on Mesa llvmpipe here). Same tolerance as the CPU fixture tests:
+ * |a − b| ≤ 1e-4 + 1e-4·|b|. WebGPU is expected: without an adapter these tests FAIL with the reason, unless
+ * the environment declares `MEDNEXT_SKIP_WEBGPU=1`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { acquireGpuDevice, GpuRuntime, packBottleneckVectors, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MedNeXt, createWebGpuNetwork, loadStateDict, toNcdhw, toNdhwc, type MedNeXtConfig } from '../src/index.js';
+import { WebGpuEngine } from '../src/network/engines/webgpu/engine.js';
+import { FIXTURES, closeness, readNpyTensor, readSafetensors, sharedFixtures, useBackend } from './helpers.js';
+
+const ATOL = 1e-4;
+const RTOL = 1e-4;
+const SKIP = !!process.env.MEDNEXT_SKIP_WEBGPU;
+
+function fixtureModel(dir: string): MedNeXt {
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as MedNeXtConfig;
+  const model = MedNeXt.create(config, { seed: 7 });
+  loadStateDict(model, readSafetensors(path.join(dir, 'weights.safetensors')).tensors);
+  return model;
+}
+
+function npy(file: string): { data: Float32Array; shape: number[] } {
+  const t = readNpyTensor(file);
+  const out = { data: t.dataSync() as Float32Array, shape: t.shape };
+  t.dispose();
+  return out;
+}
+
+function expectWithin(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  const { ratio, maxAbs } = closeness(actual, expected, ATOL, RTOL);
+  expect(ratio, `${what}: max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
+}
+
+describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixtures', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it('config_a: main and the 4 deep-supervision outputs', { timeout: 240_000 }, async () => {
+    const dir = path.join(FIXTURES, 'config_a');
+    const model = fixtureModel(dir);
+    const net = await createWebGpuNetwork(model);
+    try {
+      const x = npy(path.join(dir, 'input.npy'));
+      const outs = await net.forward(x.data, [32, 32, 32]);
+      const names = ['output_main', 'output_ds1', 'output_ds2', 'output_ds3', 'output_ds4'];
+      expect(outs.length).toBe(5);
+      names.forEach((name, i) => expectWithin(outs[i], npy(path.join(dir, `${name}.npy`)).data, name));
+      // A second forward reuses pooled buffers and cached pipelines: same values, no new allocations.
+      const peak = net.peakBytes();
+      const again = await net.forward(x.data, [32, 32, 32], { deepSupervision: false });
+      expect(again.length).toBe(1);
+      expect(Array.from(again[0])).toEqual(Array.from(outs[0]));
+      expect(net.peakBytes()).toBe(peak);
+      expect(peak).toBeGreaterThan(model.parameterCount() * 4);
+      expect(net.adapter.description.length).toBeGreaterThan(0);
+      expect(net.adapter.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    } finally {
+      net.dispose();
+      model.dispose();
+    }
+  });
+
+  const shared = sharedFixtures();
+  it.runIf(shared !== null)('config_b (exp_r list, 2 blocks per stage)', { timeout: 240_000 }, async () => {
+    const dir = path.join(shared as string, 'config_b');
+    const model = fixtureModel(dir);
+    const net = await createWebGpuNetwork(model);
+    try {
+      const [out] = await net.forward(npy(path.join(dir, 'input.npy')).data, [32, 32, 32]);
+      expectWithin(out, npy(path.join(dir, 'output_main.npy')).data, 'config_b output_main');
+    } finally {
+      net.dispose();
+      model.dispose();
+    }
+  });
+
+  it('the GRN block fixture through the engine', { timeout: 240_000 }, async () => {
+    const sd = readSafetensors(path.join(FIXTURES, 'extras', 'grn_block_weights.safetensors')).tensors;
+    const { device } = await acquireGpuDevice();
+    const rt = new GpuRuntime(device);
+    try {
+      const uploaded = new Map<string, GpuTensor>();
+      const array = (name: string): Float32Array => Float32Array.from(sd.get(name)!.data);
+      for (const name of sd.keys()) uploaded.set(name, rt.upload(array(name), name));
+      const vectors = packBottleneckVectors({
+        gamma: array('norm.weight'),
+        beta: array('norm.bias'),
+        b2: array('conv2.bias'),
+        b3: array('conv3.bias'),
+      });
+      uploaded.set('vectors', rt.upload(vectors, 'vectors'));
+      // Fixture keys have no block prefix; the engine asks for `${block.name}.conv1.weight` with an empty name.
+      const weights = {
+        get: (name: string): GpuTensor => {
+          const t = uploaded.get(name.replace(/^\./, ''));
+          if (!t) throw new Error(`fixture lacks ${name}`);
+          return t;
+        },
+      };
+      const model = MedNeXt.create({ in_channels: 6, n_channels: 6, n_classes: 1, kernel_size: 3 });
+      const engine = new WebGpuEngine(rt, weights, model.architecture);
+      model.dispose();
+      const x = npy(path.join(FIXTURES, 'extras', 'grn_block_input.npy'));
+      expect(x.shape).toEqual([1, 6, 12, 10, 8]);
+      const input = { tensor: rt.upload(x.data, 'x'), channels: 6, size: [12, 10, 8] as [number, number, number] };
+      const spec = { name: '', kind: 'block' as const, cIn: 6, cOut: 6, expR: 3, kernel: 3, residual: true, grn: true };
+      const out = engine.block(input, spec);
+      expectWithin(
+        await rt.read(out.tensor),
+        npy(path.join(FIXTURES, 'extras', 'grn_block_output.npy')).data,
+        'GRN block',
+      );
+    } finally {
+      rt.dispose();
+      device.destroy();
+    }
+  });
+
+  it(
+    'k5, GRN, per-stage exp_r, no residuals, non-cubic input: equals the tfjs forward',
+    { timeout: 240_000 },
+    async () => {
+      const config: MedNeXtConfig = {
+        in_channels: 3,
+        n_channels: 4,
+        n_classes: 2,
+        exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
+        kernel_size: 5,
+        deep_supervision: true,
+        do_res: false,
+        do_res_up_down: false,
+        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+        grn: true,
+      };
+      const model = MedNeXt.create(config, { seed: 11 });
+      // GRN gamma/beta start at zero (GRN = identity); give them values so the GRN path is exercised.
+      for (const [name, v] of model.params) {
+        if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
+      }
+      const spatial: [number, number, number] = [16, 32, 16];
+      const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
+      const reference = tf.tidy(() => model.forward(toNdhwc(xs), { deepSupervision: true }).map((o) => toNcdhw(o)));
+      const net = await createWebGpuNetwork(model);
+      try {
+        const outs = await net.forward(xs.dataSync() as Float32Array, spatial, { deepSupervision: true });
+        expect(outs.length).toBe(5);
+        outs.forEach((o, i) => expectWithin(o, reference[i].dataSync() as Float32Array, `out_${i}`));
+      } finally {
+        net.dispose();
+        tf.dispose([xs, ...reference]);
+        model.dispose();
+      }
+    },
+  );
+
+  it('rejects bad input with clear errors', { timeout: 240_000 }, async () => {
+    const model = MedNeXt.create({
+      in_channels: 2,
+      n_channels: 2,
+      n_classes: 1,
+      kernel_size: 3,
+      block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+    });
+    const net = await createWebGpuNetwork(model);
+    try {
+      await expect(net.forward(new Float32Array(2 * 16 * 16 * 24), [16, 16, 24])).rejects.toThrow(
+        /multiple of 16.*16x16x24/,
+      );
+      await expect(net.forward(new Float32Array(10), [16, 16, 16])).rejects.toThrow(
+        /input has 10 values, expected 2x16x16x16/,
+      );
+      await expect(net.forward(new Float32Array(2 * 16 ** 3), [16, 16, 16], { deepSupervision: true })).rejects.toThrow(
+        /without the DS heads/,
+      );
+      // Still usable after the errors.
+      const [out] = await net.forward(new Float32Array(2 * 16 ** 3).fill(0.5), [16, 16, 16]);
+      expect(out.length).toBe(16 ** 3);
+      expect(out.every(Number.isFinite)).toBe(true);
+      await expect(createWebGpuNetwork(model, { f16: true })).rejects.toThrow(/f16 storage is not implemented/);
+    } finally {
+      net.dispose();
+      model.dispose();
+    }
+  });
+});

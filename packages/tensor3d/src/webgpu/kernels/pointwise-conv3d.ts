@@ -1,0 +1,101 @@
+/**
+ * Pointwise (1x1x1) 3-D convolution, channels-first, one sample: y[co, o] = bias[co] + sum over ci of
+ * W[co, ci] x[ci, stride · o], i.e. a channel GEMM that may sample every `stride`-th voxel (the strided 1x1x1
+ * residual convolution). Weights [CO, CI] (PyTorch regular-conv layout; transpose transposed-conv weights once
+ * at upload). One thread per output value.
+ */
+import { defineKernel } from '../kernel.js';
+import type { GpuRuntime, GpuTensor } from '../runtime.js';
+
+const WORKGROUP = 64;
+
+/** The kernel declaration (no constants). */
+export const pointwiseConv3dKernel = defineKernel({
+  name: 'pointwiseConv3d',
+  workgroupSize: WORKGROUP,
+  params: {
+    inChannels: { type: 'u32', doc: 'input channels CI' },
+    outChannels: { type: 'u32', doc: 'output channels CO' },
+    inD: { type: 'u32', doc: 'input depth' },
+    inH: { type: 'u32', doc: 'input height' },
+    inW: { type: 'u32', doc: 'input width' },
+    outD: { type: 'u32', doc: 'output depth' },
+    outH: { type: 'u32', doc: 'output height' },
+    outW: { type: 'u32', doc: 'output width' },
+    stride: { type: 'u32', doc: 'input voxel read by output voxel o is stride · o on every axis' },
+  },
+  bindings: () => [
+    { name: 'input', access: 'read', doc: 'x [CI, inD, inH, inW]' },
+    { name: 'weight', access: 'read', doc: 'W [CO, CI]' },
+    { name: 'bias', access: 'read', doc: 'bias [CO]' },
+    { name: 'output', access: 'read_write', doc: 'y [CO, outD, outH, outW]' },
+  ],
+  body: () => /* wgsl */ `
+fn main(group: u32, local: u32) {
+  let outVox = params.outD * params.outH * params.outW;
+  let idx = group * ${WORKGROUP}u + local;
+  if (idx >= params.outChannels * outVox) { return; }
+  let co = idx / outVox;
+  let o = idx - co * outVox;
+  let ow = o % params.outW;
+  let oh = (o / params.outW) % params.outH;
+  let od = o / (params.outW * params.outH);
+  let inVox = params.inD * params.inH * params.inW;
+  let src = ((od * params.stride) * params.inH + oh * params.stride) * params.inW + ow * params.stride;
+  var acc = bias[co];
+  let wRow = co * params.inChannels;
+  for (var ci = 0u; ci < params.inChannels; ci++) {
+    acc += weight[wRow + ci] * input[ci * inVox + src];
+  }
+  output[idx] = acc;
+}
+`,
+});
+
+/** Arguments of {@link pointwiseConv3d}. */
+export interface PointwiseConv3dArgs {
+  /** x [CI, D, H, W]. */
+  input: GpuTensor;
+  /** W [CO, CI]. */
+  weight: GpuTensor;
+  /** bias [CO]. */
+  bias: GpuTensor;
+  /** y [CO, ceil(D / stride), ceil(H / stride), ceil(W / stride)]. */
+  output: GpuTensor;
+  inChannels: number;
+  outChannels: number;
+  /** Input spatial size [D, H, W]. */
+  inSize: readonly [number, number, number];
+  /** Voxel sampling stride (default 1). */
+  stride?: number;
+}
+
+/** Records the pointwise convolution. */
+export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
+  const stride = a.stride ?? 1;
+  const out = a.inSize.map((n) => Math.ceil(n / stride));
+  const inVox = a.inSize[0] * a.inSize[1] * a.inSize[2];
+  const outVox = out[0] * out[1] * out[2];
+  if (a.input.length !== a.inChannels * inVox)
+    throw new Error(`pointwiseConv3d: input must hold ${a.inChannels}x${inVox}`);
+  if (a.weight.length !== a.inChannels * a.outChannels) throw new Error('pointwiseConv3d: weight must be [CO, CI]');
+  if (a.output.length !== a.outChannels * outVox)
+    throw new Error(`pointwiseConv3d: output must hold ${a.outChannels}x${outVox}`);
+  rt.run(
+    pointwiseConv3dKernel,
+    {},
+    {
+      inChannels: a.inChannels,
+      outChannels: a.outChannels,
+      inD: a.inSize[0],
+      inH: a.inSize[1],
+      inW: a.inSize[2],
+      outD: out[0],
+      outH: out[1],
+      outW: out[2],
+      stride,
+    },
+    { input: a.input, weight: a.weight, bias: a.bias, output: a.output },
+    Math.ceil((a.outChannels * outVox) / WORKGROUP),
+  );
+}

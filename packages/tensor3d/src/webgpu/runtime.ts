@@ -1,0 +1,265 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The buffer and pipeline layer under the WGSL kernels: f32 tensors in storage buffers (sized below the device's
+ * binding limit, reused through a pool), pipelines cached by their WGSL source, and dispatches recorded into one
+ * command encoder until {@link GpuRuntime.finish} submits it and reads results back.
+ */
+import {
+  kernelSource,
+  packParams,
+  MAX_WORKGROUPS_PER_DIMENSION,
+  type KernelDefinition,
+  type ParamDecl,
+  type ParamValues,
+} from './kernel.js';
+
+/** A flat f32 array in a GPU storage buffer. */
+export interface GpuTensor {
+  readonly buffer: GPUBuffer;
+  /** Number of f32 elements. */
+  readonly length: number;
+  /** Label (for errors and debugging). */
+  readonly label: string;
+}
+
+/** Raised when a tensor does not fit one storage binding of the device. */
+export class GpuCapacityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuCapacityError';
+  }
+}
+
+const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
+
+/** Owns the buffers, pipelines and the open command encoder of one device. */
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  /** Largest storage binding the device accepts, in bytes. */
+  readonly maxBindingBytes: number;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private allocated = 0;
+  private peak = 0;
+  private dispatches = 0;
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+  }
+
+  /** Bytes currently allocated in buffers (tensors, pooled buffers, parameter uniforms). */
+  get allocatedBytes(): number {
+    return this.allocated;
+  }
+
+  /** Most bytes ever allocated at once. */
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  /** Dispatches recorded since the runtime was created. */
+  get dispatchCount(): number {
+    return this.dispatches;
+  }
+
+  private count(bytes: number): void {
+    this.allocated += bytes;
+    this.peak = Math.max(this.peak, this.allocated);
+  }
+
+  /**
+   * A tensor of `length` f32 elements, from the pool when a buffer of that size is free. Contents are undefined.
+   * @throws GpuCapacityError when it would exceed the device's storage binding limit
+   */
+  tensor(length: number, label: string): GpuTensor {
+    if (!Number.isInteger(length) || length <= 0) throw new Error(`GPU tensor '${label}': bad length ${length}`);
+    const bytes = length * 4;
+    if (bytes > this.maxBindingBytes) {
+      throw new GpuCapacityError(
+        `GPU tensor '${label}' needs ${(bytes / 2 ** 20).toFixed(1)} MiB, above this device's storage binding limit of ` +
+          `${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB (maxStorageBufferBindingSize); use a smaller patch`,
+      );
+    }
+    const free = this.pool.get(bytes);
+    const reused = free?.pop();
+    if (reused) return { buffer: reused, length, label };
+    const buffer = this.device.createBuffer({ size: bytes, usage: TENSOR_USAGE, label });
+    this.count(bytes);
+    return { buffer, length, label };
+  }
+
+  /** A tensor holding `data` (written before the next submitted work). */
+  upload(data: Float32Array, label: string): GpuTensor {
+    const t = this.tensor(data.length, label);
+    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return t;
+  }
+
+  /**
+   * Gives a tensor's buffer back to the pool. Safe while commands using it are still being recorded: recorded
+   * work runs in order, so a later kernel that receives the buffer writes it after the earlier readers.
+   */
+  release(t: GpuTensor): void {
+    const bytes = t.length * 4;
+    let free = this.pool.get(bytes);
+    if (!free) this.pool.set(bytes, (free = []));
+    if (!free.includes(t.buffer)) free.push(t.buffer);
+  }
+
+  private pipeline(source: string, label: string): GPUComputePipeline {
+    let p = this.pipelines.get(source);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: source, label });
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'entry' }, label });
+      this.pipelines.set(source, p);
+    }
+    return p;
+  }
+
+  private uniform(key: string, bytes: ArrayBuffer): GPUBuffer {
+    let u = this.uniforms.get(key);
+    if (!u) {
+      u = this.device.createBuffer({ size: bytes.byteLength, usage: 0x40 /* UNIFORM */ | 0x8, mappedAtCreation: true });
+      new Uint8Array(u.getMappedRange()).set(new Uint8Array(bytes));
+      u.unmap();
+      this.uniforms.set(key, u);
+      this.count(bytes.byteLength);
+    }
+    return u;
+  }
+
+  /** Opens a command encoder (and error scopes) if none is open. */
+  begin(): void {
+    if (this.encoder) return;
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.encoder = this.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass();
+  }
+
+  /**
+   * Records one dispatch of `def` with `groups` workgroups.
+   * @param consts compile-time constants the source is specialised on
+   * @param params uniform parameter values (typed from the declaration)
+   * @param bindings one tensor per storage binding, by name
+   */
+  run<P extends Record<string, ParamDecl>, K>(
+    def: KernelDefinition<P, K>,
+    consts: K,
+    params: ParamValues<P>,
+    bindings: Record<string, GpuTensor>,
+    groups: number,
+  ): void {
+    if (groups <= 0) return;
+    this.begin();
+    const source = kernelSource(def, consts);
+    const pipeline = this.pipeline(source, def.name);
+    const bytes = packParams(def.params, params);
+    const key = `${source}\n${new Uint32Array(bytes).join(',')}`;
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(key, bytes) } }];
+    const decls = def.bindings(consts);
+    if (decls.length > this.device.limits.maxStorageBuffersPerShaderStage) {
+      throw new GpuCapacityError(
+        `kernel ${def.name}: ${decls.length} storage buffers, this device allows ${this.device.limits.maxStorageBuffersPerShaderStage}`,
+      );
+    }
+    decls.forEach((b, i) => {
+      const t = bindings[b.name];
+      if (!t) throw new Error(`kernel ${def.name}: binding '${b.name}' is missing`);
+      entries.push({ binding: i + 1, resource: { buffer: t.buffer, offset: 0, size: t.length * 4 } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.pass as GPUComputePassEncoder;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const x = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
+    const y = Math.ceil(groups / x);
+    if (y > MAX_WORKGROUPS_PER_DIMENSION) throw new GpuCapacityError(`kernel ${def.name}: ${groups} workgroups`);
+    pass.dispatchWorkgroups(x, y);
+    this.dispatches++;
+  }
+
+  /**
+   * Submits the recorded work and reads `outputs` back (in order).
+   * @throws Error with the device's message when any recorded command was invalid or memory ran out
+   */
+  async finish(outputs: GpuTensor[] = []): Promise<Float32Array[]> {
+    this.begin();
+    const encoder = this.encoder as GPUCommandEncoder;
+    (this.pass as GPUComputePassEncoder).end();
+    const staging = outputs.map((t) => {
+      const s = this.device.createBuffer({ size: t.length * 4, usage: 0x1 /* MAP_READ */ | 0x8, label: 'readback' });
+      encoder.copyBufferToBuffer(t.buffer, 0, s, 0, t.length * 4);
+      return s;
+    });
+    this.device.queue.submit([encoder.finish()]);
+    this.encoder = null;
+    this.pass = null;
+    const validation = await this.device.popErrorScope();
+    const memory = await this.device.popErrorScope();
+    const error = validation ?? memory;
+    if (error) {
+      staging.forEach((s) => s.destroy());
+      throw new Error(`WebGPU error: ${error.message}`);
+    }
+    const out: Float32Array[] = [];
+    for (const s of staging) {
+      await s.mapAsync(1 /* READ */);
+      out.push(new Float32Array(s.getMappedRange().slice(0)));
+      s.unmap();
+      s.destroy();
+    }
+    return out;
+  }
+
+  /**
+   * Discards the commands recorded since {@link begin} (after an error while recording), so the runtime can be
+   * used again. Tensors handed out meanwhile stay allocated; release them as usual.
+   */
+  async abort(): Promise<void> {
+    if (!this.encoder) return;
+    (this.pass as GPUComputePassEncoder).end();
+    this.encoder = null;
+    this.pass = null;
+    await this.device.popErrorScope();
+    await this.device.popErrorScope();
+  }
+
+  /** Submits pending work and reads one tensor. */
+  async read(t: GpuTensor): Promise<Float32Array> {
+    return (await this.finish([t]))[0];
+  }
+
+  /** Destroys a tensor's buffer now (weights at dispose; it must not be used by unsubmitted work). */
+  destroy(t: GpuTensor): void {
+    for (const list of this.pool.values()) {
+      const i = list.indexOf(t.buffer);
+      if (i >= 0) list.splice(i, 1);
+    }
+    this.allocated -= t.buffer.size;
+    t.buffer.destroy();
+  }
+
+  /** Destroys pooled buffers and cached uniforms (tensors still held by callers stay valid). */
+  trim(): void {
+    for (const list of this.pool.values()) {
+      for (const b of list) {
+        this.allocated -= b.size;
+        b.destroy();
+      }
+    }
+    this.pool.clear();
+  }
+
+  /** Frees everything the runtime created (the device itself belongs to the caller). */
+  dispose(): void {
+    this.trim();
+    for (const u of this.uniforms.values()) u.destroy();
+    this.uniforms.clear();
+    this.pipelines.clear();
+  }
+}

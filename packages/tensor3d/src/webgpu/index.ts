@@ -59,3 +59,18 @@ export { pointwiseConv3d, pointwiseConv3dKernel, type PointwiseConv3dArgs } from
 export { add, addKernel } from './kernels/add.js';
 export { sigmoid, sigmoidKernel } from './kernels/sigmoid.js';
 export { frontPaddedAdd, frontPaddedAddKernel, type FrontPaddedAddArgs } from './kernels/front-padded-add.js';
+export {
+  encodeKernel,
+  createParamsBuffer,
+  writeParams,
+  paramsBytes,
+  elementwiseMain,
+  elementwiseGroups,
+  bindingSlices,
+  storageBuffer,
+  readBuffer,
+  collectDeviceErrors,
+  ELEMENTWISE_WORKGROUP_SIZE,
+  type BufferRange,
+  type EncodeKernelCall,
+} from './encode.js';

@@ -74,3 +74,33 @@ export {
   type BufferRange,
   type EncodeKernelCall,
 } from './encode.js';
+export {
+  depthwiseConv3dInputGrad,
+  depthwiseConv3dFilterGrad,
+  depthwiseConv3dInputGradKernel,
+  depthwiseConv3dFilterGradKernel,
+  type DepthwiseGradShape,
+  type DepthwiseGradVariant,
+  type DepthwiseInputGradArgs,
+  type DepthwiseFilterGradArgs,
+} from './kernels/depthwise-conv3d-backward.js';
+export {
+  pointwiseConv3dInputGrad,
+  pointwiseConv3dWeightGrad,
+  pointwiseConv3dInputGradKernel,
+  channelProductKernel,
+  type ChannelProductVariant,
+  type PointwiseGradShape,
+  type PointwiseInputGradArgs,
+  type PointwiseWeightGradArgs,
+} from './kernels/pointwise-conv3d-backward.js';
+export {
+  groupNormBackward,
+  groupNormBackwardKernel,
+  type GroupNormBackwardArgs,
+} from './kernels/group-norm-backward.js';
+export {
+  invertedBottleneckBackward,
+  bottleneckHiddenGradKernel,
+  type InvertedBottleneckBackwardArgs,
+} from './kernels/inverted-bottleneck-backward.js';

@@ -7,7 +7,7 @@
  *   the adjoint identity <dy, conv(x')> = <dx, x'> with depthwiseReference. Every float32 result must lie within
  *   the worst-case bound of a float32 sum of n terms, (n + 2) · 2⁻²⁴ · Σ|terms| (Higham's γ_n, plus the final
  *   rounding), per element;
- * - GroupNorm and the inverted bottleneck: tf.grad of the same forward written with tfjs ops on the cpu backend
+ * - GroupNorm, GRN and the inverted bottleneck: tf.grad of the same forward written with tfjs ops on the cpu backend
  *   (float32 on both sides, so max |diff| ≤ 1e-4 · max |tfjs| per gradient tensor).
  * The measured errors are printed after the tests.
  */
@@ -22,6 +22,7 @@ import {
   depthwiseConv3dInputGrad,
   depthwiseOutputSize,
   groupNormBackward,
+  grnBackward,
   groupNormStats,
   invertedBottleneckBackward,
   packBottleneckVectors,
@@ -420,6 +421,50 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     expectCloseToTfjs(dw3, ref[5], 'bottleneck dW3');
     expectCloseToTfjs(db3, ref[6], 'bottleneck db3');
     tf.dispose([dyT, ...grads]);
+  });
+
+  it('GRN backward (dh, dGamma, dBeta) against tf.grads, with one all-zero channel', async () => {
+    const [e, v] = [13, 5 * 3 * 7];
+    const h = rand(e * v, 1.3);
+    h.fill(0, 4 * v, 5 * v); // channel 4: norm 0, where the norm's gradient is taken as 0
+    const gamma = rand(e, 0.8);
+    const beta = rand(e, 0.5);
+    const dOut = rand(e * v);
+    const dh = rt.tensor(e * v, 'dh');
+    const dAffine = rt.tensor(2 * e, 'dAffine');
+    grnBackward(rt, {
+      input: rt.upload(h, 'h'),
+      gradOutput: rt.upload(dOut, 'dOut'),
+      gamma: rt.upload(gamma, 'gamma'),
+      gradInput: dh,
+      gradAffine: dAffine,
+      channels: e,
+      voxels: v,
+    });
+    const [dhv, affine] = await rt.finish([dh, dAffine]);
+    const dOutT = tf.tensor2d(dOut, [e, v]);
+    const forward = (...p: tf.Tensor[]): tf.Scalar => {
+      const [hs, g, b] = p as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+      // sqrt's gradient is infinite at 0: add 0 · (1/G) only where G > 0 by taking the norm of max(h², tiny).
+      const norms = tf.sqrt(tf.maximum(tf.sum(tf.square(hs), 1, true), 1e-30));
+      const n = tf.div(norms, tf.add(tf.mean(norms), 1e-6));
+      const out = tf.add(tf.mul(hs, tf.add(1, tf.mul(tf.reshape(g, [-1, 1]), n))), tf.reshape(b, [-1, 1]));
+      return tf.sum(tf.mul(out, dOutT));
+    };
+    const grads = tf.grads(forward)([tf.tensor2d(h, [e, v]), tf.tensor1d(gamma), tf.tensor1d(beta)]);
+    const [rh, rg, rb] = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+    expectCloseToTfjs(dhv, rh, 'GRN dh');
+    expectCloseToTfjs(
+      affine.filter((_, i) => i % 2 === 0),
+      rg,
+      'GRN dGamma',
+    );
+    expectCloseToTfjs(
+      affine.filter((_, i) => i % 2 === 1),
+      rb,
+      'GRN dBeta',
+    );
+    tf.dispose([dOutT, ...grads]);
   });
 
   it('rejects mismatched tensors with a message naming the argument', () => {

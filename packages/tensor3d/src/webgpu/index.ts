@@ -104,3 +104,10 @@ export {
   bottleneckHiddenGradKernel,
   type InvertedBottleneckBackwardArgs,
 } from './kernels/inverted-bottleneck-backward.js';
+export {
+  grnBackward,
+  grnBackwardSumsKernel,
+  grnBackwardCoefficientsKernel,
+  grnBackwardApplyKernel,
+  type GrnBackwardArgs,
+} from './kernels/grn-backward.js';

@@ -24,6 +24,9 @@ import {
   groupNormBackward,
   grnBackward,
   groupNormStats,
+  grnScale,
+  invertedBottleneck,
+  bottleneckTiles,
   invertedBottleneckBackward,
   packBottleneckVectors,
   pointwiseConv3dInputGrad,
@@ -465,6 +468,98 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       'GRN dBeta',
     );
     tf.dispose([dOutT, ...grads]);
+  });
+
+  it('inverted bottleneck backward with GRN (the forward GRN affine from the forward kernels) against tf.grads', async () => {
+    const [c, e, co, v] = [4, 9, 5, 5 * 3 * 7];
+    const x = rand(c * v, 1.5);
+    const gamma = rand(c).map((g) => g + 1.2);
+    const beta = rand(c, 0.5);
+    const w2 = rand(e * c, 0.6);
+    const b2 = rand(e, 0.3);
+    const w3 = rand(co * e, 0.4);
+    const b3 = rand(co, 0.3);
+    const grnGamma = rand(e, 0.7);
+    const grnBeta = rand(e, 0.4);
+    const dy = rand(co * v);
+    const shape = { channels: c, expanded: e, outChannels: co, voxels: v };
+    const gx = rt.upload(x, 'x');
+    const stats = rt.tensor(2 * c, 'stats');
+    const vectors = rt.upload(packBottleneckVectors({ gamma, beta, b2, b3 }), 'vectors');
+    const gw2 = rt.upload(w2, 'w2');
+    const ggamma = rt.upload(grnGamma, 'grn gamma');
+    // The forward's GRN affine, as the engine computes it.
+    groupNormStats(rt, { input: gx, stats, channels: c, voxels: v });
+    const sums = rt.tensor(bottleneckTiles(shape, v) * e, 'grn sums');
+    invertedBottleneck(rt, { ...shape, input: gx, stats, vectors, w2: gw2, output: sums, grn: 'stats' });
+    const grnAffine = rt.tensor(2 * e, 'grn affine');
+    grnScale(rt, { sums, gamma: ggamma, beta: rt.upload(grnBeta, 'grn beta'), affine: grnAffine, channels: e });
+    const out = {
+      gradInput: rt.tensor(c * v, 'dx'),
+      gradNormAffine: rt.tensor(2 * c, 'dAffine'),
+      gradW2: rt.tensor(e * c, 'dW2'),
+      gradB2: rt.tensor(e, 'db2'),
+      gradW3: rt.tensor(co * e, 'dW3'),
+      gradB3: rt.tensor(co, 'db3'),
+    };
+    const gradGrn = rt.tensor(2 * e, 'dGrn');
+    invertedBottleneckBackward(rt, {
+      ...shape,
+      ...out,
+      input: gx,
+      stats,
+      vectors,
+      w2: gw2,
+      w3: rt.upload(w3, 'w3'),
+      gradOutput: rt.upload(dy, 'dy'),
+      grn: { affine: grnAffine, gamma: ggamma, gradAffine: gradGrn },
+    });
+    const got = await rt.finish([
+      out.gradInput,
+      out.gradNormAffine,
+      out.gradW2,
+      out.gradB2,
+      out.gradW3,
+      out.gradB3,
+      gradGrn,
+    ]);
+
+    const dyT = tf.tensor2d(dy, [co, v]);
+    const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
+    const forward = (...p: tf.Tensor[]): tf.Scalar => {
+      const [xs, g, b, W2, B2, W3, B3, gg, gb] = p as tf.Tensor2D[];
+      const n = tfGroupNorm(xs, g as unknown as tf.Tensor1D, b as unknown as tf.Tensor1D);
+      const h = exactGelu(tf.add(tf.matMul(W2, n), tf.reshape(B2, [-1, 1]))) as tf.Tensor2D;
+      const norms = tf.sqrt(tf.sum(tf.square(h), 1, true));
+      const scale = tf.add(1, tf.mul(tf.reshape(gg, [-1, 1]), tf.div(norms, tf.add(tf.mean(norms), 1e-6))));
+      const hg = tf.add(tf.mul(h, scale), tf.reshape(gb, [-1, 1])) as tf.Tensor2D;
+      const y = tf.add(tf.matMul(W3, hg), tf.reshape(B3, [-1, 1]));
+      return tf.sum(tf.mul(y, dyT));
+    };
+    const grads = tf.grads(forward)([
+      tf.tensor2d(x, [c, v]),
+      tf.tensor1d(gamma),
+      tf.tensor1d(beta),
+      tf.tensor2d(w2, [e, c]),
+      tf.tensor1d(b2),
+      tf.tensor2d(w3, [co, e]),
+      tf.tensor1d(b3),
+      tf.tensor1d(grnGamma),
+      tf.tensor1d(grnBeta),
+    ]);
+    const ref = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+    const even = (a: Float32Array) => a.filter((_, i) => i % 2 === 0);
+    const odd = (a: Float32Array) => a.filter((_, i) => i % 2 === 1);
+    expectCloseToTfjs(got[0], ref[0], 'bottleneck+GRN dx');
+    expectCloseToTfjs(even(got[1]), ref[1], 'bottleneck+GRN dGamma');
+    expectCloseToTfjs(odd(got[1]), ref[2], 'bottleneck+GRN dBeta');
+    expectCloseToTfjs(got[2], ref[3], 'bottleneck+GRN dW2');
+    expectCloseToTfjs(got[3], ref[4], 'bottleneck+GRN db2');
+    expectCloseToTfjs(got[4], ref[5], 'bottleneck+GRN dW3');
+    expectCloseToTfjs(got[5], ref[6], 'bottleneck+GRN db3');
+    expectCloseToTfjs(even(got[6]), ref[7], 'bottleneck+GRN dGrnGamma');
+    expectCloseToTfjs(odd(got[6]), ref[8], 'bottleneck+GRN dGrnBeta');
+    tf.dispose([dyT, ...grads]);
   });
 
   it('rejects mismatched tensors with a message naming the argument', () => {

@@ -102,6 +102,8 @@ export {
 export {
   invertedBottleneckBackward,
   bottleneckHiddenGradKernel,
+  bottleneckGeluGradKernel,
+  type BottleneckHiddenGradVariant,
   type InvertedBottleneckBackwardArgs,
 } from './kernels/inverted-bottleneck-backward.js';
 export {

@@ -5,8 +5,9 @@
  *   dW[co, ci] = sum_o dy[co, o] x[ci, s·o];   db[co] = sum_o dy[co, o].
  *
  * The weight-gradient kernel is a channel-by-channel reduction over voxels, `A · Bᵀ` for A [M, V] and B [N, V];
- * it can normalise B on the fly (B = (x - mean) · rstd · gamma + beta per channel), so the inverted bottleneck's
- * expansion weight gradient needs no stored normalised tensor.
+ * it can transform B on the fly — normalise it (B = (x - mean) · rstd · gamma + beta per channel) or apply a
+ * per-channel scale and shift (GRN) — so the inverted bottleneck's weight gradients need no stored normalised or
+ * GRN-scaled tensor.
  */
 import { defineKernel } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
@@ -61,9 +62,12 @@ fn main(group: u32, local: u32) {
 `,
 });
 
-/** Constants of {@link channelProductKernel}: whether B is normalised on the fly. */
+/**
+ * Constants of {@link channelProductKernel}: how B is transformed on the fly — `none`; `norm`: (b - mean) · rstd ·
+ * gamma + beta per channel; `scaleShift`: b · scale + shift per channel (GRN's affine, [N, 2]).
+ */
 export interface ChannelProductVariant {
-  normalizeB: boolean;
+  transformB: 'none' | 'norm' | 'scaleShift';
 }
 
 /**
@@ -87,7 +91,10 @@ export const channelProductKernel = defineKernel({
   bindings: (v: ChannelProductVariant) => [
     { name: 'gradOutput', access: 'read', doc: 'A [M, outD, outH, outW]' },
     { name: 'input', access: 'read', doc: 'B [N, inD, inH, inW]' },
-    ...(v.normalizeB
+    ...(v.transformB === 'scaleShift'
+      ? [{ name: 'scaleShift', access: 'read' as const, doc: 'B affine [N, 2]: scale, shift' }]
+      : []),
+    ...(v.transformB === 'norm'
       ? [
           { name: 'stats', access: 'read' as const, doc: 'B statistics [N, 2]: mean, 1/sqrt(var + eps)' },
           { name: 'affine', access: 'read' as const, doc: 'B affine: gamma [N], then beta [N]' },
@@ -109,7 +116,8 @@ fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
   let inVox = params.inD * params.inH * params.inW;
   let s = params.stride;
-  ${v.normalizeB ? 'let mean = stats[2u * n]; let scale = stats[2u * n + 1u] * affine[n]; let shift = affine[N + n];' : ''}
+  ${v.transformB === 'norm' ? 'let mean = stats[2u * n]; let scale = stats[2u * n + 1u] * affine[n]; let shift = affine[N + n];' : ''}
+  ${v.transformB === 'scaleShift' ? 'let scale = scaleShift[2u * n]; let shift = scaleShift[2u * n + 1u];' : ''}
   var acc = 0.0;
   for (var o = local; o < outVox; o += ${REDUCE_WORKGROUP}u) {
     let a = gradOutput[m * outVox + o];
@@ -118,7 +126,8 @@ fn main(group: u32, local: u32) {
     let oh = (o / params.outW) % params.outH;
     let od = o / (params.outW * params.outH);
     var b = input[n * inVox + ((od * s) * params.inH + oh * s) * params.inW + ow * s];
-    ${v.normalizeB ? 'b = (b - mean) * scale + shift;' : ''}
+    ${v.transformB === 'norm' ? 'b = (b - mean) * scale + shift;' : ''}
+    ${v.transformB === 'scaleShift' ? 'b = b * scale + shift;' : ''}
     acc += a * b;
   }
   partial[local] = acc;
@@ -170,6 +179,8 @@ export interface PointwiseWeightGradArgs extends PointwiseGradShape {
    * applied on the fly.
    */
   normalized?: { stats: GpuTensor; affine: GpuTensor };
+  /** The forward input is `input · scale + shift` per channel ([CI, 2], e.g. GRN's affine). Excludes `normalized`. */
+  scaleShift?: GpuTensor;
 }
 
 function shapeParams(name: string, a: PointwiseGradShape) {
@@ -227,9 +238,11 @@ export function pointwiseConv3dWeightGrad(rt: GpuRuntime, a: PointwiseWeightGrad
       );
     }
   }
+  if (a.normalized && a.scaleShift) throw new Error(`${name}: normalized and scaleShift exclude each other`);
+  if (a.scaleShift) expectLength(name, a.scaleShift, 2 * a.inChannels, 'scaleShift');
   rt.run(
     channelProductKernel,
-    { normalizeB: !!a.normalized },
+    { transformB: a.normalized ? 'norm' : a.scaleShift ? 'scaleShift' : 'none' },
     { rows: a.outChannels, cols: a.inChannels, ...p.dims },
     {
       gradOutput: a.gradOutput,
@@ -237,6 +250,7 @@ export function pointwiseConv3dWeightGrad(rt: GpuRuntime, a: PointwiseWeightGrad
       gradWeight: a.gradWeight,
       gradBias: a.gradBias,
       ...(a.normalized ? { stats: a.normalized.stats, affine: a.normalized.affine } : {}),
+      ...(a.scaleShift ? { scaleShift: a.scaleShift } : {}),
     },
     a.outChannels * (a.inChannels + 1),
   );

@@ -15,7 +15,7 @@
  * const uniforms = createParamsBuffer(device, scale, { factor: 2 });
  * const pass = encoder.beginComputePass();
  * encodeKernel(device, pass, scale, undefined, { params: uniforms, bindings: { x: buffer },
- *   groups: elementwiseGroups(scale, n) });
+ *   groups: elementwiseGroups(n) });
  * pass.end();
  * ```
  */

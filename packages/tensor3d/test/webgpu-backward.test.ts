@@ -290,6 +290,83 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     });
   }
 
+  it('depthwise and pointwise gradients add onto the output tensors with accumulate (batches, skip connections)', async () => {
+    const c = 2;
+    const inSize: V3 = [5, 4, 7];
+    for (const [k, stride, transposed] of [
+      [5, 2, false],
+      [3, 2, true],
+    ] as const) {
+      const out = depthwiseOutputSize(inSize, stride, transposed);
+      const x = rand(c * vol(inSize));
+      const w = rand(c * k ** 3, 0.5);
+      const dy = rand(c * vol(out));
+      const ref = depthwiseGradsReference({ x, w, dy, c, inSize, k, stride, transposed });
+      const prior = { dx: rand(x.length), dw: rand(w.length), db: rand(c) };
+      prior.dx.forEach((r, i) => ref.dx.add(i, r));
+      prior.dw.forEach((r, i) => ref.dw.add(i, r));
+      prior.db.forEach((r, i) => ref.db.add(i, r));
+      const [dx, dw, db] = [rt.upload(prior.dx, 'dx'), rt.upload(prior.dw, 'dw'), rt.upload(prior.db, 'db')];
+      const shape = { channels: c, inSize, kernel: k, stride, transposed, accumulate: true };
+      const gdy = rt.upload(dy, 'dy');
+      depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: rt.upload(w, 'w'), gradInput: dx });
+      depthwiseConv3dFilterGrad(rt, {
+        ...shape,
+        input: rt.upload(x, 'x'),
+        gradOutput: gdy,
+        gradFilter: dw,
+        gradBias: db,
+      });
+      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
+      const form = transposed ? 'transposed' : `stride ${stride}`;
+      expectWithinSumBound(dxv, ref.dx, `depthwise dx k${k} ${form} accumulated`);
+      expectWithinSumBound(dwv, ref.dw, `depthwise dW k${k} ${form} accumulated`);
+      expectWithinSumBound(dbv, ref.db, `depthwise db k${k} ${form} accumulated`);
+    }
+    // Pointwise, stride 2: skipped voxels keep their prior value.
+    const [ci, co] = [3, 4];
+    const out = inSize.map((n) => Math.ceil(n / 2)) as V3;
+    const x = rand(ci * vol(inSize));
+    const w = rand(co * ci, 0.5);
+    const dy = rand(co * vol(out));
+    const priorDx = rand(x.length);
+    const priorDw = rand(w.length);
+    const priorDb = rand(co);
+    const dxRef = new Accumulated(x.length);
+    const dwRef = new Accumulated(w.length);
+    const dbRef = new Accumulated(co);
+    priorDx.forEach((r, i) => dxRef.add(i, r));
+    priorDw.forEach((r, i) => dwRef.add(i, r));
+    priorDb.forEach((r, i) => dbRef.add(i, r));
+    for (let m = 0; m < co; m++)
+      for (let z = 0; z < out[0]; z++)
+        for (let y = 0; y < out[1]; y++)
+          for (let xx = 0; xx < out[2]; xx++) {
+            const g = dy[m * vol(out) + (z * out[1] + y) * out[2] + xx];
+            dbRef.add(m, g);
+            const src = (z * 2 * inSize[1] + y * 2) * inSize[2] + xx * 2;
+            for (let i = 0; i < ci; i++) {
+              dxRef.add(i * vol(inSize) + src, g * w[m * ci + i]);
+              dwRef.add(m * ci + i, g * x[i * vol(inSize) + src]);
+            }
+          }
+    const [dx, dw, db] = [rt.upload(priorDx, 'dx'), rt.upload(priorDw, 'dw'), rt.upload(priorDb, 'db')];
+    const shape = { inChannels: ci, outChannels: co, inSize, stride: 2, accumulate: true };
+    const gdy = rt.upload(dy, 'dy');
+    pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(w, 'w'), gradInput: dx });
+    pointwiseConv3dWeightGrad(rt, {
+      ...shape,
+      input: rt.upload(x, 'x'),
+      gradOutput: gdy,
+      gradWeight: dw,
+      gradBias: db,
+    });
+    const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
+    expectWithinSumBound(dxv, dxRef, 'pointwise dx stride 2 accumulated');
+    expectWithinSumBound(dwv, dwRef, 'pointwise dW stride 2 accumulated');
+    expectWithinSumBound(dbv, dbRef, 'pointwise db stride 2 accumulated');
+  });
+
   /** Forward GroupNorm (one group per channel, biased variance, eps 1e-5) in tfjs ops, x [C, V]. */
   const tfGroupNorm = (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor2D => {
     const { mean, variance } = tf.moments(x, 1, true);

@@ -90,6 +90,7 @@ export {
   pointwiseConv3dInputGradKernel,
   channelProductKernel,
   type ChannelProductVariant,
+  type AccumulateVariant,
   type PointwiseGradShape,
   type PointwiseInputGradArgs,
   type PointwiseWeightGradArgs,

@@ -17,10 +17,14 @@ import { depthwiseOutputSize } from './depthwise-conv3d.js';
 const WORKGROUP = 64;
 const REDUCE_WORKGROUP = 128;
 
-/** Constants of both gradient kernels: kernel size and the transposed form. */
+/**
+ * Constants of both gradient kernels: kernel size, the transposed form, and whether results are added to the
+ * output tensors (batches, skip connections) instead of overwriting them.
+ */
 export interface DepthwiseGradVariant {
   k: number;
   transposed: boolean;
+  accumulate: boolean;
 }
 
 const SHAPE_PARAMS = {
@@ -100,7 +104,7 @@ fn main(group: u32, local: u32) {
       }
     }
   }
-  gradInput[idx] = acc;
+  gradInput[idx] = ${v.accumulate ? 'gradInput[idx] + acc' : 'acc'};
 }
 `,
 });
@@ -151,7 +155,8 @@ fn main(group: u32, local: u32) {
     workgroupBarrier();
   }
   if (local == 0u) {
-    if (isBias) { gradBias[c] = partial[0]; } else { gradFilter[group] = partial[0]; }
+    if (isBias) { gradBias[c] = ${v.accumulate ? 'gradBias[c] + ' : ''}partial[0]; }
+    else { gradFilter[group] = ${v.accumulate ? 'gradFilter[group] + ' : ''}partial[0]; }
   }
 }
 `,
@@ -169,6 +174,8 @@ export interface DepthwiseGradShape {
   stride: 1 | 2;
   /** The transposed (upsampling) convolution. */
   transposed?: boolean;
+  /** Add the gradients to the output tensors' contents instead of overwriting them (default false). */
+  accumulate?: boolean;
 }
 
 /** Arguments of {@link depthwiseConv3dInputGrad}. */
@@ -177,7 +184,7 @@ export interface DepthwiseInputGradArgs extends DepthwiseGradShape {
   gradOutput: GpuTensor;
   /** Filter [C, k, k, k]. */
   filter: GpuTensor;
-  /** dx [C, ...inSize] (written, not accumulated). */
+  /** dx [C, ...inSize]. */
   gradInput: GpuTensor;
 }
 
@@ -187,9 +194,9 @@ export interface DepthwiseFilterGradArgs extends DepthwiseGradShape {
   input: GpuTensor;
   /** dy [C, ...outSize]. */
   gradOutput: GpuTensor;
-  /** dW [C, k, k, k] (written). */
+  /** dW [C, k, k, k]. */
   gradFilter: GpuTensor;
-  /** dBias [C] (written). */
+  /** dBias [C]. */
   gradBias: GpuTensor;
 }
 
@@ -222,7 +229,7 @@ function checkedShape(
       outW: out[2],
       stride: a.stride,
     },
-    variant: { k: a.kernel, transposed: !!a.transposed },
+    variant: { k: a.kernel, transposed: !!a.transposed, accumulate: !!a.accumulate },
     inVox,
   };
 }

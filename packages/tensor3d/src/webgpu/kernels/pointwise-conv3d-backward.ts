@@ -15,6 +15,11 @@ import type { GpuRuntime, GpuTensor } from '../runtime.js';
 const WORKGROUP = 64;
 const REDUCE_WORKGROUP = 128;
 
+/** Constants of the pointwise gradient kernels' outputs: add to the tensors' contents instead of overwriting. */
+export interface AccumulateVariant {
+  accumulate: boolean;
+}
+
 /** dx of a pointwise convolution. One thread per input value. */
 export const pointwiseConv3dInputGradKernel = defineKernel({
   name: 'pointwiseConv3dInputGrad',
@@ -35,7 +40,7 @@ export const pointwiseConv3dInputGradKernel = defineKernel({
     { name: 'weight', access: 'read', doc: 'W [CO, CI]' },
     { name: 'gradInput', access: 'read_write', doc: 'dx [CI, inD, inH, inW]' },
   ],
-  body: () => /* wgsl */ `
+  body: (v: AccumulateVariant) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let inVox = params.inD * params.inH * params.inW;
   let idx = group * ${WORKGROUP}u + local;
@@ -48,7 +53,7 @@ fn main(group: u32, local: u32) {
   let s = params.stride;
   if (iw % s != 0u || ih % s != 0u || id % s != 0u ||
       iw / s >= params.outW || ih / s >= params.outH || id / s >= params.outD) {
-    gradInput[idx] = 0.0;
+    ${v.accumulate ? '' : 'gradInput[idx] = 0.0;'}
     return;
   }
   let outVox = params.outD * params.outH * params.outW;
@@ -57,7 +62,7 @@ fn main(group: u32, local: u32) {
   for (var co = 0u; co < params.outChannels; co++) {
     acc += weight[co * params.inChannels + ci] * gradOutput[co * outVox + o];
   }
-  gradInput[idx] = acc;
+  gradInput[idx] = ${v.accumulate ? 'gradInput[idx] + acc' : 'acc'};
 }
 `,
 });
@@ -66,7 +71,7 @@ fn main(group: u32, local: u32) {
  * Constants of {@link channelProductKernel}: how B is transformed on the fly — `none`; `norm`: (b - mean) · rstd ·
  * gamma + beta per channel; `scaleShift`: b · scale + shift per channel (GRN's affine, [N, 2]).
  */
-export interface ChannelProductVariant {
+export interface ChannelProductVariant extends AccumulateVariant {
   transformB: 'none' | 'norm' | 'scaleShift';
 }
 
@@ -137,7 +142,8 @@ fn main(group: u32, local: u32) {
     workgroupBarrier();
   }
   if (local == 0u) {
-    if (isBias) { gradBias[m] = partial[0]; } else { gradWeight[group] = partial[0]; }
+    if (isBias) { gradBias[m] = ${v.accumulate ? 'gradBias[m] + ' : ''}partial[0]; }
+    else { gradWeight[group] = ${v.accumulate ? 'gradWeight[group] + ' : ''}partial[0]; }
   }
 }
 `,
@@ -151,6 +157,8 @@ export interface PointwiseGradShape {
   inSize: readonly [number, number, number];
   /** Forward stride (default 1). */
   stride?: number;
+  /** Add the gradients to the output tensors' contents instead of overwriting them (default false). */
+  accumulate?: boolean;
 }
 
 /** Arguments of {@link pointwiseConv3dInputGrad}. */
@@ -159,7 +167,7 @@ export interface PointwiseInputGradArgs extends PointwiseGradShape {
   gradOutput: GpuTensor;
   /** W [CO, CI]. */
   weight: GpuTensor;
-  /** dx [CI, ...inSize] (written). */
+  /** dx [CI, ...inSize]. */
   gradInput: GpuTensor;
 }
 
@@ -169,9 +177,9 @@ export interface PointwiseWeightGradArgs extends PointwiseGradShape {
   input: GpuTensor;
   /** dy [CO, ...outSize]. */
   gradOutput: GpuTensor;
-  /** dW [CO, CI] (written). */
+  /** dW [CO, CI]. */
   gradWeight: GpuTensor;
-  /** db [CO] (written). */
+  /** db [CO]. */
   gradBias: GpuTensor;
   /**
    * The forward input is `norm(input)`: statistics [CI, 2] (groupNormStats) and the affine (gamma [CI] then beta
@@ -207,7 +215,7 @@ export function pointwiseConv3dInputGrad(rt: GpuRuntime, a: PointwiseInputGradAr
   expectLength(name, a.gradInput, a.inChannels * p.inVox, 'gradInput');
   rt.run(
     pointwiseConv3dInputGradKernel,
-    {},
+    { accumulate: !!a.accumulate },
     { inChannels: a.inChannels, outChannels: a.outChannels, ...p.dims },
     { gradOutput: a.gradOutput, weight: a.weight, gradInput: a.gradInput },
     Math.ceil((a.inChannels * p.inVox) / WORKGROUP),
@@ -242,7 +250,7 @@ export function pointwiseConv3dWeightGrad(rt: GpuRuntime, a: PointwiseWeightGrad
   if (a.scaleShift) expectLength(name, a.scaleShift, 2 * a.inChannels, 'scaleShift');
   rt.run(
     channelProductKernel,
-    { transformB: a.normalized ? 'norm' : a.scaleShift ? 'scaleShift' : 'none' },
+    { transformB: a.normalized ? 'norm' : a.scaleShift ? 'scaleShift' : 'none', accumulate: !!a.accumulate },
     { rows: a.outChannels, cols: a.inChannels, ...p.dims },
     {
       gradOutput: a.gradOutput,

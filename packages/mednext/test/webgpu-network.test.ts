@@ -11,7 +11,7 @@ import { acquireGpuDevice, GpuRuntime, packBottleneckVectors, type GpuTensor } f
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MedNeXt, createWebGpuNetwork, loadStateDict, toNcdhw, toNdhwc, type MedNeXtConfig } from '../src/index.js';
 import { WebGpuEngine } from '../src/network/engines/webgpu/engine.js';
-import { FIXTURES, closeness, readNpyTensor, readSafetensors, sharedFixtures, useBackend } from './helpers.js';
+import { FIXTURES, closeness, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
 
 const ATOL = 1e-4;
 const RTOL = 1e-4;
@@ -67,9 +67,8 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
     }
   });
 
-  const shared = sharedFixtures();
-  it.runIf(shared !== null)('config_b (exp_r list, 2 blocks per stage)', { timeout: 240_000 }, async () => {
-    const dir = path.join(shared as string, 'config_b');
+  it('config_b (exp_r list, 2 blocks per stage)', { timeout: 240_000 }, async () => {
+    const dir = path.join(FIXTURES, 'config_b');
     const model = fixtureModel(dir);
     const net = await createWebGpuNetwork(model);
     try {

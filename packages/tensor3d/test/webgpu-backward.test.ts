@@ -21,6 +21,8 @@ import {
   depthwiseConv3dFilterGrad,
   depthwiseConv3dInputGrad,
   depthwiseOutputSize,
+  frontPaddedAdd,
+  frontPaddedAddBackward,
   groupNormBackward,
   grnBackward,
   groupNormStats,
@@ -365,6 +367,67 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     expectWithinSumBound(dxv, dxRef, 'pointwise dx stride 2 accumulated');
     expectWithinSumBound(dwv, dwRef, 'pointwise dW stride 2 accumulated');
     expectWithinSumBound(dbv, dbRef, 'pointwise db stride 2 accumulated');
+  });
+
+  it('frontPaddedAdd backward (shifted crop, stride-2 grid, fill) against its definition and the forward kernel', async () => {
+    const c = 3;
+    const size: V3 = [6, 4, 8];
+    const [d, h, w] = size;
+    const dt = rand(c * d * h * w);
+    const shiftedRef = new Accumulated(c * (d - 1) * (h - 1) * (w - 1));
+    const stridedRef = new Accumulated((c * d * h * w) / 8);
+    const fillRef = new Accumulated(c);
+    for (let ch = 0; ch < c; ch++)
+      for (let jd = 1; jd < d; jd++)
+        for (let jh = 1; jh < h; jh++)
+          for (let jw = 1; jw < w; jw++) {
+            const g = dt[((ch * d + jd) * h + jh) * w + jw];
+            shiftedRef.add(((ch * (d - 1) + jd - 1) * (h - 1) + jh - 1) * (w - 1) + jw - 1, g);
+            if ((jd - 1) % 2 === 0 && (jh - 1) % 2 === 0 && (jw - 1) % 2 === 0) {
+              stridedRef.add(((ch * (d / 2) + (jd - 1) / 2) * (h / 2) + (jh - 1) / 2) * (w / 2) + (jw - 1) / 2, g);
+            } else {
+              fillRef.add(ch, g);
+            }
+          }
+    const gradShifted = rt.tensor(shiftedRef.value.length, 'dShifted');
+    const gradStrided = rt.tensor(stridedRef.value.length, 'dStrided');
+    const gradFill = rt.tensor(c, 'dFill');
+    frontPaddedAddBackward(rt, {
+      gradTarget: rt.upload(dt, 'dt'),
+      gradShifted,
+      gradStrided,
+      gradFill,
+      channels: c,
+      size,
+    });
+    const [ds, dst, df] = await rt.finish([gradShifted, gradStrided, gradFill]);
+    expectWithinSumBound(ds, shiftedRef, 'frontPaddedAdd dShifted');
+    expectWithinSumBound(dst, stridedRef, 'frontPaddedAdd dStrided');
+    expectWithinSumBound(df, fillRef, 'frontPaddedAdd dFill');
+
+    // Adjoint of the forward kernel: <dt, F(s, st, f) - F(0)> = <ds, s> + <dst, st> + <df, f>.
+    const [s0, st0, f0] = [rand(ds.length), rand(dst.length), rand(c)];
+    const target = rt.upload(new Float32Array(dt.length), 'target');
+    frontPaddedAdd(rt, {
+      target,
+      shifted: rt.upload(s0, 's'),
+      strided: rt.upload(st0, 'st'),
+      fill: rt.upload(f0, 'f'),
+      channels: c,
+      size,
+    });
+    const [fwd] = await rt.finish([target]);
+    let lhs = 0;
+    let lhsAbs = 0;
+    for (let i = 0; i < dt.length; i++) {
+      lhs += dt[i] * fwd[i];
+      lhsAbs += Math.abs(dt[i] * fwd[i]);
+    }
+    let rhs = 0;
+    ds.forEach((g, i) => (rhs += g * s0[i]));
+    dst.forEach((g, i) => (rhs += g * st0[i]));
+    df.forEach((g, i) => (rhs += g * f0[i]));
+    expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-5 * lhsAbs);
   });
 
   /** Forward GroupNorm (one group per channel, biased variance, eps 1e-5) in tfjs ops, x [C, V]. */

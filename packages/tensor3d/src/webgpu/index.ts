@@ -114,3 +114,9 @@ export {
   grnBackwardApplyKernel,
   type GrnBackwardArgs,
 } from './kernels/grn-backward.js';
+export {
+  frontPaddedAddBackward,
+  cropStridedKernel,
+  frontPaddedFillGradKernel,
+  type FrontPaddedAddBackwardArgs,
+} from './kernels/front-padded-add-backward.js';

@@ -17,7 +17,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { readFloat32 } from '@mednext-ts/optim-schedulefree/webgpu';
+import {
+  acquireGpuDevice,
+  collectDeviceErrors,
+  readBuffer,
+  storageBuffer as upload,
+} from '@mednext-ts/tensor3d/webgpu';
 import {
   batchDiceFocalLoss,
   deepSupervisionLoss,
@@ -27,8 +32,10 @@ import {
   type LossFn,
 } from '../src/index.js';
 import { WebGPURegionLoss, type WebGPURegionLossSpec } from '../src/losses/webgpu/index.js';
-import { dawnDevice, SKIP_WEBGPU, upload } from '../../optim-schedulefree/test/helpers/dawn-device.js';
 import { useBackend } from './helpers.js';
+
+/** WebGPU is expected (Dawn on llvmpipe needs no GPU): no adapter fails, unless MEDNEXT_SKIP_WEBGPU declares none. */
+const SKIP_WEBGPU = Boolean(process.env.MEDNEXT_SKIP_WEBGPU);
 
 /** Full-resolution target [N, D, H, W, C]: 2 samples, 3 region channels, 693 voxels (two reduction chunks). */
 const FULL: [number, number, number, number, number] = [2, 9, 11, 7, 3];
@@ -39,7 +46,8 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU region losses on Dawn', () => {
 
   beforeAll(async () => {
     await useBackend('cpu');
-    ({ device, errors } = await dawnDevice());
+    ({ device } = await acquireGpuDevice());
+    errors = collectDeviceErrors(device);
   });
 
   afterAll(() => {
@@ -103,13 +111,13 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU region losses on Dawn', () => {
     expect(Math.abs(total - expected), `loss ${total} vs tfjs ${expected}`).toBeLessThanOrEqual(
       2e-6 * Math.abs(expected),
     );
-    const terms = await readFloat32(device, loss.losses, outputs);
+    const terms = await readBuffer(device, loss.losses, outputs);
     expect(Math.abs(terms.reduce((a, b) => a + b, 0) - total)).toBeLessThanOrEqual(1e-6 * Math.abs(total) + 1e-7);
 
     for (let s = 0; s < outputs; s++) {
       const ref = grads[s]!;
       const refValues = await (channelsFirst ? toChannelsFirst(ref) : ref).data();
-      const got = await readFloat32(device, inputs[s]!.grad, ref.size);
+      const got = await readBuffer(device, inputs[s]!.grad, ref.size);
       let scale = 0;
       for (const r of refValues) scale = Math.max(scale, Math.abs(r));
       if (weights[s] === 0) {

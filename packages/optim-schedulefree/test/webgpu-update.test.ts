@@ -22,14 +22,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AdamWScheduleFree, SGDScheduleFree, type ScheduleFreeOptimizer } from '../src/index.js';
 import {
+  acquireGpuDevice,
   bindingSlices,
-  readFloat32,
+  collectDeviceErrors,
+  readBuffer,
+  storageBuffer as upload,
+} from '@mednext-ts/tensor3d/webgpu';
+import {
   WebGPUAdamWScheduleFree,
   WebGPUSGDScheduleFree,
   type WebGPUScheduleFreeOptimizer,
 } from '../src/webgpu/index.js';
-import { dawnDevice, SKIP_WEBGPU, upload } from './helpers/dawn-device.js';
 import { adamwOptions, FIXTURE_NAMES, flat, loadFixture, worstRatio, type Tolerance } from './helpers.js';
+
+/** WebGPU is expected (Dawn on llvmpipe needs no GPU): no adapter fails, unless MEDNEXT_SKIP_WEBGPU declares none. */
+const SKIP_WEBGPU = Boolean(process.env.MEDNEXT_SKIP_WEBGPU);
 
 const VS_TFJS: Tolerance = { atol: 1e-7, rtol: 2e-5 };
 // Same bounds as the tfjs fixture replay (fixture-replay.test.ts explains them).
@@ -57,7 +64,8 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
 
   beforeAll(async () => {
     await tf.setBackend('cpu');
-    ({ device, errors } = await dawnDevice());
+    ({ device } = await acquireGpuDevice());
+    errors = collectDeviceErrors(device);
   });
 
   afterAll(() => {
@@ -74,7 +82,7 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
   }
 
   async function expectClose(label: string, gpu: GPUBuffer, cpu: ArrayLike<number>, tol: Tolerance): Promise<void> {
-    checkClose(label, await readFloat32(device, gpu, cpu.length), cpu, tol);
+    checkClose(label, await readBuffer(device, gpu, cpu.length), cpu, tol);
   }
 
   /**
@@ -191,7 +199,7 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
         if (!snap) continue;
         const state = await opt.saveState();
         for (const n of fx.model.param_order) {
-          const y = await readFloat32(device, buffers[n]!, flat(snap.params_train_y[n]!).length);
+          const y = await readBuffer(device, buffers[n]!, flat(snap.params_train_y[n]!).length);
           expect(
             worstRatio(y, flat(snap.params_train_y[n]!), VS_FIXTURE.params),
             `${name}@${rec.step} y.${n}`,
@@ -213,7 +221,7 @@ describe.skipIf(SKIP_WEBGPU)('WebGPU Schedule-Free updates on Dawn', () => {
         }
         opt.eval();
         for (const n of fx.model.param_order) {
-          const x = await readFloat32(device, buffers[n]!, flat(snap.params_eval_x[n]!).length);
+          const x = await readBuffer(device, buffers[n]!, flat(snap.params_eval_x[n]!).length);
           expect(
             worstRatio(x, flat(snap.params_eval_x[n]!), VS_FIXTURE.params),
             `${name}@${rec.step} x.${n}`,

@@ -1,13 +1,13 @@
 /**
  * `@mednext-ts/optim-schedulefree/webgpu`: the Schedule-Free AdamW and SGD updates as WGSL compute
  * kernels on a caller's `GPUDevice` (WebGPU in browsers, Dawn in Node). Kept out of the package
- * root so that the CPU optimizers never load GPU code.
+ * root so that the CPU optimizers never load GPU code. The kernels are declared with
+ * `@mednext-ts/tensor3d/webgpu`'s kernel layer (that subpath loads no tfjs).
  */
 export {
   WebGPUScheduleFreeOptimizer,
   WebGPUAdamWScheduleFree,
   WebGPUSGDScheduleFree,
-  readFloat32,
   type WebGPUParameter,
   type WebGPUGradients,
   type WebGPUOptimizerOptions,
@@ -21,17 +21,3 @@ export {
   interpolateUniforms,
   recordElementwise,
 } from './update-kernels.js';
-export {
-  declareKernel,
-  elementwiseMain,
-  elementwiseGrid,
-  bindingSlices,
-  ELEMENTWISE_WORKGROUP_SIZE,
-  type Kernel,
-  type KernelDeclaration,
-  type KernelCall,
-  type BufferRange,
-  type StorageAccess,
-  type UniformType,
-  type UniformValues,
-} from './kernel.js';

@@ -5,17 +5,18 @@
  * coefficient computed on the host in float64 by the shared schedule code and rounded once to
  * float32, exactly as tfjs rounds a JS number multiplied into a float32 tensor.
  */
-import { lerpForm, type AdamWStepCoefficients, type SGDStepCoefficients } from '../schedule.js';
 import {
   bindingSlices,
-  declareKernel,
-  elementwiseGrid,
+  defineKernel,
+  elementwiseGroups,
   elementwiseMain,
-  type Kernel,
-  type StorageAccess,
-  type UniformType,
-  type UniformValues,
-} from './kernel.js';
+  encodeKernel,
+  ELEMENTWISE_WORKGROUP_SIZE,
+  type KernelDefinition,
+  type ParamDecl,
+  type ParamValues,
+} from '@mednext-ts/tensor3d/webgpu';
+import { lerpForm, type AdamWStepCoefficients, type SGDStepCoefficients } from '../schedule.js';
 
 /** WGSL of `lerp(a, b, w)` in PyTorch's two-branch form, with `fromEnd`/`factor` from {@link lerpForm}. */
 const LERP_WGSL = `
@@ -25,26 +26,27 @@ fn lerp2(a: f32, b: f32, fromEnd: u32, factor: f32) -> f32 {
 }`;
 
 /** Schedule-Free AdamW: second moment, normalised step, decay at y, then y and z from the old z. */
-export const ADAMW_STEP_KERNEL = declareKernel({
+export const ADAMW_STEP_KERNEL = defineKernel({
   name: 'schedulefree_adamw_step',
-  storage: {
-    y: 'read_write', // the parameters: y before the step, y after (train mode)
-    z: 'read_write', // the base iterate z
-    v: 'read_write', // the second moment exp_avg_sq
-    grad: 'read', // the gradient, taken at y
+  params: {
+    beta2: { type: 'f32', doc: 'second-moment decay β2' },
+    oneMinusBeta2: { type: 'f32', doc: '1 − β2, computed in float64' },
+    biasCorrection2: { type: 'f32', doc: "1 − β2^t with the group's t" },
+    eps: { type: 'f32', doc: 'added after the square root' },
+    weightDecay: { type: 'f32', doc: 'decoupled decay at y; 0 skips the term' },
+    lerpFromEnd: { type: 'u32', doc: '1: lerp(y, z, c) as z − (z − y)·(1 − c), 0: y + (z − y)·c' },
+    lerpFactor: { type: 'f32', doc: 'c, or 1 − c when lerpFromEnd' },
+    yStepCoefficient: { type: 'f32', doc: 'lr_t·(β1·(1 − c) − 1)' },
+    lr: { type: 'f32', doc: 'warmed-up lr_t, the z step' },
   },
-  uniforms: {
-    beta2: 'f32', // second-moment decay β2
-    oneMinusBeta2: 'f32', // 1 − β2, computed in float64
-    biasCorrection2: 'f32', // 1 − β2^t with the group's t
-    eps: 'f32', // added after the square root
-    weightDecay: 'f32', // decoupled decay at y; 0 skips the term
-    lerpFromEnd: 'u32', // 1: lerp(y, z, c) as z − (z − y)·(1 − c), 0: y + (z − y)·c
-    lerpFactor: 'f32', // c, or 1 − c when lerpFromEnd
-    yStepCoefficient: 'f32', // lr_t·(β1·(1 − c) − 1)
-    lr: 'f32', // warmed-up lr_t, the z step
-  },
-  code: `${LERP_WGSL}
+  workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
+  bindings: () => [
+    { name: 'y', access: 'read_write', doc: 'the parameters: y before the step, y after (train mode)' },
+    { name: 'z', access: 'read_write', doc: 'the base iterate z' },
+    { name: 'v', access: 'read_write', doc: 'the second moment exp_avg_sq' },
+    { name: 'grad', access: 'read', doc: 'the gradient, taken at y' },
+  ],
+  body: () => `${LERP_WGSL}
 ${elementwiseMain(
   'y',
   `  let g = grad[i];
@@ -61,21 +63,22 @@ ${elementwiseMain(
 });
 
 /** Schedule-Free SGD: the AdamW skeleton with `u = g (+ weightDecay·y)` and no normalisation. */
-export const SGD_STEP_KERNEL = declareKernel({
+export const SGD_STEP_KERNEL = defineKernel({
   name: 'schedulefree_sgd_step',
-  storage: {
-    y: 'read_write', // the parameters: y before the step, y after
-    z: 'read_write', // the base iterate z
-    grad: 'read', // the gradient, taken at y
+  params: {
+    weightDecay: { type: 'f32', doc: 'decoupled decay at y; 0 skips the term' },
+    lerpFromEnd: { type: 'u32', doc: '1: lerp(y, z, c) as z − (z − y)·(1 − c), 0: y + (z − y)·c' },
+    lerpFactor: { type: 'f32', doc: 'c, or 1 − c when lerpFromEnd' },
+    yStepCoefficient: { type: 'f32', doc: 'lr_t·(momentum·(1 − c) − 1)' },
+    lr: { type: 'f32', doc: 'warmed-up lr_t, the z step' },
   },
-  uniforms: {
-    weightDecay: 'f32', // decoupled decay at y; 0 skips the term
-    lerpFromEnd: 'u32', // 1: lerp(y, z, c) as z − (z − y)·(1 − c), 0: y + (z − y)·c
-    lerpFactor: 'f32', // c, or 1 − c when lerpFromEnd
-    yStepCoefficient: 'f32', // lr_t·(momentum·(1 − c) − 1)
-    lr: 'f32', // warmed-up lr_t, the z step
-  },
-  code: `${LERP_WGSL}
+  workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
+  bindings: () => [
+    { name: 'y', access: 'read_write', doc: 'the parameters: y before the step, y after' },
+    { name: 'z', access: 'read_write', doc: 'the base iterate z' },
+    { name: 'grad', access: 'read', doc: 'the gradient, taken at y' },
+  ],
+  body: () => `${LERP_WGSL}
 ${elementwiseMain(
   'y',
   `  let yOld = y[i];
@@ -88,24 +91,23 @@ ${elementwiseMain(
 });
 
 /** The train()/eval() switch: `p ← lerp(p, z, w)` (x → y with w = 1 − β, y → x with w = 1 − 1/β). */
-export const INTERPOLATE_KERNEL = declareKernel({
+export const INTERPOLATE_KERNEL = defineKernel({
   name: 'schedulefree_interpolate',
-  storage: {
-    p: 'read_write', // the parameters, moved in place
-    z: 'read', // the base iterate z
+  params: {
+    lerpFromEnd: { type: 'u32', doc: '1: z − (z − p)·(1 − w), 0: p + (z − p)·w' },
+    lerpFactor: { type: 'f32', doc: 'w, or 1 − w when lerpFromEnd' },
   },
-  uniforms: {
-    lerpFromEnd: 'u32', // 1: z − (z − p)·(1 − w), 0: p + (z − p)·w
-    lerpFactor: 'f32', // w, or 1 − w when lerpFromEnd
-  },
-  code: `${LERP_WGSL}
+  workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
+  bindings: () => [
+    { name: 'p', access: 'read_write', doc: 'the parameters, moved in place' },
+    { name: 'z', access: 'read', doc: 'the base iterate z' },
+  ],
+  body: () => `${LERP_WGSL}
 ${elementwiseMain('p', '  p[i] = lerp2(p[i], z[i], params.lerpFromEnd, params.lerpFactor);')}`,
 });
 
 /** Uniform values of {@link ADAMW_STEP_KERNEL} for one step. */
-export function adamwStepUniforms(
-  c: AdamWStepCoefficients,
-): UniformValues<typeof ADAMW_STEP_KERNEL.declaration.uniforms> {
+export function adamwStepUniforms(c: AdamWStepCoefficients): ParamValues<typeof ADAMW_STEP_KERNEL.params> {
   const form = lerpForm(c.ckp1);
   return {
     beta2: c.beta2,
@@ -121,7 +123,7 @@ export function adamwStepUniforms(
 }
 
 /** Uniform values of {@link SGD_STEP_KERNEL} for one step. */
-export function sgdStepUniforms(c: SGDStepCoefficients): UniformValues<typeof SGD_STEP_KERNEL.declaration.uniforms> {
+export function sgdStepUniforms(c: SGDStepCoefficients): ParamValues<typeof SGD_STEP_KERNEL.params> {
   const form = lerpForm(c.ckp1);
   return {
     weightDecay: c.weightDecay,
@@ -133,7 +135,7 @@ export function sgdStepUniforms(c: SGDStepCoefficients): UniformValues<typeof SG
 }
 
 /** Uniform values of {@link INTERPOLATE_KERNEL} for weight `w`. */
-export function interpolateUniforms(w: number): UniformValues<typeof INTERPOLATE_KERNEL.declaration.uniforms> {
+export function interpolateUniforms(w: number): ParamValues<typeof INTERPOLATE_KERNEL.params> {
   const form = lerpForm(w);
   return { lerpFromEnd: form.fromEnd ? 1 : 0, lerpFactor: form.factor };
 }
@@ -143,19 +145,19 @@ export function interpolateUniforms(w: number): UniformValues<typeof INTERPOLATE
  * slices that each fit one storage binding: every buffer is bound at the same element range.
  * @param maxBindingBytes cap per binding (default and upper bound: the device's `maxStorageBufferBindingSize`)
  */
-export function recordElementwise<S extends Record<string, StorageAccess>, U extends Record<string, UniformType>>(
+export function recordElementwise<P extends Record<string, ParamDecl>>(
   device: GPUDevice,
   pass: GPUComputePassEncoder,
-  kernel: Kernel<S, U>,
-  buffers: { [K in keyof S]: GPUBuffer },
+  kernel: KernelDefinition<P, undefined>,
+  buffers: Record<string, GPUBuffer>,
   length: number,
   uniforms: GPUBuffer,
   maxBindingBytes?: number,
 ): void {
-  const name = kernel.declaration.name;
+  const name = kernel.name;
   if (!Number.isInteger(length) || length < 0)
     throw new Error(`${name}: length must be a non-negative integer, got ${length}`);
-  for (const key of Object.keys(kernel.declaration.storage) as Array<keyof S & string>) {
+  for (const { name: key } of kernel.bindings(undefined)) {
     const buffer = buffers[key];
     if (!buffer) throw new Error(`${name}: no buffer for "${key}"`);
     if (buffer.size < length * 4) {
@@ -166,10 +168,14 @@ export function recordElementwise<S extends Record<string, StorageAccess>, U ext
     if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new Error(`${name}: buffer "${key}" lacks STORAGE usage`);
   }
   for (const slice of bindingSlices(device, length, maxBindingBytes)) {
-    const storage = {} as { [K in keyof S]: { buffer: GPUBuffer; offset: number; size: number } };
-    for (const key of Object.keys(buffers) as Array<keyof S>) {
-      storage[key] = { buffer: buffers[key], offset: slice.offset * 4, size: slice.count * 4 };
+    const bindings: Record<string, { buffer: GPUBuffer; offset: number; size: number }> = {};
+    for (const key of Object.keys(buffers)) {
+      bindings[key] = { buffer: buffers[key]!, offset: slice.offset * 4, size: slice.count * 4 };
     }
-    kernel.dispatch(device, pass, { storage, uniforms, workgroups: elementwiseGrid(device, slice.count) });
+    encodeKernel(device, pass, kernel, undefined, {
+      params: uniforms,
+      bindings,
+      groups: elementwiseGroups(slice.count),
+    });
   }
 }

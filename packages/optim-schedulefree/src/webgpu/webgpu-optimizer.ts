@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" />
+import { createParamsBuffer, paramsBytes, readBuffer, writeParams } from '@mednext-ts/tensor3d/webgpu';
 import { resolveAdamWOptions, resolveSGDOptions } from '../options.js';
 import type {
   AdamWScheduleFreeConfig,
@@ -130,7 +131,7 @@ export abstract class WebGPUScheduleFreeOptimizer {
       size: stepUniformBytes,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    this.moveUniforms = INTERPOLATE_KERNEL.createUniforms(device);
+    this.moveUniforms = createParamsBuffer(device, INTERPOLATE_KERNEL);
   }
 
   /** `'train'` when the parameters hold y, `'eval'` when they hold x. */
@@ -226,7 +227,7 @@ export abstract class WebGPUScheduleFreeOptimizer {
       const entry = this.params.get(name)!;
       const slots: Record<string, number[]> = {};
       for (const slot of this.slotNames) {
-        slots[slot] = Array.from(await readFloat32(this.device, entry.slots!.get(slot)!, entry.length));
+        slots[slot] = Array.from(await readBuffer(this.device, entry.slots!.get(slot)!, entry.length));
       }
       params.push({ name, shape: [...entry.param.shape], slots });
     }
@@ -300,7 +301,7 @@ export abstract class WebGPUScheduleFreeOptimizer {
   }
 
   private moveParameters(w: number): void {
-    INTERPOLATE_KERNEL.writeUniforms(this.device, this.moveUniforms, interpolateUniforms(w));
+    writeParams(this.device, this.moveUniforms, INTERPOLATE_KERNEL, interpolateUniforms(w));
     const encoder = this.device.createCommandEncoder({ label: `${this.className} train/eval` });
     const pass = encoder.beginComputePass();
     for (const name of this.stateOrder) {
@@ -342,7 +343,7 @@ export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
     options: AdamWScheduleFreeOptions = {},
     gpuOptions: WebGPUOptimizerOptions = {},
   ) {
-    super(device, parameters, ADAMW_STEP_KERNEL.uniformBytes, gpuOptions);
+    super(device, parameters, paramsBytes(ADAMW_STEP_KERNEL), gpuOptions);
     this.cfg = resolveAdamWOptions(options);
   }
 
@@ -368,7 +369,7 @@ export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
   }
 
   protected writeStepUniforms(uniforms: GPUBuffer, step: StepScalars): void {
-    ADAMW_STEP_KERNEL.writeUniforms(this.device, uniforms, adamwStepUniforms(adamwStepCoefficients(this.cfg, step)));
+    writeParams(this.device, uniforms, ADAMW_STEP_KERNEL, adamwStepUniforms(adamwStepCoefficients(this.cfg, step)));
   }
 
   protected recordUpdate(
@@ -409,7 +410,7 @@ export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
     options: SGDScheduleFreeOptions = {},
     gpuOptions: WebGPUOptimizerOptions = {},
   ) {
-    super(device, parameters, SGD_STEP_KERNEL.uniformBytes, gpuOptions);
+    super(device, parameters, paramsBytes(SGD_STEP_KERNEL), gpuOptions);
     this.cfg = resolveSGDOptions(options);
   }
 
@@ -435,7 +436,7 @@ export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
   }
 
   protected writeStepUniforms(uniforms: GPUBuffer, step: StepScalars): void {
-    SGD_STEP_KERNEL.writeUniforms(this.device, uniforms, sgdStepUniforms(sgdStepCoefficients(this.cfg, step)));
+    writeParams(this.device, uniforms, SGD_STEP_KERNEL, sgdStepUniforms(sgdStepCoefficients(this.cfg, step)));
   }
 
   protected recordUpdate(
@@ -453,18 +454,4 @@ export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
   protected configForState(): Record<string, unknown> {
     return { ...this.cfg };
   }
-}
-
-/** Reads `length` float32 values from the start of a buffer (needs COPY_SRC usage). */
-export async function readFloat32(device: GPUDevice, buffer: GPUBuffer, length: number): Promise<Float32Array> {
-  if (length === 0) return new Float32Array(0);
-  const staging = device.createBuffer({ size: length * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, length * 4);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0));
-  staging.unmap();
-  staging.destroy();
-  return out;
 }

@@ -64,3 +64,64 @@ export { pointwiseConv3d, pointwiseConv3dKernel, type PointwiseConv3dArgs } from
 export { add, addKernel } from './kernels/add.js';
 export { sigmoid, sigmoidKernel } from './kernels/sigmoid.js';
 export { frontPaddedAdd, frontPaddedAddKernel, type FrontPaddedAddArgs } from './kernels/front-padded-add.js';
+export {
+  encodeKernel,
+  createParamsBuffer,
+  writeParams,
+  paramsBytes,
+  elementwiseMain,
+  elementwiseGroups,
+  bindingSlices,
+  storageBuffer,
+  readBuffer,
+  collectDeviceErrors,
+  ELEMENTWISE_WORKGROUP_SIZE,
+  type BufferRange,
+  type EncodeKernelCall,
+} from './encode.js';
+export {
+  depthwiseConv3dInputGrad,
+  depthwiseConv3dFilterGrad,
+  depthwiseConv3dInputGradKernel,
+  depthwiseConv3dFilterGradKernel,
+  type DepthwiseGradShape,
+  type DepthwiseGradVariant,
+  type DepthwiseInputGradArgs,
+  type DepthwiseFilterGradArgs,
+} from './kernels/depthwise-conv3d-backward.js';
+export {
+  pointwiseConv3dInputGrad,
+  pointwiseConv3dWeightGrad,
+  pointwiseConv3dInputGradKernel,
+  channelProductKernel,
+  type ChannelProductVariant,
+  type AccumulateVariant,
+  type PointwiseGradShape,
+  type PointwiseInputGradArgs,
+  type PointwiseWeightGradArgs,
+} from './kernels/pointwise-conv3d-backward.js';
+export {
+  groupNormBackward,
+  groupNormBackwardKernel,
+  type GroupNormBackwardArgs,
+} from './kernels/group-norm-backward.js';
+export {
+  invertedBottleneckBackward,
+  bottleneckHiddenGradKernel,
+  bottleneckGeluGradKernel,
+  type BottleneckHiddenGradVariant,
+  type InvertedBottleneckBackwardArgs,
+} from './kernels/inverted-bottleneck-backward.js';
+export {
+  grnBackward,
+  grnBackwardSumsKernel,
+  grnBackwardCoefficientsKernel,
+  grnBackwardApplyKernel,
+  type GrnBackwardArgs,
+} from './kernels/grn-backward.js';
+export {
+  frontPaddedAddBackward,
+  cropStridedKernel,
+  frontPaddedFillGradKernel,
+  type FrontPaddedAddBackwardArgs,
+} from './kernels/front-padded-add-backward.js';

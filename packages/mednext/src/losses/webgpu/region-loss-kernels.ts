@@ -13,7 +13,7 @@
  *
  * The formulas are those of `../region-losses.ts` (the tfjs reference).
  */
-import { declareKernel, elementwiseMain } from '@mednext-ts/optim-schedulefree/webgpu';
+import { defineKernel, elementwiseMain, ELEMENTWISE_WORKGROUP_SIZE } from '@mednext-ts/tensor3d/webgpu';
 
 /** Threads per workgroup of the reductions (within compatibility mode's limit of 128). */
 export const REDUCE_WORKGROUP_SIZE = 64;
@@ -64,33 +64,37 @@ fn elementGradient(x: f32, y: f32, p: f32) -> f32 {
 }`;
 
 /** Pass 1: per-chunk sums of p·y, p, y and the element loss. */
-export const REGION_LOSS_PARTIALS_KERNEL = declareKernel({
+export const REGION_LOSS_PARTIALS_KERNEL = defineKernel({
   name: 'region_loss_partials',
-  storage: {
-    logits: 'read', // the network output of this scale, [N, V, C] or [N, C, V]
-    targets: 'read', // binary (or soft) targets, same layout
-    partials: 'read_write', // [N·C, chunks, 4]: Σp·y, Σp, Σy, Σ element loss
+  params: {
+    channelsLast: { type: 'u32', doc: '1: [N, V, C] (NDHWC), 0: [N, C, V] (NCDHW)' },
+    voxels: { type: 'u32', doc: 'V, spatial voxels per sample' },
+    channels: { type: 'u32', doc: 'C' },
+    chunks: { type: 'u32', doc: 'chunks per (sample, channel) = workgroups along x' },
+    chunkVoxels: { type: 'u32', doc: 'voxels per chunk' },
+    focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
+    gamma: { type: 'f32', doc: 'focal exponent' },
+    useAlpha: { type: 'u32', doc: '1: weight positives by alpha, negatives by 1 − alpha' },
+    alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
+    alphaNegative: { type: 'f32', doc: '1 − alpha' },
   },
-  uniforms: {
-    channelsLast: 'u32', // 1: [N, V, C] (NDHWC), 0: [N, C, V] (NCDHW)
-    voxels: 'u32', // V, spatial voxels per sample
-    channels: 'u32', // C
-    chunks: 'u32', // chunks per (sample, channel) = workgroups along x
-    chunkVoxels: 'u32', // voxels per chunk
-    focal: 'u32', // 1: focal element loss, 0: BCE
-    gamma: 'f32', // focal exponent
-    useAlpha: 'u32', // 1: weight positives by alpha, negatives by 1 − alpha
-    alphaPositive: 'f32', // 2·alpha − 1
-    alphaNegative: 'f32', // 1 − alpha
-  },
-  code: `${ELEMENT_WGSL}
+  workgroupSize: REDUCE_WORKGROUP_SIZE,
+  bindings: () => [
+    { name: 'logits', access: 'read', doc: 'the network output of this scale, [N, V, C] or [N, C, V]' },
+    { name: 'targets', access: 'read', doc: 'binary (or soft) targets, same layout' },
+    { name: 'partials', access: 'read_write', doc: '[N·C, chunks, 4]: Σp·y, Σp, Σy, Σ element loss' },
+  ],
+  body: () => `${ELEMENT_WGSL}
 var<workgroup> sums: array<vec4f, ${REDUCE_WORKGROUP_SIZE}>;
-@compute @workgroup_size(${REDUCE_WORKGROUP_SIZE})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let nc = wid.y;
+// One workgroup per (chunk, sample·channel): group = nc · chunks + chunk.
+fn main(group: u32, lid: u32) {
+  // A dispatch folded into 2-D may have a few workgroups past the end.
+  if (group >= arrayLength(&partials) / 4u) { return; }
+  let nc = group / params.chunks;
+  let chunk = group % params.chunks;
   let n = nc / params.channels;
   let c = nc % params.channels;
-  let start = wid.x * params.chunkVoxels;
+  let start = chunk * params.chunkVoxels;
   let end = min(start + params.chunkVoxels, params.voxels);
   var acc = vec4f(0.0);
   for (var v = start + lid; v < end; v += ${REDUCE_WORKGROUP_SIZE}u) {
@@ -107,7 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     workgroupBarrier();
   }
   if (lid == 0u) {
-    let o = (nc * params.chunks + wid.x) * 4u;
+    let o = (nc * params.chunks + chunk) * 4u;
     partials[o] = sums[0].x;
     partials[o + 1u] = sums[0].y;
     partials[o + 2u] = sums[0].z;
@@ -117,20 +121,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 });
 
 /** Pass 2: the chunk partials of each (sample, channel) added up. */
-export const REGION_LOSS_REDUCE_KERNEL = declareKernel({
+export const REGION_LOSS_REDUCE_KERNEL = defineKernel({
   name: 'region_loss_reduce',
-  storage: {
-    partials: 'read', // [N·C, chunks, 4] from pass 1
-    sums: 'read_write', // [N·C, 4]: Σp·y, Σp, Σy, Σ element loss
+  params: {
+    chunks: { type: 'u32', doc: 'chunks per (sample, channel)' },
   },
-  uniforms: {
-    chunks: 'u32', // chunks per (sample, channel)
-  },
-  code: `
+  workgroupSize: REDUCE_WORKGROUP_SIZE,
+  bindings: () => [
+    { name: 'partials', access: 'read', doc: '[N·C, chunks, 4] from pass 1' },
+    { name: 'sums', access: 'read_write', doc: '[N·C, 4]: Σp·y, Σp, Σy, Σ element loss' },
+  ],
+  body: () => `
 var<workgroup> acc: array<vec4f, ${REDUCE_WORKGROUP_SIZE}>;
-@compute @workgroup_size(${REDUCE_WORKGROUP_SIZE})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let nc = wid.x;
+fn main(group: u32, lid: u32) {
+  if (group >= arrayLength(&sums) / 4u) { return; }
+  let nc = group;
   var a = vec4f(0.0);
   for (var k = lid; k < params.chunks; k += ${REDUCE_WORKGROUP_SIZE}u) {
     let o = (nc * params.chunks + k) * 4u;
@@ -152,32 +157,36 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 });
 
 /** Pass 3: this output's loss term, the deep-supervision total, and the Dice gradient coefficients. */
-export const REGION_LOSS_COMBINE_KERNEL = declareKernel({
+export const REGION_LOSS_COMBINE_KERNEL = defineKernel({
   name: 'region_loss_combine',
-  storage: {
-    sums: 'read', // [N·C, 4] from pass 2
-    coefficients: 'read_write', // [N·C, 2]: ∂(−mean Dice)/∂p = coefficients[0]·y + coefficients[1]
-    losses: 'read_write', // [outputs + 1]: weighted term of each output, then their sum
+  params: {
+    samples: { type: 'u32', doc: 'N' },
+    channels: { type: 'u32', doc: 'C' },
+    batchDice: { type: 'u32', doc: '1: one Dice per channel over batch and space, 0: one per (sample, channel)' },
+    diceSmooth: { type: 'f32', doc: 'added to the Dice numerator and denominator' },
+    diceOffset: { type: 'f32', doc: 'constant added to −mean Dice: 1 for (1 − Dice) + focal, 0 for BCE − Dice' },
+    inverseElements: { type: 'f32', doc: '1 / (N·V·C), the mean of the element loss' },
+    weight: { type: 'f32', doc: 'deep-supervision weight of this output' },
+    output: { type: 'u32', doc: 'index of this output in losses' },
+    total: { type: 'u32', doc: 'index of the total in losses (the number of outputs)' },
+    first: { type: 'u32', doc: '1 for the first output with a non-zero weight: starts the total' },
   },
-  uniforms: {
-    samples: 'u32', // N
-    channels: 'u32', // C
-    batchDice: 'u32', // 1: one Dice per channel over batch and space, 0: one per (sample, channel)
-    diceSmooth: 'f32', // added to the Dice numerator and denominator
-    diceOffset: 'f32', // constant added to −mean Dice: 1 for (1 − Dice) + focal, 0 for BCE − Dice
-    inverseElements: 'f32', // 1 / (N·V·C), the mean of the element loss
-    weight: 'f32', // deep-supervision weight of this output
-    output: 'u32', // index of this output in losses
-    total: 'u32', // index of the total in losses (the number of outputs)
-    first: 'u32', // 1 for the first output with a non-zero weight: starts the total
-  },
-  code: `
+  workgroupSize: 1,
+  bindings: () => [
+    { name: 'sums', access: 'read', doc: '[N·C, 4] from pass 2' },
+    {
+      name: 'coefficients',
+      access: 'read_write',
+      doc: '[N·C, 2]: ∂(−mean Dice)/∂p = coefficients[0]·y + coefficients[1]',
+    },
+    { name: 'losses', access: 'read_write', doc: '[outputs + 1]: weighted term of each output, then their sum' },
+  ],
+  body: () => `
 fn diceTerms(tp: f32, sumP: f32, sumY: f32) -> vec2f {
   // (2tp + smooth) / (Σp + Σy + smooth + 1e-8), as ../region-losses.ts.
   return vec2f(tp * 2.0 + params.diceSmooth, sumP + sumY + params.diceSmooth + 1e-8);
 }
-@compute @workgroup_size(1)
-fn main() {
+fn main(group: u32, local: u32) {
   let C = params.channels;
   let N = params.samples;
   var groups = N * C;
@@ -209,27 +218,28 @@ fn main() {
 });
 
 /** Pass 4: `∂loss/∂logit` for every element of this output. */
-export const REGION_LOSS_GRADIENT_KERNEL = declareKernel({
+export const REGION_LOSS_GRADIENT_KERNEL = defineKernel({
   name: 'region_loss_gradient',
-  storage: {
-    logits: 'read', // the network output of this scale
-    targets: 'read', // its targets, same layout
-    coefficients: 'read', // [N·C, 2] from pass 3
-    grad: 'read_write', // ∂(total loss)/∂logits, same layout
+  params: {
+    channelsLast: { type: 'u32', doc: '1: [N, V, C], 0: [N, C, V]' },
+    voxels: { type: 'u32', doc: 'V' },
+    channels: { type: 'u32', doc: 'C' },
+    focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
+    gamma: { type: 'f32', doc: 'focal exponent' },
+    useAlpha: { type: 'u32', doc: '1: alpha weighting of the focal term' },
+    alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
+    alphaNegative: { type: 'f32', doc: '1 − alpha' },
+    inverseElements: { type: 'f32', doc: '1 / (N·V·C)' },
+    weight: { type: 'f32', doc: 'deep-supervision weight of this output' },
   },
-  uniforms: {
-    channelsLast: 'u32', // 1: [N, V, C], 0: [N, C, V]
-    voxels: 'u32', // V
-    channels: 'u32', // C
-    focal: 'u32', // 1: focal element loss, 0: BCE
-    gamma: 'f32', // focal exponent
-    useAlpha: 'u32', // 1: alpha weighting of the focal term
-    alphaPositive: 'f32', // 2·alpha − 1
-    alphaNegative: 'f32', // 1 − alpha
-    inverseElements: 'f32', // 1 / (N·V·C)
-    weight: 'f32', // deep-supervision weight of this output
-  },
-  code: `${ELEMENT_WGSL}
+  workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
+  bindings: () => [
+    { name: 'logits', access: 'read', doc: 'the network output of this scale' },
+    { name: 'targets', access: 'read', doc: 'its targets, same layout' },
+    { name: 'coefficients', access: 'read', doc: '[N·C, 2] from pass 3' },
+    { name: 'grad', access: 'read_write', doc: '∂(total loss)/∂logits, same layout' },
+  ],
+  body: () => `${ELEMENT_WGSL}
 ${elementwiseMain(
   'grad',
   `  var c = i % params.channels;

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { elementwiseGrid, readFloat32 } from '@mednext-ts/optim-schedulefree/webgpu';
+import { createParamsBuffer, elementwiseGroups, encodeKernel, readBuffer } from '@mednext-ts/tensor3d/webgpu';
 
 import { deepSupervisionWeights } from '../deep-supervision.js';
 import type { DiceFocalOptions, SoftDiceOptions } from '../region-losses.js';
@@ -150,15 +150,15 @@ export class WebGPURegionLoss {
         sums: storage(`region loss sums ${s}`, samples * channels * 4),
         coefficients: storage(`region loss coefficients ${s}`, samples * channels * 2),
         uniforms: {
-          partials: REGION_LOSS_PARTIALS_KERNEL.createUniforms(device, {
+          partials: createParamsBuffer(device, REGION_LOSS_PARTIALS_KERNEL, {
             ...elementUniforms,
             voxels,
             channels,
             chunks,
             chunkVoxels,
           }),
-          reduce: REGION_LOSS_REDUCE_KERNEL.createUniforms(device, { chunks }),
-          combine: REGION_LOSS_COMBINE_KERNEL.createUniforms(device, {
+          reduce: createParamsBuffer(device, REGION_LOSS_REDUCE_KERNEL, { chunks }),
+          combine: createParamsBuffer(device, REGION_LOSS_COMBINE_KERNEL, {
             samples,
             channels,
             batchDice: batchDice ? 1 : 0,
@@ -170,7 +170,7 @@ export class WebGPURegionLoss {
             total: shapes.length,
             first: s === firstActive ? 1 : 0,
           }),
-          gradient: REGION_LOSS_GRADIENT_KERNEL.createUniforms(device, {
+          gradient: createParamsBuffer(device, REGION_LOSS_GRADIENT_KERNEL, {
             ...elementUniforms,
             voxels,
             channels,
@@ -218,30 +218,30 @@ export class WebGPURegionLoss {
       const bytes = scale.elements * 4;
       const whole = (buffer: GPUBuffer) => ({ buffer, offset: 0, size: bytes });
       const pairs = scale.pairs;
-      REGION_LOSS_PARTIALS_KERNEL.dispatch(device, pass, {
-        storage: { logits: whole(logits), targets: whole(target), partials: scale.partials },
-        uniforms: scale.uniforms.partials,
-        workgroups: [scale.chunks, pairs],
+      encodeKernel(device, pass, REGION_LOSS_PARTIALS_KERNEL, undefined, {
+        bindings: { logits: whole(logits), targets: whole(target), partials: scale.partials },
+        params: scale.uniforms.partials,
+        groups: scale.chunks * pairs,
       });
-      REGION_LOSS_REDUCE_KERNEL.dispatch(device, pass, {
-        storage: { partials: scale.partials, sums: scale.sums },
-        uniforms: scale.uniforms.reduce,
-        workgroups: [pairs],
+      encodeKernel(device, pass, REGION_LOSS_REDUCE_KERNEL, undefined, {
+        bindings: { partials: scale.partials, sums: scale.sums },
+        params: scale.uniforms.reduce,
+        groups: pairs,
       });
-      REGION_LOSS_COMBINE_KERNEL.dispatch(device, pass, {
-        storage: { sums: scale.sums, coefficients: scale.coefficients, losses: this.losses },
-        uniforms: scale.uniforms.combine,
-        workgroups: [1],
+      encodeKernel(device, pass, REGION_LOSS_COMBINE_KERNEL, undefined, {
+        bindings: { sums: scale.sums, coefficients: scale.coefficients, losses: this.losses },
+        params: scale.uniforms.combine,
+        groups: 1,
       });
-      REGION_LOSS_GRADIENT_KERNEL.dispatch(device, pass, {
-        storage: {
+      encodeKernel(device, pass, REGION_LOSS_GRADIENT_KERNEL, undefined, {
+        bindings: {
           logits: whole(logits),
           targets: whole(target),
           coefficients: scale.coefficients,
           grad: whole(grad),
         },
-        uniforms: scale.uniforms.gradient,
-        workgroups: elementwiseGrid(device, scale.elements),
+        params: scale.uniforms.gradient,
+        groups: elementwiseGroups(scale.elements),
       });
     });
     pass.end();
@@ -249,7 +249,7 @@ export class WebGPURegionLoss {
 
   /** Reads the total loss (the last entry of {@link losses}) back to the host. */
   async readTotal(): Promise<number> {
-    const values = await readFloat32(this.device, this.losses, this.scales.length + 1);
+    const values = await readBuffer(this.device, this.losses, this.scales.length + 1);
     return values[this.scales.length]!;
   }
 

@@ -17,6 +17,8 @@ import {
   packTailWeights,
 } from './block.js';
 import { transposeMatrix as transpose } from './layout.js';
+import { BLOCK_TAIL_BACKWARD_KERNEL } from './wasm/gen-block-backward.js';
+import { AFFINE2_KERNEL } from './wasm/gen-affine2.js';
 
 /** Gradients of the tail (same layouts as {@link BlockTailWeights}); `dt` is [M, C]. */
 export interface BlockTailGrads {
@@ -120,34 +122,33 @@ export function blockTailBackward(
     const mt = backwardTileRows(c, e);
     const scratchStride = Math.ceil((mt * (c + 2 * e) * 4) / 64) * 64;
     const scratch = rt.alloc(scratchStride * rt.threads);
-    rt.dispatch(
-      'block_tail_backward',
-      [
-        tA,
+    rt.run(
+      BLOCK_TAIL_BACKWARD_KERNEL,
+      {
+        t: tA,
         center,
         scale,
         shift,
-        rstdA,
-        gammaA,
-        c,
-        expand.packedB,
-        expand.packedBias,
-        e,
-        compressT.packedB,
-        compressT.packedBias,
-        expandT.packedB,
-        expandT.packedBias,
-        dyA,
-        cout,
+        rstd: rstdA,
+        gamma: gammaA,
+        C: c,
+        bp2: expand.packedB,
+        bias2: expand.packedBias,
+        E: e,
+        bp3t: compressT.packedB,
+        zeroE: compressT.packedBias,
+        bp2t: expandT.packedB,
+        zeroC: expandT.packedBias,
+        dy: dyA,
+        Cout: cout,
         dxhat,
         partial,
         partialStride,
         scratch,
         scratchStride,
-        mt,
-      ],
-      m,
-      mt,
+        MT: mt,
+      },
+      { end: m, grain: mt },
     );
     // sum the threads' partials: dW2 [C, E], dW3 [E, Cout], db2 [E], db3 [Cout], dgamma [C], dbeta [C]
     const sums = new Float32Array(partialFloats);
@@ -176,7 +177,11 @@ export function blockTailBackward(
       B[ch] = -r * r * g2;
       D[ch] = -r * g1 + stats.mean[ch] * r * r * g2;
     }
-    rt.dispatch('affine2', [dxhat, dxhat, tA, rt.put(A), rt.put(B), rt.put(D), c], m, 64);
+    rt.run(
+      AFFINE2_KERNEL,
+      { out: dxhat, x: dxhat, y: tA, A: rt.put(A), B: rt.put(B), D: rt.put(D), C: c },
+      { end: m, grain: 64 },
+    );
     const dt = dtOut ?? new Float32Array(m * c);
     dt.set(rt.f32(dxhat, m * c));
     return { dt, dGamma, dBeta, dW2, dB2, dW3, dB3 };

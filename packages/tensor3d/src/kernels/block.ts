@@ -9,6 +9,7 @@ import { depthwiseInMemory, convOutSize, convTransposeOutSize } from './depthwis
 import { type ChannelStats, channelStatsInMemory, normAffine } from './normact.js';
 import { type PackedGemmWeights, freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
+import { BLOCK_TAIL_KERNEL } from './wasm/gen-block.js';
 
 /** Weights of a block's tail (norm -> expand -> GELU -> compress), channels-last layouts. */
 export interface BlockTailWeights {
@@ -255,28 +256,27 @@ export function blockTailInMemory(
     const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
     const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
     const scratch = rt.alloc(stride * rt.threads);
-    rt.dispatch(
-      'block_tail',
-      [
+    rt.run(
+      BLOCK_TAIL_KERNEL,
+      {
         h,
         center,
         scale,
         shift,
-        c,
-        w.expand.packedB,
-        w.expand.packedBias,
-        e,
-        w.compress.packedB,
-        w.compress.packedBias,
-        cout,
+        C: c,
+        bp2: w.expand.packedB,
+        bias2: w.expand.packedBias,
+        E: e,
+        bp3: w.compress.packedB,
+        bias3: w.compress.packedBias,
+        Cout: cout,
         out,
-        residual,
+        res: residual,
         scratch,
-        stride,
-        mt,
-      ],
-      rows,
-      mt,
+        scratchStride: stride,
+        MT: mt,
+      },
+      { end: rows, grain: mt },
     );
   } finally {
     rt.release(mark);

@@ -4,9 +4,8 @@
  * Layout NDHWC; filter [kd, kh, kw, C]. Channels that are not a multiple of 4 are zero-padded on the way in.
  */
 import { type KernelRuntime } from './runtime.js';
-import { depthwiseName } from './wasm/module.js';
-import { depthwiseBlock } from './wasm/gen-depthwise.js';
-import { filterGradName } from './wasm/gen-depthwise-filter-grad.js';
+import { depthwiseBlock, depthwiseKernel } from './wasm/gen-depthwise.js';
+import { filterGradKernel } from './wasm/gen-depthwise-filter-grad.js';
 
 /** NDHWC shape. */
 export type Shape5 = [n: number, d: number, h: number, w: number, c: number];
@@ -173,14 +172,34 @@ export function depthwiseInMemory(rt: KernelRuntime, a: DepthwiseInMemory): void
   const mark = rt.mark();
   try {
     const tabs = [tD, tH, tW].map((t) => rt.put(t.table, 'i32'));
-    const name = depthwiseName({ k, stride, transposed });
+    const kernel = depthwiseKernel({ k, stride, transposed });
     const [z0, z1] = a.planes ?? [0, od];
     if (!Number.isInteger(z0) || !Number.isInteger(z1) || z0 < 0 || z1 > od || z0 >= z1) {
       throw new Error(`depthwiseInMemory: planes [${z0}, ${z1}) are not a range of the ${od} output planes`);
     }
-    // the kernel addresses output plane z at y + z * planeBytes: shift y so that plane z0 lands at a.y
-    const y = a.y - z0 * oh * ow * c * 4;
-    rt.dispatchRange(name, [a.x, a.filter, a.bias, y, h, w, c, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], z0, z1);
+    // the kernel addresses output plane z at y + z * planeBytes: shift y so that plane z0 lands at a.y (the
+    // address wraps around 2^32 like the kernel's i32 arithmetic)
+    const y = (a.y - z0 * oh * ow * c * 4) >>> 0;
+    rt.run(
+      kernel,
+      {
+        x: a.x,
+        w: a.filter,
+        bias: a.bias,
+        y,
+        H: h,
+        W: w,
+        C: c,
+        OH: oh,
+        OW: ow,
+        tabD: tabs[0],
+        tabH: tabs[1],
+        tabW: tabs[2],
+        owA,
+        owB,
+      },
+      { start: z0, end: z1 },
+    );
   } finally {
     rt.release(mark);
   }
@@ -337,10 +356,24 @@ export function depthwiseConv3dFilterGrad(rt: KernelRuntime, a: DepthwiseFilterG
       };
       copy(a.x, x, inV);
       copy(a.dy, dy, outV);
-      rt.dispatch(
-        filterGradName(k, a.stride),
-        [x, dy, part, h, w, cp, oh, ow, tabD, tabH, p, tW.interiorStart, tW.interiorEnd],
-        od,
+      rt.run(
+        filterGradKernel(k, a.stride),
+        {
+          x,
+          dy,
+          part,
+          H: h,
+          W: w,
+          C: cp,
+          OH: oh,
+          OW: ow,
+          tabD,
+          tabH,
+          pad: p,
+          owA: tW.interiorStart,
+          owB: tW.interiorEnd,
+        },
+        { end: od },
       );
     }
     const parts = rt.f64(part, rt.threads * taps * cp);

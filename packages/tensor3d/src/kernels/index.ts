@@ -7,7 +7,10 @@ export {
   KernelRuntime,
   type KernelRuntimeOptions,
   type KernelProfileEntry,
+  type KernelRange,
 } from './runtime.js';
+export type { KernelArg, KernelArgType, KernelArgs, KernelDefinition, KernelMode } from './wasm/kernel-def.js';
+export { KERNEL_TABLE, kernelDefinition, type KernelTable } from './wasm/table.js';
 export {
   depthwiseConv3d,
   depthwiseConvTranspose3d,

@@ -3,7 +3,9 @@
  * WebAssembly kernels, for channels-last [M, C] data (M = voxels of one sample).
  */
 import { type KernelRuntime } from './runtime.js';
-import { STATS_CHUNK } from './wasm/gen-elementwise.js';
+import { GELU_KERNEL, GELU_RATIONAL_KERNEL } from './wasm/gen-gelu.js';
+import { GN_STATS_KERNEL, STATS_CHUNK } from './wasm/gen-gn-stats.js';
+import { GN_APPLY_KERNEL } from './wasm/gen-gn-apply.js';
 
 /**
  * Exact (erf) GELU of every value. The default `erfc` form keeps a relative error of about 1e-6 including the
@@ -14,7 +16,7 @@ export function gelu(rt: KernelRuntime, x: Float32Array, options: { form?: 'erfc
   const mark = rt.mark();
   try {
     const a = rt.put(x);
-    rt.dispatch(options.form === 'rational' ? 'gelu_rational' : 'gelu', [a], x.length, 1024);
+    rt.run(options.form === 'rational' ? GELU_RATIONAL_KERNEL : GELU_KERNEL, { x: a }, { end: x.length, grain: 1024 });
     return rt.f32(a, x.length).slice();
   } finally {
     rt.release(mark);
@@ -55,7 +57,7 @@ export function channelStatsInMemory(rt: KernelRuntime, a: number, m: number, cp
     rt.f32(shift, cp).set(rt.f32(a, cp));
     const part = rt.alloc(rt.threads * cp * 16);
     rt.f64(part, rt.threads * cp * 2).fill(0);
-    rt.dispatch('gn_stats', [a, shift, part, cp], m, STATS_CHUNK);
+    rt.run(GN_STATS_KERNEL, { x: a, shift, part, C: cp }, { end: m, grain: STATS_CHUNK });
     const parts = rt.f64(part, rt.threads * cp * 2);
     const sh = rt.f32(shift, cp);
     const mean = new Float64Array(cp);
@@ -131,12 +133,12 @@ export function channelAffine(
   const mark = rt.mark();
   try {
     const x0 = putPadded(rt, x, m, c, cp);
-    const vecs = [a.center, a.scale, a.shift].map((v) => {
+    const [center, scale, shift] = [a.center, a.scale, a.shift].map((v) => {
       const addr = rt.alloc(cp * 4);
       rt.f32(addr, cp).fill(0).set(v);
       return addr;
     });
-    rt.dispatch('gn_apply', [x0, x0, ...vecs, cp], m, 64);
+    rt.run(GN_APPLY_KERNEL, { x: x0, y: x0, center, scale, shift, C: cp }, { end: m, grain: 64 });
     const v = rt.f32(x0, m * cp);
     if (c === cp) return v.slice();
     const out = new Float32Array(m * c);

@@ -2,8 +2,10 @@
  * Pointwise (1x1x1) convolution as a GEMM on the WebAssembly kernels: Y[M,N] = X[M,K] x W[K,N] + bias,
  * optionally followed by exact GELU and/or a residual add, M = voxels (rows, channels-last).
  */
+import { Tensor3dError } from '../errors.js';
 import { type KernelRuntime } from './runtime.js';
-import { GEMM_DEFAULT, type GemmShape } from './wasm/gen-gemm.js';
+import { GEMM_DEFAULT, GEMM_GELU_KERNEL, GEMM_KERNEL, type GemmShape, gemmTuningName } from './wasm/gen-gemm.js';
+import { kernelDefinition } from './wasm/table.js';
 
 /** Options of {@link matmulBias}. */
 export interface MatmulOptions {
@@ -61,10 +63,16 @@ export function gemmInMemory(
   opts: { gelu?: boolean; shape?: GemmShape; threads?: number } = {},
 ): void {
   const shape = opts.shape ?? GEMM_DEFAULT;
-  const name = opts.shape ? `gemm_${shape.mr}x${shape.nrv}` : opts.gelu ? 'gemm_gelu' : 'gemm';
-  if (opts.shape && opts.gelu) throw new Error('gemmInMemory: GELU is only fused into the default shape');
+  if (opts.shape && opts.gelu) {
+    throw new Tensor3dError('BAD_ARGUMENT', 'gemmInMemory: GELU is only fused into the default shape');
+  }
+  const kernel = opts.shape ? kernelDefinition(gemmTuningName(shape)) : opts.gelu ? GEMM_GELU_KERNEL : GEMM_KERNEL;
   const mt = rowTile(k, shape.mr);
-  rt.dispatch(name, [p.a, p.packedB, p.packedBias, p.c, p.residual, k, n, mt], m, shape.mr * 4, opts.threads);
+  rt.run(
+    kernel,
+    { a: p.a, bp: p.packedB, bias: p.packedBias, c: p.c, res: p.residual, K: k, N: n, MT: mt },
+    { end: m, grain: shape.mr * 4, threads: opts.threads },
+  );
 }
 
 /** Y = X W + bias (+ GELU, + residual) for X [M, K], W [K, N], both row-major. */

@@ -206,7 +206,7 @@ for (const b of blockCases) {
   const wts = blockWeights(b.c, b.e);
   for (const threads of [1, 2]) {
     rt.activeThreads = Math.min(threads, rt.threads);
-    const t = await timeit(() => K.mednextBlock(rt, x, b.s, wts, { kind: 'block', addInput: true }));
+    const t = await timeit(() => K.invertedBottleneck(rt, x, b.s, wts, { kind: 'block', addInput: true }));
     record(b.op, 'ours e2e', rt.activeThreads, t, blockFlop(b));
   }
 }

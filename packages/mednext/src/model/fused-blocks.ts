@@ -7,12 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels } from '@mednext-ts/tensor3d';
+import { type TorchBlockParams, blockWeightsFromTorch } from '../weights/kernel-layout.js';
 import type { BlockSpec } from './architecture.js';
 import { NORM_EPS, padFront, pointwise, pointwiseTransposed, spread2, subsample2, type ParamGetter } from './layers.js';
 
-type BlockWeights = wasmKernels.MedNeXtBlockWeights;
+type BlockWeights = wasmKernels.InvertedBottleneckWeights;
 
-/** The parameter names of a block's fused weights, in {@link wasmKernels.TorchBlockParams} order. */
+/** The parameter names of a block's fused weights, in {@link TorchBlockParams} order. */
 const PARTS = [
   ['conv1Weight', 'conv1.weight'],
   ['conv1Bias', 'conv1.bias'],
@@ -54,8 +55,8 @@ export class FusedBlockWeights {
     // Copies: on wasm dataSync may return a view of the backend's heap, which later ops may reuse.
     const params = Object.fromEntries(
       PARTS.map(([key], i) => [key, (tensors[i].dataSync() as Float32Array).slice()]),
-    ) as unknown as wasmKernels.TorchBlockParams;
-    const weights = wasmKernels.blockWeightsFromTorch(params, b.kernel);
+    ) as unknown as TorchBlockParams;
+    const weights = blockWeightsFromTorch(params, b.kernel);
     this.cache.set(b.name, { data, weights });
     return weights;
   }

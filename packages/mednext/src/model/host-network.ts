@@ -11,6 +11,7 @@
  * for networks whose every block the fused kernel takes (no GRN); other cases keep the per-block paths.
  */
 import { wasmKernels } from '@mednext-ts/tensor3d';
+import { type TorchBlockParams, blockWeightsFromTorch } from '../weights/kernel-layout.js';
 import { type Architecture, type BlockSpec, allBlocks } from './architecture.js';
 import { fusedBlockSupports } from './fused-blocks.js';
 import { NORM_EPS, type ParamGetter } from './layers.js';
@@ -112,7 +113,7 @@ export class HostNetwork {
     this.packed = packed;
     for (const b of allBlocks(this.arch)) {
       const get = (s: string): Float32Array => hostCopy(p, `${b.name}.${s}`);
-      const torch: wasmKernels.TorchBlockParams = {
+      const torch: TorchBlockParams = {
         conv1Weight: get('conv1.weight'),
         conv1Bias: get('conv1.bias'),
         normWeight: get('norm.weight'),
@@ -122,7 +123,7 @@ export class HostNetwork {
         conv3Weight: get('conv3.weight'),
         conv3Bias: get('conv3.bias'),
       };
-      const weights = wasmKernels.blockWeightsFromTorch(torch, b.kernel);
+      const weights = blockWeightsFromTorch(torch, b.kernel);
       const upResBias = b.kind === 'up' && b.residual ? get('res_conv.bias') : undefined;
       packed.blocks.set(b.name, wasmKernels.packBlockWeights(rt, weights, upResBias));
       if (b.kind === 'down' && b.residual) {

@@ -1,5 +1,5 @@
 /**
- * The MedNeXt block tail for training on the WebAssembly kernels: y = gelu(norm(t) W2 + b2) W3 + b3 over one
+ * The inverted-bottleneck tail (e.g. of a MedNeXt block) for training on the WebAssembly kernels: y = gelu(norm(t) W2 + b2) W3 + b3 over one
  * sample's voxels t [M, C] (GroupNorm with one group per channel, exact GELU), forward and backward. Both passes
  * run over voxel tiles (`block_tail`, `block_tail_backward`): the backward pass recomputes each tile's
  * expansion instead of keeping it, so a training step holds the block's input-sized tensors only, never the

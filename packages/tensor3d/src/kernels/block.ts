@@ -1,5 +1,5 @@
 /**
- * The fused MedNeXt block on the WebAssembly kernels (inference): depthwise conv -> GroupNorm (one group per
+ * The fused inverted-bottleneck block (ConvNeXt-style; MedNeXt's block) on the WebAssembly kernels (inference): depthwise conv -> GroupNorm (one group per
  * channel) -> expand 1x1x1 -> GELU -> compress 1x1x1 (-> + residual). After the depthwise conv and its
  * statistics, the rest runs over tiles of voxels (`block_tail`), so the expanded tensor never reaches memory:
  * a block holds its input, the depthwise output and its output, instead of also 2-4x the input for the
@@ -27,7 +27,7 @@ export interface BlockTailWeights {
 }
 
 /** Weights of one block, channels-last layouts (see each field). */
-export interface MedNeXtBlockWeights extends BlockTailWeights {
+export interface InvertedBottleneckWeights extends BlockTailWeights {
   /** depthwise kernel size (3, 5, 7) */
   k: number;
   /** [k, k, k, C] */
@@ -36,8 +36,8 @@ export interface MedNeXtBlockWeights extends BlockTailWeights {
   dwBias: Float32Array;
 }
 
-/** Options of {@link mednextBlock}. */
-export interface MedNeXtBlockOptions {
+/** Options of {@link invertedBottleneck}. */
+export interface InvertedBottleneckOptions {
   /** `block`: stride-1 depthwise; `down`: stride 2; `up`: transposed stride 2 (output 2n-1, no padding). */
   kind: 'block' | 'down' | 'up';
   /** Add the block input to the output (plain blocks with do_res; needs Cout = C). */
@@ -58,7 +58,7 @@ export function blockTileRows(c: number, e: number): number {
 
 /** Output spatial size of a block of `kind` with kernel `k` on an input of `spatial`. */
 export function blockOutSpatial(
-  kind: MedNeXtBlockOptions['kind'],
+  kind: InvertedBottleneckOptions['kind'],
   k: number,
   spatial: readonly [number, number, number],
 ): [number, number, number] {
@@ -107,7 +107,7 @@ export function checkTailWeights(fn: string, w: BlockTailWeights): { c: number; 
   return { c, e, cout };
 }
 
-function checkBlockWeights(fn: string, weights: MedNeXtBlockWeights): void {
+function checkBlockWeights(fn: string, weights: InvertedBottleneckWeights): void {
   const { k } = weights;
   const { c } = checkTailWeights(fn, weights);
   if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
@@ -148,7 +148,7 @@ export function freeTailWeights(rt: KernelRuntime, p: PackedTailWeights): void {
 /** Copies a block's weights into kernel memory (kept until {@link freeBlockWeights}); see {@link packTailWeights}. */
 export function packBlockWeights(
   rt: KernelRuntime,
-  weights: MedNeXtBlockWeights,
+  weights: InvertedBottleneckWeights,
   extraBias3?: Float32Array,
 ): PackedBlockWeights {
   checkBlockWeights('packBlockWeights', weights);
@@ -170,7 +170,7 @@ export function freeBlockWeights(rt: KernelRuntime, p: PackedBlockWeights): void
 
 /** Operands of {@link blockInMemory}: byte addresses in kernel memory, one sample, channels-last. */
 export interface BlockInMemory {
-  kind: MedNeXtBlockOptions['kind'];
+  kind: InvertedBottleneckOptions['kind'];
   /** input [D, H, W, C] */
   x: number;
   spatial: [number, number, number];
@@ -187,7 +187,7 @@ export interface BlockInMemory {
 }
 
 /**
- * Runs one MedNeXt block on operands in kernel memory: depthwise conv -> GroupNorm statistics -> the fused
+ * Runs one inverted-bottleneck block on operands in kernel memory: depthwise conv -> GroupNorm statistics -> the fused
  * tail over voxel tiles (norm-apply -> expand -> GELU -> compress -> + residual).
  */
 export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: BlockInMemory): void {
@@ -208,7 +208,7 @@ export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: Block
 function blockDepthwise(
   rt: KernelRuntime,
   w: PackedBlockWeights,
-  kind: MedNeXtBlockOptions['kind'],
+  kind: InvertedBottleneckOptions['kind'],
   x: number,
   spatial: [number, number, number],
   y: number,
@@ -298,7 +298,7 @@ function mergeStats(a: ChannelStats, na: number, b: ChannelStats, nb: number): C
 
 /** Operands of {@link blockInSlabs}. */
 export interface BlockInSlabs {
-  kind: MedNeXtBlockOptions['kind'];
+  kind: InvertedBottleneckOptions['kind'];
   /** input [D, H, W, C] in kernel memory */
   x: number;
   spatial: [number, number, number];
@@ -349,17 +349,22 @@ export function blockInSlabs(rt: KernelRuntime, w: PackedBlockWeights, a: BlockI
 }
 
 /**
- * Runs one MedNeXt block on one sample x [D, H, W, C] (channels-last) and returns [oD, oH, oW, Cout].
+ * Runs one inverted-bottleneck block on one sample x [D, H, W, C] (channels-last) and returns [oD, oH, oW, Cout].
  * C and Cout must be multiples of 4 (every MedNeXt configuration's are).
+ *
+ * @example
+ * ```ts
+ * const y = invertedBottleneck(rt, x, [d, h, w], weights, { kind: 'block', addInput: true });
+ * ```
  */
-export function mednextBlock(
+export function invertedBottleneck(
   rt: KernelRuntime,
   x: Float32Array,
   spatial: [number, number, number],
-  weights: MedNeXtBlockWeights,
-  options: MedNeXtBlockOptions,
+  weights: InvertedBottleneckWeights,
+  options: InvertedBottleneckOptions,
 ): { data: Float32Array; shape: [number, number, number, number] } {
-  const fn = 'mednextBlock';
+  const fn = 'invertedBottleneck';
   checkBlockWeights(fn, weights);
   const c = weights.dwBias.length;
   const cout = weights.b3.length;

@@ -1,5 +1,7 @@
 /**
- * Fast CPU kernels for MedNeXt in WebAssembly SIMD (generated at load time), with optional worker threads.
+ * Fast CPU kernels in WebAssembly SIMD (generated at load time from the kernel table), with optional worker
+ * threads: depthwise 3-D convolution, GEMM, GELU, per-channel norm, the fused inverted-bottleneck block
+ * (depthwise conv -> norm -> 1x1 expand -> GELU -> 1x1 compress) and strided-grid copies.
  */
 export {
   createKernelRuntime,
@@ -65,7 +67,7 @@ export {
   type RegisterFastKernelsOptions,
 } from './tfjs.js';
 export {
-  mednextBlock,
+  invertedBottleneck,
   blockTileRows,
   blockOutSpatial,
   blockInMemory,
@@ -76,9 +78,9 @@ export {
   packTailWeights,
   freeTailWeights,
   blockTailInMemory,
-  type MedNeXtBlockWeights,
+  type InvertedBottleneckWeights,
   type BlockTailWeights,
-  type MedNeXtBlockOptions,
+  type InvertedBottleneckOptions,
   type PackedBlockWeights,
   type PackedTailWeights,
   type BlockInMemory,
@@ -86,4 +88,4 @@ export {
 export { blockTailForward, blockTailBackward, type BlockTailGrads } from './block-train.js';
 export { transposeMatrix } from './layout.js';
 export { gridAddInMemory, gridGatherInMemory, type GridWindow } from './grid.js';
-export { fusedBlock, fusedBlockAvailable, blockWeightsFromTorch, type TorchBlockParams } from './block-tfjs.js';
+export { fusedBlock, fusedBlockAvailable } from './block-tfjs.js';

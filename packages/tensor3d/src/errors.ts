@@ -26,6 +26,8 @@ export type Tensor3dErrorCode =
   | 'KERNEL_FAILED'
   /** the kernel runtime or a feature it needs (relaxed SIMD, threads) is not available here */
   | 'RUNTIME_UNAVAILABLE'
+  /** an explicitly requested tfjs backend cannot be used (see `BackendUnavailableError`) */
+  | 'BACKEND_UNAVAILABLE'
   /** the kernels' memory limit (4 GiB of WebAssembly memory) would be exceeded */
   | 'OUT_OF_MEMORY'
   /** kernel memory was used the wrong way (e.g. freeing a scoped block) */
@@ -33,7 +35,7 @@ export type Tensor3dErrorCode =
 
 /** Error raised by tensor3d for invalid input and for kernel-runtime failures. */
 export class Tensor3dError extends Error {
-  override readonly name = 'Tensor3dError';
+  override name = 'Tensor3dError';
 
   constructor(
     /** Stable reason code. */

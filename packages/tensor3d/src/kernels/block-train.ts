@@ -5,6 +5,7 @@
  * expansion instead of keeping it, so a training step holds the block's input-sized tensors only, never the
  * 2-4x larger expanded activations or their gradients.
  */
+import { Tensor3dError } from '../errors.js';
 import { channelStatsInMemory, normAffine } from './normact.js';
 import { freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
@@ -17,7 +18,7 @@ import {
   packTailWeights,
 } from './block.js';
 import { transposeMatrix as transpose } from './layout.js';
-import { BLOCK_TAIL_BACKWARD_KERNEL } from './wasm/gen-block-backward.js';
+import { BLOCK_TAIL_BACKWARD_KERNEL } from './wasm/gen-block-tail-backward.js';
 import { AFFINE2_KERNEL } from './wasm/gen-affine2.js';
 
 /** Gradients of the tail (same layouts as {@link BlockTailWeights}); `dt` is [M, C]. */
@@ -41,12 +42,13 @@ function dims(
 ): { c: number; e: number; cout: number } {
   const sizes = checkTailWeights(fn, w);
   const { c, e } = sizes;
-  if (e % 4) throw new Error(`${fn}: E (${e}) must be a multiple of 4`);
-  if (!Number.isInteger(m) || m < 1) throw new Error(`${fn}: M must be a positive integer, got ${m}`);
-  if (t.length !== m * c) throw new Error(`${fn}: t has ${t.length} values, expected ${m * c}`);
+  if (e % 4) throw new Tensor3dError('BAD_SHAPE', `${fn}: E (${e}) must be a multiple of 4`);
+  if (!Number.isInteger(m) || m < 1)
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: M must be a positive integer, got ${m}`);
+  if (t.length !== m * c) throw new Tensor3dError('BAD_SHAPE', `${fn}: t has ${t.length} values, expected ${m * c}`);
   const want = out && m * sizes[out.channels];
   if (out?.values && out.values.length !== want) {
-    throw new Error(`${fn}: ${out.name} has ${out.values.length} values, expected ${want}`);
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: ${out.name} has ${out.values.length} values, expected ${want}`);
   }
   return sizes;
 }
@@ -99,7 +101,8 @@ export function blockTailBackward(
   dtOut?: Float32Array,
 ): BlockTailGrads {
   const { c, e, cout } = dims('blockTailBackward', w, t, m, { name: 'dtOut', values: dtOut, channels: 'c' });
-  if (dy.length !== m * cout) throw new Error(`blockTailBackward: dy has ${dy.length} values, expected ${m * cout}`);
+  if (dy.length !== m * cout)
+    throw new Tensor3dError('BAD_SHAPE', `blockTailBackward: dy has ${dy.length} values, expected ${m * cout}`);
   // expand forward (recomputed per tile), and both GEMMs transposed for the gradients flowing back
   const expand = packGemmWeights(rt, w.w2, c, e, w.b2);
   const compressT = packGemmWeights(rt, transpose(w.w3, e, cout), cout, e);

@@ -5,11 +5,12 @@
  * a block holds its input, the depthwise output and its output, instead of also 2-4x the input for the
  * expansion.
  */
+import { Tensor3dError } from '../errors.js';
 import { depthwiseInMemory, convOutSize, convTransposeOutSize } from './depthwise.js';
 import { type ChannelStats, channelStatsInMemory, normAffine } from './normact.js';
 import { type PackedGemmWeights, freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
-import { BLOCK_TAIL_KERNEL } from './wasm/gen-block.js';
+import { BLOCK_TAIL_KERNEL } from './wasm/gen-block-tail.js';
 
 /** Weights of a block's tail (norm -> expand -> GELU -> compress), channels-last layouts. */
 export interface BlockTailWeights {
@@ -97,9 +98,11 @@ export function checkTailWeights(fn: string, w: BlockTailWeights): { c: number; 
   const c = w.gamma.length;
   const e = w.b2.length;
   const cout = w.b3.length;
-  if (c % 4 !== 0 || cout % 4 !== 0) throw new Error(`${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
+  if (c % 4 !== 0 || cout % 4 !== 0)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
   const expect = (name: string, arr: Float32Array, n: number): void => {
-    if (arr.length !== n) throw new Error(`${fn}: ${name} has ${arr.length} values, expected ${n}`);
+    if (arr.length !== n)
+      throw new Tensor3dError('BAD_SHAPE', `${fn}: ${name} has ${arr.length} values, expected ${n}`);
   };
   expect('beta', w.beta, c);
   expect('w2', w.w2, c * e);
@@ -110,10 +113,14 @@ export function checkTailWeights(fn: string, w: BlockTailWeights): { c: number; 
 function checkBlockWeights(fn: string, weights: InvertedBottleneckWeights): void {
   const { k } = weights;
   const { c } = checkTailWeights(fn, weights);
-  if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
-  if (weights.dwBias.length !== c) throw new Error(`${fn}: dwBias has ${weights.dwBias.length} values, expected ${c}`);
+  if (![3, 5, 7].includes(k)) throw new Tensor3dError('BAD_ARGUMENT', `${fn}: k must be 3, 5 or 7, got ${k}`);
+  if (weights.dwBias.length !== c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: dwBias has ${weights.dwBias.length} values, expected ${c}`);
   if (weights.dwFilter.length !== k ** 3 * c) {
-    throw new Error(`${fn}: dwFilter has ${weights.dwFilter.length} values, expected ${k ** 3 * c}`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: dwFilter has ${weights.dwFilter.length} values, expected ${k ** 3 * c}`,
+    );
   }
 }
 
@@ -125,7 +132,8 @@ export function packTailWeights(rt: KernelRuntime, w: BlockTailWeights, extraBia
   const { c, e, cout } = checkTailWeights('packTailWeights', w);
   let b3 = w.b3;
   if (extraBias3) {
-    if (extraBias3.length !== cout) throw new Error(`packTailWeights: extraBias3 needs ${cout} values`);
+    if (extraBias3.length !== cout)
+      throw new Tensor3dError('BAD_SHAPE', `packTailWeights: extraBias3 needs ${cout} values`);
     b3 = b3.map((v, i) => v + extraBias3[i]);
   }
   return {
@@ -248,7 +256,7 @@ export function blockTailInMemory(
   const { c, e, cout } = w;
   const mt = tileRows ?? blockTileRows(c, e);
   if (!Number.isInteger(mt) || mt < 4 || mt % 4 !== 0) {
-    throw new Error(`blockInMemory: tileRows must be a multiple of 4, got ${mt}`);
+    throw new Tensor3dError('BAD_ARGUMENT', `blockInMemory: tileRows must be a multiple of 4, got ${mt}`);
   }
   const mark = rt.mark();
   try {
@@ -321,7 +329,8 @@ export function blockInSlabs(rt: KernelRuntime, w: PackedBlockWeights, a: BlockI
   const out = blockOutSpatial(a.kind, w.k, a.spatial);
   const planeRows = out[1] * out[2];
   const slab = Math.min(out[0], a.slabPlanes);
-  if (!Number.isInteger(slab) || slab < 1) throw new Error(`blockInSlabs: slabPlanes must be ≥ 1, got ${a.slabPlanes}`);
+  if (!Number.isInteger(slab) || slab < 1)
+    throw new Tensor3dError('BAD_ARGUMENT', `blockInSlabs: slabPlanes must be ≥ 1, got ${a.slabPlanes}`);
   const mark = rt.mark();
   try {
     const dw = rt.alloc(slab * planeRows * w.c * 4);
@@ -370,14 +379,18 @@ export function invertedBottleneck(
   const cout = weights.b3.length;
   const [d, h, w] = spatial;
   const inV = d * h * w;
-  if (x.length !== inV * c) throw new Error(`${fn}: x has ${x.length} values, expected ${inV * c}`);
+  if (x.length !== inV * c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: x has ${x.length} values, expected ${inV * c}`);
   const out = blockOutSpatial(options.kind, weights.k, spatial);
   const outV = out[0] * out[1] * out[2];
   if (options.addInput && (options.kind !== 'block' || cout !== c)) {
-    throw new Error(`${fn}: addInput needs a plain block with Cout = C`);
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: addInput needs a plain block with Cout = C`);
   }
   if (options.residual && options.residual.length !== outV * cout) {
-    throw new Error(`${fn}: residual has ${options.residual.length} values, expected ${outV * cout}`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: residual has ${options.residual.length} values, expected ${outV * cout}`,
+    );
   }
   const packed = packBlockWeights(rt, weights);
   const mark = rt.mark();

@@ -3,6 +3,7 @@
  * (see `wasm/gen-grid.ts`): `gridAddInMemory` adds the block into the window, `gridGatherInMemory` copies the
  * window out. A window starts at `origin` in the volume and takes every `step`-th voxel along each axis.
  */
+import { Tensor3dError } from '../errors.js';
 import { type KernelArgs } from './wasm/kernel-def.js';
 import { GRID_ADD_KERNEL, GRID_GATHER_KERNEL } from './wasm/gen-grid.js';
 import { type KernelRuntime } from './runtime.js';
@@ -25,12 +26,14 @@ export interface GridWindow {
 
 function gridArgs(fn: string, g: GridWindow): KernelArgs<typeof GRID_ADD_KERNEL> {
   const { c, step } = g;
-  if (c % 4 !== 0) throw new Error(`${fn}: c must be a multiple of 4, got ${c}`);
-  if (!Number.isInteger(step) || step < 1) throw new Error(`${fn}: step must be a positive integer, got ${step}`);
+  if (c % 4 !== 0) throw new Tensor3dError('BAD_SHAPE', `${fn}: c must be a multiple of 4, got ${c}`);
+  if (!Number.isInteger(step) || step < 1)
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: step must be a positive integer, got ${step}`);
   for (let a = 0; a < 3; a++) {
     const last = g.origin[a] + (g.denseSpatial[a] - 1) * step;
     if (g.origin[a] < 0 || last >= g.volumeSpatial[a]) {
-      throw new Error(
+      throw new Tensor3dError(
+        'BAD_SHAPE',
         `${fn}: the window (origin ${g.origin.join(',')}, step ${step}, size ${g.denseSpatial.join('x')}) ` +
           `leaves the volume ${g.volumeSpatial.join('x')}`,
       );

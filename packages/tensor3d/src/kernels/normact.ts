@@ -2,6 +2,7 @@
  * Exact GELU and per-channel GroupNorm (one group per channel, i.e. instance norm with affine) on the
  * WebAssembly kernels, for channels-last [M, C] data (M = voxels of one sample).
  */
+import { Tensor3dError } from '../errors.js';
 import { type KernelRuntime } from './runtime.js';
 import { GELU_KERNEL, GELU_RATIONAL_KERNEL } from './wasm/gen-gelu.js';
 import { GN_STATS_KERNEL, STATS_CHUNK } from './wasm/gen-gn-stats.js';
@@ -31,9 +32,10 @@ export interface ChannelStats {
 
 function checkRows(fn: string, x: Float32Array, m: number, c: number): void {
   if (!Number.isInteger(m) || m < 1 || !Number.isInteger(c) || c < 1) {
-    throw new Error(`${fn}: M and C must be positive integers, got M=${m}, C=${c}`);
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: M and C must be positive integers, got M=${m}, C=${c}`);
   }
-  if (x.length !== m * c) throw new Error(`${fn}: x has ${x.length} values, [${m}, ${c}] needs ${m * c}`);
+  if (x.length !== m * c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: x has ${x.length} values, [${m}, ${c}] needs ${m * c}`);
 }
 
 /** Copies [M, C] into kernel memory as [M, Cp] with Cp = C rounded up to 4. */
@@ -127,7 +129,8 @@ export function channelAffine(
 ): Float32Array {
   checkRows('channelAffine', x, m, c);
   for (const key of ['center', 'scale', 'shift'] as const) {
-    if (a[key].length !== c) throw new Error(`channelAffine: ${key} has ${a[key].length} values, expected ${c}`);
+    if (a[key].length !== c)
+      throw new Tensor3dError('BAD_SHAPE', `channelAffine: ${key} has ${a[key].length} values, expected ${c}`);
   }
   const cp = (c + 3) & ~3;
   const mark = rt.mark();

@@ -90,16 +90,20 @@ export function matmulBias(
     ['K', k],
     ['N', n],
   ] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`matmulBias: ${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new Tensor3dError('BAD_ARGUMENT', `matmulBias: ${name} must be a positive integer, got ${v}`);
   }
-  if (x.length !== m * k) throw new Error(`matmulBias: x has ${x.length} values, [${m}, ${k}] needs ${m * k}`);
-  if (w.length !== k * n) throw new Error(`matmulBias: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
+  if (x.length !== m * k)
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: x has ${x.length} values, [${m}, ${k}] needs ${m * k}`);
+  if (w.length !== k * n)
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
   if (opts.bias && opts.bias.length !== n)
-    throw new Error(`matmulBias: bias has ${opts.bias.length} values, expected ${n}`);
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: bias has ${opts.bias.length} values, expected ${n}`);
   if (opts.residual && opts.residual.length !== m * n) {
-    throw new Error(`matmulBias: residual has ${opts.residual.length} values, expected ${m * n}`);
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: residual has ${opts.residual.length} values, expected ${m * n}`);
   }
-  if (opts.gelu && opts.residual) throw new Error('matmulBias: pass either gelu or residual, not both');
+  if (opts.gelu && opts.residual)
+    throw new Tensor3dError('BAD_ARGUMENT', 'matmulBias: pass either gelu or residual, not both');
   const shape = opts.shape ?? GEMM_DEFAULT;
   const nw = 4 * shape.nrv;
   const mark = rt.mark();
@@ -135,8 +139,10 @@ export function packGemmWeights(
   n: number,
   bias?: Float32Array,
 ): PackedGemmWeights {
-  if (w.length !== k * n) throw new Error(`packGemmWeights: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
-  if (bias && bias.length !== n) throw new Error(`packGemmWeights: bias has ${bias.length} values, expected ${n}`);
+  if (w.length !== k * n)
+    throw new Tensor3dError('BAD_SHAPE', `packGemmWeights: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
+  if (bias && bias.length !== n)
+    throw new Tensor3dError('BAD_SHAPE', `packGemmWeights: bias has ${bias.length} values, expected ${n}`);
   const nrv = GEMM_DEFAULT.nrv;
   const panels = packPanels(w, k, n, nrv);
   const paddedBias = new Float32Array(Math.ceil(n / (4 * nrv)) * 4 * nrv);

@@ -11,7 +11,7 @@ import { GEMM_GELU_KERNEL, GEMM_KERNEL, GEMM_TUNING_KERNELS } from './gen-gemm.j
 import { GELU_KERNEL, GELU_RATIONAL_KERNEL } from './gen-gelu.js';
 import { GN_STATS_KERNEL } from './gen-gn-stats.js';
 import { GN_APPLY_KERNEL } from './gen-gn-apply.js';
-import { BLOCK_TAIL_KERNEL } from './gen-block.js';
+import { BLOCK_TAIL_KERNEL } from './gen-block-tail.js';
 import { GRID_ADD_KERNEL, GRID_GATHER_KERNEL } from './gen-grid.js';
 import { GEMM_TN_ACC_KERNEL } from './gen-gemm-tn-acc.js';
 import { GELU_GRAD_KERNEL } from './gen-gelu-grad.js';
@@ -19,7 +19,7 @@ import { MUL_INTO_KERNEL } from './gen-mul-into.js';
 import { COLSUM_ACC_KERNEL } from './gen-colsum-acc.js';
 import { NORM_GRAD_KERNEL } from './gen-norm-grad.js';
 import { AFFINE2_KERNEL } from './gen-affine2.js';
-import { BLOCK_TAIL_BACKWARD_KERNEL } from './gen-block-backward.js';
+import { BLOCK_TAIL_BACKWARD_KERNEL } from './gen-block-tail-backward.js';
 
 /** Kernel sizes with a generated depthwise kernel. */
 export const DEPTHWISE_KERNEL_SIZES = [3, 5, 7] as const;

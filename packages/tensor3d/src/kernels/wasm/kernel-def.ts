@@ -117,25 +117,26 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function checkValue(def: KernelDefinition, a: KernelArg, v: unknown): void {
-  let ok: boolean;
-  let want: string;
-  if (a.type === 'f32') {
-    ok = typeof v === 'number' && Number.isFinite(v);
-    want = 'a finite number';
-  } else if (a.type === 'ptr') {
-    ok = typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-    want = 'a byte address (an integer in [0, 2^32))';
-  } else {
-    ok = typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
-    want = 'a 32-bit integer';
-  }
-  if (!ok) {
-    throw new Tensor3dError(
-      'KERNEL_ARGUMENT',
-      `kernel ${def.name}: argument '${a.name}' (${a.type}: ${a.doc}) must be ${want}, got ${describe(v)}`,
-    );
-  }
+/** Whether `v` is a valid value of type `type` (fast: runs on every kernel call). */
+function isValid(type: KernelArgType, v: unknown): boolean {
+  // (v | 0) === v holds exactly for numbers that are 32-bit integers, v >>> 0 === v for [0, 2^32) integers,
+  // and v - v === 0 for finite numbers; each is false for non-numbers
+  if (type === 'i32') return ((v as number) | 0) === v;
+  if (type === 'ptr') return (v as number) >>> 0 === v;
+  return typeof v === 'number' && v - v === 0;
+}
+
+const WANT: Record<KernelArgType, string> = {
+  f32: 'a finite number',
+  ptr: 'a byte address (an integer in [0, 2^32))',
+  i32: 'a 32-bit integer',
+};
+
+function badValue(def: KernelDefinition, a: KernelArg, v: unknown): Tensor3dError {
+  return new Tensor3dError(
+    'KERNEL_ARGUMENT',
+    `kernel ${def.name}: argument '${a.name}' (${a.type}: ${a.doc}) must be ${WANT[a.type]}, got ${describe(v)}`,
+  );
 }
 
 /**
@@ -150,8 +151,9 @@ export function kernelArgValues(def: KernelDefinition, args: Readonly<Record<str
       `kernel ${def.name}: arguments must be an object, got ${describe(args)}`,
     );
   }
-  const values: number[] = new Array<number>(def.args.length);
-  for (let i = 0; i < def.args.length; i++) {
+  const n = def.args.length;
+  const values: number[] = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
     const a = def.args[i];
     const v = args[a.name];
     if (v === undefined) {
@@ -160,12 +162,12 @@ export function kernelArgValues(def: KernelDefinition, args: Readonly<Record<str
         `kernel ${def.name}: missing argument '${a.name}' (${a.type}: ${a.doc})`,
       );
     }
-    checkValue(def, a, v);
+    if (!isValid(a.type, v)) throw badValue(def, a, v);
     values[i] = v as number;
   }
   let count = 0;
-  for (const key in args) if (Object.prototype.hasOwnProperty.call(args, key)) count++;
-  if (count !== def.args.length) {
+  for (const _ in args) count++;
+  if (count !== n) {
     const extra = Object.keys(args).filter((k) => !def.args.some((a) => a.name === k));
     throw new Tensor3dError(
       'KERNEL_ARGUMENT',

@@ -45,7 +45,8 @@ function checkOperands(x: Tensor, filter: Tensor, op: string): void {
     ['x', x],
     ['filter', filter],
   ] as const) {
-    if (t.dtype !== 'float32') throw new Tensor3dError('BAD_ARGUMENT', `${op}: ${name} must be float32; got ${t.dtype}`);
+    if (t.dtype !== 'float32')
+      throw new Tensor3dError('BAD_ARGUMENT', `${op}: ${name} must be float32; got ${t.dtype}`);
   }
 }
 

@@ -155,7 +155,7 @@ await gemmCase('GEMM peak 131072x256 -> 256', 131072, 256, 256, { a: bigB, c: bi
   const n = V * 2 * C;
   for (const threads of [1, 2]) {
     rt.activeThreads = Math.min(threads, rt.threads);
-    const t = await timeit(() => rt.dispatch('gelu', [bigB], n, 4096));
+    const t = await timeit(() => rt.run(K.kernelDefinition('gelu'), { x: bigB }, { end: n, grain: 4096 }));
     record(`GELU ${V}x${2 * C} (${((t.median / n) * 1e9).toFixed(2)} ns/value)`, 'ours kernel', rt.activeThreads, t, 0);
   }
   for (const threads of [1, 2]) {
@@ -206,7 +206,7 @@ for (const b of blockCases) {
   const wts = blockWeights(b.c, b.e);
   for (const threads of [1, 2]) {
     rt.activeThreads = Math.min(threads, rt.threads);
-    const t = await timeit(() => K.mednextBlock(rt, x, b.s, wts, { kind: 'block', addInput: true }));
+    const t = await timeit(() => K.invertedBottleneck(rt, x, b.s, wts, { kind: 'block', addInput: true }));
     record(b.op, 'ours e2e', rt.activeThreads, t, blockFlop(b));
   }
 }

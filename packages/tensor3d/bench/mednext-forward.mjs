@@ -128,21 +128,21 @@ function forward(rt, input) {
   const skips = [];
   for (let st = 0; st < 4; st++) {
     const c = C0 << st;
-    for (const b of W.enc[st]) x = K.mednextBlock(rt, x, s, b, { kind: 'block', addInput: true }).data;
+    for (const b of W.enc[st]) x = K.invertedBottleneck(rt, x, s, b, { kind: 'block', addInput: true }).data;
     skips.push({ x, s });
     const res = K.matmulBias(rt, subsample(x, s, c), vox(half(s)), c, W.down[st].rw, 2 * c, { bias: W.down[st].rb });
-    x = K.mednextBlock(rt, x, s, W.down[st].blk, { kind: 'down', residual: res }).data;
+    x = K.invertedBottleneck(rt, x, s, W.down[st].blk, { kind: 'down', residual: res }).data;
     s = half(s);
   }
-  for (const b of W.bott) x = K.mednextBlock(rt, x, s, b, { kind: 'block', addInput: true }).data;
+  for (const b of W.bott) x = K.invertedBottleneck(rt, x, s, b, { kind: 'block', addInput: true }).data;
   for (let st = 3; st >= 0; st--) {
     const c = C0 << st;
     const r = K.matmulBias(rt, x, vox(s), 2 * c, W.up[st].rw, c);
     const res = spreadResidual(r, s, c, W.up[st].rb);
-    const y = K.mednextBlock(rt, x, s, W.up[st].blk, { kind: 'up', residual: res });
+    const y = K.invertedBottleneck(rt, x, s, W.up[st].blk, { kind: 'up', residual: res });
     x = padFrontAdd(y.data, y.shape.slice(0, 3), c, skips[st].x);
     s = skips[st].s;
-    for (const b of W.dec[st]) x = K.mednextBlock(rt, x, s, b, { kind: 'block', addInput: true }).data;
+    for (const b of W.dec[st]) x = K.invertedBottleneck(rt, x, s, b, { kind: 'block', addInput: true }).data;
   }
   return K.matmulBias(rt, x, vox(s), C0, outW.w, 3, { bias: outW.b });
 }

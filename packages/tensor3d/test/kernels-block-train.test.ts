@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { random, useKernelRuntimes } from './helpers/kernel-test-utils.js';
 import { type BlockTailWeights, blockTailBackward, blockTailForward, erfReference } from '../src/kernels/index.js';
+import { GEMM_TN_ACC_KERNEL } from '../src/kernels/wasm/gen-gemm-tn-acc.js';
+import { GELU_GRAD_KERNEL } from '../src/kernels/wasm/gen-gelu-grad.js';
 
 function tailWeights(c: number, e: number, cout: number, seed: number): BlockTailWeights {
   return {
@@ -143,7 +145,7 @@ describe('block tail for training (forward and backward on the kernels)', () => 
     const c0 = random(k * n, 23);
     const mark = rt.mark();
     const [aA, bA, cA] = [rt.put(a), rt.put(b), rt.put(c0)];
-    rt.callOnce('gemm_tn_acc', aA, bA, cA, k, n, rows);
+    rt.call(GEMM_TN_ACC_KERNEL, { a: aA, b: bA, c: cA, K: k, N: n, rows });
     const want = Float64Array.from(c0);
     for (let r = 0; r < rows; r++)
       for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) want[i * n + j] += a[r * k + i] * b[r * n + j];
@@ -152,7 +154,7 @@ describe('block tail for training (forward and backward on the kernels)', () => 
     const x = Float32Array.from({ length: 4000 }, (_, i) => -10 + (20 * i) / 3999);
     const xA = rt.put(x);
     const g = rt.alloc(x.length * 4);
-    rt.callOnce('gelu_grad', xA, g, x.length);
+    rt.call(GELU_GRAD_KERNEL, { a: xA, g, count: x.length });
     const gelu = rt.f32(g, x.length);
     const d = rt.f32(xA, x.length);
     for (let i = 0; i < x.length; i++) {

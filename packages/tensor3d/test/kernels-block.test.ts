@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { maxAbsDiff, random, useKernelRuntimes } from './helpers/kernel-test-utils.js';
 import {
-  type MedNeXtBlockWeights,
+  type InvertedBottleneckWeights,
   depthwiseReference,
   geluReference,
   matmulReference,
-  mednextBlock,
+  invertedBottleneck,
   blockInMemory,
   packBlockWeights,
   freeBlockWeights,
 } from '../src/kernels/index.js';
 
-function weights(k: number, c: number, e: number, cout: number, seed: number): MedNeXtBlockWeights {
+function weights(k: number, c: number, e: number, cout: number, seed: number): InvertedBottleneckWeights {
   return {
     k,
     dwFilter: random(k ** 3 * c, seed, 0.3),
@@ -29,7 +29,7 @@ function weights(k: number, c: number, e: number, cout: number, seed: number): M
 function referenceBlock(
   x: Float32Array,
   spatial: [number, number, number],
-  wt: MedNeXtBlockWeights,
+  wt: InvertedBottleneckWeights,
   kind: 'block' | 'down' | 'up',
   outSpatial: number[],
   extra?: Float32Array,
@@ -70,16 +70,18 @@ describe('fused MedNeXt block', () => {
     const x = random(spatial[0] * spatial[1] * spatial[2] * c, 1);
     const wt = weights(3, c, e, c, 10);
     // 1287 voxels in tiles of 40: 33 tiles, the last one partial
-    const got = mednextBlock(rts.one, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
+    const got = invertedBottleneck(rts.one, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
     expect(got.shape).toEqual([9, 11, 13, 8]);
     const want = referenceBlock(x, spatial, wt, 'block', spatial, x);
     expect(maxAbsDiff(got.data, want)).toBeLessThan(2e-5);
     // the same on two threads, bit for bit
     const before = rts.two.dispatches;
-    const got2 = mednextBlock(rts.two, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
+    const got2 = invertedBottleneck(rts.two, x, spatial, wt, { kind: 'block', addInput: true, tileRows: 40 });
     expect(rts.two.dispatches).toBeGreaterThan(before);
     // the default tile (one tile here) gives the same values too
-    expect(maxAbsDiff(mednextBlock(rts.one, x, spatial, wt, { kind: 'block', addInput: true }).data, got.data)).toBe(0);
+    expect(
+      maxAbsDiff(invertedBottleneck(rts.one, x, spatial, wt, { kind: 'block', addInput: true }).data, got.data),
+    ).toBe(0);
     expect(maxAbsDiff(got2.data, got.data)).toBe(0);
   });
   it('down block k5 (stride 2, C -> 2C, exp 3) with an external residual matches the references', () => {
@@ -88,7 +90,7 @@ describe('fused MedNeXt block', () => {
     const x = random(7 * 6 * 9 * c, 2);
     const wt = weights(5, c, e, cout, 20);
     const residual = random(4 * 3 * 5 * cout, 3);
-    const got = mednextBlock(rts.one, x, spatial, wt, { kind: 'down', residual });
+    const got = invertedBottleneck(rts.one, x, spatial, wt, { kind: 'down', residual });
     expect(got.shape).toEqual([4, 3, 5, 16]);
     expect(maxAbsDiff(got.data, referenceBlock(x, spatial, wt, 'down', [4, 3, 5], residual))).toBeLessThan(2e-5);
   });
@@ -97,7 +99,7 @@ describe('fused MedNeXt block', () => {
     const [c, e, cout] = [16, 32, 8];
     const x = random(4 * 5 * 3 * c, 4);
     const wt = weights(3, c, e, cout, 30);
-    const got = mednextBlock(rts.one, x, spatial, wt, { kind: 'up' });
+    const got = invertedBottleneck(rts.one, x, spatial, wt, { kind: 'up' });
     expect(got.shape).toEqual([7, 9, 5, 8]);
     expect(maxAbsDiff(got.data, referenceBlock(x, spatial, wt, 'up', [7, 9, 5]))).toBeLessThan(2e-5);
   });
@@ -133,7 +135,7 @@ describe('fused MedNeXt block', () => {
     const x = random(3 * 4 * 2 * c, 7);
     const wt = weights(3, c, e, cout, 70);
     const extra = Float32Array.from([0.5, -1, 2, 0.25]);
-    const plain = mednextBlock(rts.one, x, spatial, wt, { kind: 'up' });
+    const plain = invertedBottleneck(rts.one, x, spatial, wt, { kind: 'up' });
     const packed = packBlockWeights(rts.one, wt, extra);
     const mark = rts.one.mark();
     const n = plain.data.length;
@@ -149,6 +151,8 @@ describe('fused MedNeXt block', () => {
   });
   it('rejects channel counts that are not multiples of 4', () => {
     const wt = weights(3, 6, 12, 6, 40);
-    expect(() => mednextBlock(rts.one, random(27 * 6, 1), [3, 3, 3], wt, { kind: 'block' })).toThrow(/multiples of 4/);
+    expect(() => invertedBottleneck(rts.one, random(27 * 6, 1), [3, 3, 3], wt, { kind: 'block' })).toThrow(
+      /multiples of 4/,
+    );
   });
 });

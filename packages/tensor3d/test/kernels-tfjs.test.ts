@@ -5,7 +5,6 @@ import { selectBackend } from '../src/compute/index.js';
 import { depthwiseConv3d, depthwiseConvTranspose3d } from '../src/ops/index.js';
 import { registerCoreGradients } from '../src/ops/core-gradients.js';
 import {
-  blockWeightsFromTorch,
   createKernelRuntimeSync,
   enableFastKernels,
   fusedBlock,
@@ -142,7 +141,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
 }
 
 describe('fused block on a tfjs tensor', () => {
-  it('matches the block composed of tfjs ops (PyTorch-layout weights, batch 2, cpu backend)', async () => {
+  it('matches the block composed of tfjs ops (batch 2, cpu backend)', async () => {
     await selectBackend('cpu');
     const [n, d, h, w, c, e, k] = [2, 5, 6, 7, 8, 16, 3];
     const t = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.mul(random(shape, seed), scale);
@@ -156,19 +155,18 @@ describe('fused block on a tfjs tensor', () => {
     const conv3b = t([c], 8, 0.1);
     const x = t([n, d, h, w, c], 9) as Tensor5D;
     const arr = async (v: tf.Tensor): Promise<Float32Array> => (await v.data()) as Float32Array;
-    const weights = blockWeightsFromTorch(
-      {
-        conv1Weight: await arr(conv1),
-        conv1Bias: await arr(conv1b),
-        normWeight: await arr(gamma),
-        normBias: await arr(beta),
-        conv2Weight: await arr(conv2),
-        conv2Bias: await arr(conv2b),
-        conv3Weight: await arr(conv3),
-        conv3Bias: await arr(conv3b),
-      },
+    // the kernels' channels-last layouts: filter [k^3, C], expand [C, E], compress [E, C]
+    const weights = {
       k,
-    );
+      dwFilter: await arr(tf.transpose(tf.reshape(conv1, [c, k * k * k]))),
+      dwBias: await arr(conv1b),
+      gamma: await arr(gamma),
+      beta: await arr(beta),
+      w2: await arr(tf.transpose(tf.reshape(conv2, [e, c]))),
+      b2: await arr(conv2b),
+      w3: await arr(tf.transpose(tf.reshape(conv3, [c, e]))),
+      b3: await arr(conv3b),
+    };
     const got = fusedBlock(x, weights, { kind: 'block', addInput: true });
     expect(got).not.toBeNull();
     const want = tf.tidy(() => {

@@ -18,6 +18,7 @@ import {
   matmulBias,
   matmulReference,
 } from '../src/kernels/index.js';
+import { GELU_KERNEL } from '../src/kernels/wasm/gen-gelu.js';
 
 /** Deterministic uniform [-1, 1) values (xorshift), so failures reproduce. */
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
@@ -247,7 +248,9 @@ describe('runtime robustness', () => {
   it('reports a trap in a worker as an error and stays usable', () => {
     // an address past the end of memory traps (out of bounds) on both threads
     const bad = rts.two.memory.buffer.byteLength - 64;
-    expect(() => rts.two.dispatch('gelu', [bad], 1 << 16, 16)).toThrow();
+    expect(() => rts.two.run(GELU_KERNEL, { x: bad }, { end: 1 << 16, grain: 16 })).toThrow(
+      expect.objectContaining({ code: 'KERNEL_FAILED' }) as Error,
+    );
     const x = random(1000, 3);
     expect(maxAbsDiff(gelu(rts.two, x), gelu(rts.one, x))).toBe(0);
   });

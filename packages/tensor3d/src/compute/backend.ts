@@ -5,6 +5,7 @@
  * `@tensorflow/tfjs-node`, then the fastest CPU path that installs offline (WebAssembly SIMD),
  * then the plain JavaScript `cpu` backend. Every choice says which backend it picked and why.
  */
+import { Tensor3dError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import './gradients.js';
@@ -290,14 +291,15 @@ async function done(
   return choice;
 }
 
-/** Thrown when an explicitly requested backend cannot be used. */
-export class BackendUnavailableError extends Error {
+/** Thrown when an explicitly requested backend cannot be used (a {@link Tensor3dError}, code `BACKEND_UNAVAILABLE`). */
+export class BackendUnavailableError extends Tensor3dError {
+  override name = 'BackendUnavailableError';
+
   constructor(
     readonly backend: BackendName,
     message: string,
     readonly attempts: BackendAttempt[],
   ) {
-    super(message);
-    this.name = 'BackendUnavailableError';
+    super('BACKEND_UNAVAILABLE', message);
   }
 }

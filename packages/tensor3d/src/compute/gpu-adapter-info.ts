@@ -50,7 +50,8 @@ export interface GpuAdapterDescription {
   shaderF16: boolean;
 }
 
-const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b/i;
+/** Names of CPU implementations of WebGPU / Vulkan / GL (Dawn's own CPU adapter calls itself a software one). */
+const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b|software/i;
 
 /** Whether an adapter name (description or device) is that of a software rasteriser. */
 export function isSoftwareAdapterName(name: string): boolean {

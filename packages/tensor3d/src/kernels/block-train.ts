@@ -1,10 +1,11 @@
 /**
- * The MedNeXt block tail for training on the WebAssembly kernels: y = gelu(norm(t) W2 + b2) W3 + b3 over one
+ * The inverted-bottleneck tail (e.g. of a MedNeXt block) for training on the WebAssembly kernels: y = gelu(norm(t) W2 + b2) W3 + b3 over one
  * sample's voxels t [M, C] (GroupNorm with one group per channel, exact GELU), forward and backward. Both passes
  * run over voxel tiles (`block_tail`, `block_tail_backward`): the backward pass recomputes each tile's
  * expansion instead of keeping it, so a training step holds the block's input-sized tensors only, never the
  * 2-4x larger expanded activations or their gradients.
  */
+import { Tensor3dError } from '../errors.js';
 import { channelStatsInMemory, normAffine } from './normact.js';
 import { freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
@@ -17,6 +18,8 @@ import {
   packTailWeights,
 } from './block.js';
 import { transposeMatrix as transpose } from './layout.js';
+import { BLOCK_TAIL_BACKWARD_KERNEL } from './wasm/gen-block-tail-backward.js';
+import { AFFINE2_KERNEL } from './wasm/gen-affine2.js';
 
 /** Gradients of the tail (same layouts as {@link BlockTailWeights}); `dt` is [M, C]. */
 export interface BlockTailGrads {
@@ -39,12 +42,13 @@ function dims(
 ): { c: number; e: number; cout: number } {
   const sizes = checkTailWeights(fn, w);
   const { c, e } = sizes;
-  if (e % 4) throw new Error(`${fn}: E (${e}) must be a multiple of 4`);
-  if (!Number.isInteger(m) || m < 1) throw new Error(`${fn}: M must be a positive integer, got ${m}`);
-  if (t.length !== m * c) throw new Error(`${fn}: t has ${t.length} values, expected ${m * c}`);
+  if (e % 4) throw new Tensor3dError('BAD_SHAPE', `${fn}: E (${e}) must be a multiple of 4`);
+  if (!Number.isInteger(m) || m < 1)
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: M must be a positive integer, got ${m}`);
+  if (t.length !== m * c) throw new Tensor3dError('BAD_SHAPE', `${fn}: t has ${t.length} values, expected ${m * c}`);
   const want = out && m * sizes[out.channels];
   if (out?.values && out.values.length !== want) {
-    throw new Error(`${fn}: ${out.name} has ${out.values.length} values, expected ${want}`);
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: ${out.name} has ${out.values.length} values, expected ${want}`);
   }
   return sizes;
 }
@@ -97,7 +101,8 @@ export function blockTailBackward(
   dtOut?: Float32Array,
 ): BlockTailGrads {
   const { c, e, cout } = dims('blockTailBackward', w, t, m, { name: 'dtOut', values: dtOut, channels: 'c' });
-  if (dy.length !== m * cout) throw new Error(`blockTailBackward: dy has ${dy.length} values, expected ${m * cout}`);
+  if (dy.length !== m * cout)
+    throw new Tensor3dError('BAD_SHAPE', `blockTailBackward: dy has ${dy.length} values, expected ${m * cout}`);
   // expand forward (recomputed per tile), and both GEMMs transposed for the gradients flowing back
   const expand = packGemmWeights(rt, w.w2, c, e, w.b2);
   const compressT = packGemmWeights(rt, transpose(w.w3, e, cout), cout, e);
@@ -120,34 +125,33 @@ export function blockTailBackward(
     const mt = backwardTileRows(c, e);
     const scratchStride = Math.ceil((mt * (c + 2 * e) * 4) / 64) * 64;
     const scratch = rt.alloc(scratchStride * rt.threads);
-    rt.dispatch(
-      'block_tail_backward',
-      [
-        tA,
+    rt.run(
+      BLOCK_TAIL_BACKWARD_KERNEL,
+      {
+        t: tA,
         center,
         scale,
         shift,
-        rstdA,
-        gammaA,
-        c,
-        expand.packedB,
-        expand.packedBias,
-        e,
-        compressT.packedB,
-        compressT.packedBias,
-        expandT.packedB,
-        expandT.packedBias,
-        dyA,
-        cout,
+        rstd: rstdA,
+        gamma: gammaA,
+        C: c,
+        bp2: expand.packedB,
+        bias2: expand.packedBias,
+        E: e,
+        bp3t: compressT.packedB,
+        zeroE: compressT.packedBias,
+        bp2t: expandT.packedB,
+        zeroC: expandT.packedBias,
+        dy: dyA,
+        Cout: cout,
         dxhat,
         partial,
         partialStride,
         scratch,
         scratchStride,
-        mt,
-      ],
-      m,
-      mt,
+        MT: mt,
+      },
+      { end: m, grain: mt },
     );
     // sum the threads' partials: dW2 [C, E], dW3 [E, Cout], db2 [E], db3 [Cout], dgamma [C], dbeta [C]
     const sums = new Float32Array(partialFloats);
@@ -176,7 +180,11 @@ export function blockTailBackward(
       B[ch] = -r * r * g2;
       D[ch] = -r * g1 + stats.mean[ch] * r * r * g2;
     }
-    rt.dispatch('affine2', [dxhat, dxhat, tA, rt.put(A), rt.put(B), rt.put(D), c], m, 64);
+    rt.run(
+      AFFINE2_KERNEL,
+      { out: dxhat, x: dxhat, y: tA, A: rt.put(A), B: rt.put(B), D: rt.put(D), C: c },
+      { end: m, grain: 64 },
+    );
     const dt = dtOut ?? new Float32Array(m * c);
     dt.set(rt.f32(dxhat, m * c));
     return { dt, dGamma, dBeta, dW2, dB2, dW3, dB3 };

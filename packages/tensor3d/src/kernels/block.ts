@@ -1,14 +1,16 @@
 /**
- * The fused MedNeXt block on the WebAssembly kernels (inference): depthwise conv -> GroupNorm (one group per
+ * The fused inverted-bottleneck block (ConvNeXt-style; MedNeXt's block) on the WebAssembly kernels (inference): depthwise conv -> GroupNorm (one group per
  * channel) -> expand 1x1x1 -> GELU -> compress 1x1x1 (-> + residual). After the depthwise conv and its
  * statistics, the rest runs over tiles of voxels (`block_tail`), so the expanded tensor never reaches memory:
  * a block holds its input, the depthwise output and its output, instead of also 2-4x the input for the
  * expansion.
  */
+import { Tensor3dError } from '../errors.js';
 import { depthwiseInMemory, convOutSize, convTransposeOutSize } from './depthwise.js';
 import { type ChannelStats, channelStatsInMemory, normAffine } from './normact.js';
 import { type PackedGemmWeights, freeGemmWeights, packGemmWeights } from './pointwise.js';
 import { type KernelRuntime } from './runtime.js';
+import { BLOCK_TAIL_KERNEL } from './wasm/gen-block-tail.js';
 
 /** Weights of a block's tail (norm -> expand -> GELU -> compress), channels-last layouts. */
 export interface BlockTailWeights {
@@ -26,7 +28,7 @@ export interface BlockTailWeights {
 }
 
 /** Weights of one block, channels-last layouts (see each field). */
-export interface MedNeXtBlockWeights extends BlockTailWeights {
+export interface InvertedBottleneckWeights extends BlockTailWeights {
   /** depthwise kernel size (3, 5, 7) */
   k: number;
   /** [k, k, k, C] */
@@ -35,8 +37,8 @@ export interface MedNeXtBlockWeights extends BlockTailWeights {
   dwBias: Float32Array;
 }
 
-/** Options of {@link mednextBlock}. */
-export interface MedNeXtBlockOptions {
+/** Options of {@link invertedBottleneck}. */
+export interface InvertedBottleneckOptions {
   /** `block`: stride-1 depthwise; `down`: stride 2; `up`: transposed stride 2 (output 2n-1, no padding). */
   kind: 'block' | 'down' | 'up';
   /** Add the block input to the output (plain blocks with do_res; needs Cout = C). */
@@ -57,7 +59,7 @@ export function blockTileRows(c: number, e: number): number {
 
 /** Output spatial size of a block of `kind` with kernel `k` on an input of `spatial`. */
 export function blockOutSpatial(
-  kind: MedNeXtBlockOptions['kind'],
+  kind: InvertedBottleneckOptions['kind'],
   k: number,
   spatial: readonly [number, number, number],
 ): [number, number, number] {
@@ -96,9 +98,11 @@ export function checkTailWeights(fn: string, w: BlockTailWeights): { c: number; 
   const c = w.gamma.length;
   const e = w.b2.length;
   const cout = w.b3.length;
-  if (c % 4 !== 0 || cout % 4 !== 0) throw new Error(`${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
+  if (c % 4 !== 0 || cout % 4 !== 0)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: C (${c}) and Cout (${cout}) must be multiples of 4`);
   const expect = (name: string, arr: Float32Array, n: number): void => {
-    if (arr.length !== n) throw new Error(`${fn}: ${name} has ${arr.length} values, expected ${n}`);
+    if (arr.length !== n)
+      throw new Tensor3dError('BAD_SHAPE', `${fn}: ${name} has ${arr.length} values, expected ${n}`);
   };
   expect('beta', w.beta, c);
   expect('w2', w.w2, c * e);
@@ -106,13 +110,17 @@ export function checkTailWeights(fn: string, w: BlockTailWeights): { c: number; 
   return { c, e, cout };
 }
 
-function checkBlockWeights(fn: string, weights: MedNeXtBlockWeights): void {
+function checkBlockWeights(fn: string, weights: InvertedBottleneckWeights): void {
   const { k } = weights;
   const { c } = checkTailWeights(fn, weights);
-  if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
-  if (weights.dwBias.length !== c) throw new Error(`${fn}: dwBias has ${weights.dwBias.length} values, expected ${c}`);
+  if (![3, 5, 7].includes(k)) throw new Tensor3dError('BAD_ARGUMENT', `${fn}: k must be 3, 5 or 7, got ${k}`);
+  if (weights.dwBias.length !== c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: dwBias has ${weights.dwBias.length} values, expected ${c}`);
   if (weights.dwFilter.length !== k ** 3 * c) {
-    throw new Error(`${fn}: dwFilter has ${weights.dwFilter.length} values, expected ${k ** 3 * c}`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: dwFilter has ${weights.dwFilter.length} values, expected ${k ** 3 * c}`,
+    );
   }
 }
 
@@ -124,7 +132,8 @@ export function packTailWeights(rt: KernelRuntime, w: BlockTailWeights, extraBia
   const { c, e, cout } = checkTailWeights('packTailWeights', w);
   let b3 = w.b3;
   if (extraBias3) {
-    if (extraBias3.length !== cout) throw new Error(`packTailWeights: extraBias3 needs ${cout} values`);
+    if (extraBias3.length !== cout)
+      throw new Tensor3dError('BAD_SHAPE', `packTailWeights: extraBias3 needs ${cout} values`);
     b3 = b3.map((v, i) => v + extraBias3[i]);
   }
   return {
@@ -147,7 +156,7 @@ export function freeTailWeights(rt: KernelRuntime, p: PackedTailWeights): void {
 /** Copies a block's weights into kernel memory (kept until {@link freeBlockWeights}); see {@link packTailWeights}. */
 export function packBlockWeights(
   rt: KernelRuntime,
-  weights: MedNeXtBlockWeights,
+  weights: InvertedBottleneckWeights,
   extraBias3?: Float32Array,
 ): PackedBlockWeights {
   checkBlockWeights('packBlockWeights', weights);
@@ -169,7 +178,7 @@ export function freeBlockWeights(rt: KernelRuntime, p: PackedBlockWeights): void
 
 /** Operands of {@link blockInMemory}: byte addresses in kernel memory, one sample, channels-last. */
 export interface BlockInMemory {
-  kind: MedNeXtBlockOptions['kind'];
+  kind: InvertedBottleneckOptions['kind'];
   /** input [D, H, W, C] */
   x: number;
   spatial: [number, number, number];
@@ -186,7 +195,7 @@ export interface BlockInMemory {
 }
 
 /**
- * Runs one MedNeXt block on operands in kernel memory: depthwise conv -> GroupNorm statistics -> the fused
+ * Runs one inverted-bottleneck block on operands in kernel memory: depthwise conv -> GroupNorm statistics -> the fused
  * tail over voxel tiles (norm-apply -> expand -> GELU -> compress -> + residual).
  */
 export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: BlockInMemory): void {
@@ -207,7 +216,7 @@ export function blockInMemory(rt: KernelRuntime, w: PackedBlockWeights, a: Block
 function blockDepthwise(
   rt: KernelRuntime,
   w: PackedBlockWeights,
-  kind: MedNeXtBlockOptions['kind'],
+  kind: InvertedBottleneckOptions['kind'],
   x: number,
   spatial: [number, number, number],
   y: number,
@@ -247,7 +256,7 @@ export function blockTailInMemory(
   const { c, e, cout } = w;
   const mt = tileRows ?? blockTileRows(c, e);
   if (!Number.isInteger(mt) || mt < 4 || mt % 4 !== 0) {
-    throw new Error(`blockInMemory: tileRows must be a multiple of 4, got ${mt}`);
+    throw new Tensor3dError('BAD_ARGUMENT', `blockInMemory: tileRows must be a multiple of 4, got ${mt}`);
   }
   const mark = rt.mark();
   try {
@@ -255,28 +264,27 @@ export function blockTailInMemory(
     const [center, scale, shift] = [aff.center, aff.scale, aff.shift].map((v) => rt.put(v));
     const stride = Math.ceil((mt * (c + e) * 4) / 64) * 64;
     const scratch = rt.alloc(stride * rt.threads);
-    rt.dispatch(
-      'block_tail',
-      [
+    rt.run(
+      BLOCK_TAIL_KERNEL,
+      {
         h,
         center,
         scale,
         shift,
-        c,
-        w.expand.packedB,
-        w.expand.packedBias,
-        e,
-        w.compress.packedB,
-        w.compress.packedBias,
-        cout,
+        C: c,
+        bp2: w.expand.packedB,
+        bias2: w.expand.packedBias,
+        E: e,
+        bp3: w.compress.packedB,
+        bias3: w.compress.packedBias,
+        Cout: cout,
         out,
-        residual,
+        res: residual,
         scratch,
-        stride,
-        mt,
-      ],
-      rows,
-      mt,
+        scratchStride: stride,
+        MT: mt,
+      },
+      { end: rows, grain: mt },
     );
   } finally {
     rt.release(mark);
@@ -298,7 +306,7 @@ function mergeStats(a: ChannelStats, na: number, b: ChannelStats, nb: number): C
 
 /** Operands of {@link blockInSlabs}. */
 export interface BlockInSlabs {
-  kind: MedNeXtBlockOptions['kind'];
+  kind: InvertedBottleneckOptions['kind'];
   /** input [D, H, W, C] in kernel memory */
   x: number;
   spatial: [number, number, number];
@@ -321,7 +329,8 @@ export function blockInSlabs(rt: KernelRuntime, w: PackedBlockWeights, a: BlockI
   const out = blockOutSpatial(a.kind, w.k, a.spatial);
   const planeRows = out[1] * out[2];
   const slab = Math.min(out[0], a.slabPlanes);
-  if (!Number.isInteger(slab) || slab < 1) throw new Error(`blockInSlabs: slabPlanes must be ≥ 1, got ${a.slabPlanes}`);
+  if (!Number.isInteger(slab) || slab < 1)
+    throw new Tensor3dError('BAD_ARGUMENT', `blockInSlabs: slabPlanes must be ≥ 1, got ${a.slabPlanes}`);
   const mark = rt.mark();
   try {
     const dw = rt.alloc(slab * planeRows * w.c * 4);
@@ -349,30 +358,39 @@ export function blockInSlabs(rt: KernelRuntime, w: PackedBlockWeights, a: BlockI
 }
 
 /**
- * Runs one MedNeXt block on one sample x [D, H, W, C] (channels-last) and returns [oD, oH, oW, Cout].
+ * Runs one inverted-bottleneck block on one sample x [D, H, W, C] (channels-last) and returns [oD, oH, oW, Cout].
  * C and Cout must be multiples of 4 (every MedNeXt configuration's are).
+ *
+ * @example
+ * ```ts
+ * const y = invertedBottleneck(rt, x, [d, h, w], weights, { kind: 'block', addInput: true });
+ * ```
  */
-export function mednextBlock(
+export function invertedBottleneck(
   rt: KernelRuntime,
   x: Float32Array,
   spatial: [number, number, number],
-  weights: MedNeXtBlockWeights,
-  options: MedNeXtBlockOptions,
+  weights: InvertedBottleneckWeights,
+  options: InvertedBottleneckOptions,
 ): { data: Float32Array; shape: [number, number, number, number] } {
-  const fn = 'mednextBlock';
+  const fn = 'invertedBottleneck';
   checkBlockWeights(fn, weights);
   const c = weights.dwBias.length;
   const cout = weights.b3.length;
   const [d, h, w] = spatial;
   const inV = d * h * w;
-  if (x.length !== inV * c) throw new Error(`${fn}: x has ${x.length} values, expected ${inV * c}`);
+  if (x.length !== inV * c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: x has ${x.length} values, expected ${inV * c}`);
   const out = blockOutSpatial(options.kind, weights.k, spatial);
   const outV = out[0] * out[1] * out[2];
   if (options.addInput && (options.kind !== 'block' || cout !== c)) {
-    throw new Error(`${fn}: addInput needs a plain block with Cout = C`);
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: addInput needs a plain block with Cout = C`);
   }
   if (options.residual && options.residual.length !== outV * cout) {
-    throw new Error(`${fn}: residual has ${options.residual.length} values, expected ${outV * cout}`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: residual has ${options.residual.length} values, expected ${outV * cout}`,
+    );
   }
   const packed = packBlockWeights(rt, weights);
   const mark = rt.mark();

@@ -3,10 +3,10 @@
  * and the transposed stride-2 form (PyTorch ConvTranspose3d "scatter" semantics, no kernel flip).
  * Layout NDHWC; filter [kd, kh, kw, C]. Channels that are not a multiple of 4 are zero-padded on the way in.
  */
+import { Tensor3dError } from '../errors.js';
 import { type KernelRuntime } from './runtime.js';
-import { depthwiseName } from './wasm/module.js';
-import { depthwiseBlock } from './wasm/gen-depthwise.js';
-import { filterGradName } from './wasm/gen-depthwise-filter-grad.js';
+import { depthwiseBlock, depthwiseKernel } from './wasm/gen-depthwise.js';
+import { filterGradKernel } from './wasm/gen-depthwise-filter-grad.js';
 
 /** NDHWC shape. */
 export type Shape5 = [n: number, d: number, h: number, w: number, c: number];
@@ -86,20 +86,30 @@ function withInterior(table: Int32Array, n: number, interior: (o: number) => boo
 function checkArgs(fn: string, a: DepthwiseConv3dArgs): void {
   const [n, d, h, w, c] = a.shape;
   if (a.shape.length !== 5 || [n, d, h, w, c].some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`${fn}: shape must be 5 positive integers [N, D, H, W, C], got [${a.shape.join(', ')}]`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: shape must be 5 positive integers [N, D, H, W, C], got [${a.shape.join(', ')}]`,
+    );
   }
   if (a.x.length !== n * d * h * w * c) {
-    throw new Error(`${fn}: x has ${a.x.length} values, shape [${a.shape.join(', ')}] needs ${n * d * h * w * c}`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: x has ${a.x.length} values, shape [${a.shape.join(', ')}] needs ${n * d * h * w * c}`,
+    );
   }
-  if (![3, 5, 7].includes(a.k)) throw new Error(`${fn}: kernel size k must be 3, 5 or 7, got ${a.k}`);
+  if (![3, 5, 7].includes(a.k))
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: kernel size k must be 3, 5 or 7, got ${a.k}`);
   if (a.filter.length !== a.k ** 3 * c) {
-    throw new Error(
+    throw new Tensor3dError(
+      'BAD_SHAPE',
       `${fn}: filter has ${a.filter.length} values, [${a.k}, ${a.k}, ${a.k}, ${c}] needs ${a.k ** 3 * c}`,
     );
   }
-  if (a.bias && a.bias.length !== c) throw new Error(`${fn}: bias has ${a.bias.length} values, expected C = ${c}`);
+  if (a.bias && a.bias.length !== c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: bias has ${a.bias.length} values, expected C = ${c}`);
   const p = a.pad ?? a.k >> 1;
-  if (!Number.isInteger(p) || p < 0 || p >= a.k) throw new Error(`${fn}: pad must be an integer in [0, k), got ${p}`);
+  if (!Number.isInteger(p) || p < 0 || p >= a.k)
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: pad must be an integer in [0, k), got ${p}`);
 }
 
 /** Copies [V, C] rows into [V, Cp] rows (Cp >= C, zero padding) at `addr` in kernel memory. */
@@ -160,8 +170,9 @@ export interface DepthwiseInMemory {
 /** Runs a depthwise kernel on operands in kernel memory (see {@link DepthwiseInMemory}). */
 export function depthwiseInMemory(rt: KernelRuntime, a: DepthwiseInMemory): void {
   const { k, pad: p, stride, transposed, c } = a;
-  if (c % 4 !== 0) throw new Error(`depthwiseInMemory: c must be a multiple of 4, got ${c}`);
-  if (transposed && stride !== 2) throw new Error('depthwiseInMemory: the transposed form has stride 2');
+  if (c % 4 !== 0) throw new Tensor3dError('BAD_SHAPE', `depthwiseInMemory: c must be a multiple of 4, got ${c}`);
+  if (transposed && stride !== 2)
+    throw new Tensor3dError('BAD_ARGUMENT', 'depthwiseInMemory: the transposed form has stride 2');
   const [d, h, w] = a.spatial;
   const [od, oh, ow] = a.outSpatial;
   const axis = (nIn: number, nOut: number): AxisTable =>
@@ -173,14 +184,37 @@ export function depthwiseInMemory(rt: KernelRuntime, a: DepthwiseInMemory): void
   const mark = rt.mark();
   try {
     const tabs = [tD, tH, tW].map((t) => rt.put(t.table, 'i32'));
-    const name = depthwiseName({ k, stride, transposed });
+    const kernel = depthwiseKernel({ k, stride, transposed });
     const [z0, z1] = a.planes ?? [0, od];
     if (!Number.isInteger(z0) || !Number.isInteger(z1) || z0 < 0 || z1 > od || z0 >= z1) {
-      throw new Error(`depthwiseInMemory: planes [${z0}, ${z1}) are not a range of the ${od} output planes`);
+      throw new Tensor3dError(
+        'BAD_ARGUMENT',
+        `depthwiseInMemory: planes [${z0}, ${z1}) are not a range of the ${od} output planes`,
+      );
     }
-    // the kernel addresses output plane z at y + z * planeBytes: shift y so that plane z0 lands at a.y
-    const y = a.y - z0 * oh * ow * c * 4;
-    rt.dispatchRange(name, [a.x, a.filter, a.bias, y, h, w, c, oh, ow, tabs[0], tabs[1], tabs[2], owA, owB], z0, z1);
+    // the kernel addresses output plane z at y + z * planeBytes: shift y so that plane z0 lands at a.y (the
+    // address wraps around 2^32 like the kernel's i32 arithmetic)
+    const y = (a.y - z0 * oh * ow * c * 4) >>> 0;
+    rt.run(
+      kernel,
+      {
+        x: a.x,
+        w: a.filter,
+        bias: a.bias,
+        y,
+        H: h,
+        W: w,
+        C: c,
+        OH: oh,
+        OW: ow,
+        tabD: tabs[0],
+        tabH: tabs[1],
+        tabW: tabs[2],
+        owA,
+        owB,
+      },
+      { start: z0, end: z1 },
+    );
   } finally {
     rt.release(mark);
   }
@@ -204,7 +238,8 @@ function run(
     const inVox = d * h * w;
     const outVox = od * oh * ow;
     const size = n * outVox * c;
-    if (a.out && a.out.length !== size) throw new Error(`depthwise: out has ${a.out.length} values, expected ${size}`);
+    if (a.out && a.out.length !== size)
+      throw new Tensor3dError('BAD_SHAPE', `depthwise: out has ${a.out.length} values, expected ${size}`);
     const out = a.out ?? new Float32Array(size);
     const x = rt.alloc(inVox * cp * 4);
     const y = rt.alloc(outVox * cp * 4);
@@ -248,11 +283,12 @@ export function convTransposeOutSize(n: number, k: number, pad: number): number 
 export function depthwiseConv3d(rt: KernelRuntime, args: DepthwiseConv3dArgs & { stride?: 1 | 2 }): Tensor5 {
   checkArgs('depthwiseConv3d', args);
   const stride = args.stride ?? 1;
-  if (stride !== 1 && stride !== 2) throw new Error(`depthwiseConv3d: stride must be 1 or 2, got ${String(stride)}`);
+  if (stride !== 1 && stride !== 2)
+    throw new Tensor3dError('BAD_ARGUMENT', `depthwiseConv3d: stride must be 1 or 2, got ${String(stride)}`);
   const p = args.pad ?? args.k >> 1;
   const out = args.shape.slice(1, 4).map((s) => convOutSize(s, args.k, stride, p));
   if (out.some((s) => s < 1))
-    throw new Error(`depthwiseConv3d: input [${args.shape.join(', ')}] too small for k ${args.k}`);
+    throw new Tensor3dError('BAD_SHAPE', `depthwiseConv3d: input [${args.shape.join(', ')}] too small for k ${args.k}`);
   return run(rt, args, stride, false, out);
 }
 
@@ -269,7 +305,10 @@ export function depthwiseConvTranspose3d(
   const p = args.pad ?? args.k >> 1;
   const out = args.outputShape ?? args.shape.slice(1, 4).map((s) => convTransposeOutSize(s, args.k, p));
   if (out.length !== 3 || out.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(`depthwiseConvTranspose3d: outputShape must be 3 positive integers, got [${out.join(', ')}]`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `depthwiseConvTranspose3d: outputShape must be 3 positive integers, got [${out.join(', ')}]`,
+    );
   }
   return run(rt, args, 2, true, out);
 }
@@ -301,15 +340,19 @@ export function depthwiseConv3dFilterGrad(rt: KernelRuntime, a: DepthwiseFilterG
   const [dn, od, oh, ow, dc] = a.dyShape;
   const k = a.k;
   const p = a.pad ?? k >> 1;
-  if (![3, 5, 7].includes(k)) throw new Error(`${fn}: k must be 3, 5 or 7, got ${k}`);
-  if (a.stride !== 1 && a.stride !== 2) throw new Error(`${fn}: stride must be 1 or 2`);
+  if (![3, 5, 7].includes(k)) throw new Tensor3dError('BAD_ARGUMENT', `${fn}: k must be 3, 5 or 7, got ${k}`);
+  if (a.stride !== 1 && a.stride !== 2) throw new Tensor3dError('BAD_ARGUMENT', `${fn}: stride must be 1 or 2`);
   if (dn !== n || dc !== c)
-    throw new Error(`${fn}: dy shape [${a.dyShape.join(', ')}] does not match x [${a.shape.join(', ')}]`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `${fn}: dy shape [${a.dyShape.join(', ')}] does not match x [${a.shape.join(', ')}]`,
+    );
   if (a.x.length !== n * d * h * w * c)
-    throw new Error(`${fn}: x has ${a.x.length} values, shape needs ${n * d * h * w * c}`);
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: x has ${a.x.length} values, shape needs ${n * d * h * w * c}`);
   if (a.dy.length !== n * od * oh * ow * c)
-    throw new Error(`${fn}: dy has ${a.dy.length} values, dyShape needs ${n * od * oh * ow * c}`);
-  if (!Number.isInteger(p) || p < 0 || p >= k) throw new Error(`${fn}: pad must be an integer in [0, k), got ${p}`);
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: dy has ${a.dy.length} values, dyShape needs ${n * od * oh * ow * c}`);
+  if (!Number.isInteger(p) || p < 0 || p >= k)
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: pad must be an integer in [0, k), got ${p}`);
   const cp = (c + 3) & ~3;
   const taps = k * k * k;
   const total = new Float64Array(taps * cp);
@@ -337,10 +380,24 @@ export function depthwiseConv3dFilterGrad(rt: KernelRuntime, a: DepthwiseFilterG
       };
       copy(a.x, x, inV);
       copy(a.dy, dy, outV);
-      rt.dispatch(
-        filterGradName(k, a.stride),
-        [x, dy, part, h, w, cp, oh, ow, tabD, tabH, p, tW.interiorStart, tW.interiorEnd],
-        od,
+      rt.run(
+        filterGradKernel(k, a.stride),
+        {
+          x,
+          dy,
+          part,
+          H: h,
+          W: w,
+          C: cp,
+          OH: oh,
+          OW: ow,
+          tabD,
+          tabH,
+          pad: p,
+          owA: tW.interiorStart,
+          owB: tW.interiorEnd,
+        },
+        { end: od },
       );
     }
     const parts = rt.f64(part, rt.threads * taps * cp);

@@ -3,6 +3,9 @@
  * (see `wasm/gen-grid.ts`): `gridAddInMemory` adds the block into the window, `gridGatherInMemory` copies the
  * window out. A window starts at `origin` in the volume and takes every `step`-th voxel along each axis.
  */
+import { Tensor3dError } from '../errors.js';
+import { type KernelArgs } from './wasm/kernel-def.js';
+import { GRID_ADD_KERNEL, GRID_GATHER_KERNEL } from './wasm/gen-grid.js';
 import { type KernelRuntime } from './runtime.js';
 
 /** A dense block and the window of a larger volume it maps to (byte addresses in kernel memory). */
@@ -21,14 +24,16 @@ export interface GridWindow {
   step: number;
 }
 
-function gridArgs(fn: string, g: GridWindow): number[] {
+function gridArgs(fn: string, g: GridWindow): KernelArgs<typeof GRID_ADD_KERNEL> {
   const { c, step } = g;
-  if (c % 4 !== 0) throw new Error(`${fn}: c must be a multiple of 4, got ${c}`);
-  if (!Number.isInteger(step) || step < 1) throw new Error(`${fn}: step must be a positive integer, got ${step}`);
+  if (c % 4 !== 0) throw new Tensor3dError('BAD_SHAPE', `${fn}: c must be a multiple of 4, got ${c}`);
+  if (!Number.isInteger(step) || step < 1)
+    throw new Tensor3dError('BAD_ARGUMENT', `${fn}: step must be a positive integer, got ${step}`);
   for (let a = 0; a < 3; a++) {
     const last = g.origin[a] + (g.denseSpatial[a] - 1) * step;
     if (g.origin[a] < 0 || last >= g.volumeSpatial[a]) {
-      throw new Error(
+      throw new Tensor3dError(
+        'BAD_SHAPE',
         `${fn}: the window (origin ${g.origin.join(',')}, step ${step}, size ${g.denseSpatial.join('x')}) ` +
           `leaves the volume ${g.volumeSpatial.join('x')}`,
       );
@@ -38,15 +43,24 @@ function gridArgs(fn: string, g: GridWindow): number[] {
   const voxel = c * 4;
   const first = g.volume + ((g.origin[0] * vh + g.origin[1]) * vw + g.origin[2]) * voxel;
   const [, h, w] = g.denseSpatial;
-  return [g.dense, first, c, w, h, step * voxel, step * vw * voxel, step * vh * vw * voxel];
+  return {
+    dense: g.dense,
+    grid: first,
+    C: c,
+    W: w,
+    H: h,
+    voxelStep: step * voxel,
+    lineStep: step * vw * voxel,
+    planeStep: step * vh * vw * voxel,
+  };
 }
 
 /** volume[window] += dense. */
 export function gridAddInMemory(rt: KernelRuntime, g: GridWindow): void {
-  rt.dispatch('grid_add', gridArgs('gridAddInMemory', g), g.denseSpatial[0]);
+  rt.run(GRID_ADD_KERNEL, gridArgs('gridAddInMemory', g), { end: g.denseSpatial[0] });
 }
 
 /** dense = volume[window]. */
 export function gridGatherInMemory(rt: KernelRuntime, g: GridWindow): void {
-  rt.dispatch('grid_gather', gridArgs('gridGatherInMemory', g), g.denseSpatial[0]);
+  rt.run(GRID_GATHER_KERNEL, gridArgs('gridGatherInMemory', g), { end: g.denseSpatial[0] });
 }

@@ -4,6 +4,7 @@
  * activations, whose lifetimes are not nested) from one of these, so memory freed by one user is reused by the
  * next instead of the high-water mark growing with every non-nested lifetime.
  */
+import { Tensor3dError } from '../errors.js';
 
 /** Alignment of every block: a cache line, so SIMD rows and per-thread scratch never share one. */
 export const HEAP_ALIGN = 64;
@@ -75,7 +76,8 @@ export class FirstFitHeap {
   /** Returns a live block to the free list (merging with its neighbours; a block at the top lowers the top). */
   release(addr: number): void {
     const size = this.live.get(addr);
-    if (size === undefined) throw new Error(`tensor3d kernels: free of ${addr}, which is not a live block`);
+    if (size === undefined)
+      throw new Tensor3dError('BAD_MEMORY_USE', `tensor3d kernels: free of ${addr}, which is not a live block`);
     this.live.delete(addr);
     let lo = 0;
     let hi = this.freeBlocks.length;

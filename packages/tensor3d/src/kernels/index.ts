@@ -1,5 +1,7 @@
 /**
- * Fast CPU kernels for MedNeXt in WebAssembly SIMD (generated at load time), with optional worker threads.
+ * Fast CPU kernels in WebAssembly SIMD (generated at load time from the kernel table), with optional worker
+ * threads: depthwise 3-D convolution, GEMM, GELU, per-channel norm, the fused inverted-bottleneck block
+ * (depthwise conv -> norm -> 1x1 expand -> GELU -> 1x1 compress) and strided-grid copies.
  */
 export {
   createKernelRuntime,
@@ -7,7 +9,10 @@ export {
   KernelRuntime,
   type KernelRuntimeOptions,
   type KernelProfileEntry,
+  type KernelRange,
 } from './runtime.js';
+export type { KernelArg, KernelArgType, KernelArgs, KernelDefinition, KernelMode } from './wasm/kernel-def.js';
+export { KERNEL_TABLE, kernelDefinition, type KernelTable } from './wasm/table.js';
 export {
   depthwiseConv3d,
   depthwiseConvTranspose3d,
@@ -62,7 +67,7 @@ export {
   type RegisterFastKernelsOptions,
 } from './tfjs.js';
 export {
-  mednextBlock,
+  invertedBottleneck,
   blockTileRows,
   blockOutSpatial,
   blockInMemory,
@@ -73,9 +78,9 @@ export {
   packTailWeights,
   freeTailWeights,
   blockTailInMemory,
-  type MedNeXtBlockWeights,
+  type InvertedBottleneckWeights,
   type BlockTailWeights,
-  type MedNeXtBlockOptions,
+  type InvertedBottleneckOptions,
   type PackedBlockWeights,
   type PackedTailWeights,
   type BlockInMemory,
@@ -83,4 +88,4 @@ export {
 export { blockTailForward, blockTailBackward, type BlockTailGrads } from './block-train.js';
 export { transposeMatrix } from './layout.js';
 export { gridAddInMemory, gridGatherInMemory, type GridWindow } from './grid.js';
-export { fusedBlock, fusedBlockAvailable, blockWeightsFromTorch, type TorchBlockParams } from './block-tfjs.js';
+export { fusedBlock, fusedBlockAvailable } from './block-tfjs.js';

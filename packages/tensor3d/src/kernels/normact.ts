@@ -2,8 +2,11 @@
  * Exact GELU and per-channel GroupNorm (one group per channel, i.e. instance norm with affine) on the
  * WebAssembly kernels, for channels-last [M, C] data (M = voxels of one sample).
  */
+import { Tensor3dError } from '../errors.js';
 import { type KernelRuntime } from './runtime.js';
-import { STATS_CHUNK } from './wasm/gen-elementwise.js';
+import { GELU_KERNEL, GELU_RATIONAL_KERNEL } from './wasm/gen-gelu.js';
+import { GN_STATS_KERNEL, STATS_CHUNK } from './wasm/gen-gn-stats.js';
+import { GN_APPLY_KERNEL } from './wasm/gen-gn-apply.js';
 
 /**
  * Exact (erf) GELU of every value. The default `erfc` form keeps a relative error of about 1e-6 including the
@@ -14,7 +17,7 @@ export function gelu(rt: KernelRuntime, x: Float32Array, options: { form?: 'erfc
   const mark = rt.mark();
   try {
     const a = rt.put(x);
-    rt.dispatch(options.form === 'rational' ? 'gelu_rational' : 'gelu', [a], x.length, 1024);
+    rt.run(options.form === 'rational' ? GELU_RATIONAL_KERNEL : GELU_KERNEL, { x: a }, { end: x.length, grain: 1024 });
     return rt.f32(a, x.length).slice();
   } finally {
     rt.release(mark);
@@ -29,9 +32,10 @@ export interface ChannelStats {
 
 function checkRows(fn: string, x: Float32Array, m: number, c: number): void {
   if (!Number.isInteger(m) || m < 1 || !Number.isInteger(c) || c < 1) {
-    throw new Error(`${fn}: M and C must be positive integers, got M=${m}, C=${c}`);
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: M and C must be positive integers, got M=${m}, C=${c}`);
   }
-  if (x.length !== m * c) throw new Error(`${fn}: x has ${x.length} values, [${m}, ${c}] needs ${m * c}`);
+  if (x.length !== m * c)
+    throw new Tensor3dError('BAD_SHAPE', `${fn}: x has ${x.length} values, [${m}, ${c}] needs ${m * c}`);
 }
 
 /** Copies [M, C] into kernel memory as [M, Cp] with Cp = C rounded up to 4. */
@@ -55,7 +59,7 @@ export function channelStatsInMemory(rt: KernelRuntime, a: number, m: number, cp
     rt.f32(shift, cp).set(rt.f32(a, cp));
     const part = rt.alloc(rt.threads * cp * 16);
     rt.f64(part, rt.threads * cp * 2).fill(0);
-    rt.dispatch('gn_stats', [a, shift, part, cp], m, STATS_CHUNK);
+    rt.run(GN_STATS_KERNEL, { x: a, shift, part, C: cp }, { end: m, grain: STATS_CHUNK });
     const parts = rt.f64(part, rt.threads * cp * 2);
     const sh = rt.f32(shift, cp);
     const mean = new Float64Array(cp);
@@ -125,18 +129,19 @@ export function channelAffine(
 ): Float32Array {
   checkRows('channelAffine', x, m, c);
   for (const key of ['center', 'scale', 'shift'] as const) {
-    if (a[key].length !== c) throw new Error(`channelAffine: ${key} has ${a[key].length} values, expected ${c}`);
+    if (a[key].length !== c)
+      throw new Tensor3dError('BAD_SHAPE', `channelAffine: ${key} has ${a[key].length} values, expected ${c}`);
   }
   const cp = (c + 3) & ~3;
   const mark = rt.mark();
   try {
     const x0 = putPadded(rt, x, m, c, cp);
-    const vecs = [a.center, a.scale, a.shift].map((v) => {
+    const [center, scale, shift] = [a.center, a.scale, a.shift].map((v) => {
       const addr = rt.alloc(cp * 4);
       rt.f32(addr, cp).fill(0).set(v);
       return addr;
     });
-    rt.dispatch('gn_apply', [x0, x0, ...vecs, cp], m, 64);
+    rt.run(GN_APPLY_KERNEL, { x: x0, y: x0, center, scale, shift, C: cp }, { end: m, grain: 64 });
     const v = rt.f32(x0, m * cp);
     if (c === cp) return v.slice();
     const out = new Float32Array(m * c);

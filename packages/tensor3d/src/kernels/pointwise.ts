@@ -2,8 +2,10 @@
  * Pointwise (1x1x1) convolution as a GEMM on the WebAssembly kernels: Y[M,N] = X[M,K] x W[K,N] + bias,
  * optionally followed by exact GELU and/or a residual add, M = voxels (rows, channels-last).
  */
+import { Tensor3dError } from '../errors.js';
 import { type KernelRuntime } from './runtime.js';
-import { GEMM_DEFAULT, type GemmShape } from './wasm/gen-gemm.js';
+import { GEMM_DEFAULT, GEMM_GELU_KERNEL, GEMM_KERNEL, type GemmShape, gemmTuningName } from './wasm/gen-gemm.js';
+import { kernelDefinition } from './wasm/table.js';
 
 /** Options of {@link matmulBias}. */
 export interface MatmulOptions {
@@ -61,10 +63,16 @@ export function gemmInMemory(
   opts: { gelu?: boolean; shape?: GemmShape; threads?: number } = {},
 ): void {
   const shape = opts.shape ?? GEMM_DEFAULT;
-  const name = opts.shape ? `gemm_${shape.mr}x${shape.nrv}` : opts.gelu ? 'gemm_gelu' : 'gemm';
-  if (opts.shape && opts.gelu) throw new Error('gemmInMemory: GELU is only fused into the default shape');
+  if (opts.shape && opts.gelu) {
+    throw new Tensor3dError('BAD_ARGUMENT', 'gemmInMemory: GELU is only fused into the default shape');
+  }
+  const kernel = opts.shape ? kernelDefinition(gemmTuningName(shape)) : opts.gelu ? GEMM_GELU_KERNEL : GEMM_KERNEL;
   const mt = rowTile(k, shape.mr);
-  rt.dispatch(name, [p.a, p.packedB, p.packedBias, p.c, p.residual, k, n, mt], m, shape.mr * 4, opts.threads);
+  rt.run(
+    kernel,
+    { a: p.a, bp: p.packedB, bias: p.packedBias, c: p.c, res: p.residual, K: k, N: n, MT: mt },
+    { end: m, grain: shape.mr * 4, threads: opts.threads },
+  );
 }
 
 /** Y = X W + bias (+ GELU, + residual) for X [M, K], W [K, N], both row-major. */
@@ -82,16 +90,20 @@ export function matmulBias(
     ['K', k],
     ['N', n],
   ] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`matmulBias: ${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new Tensor3dError('BAD_ARGUMENT', `matmulBias: ${name} must be a positive integer, got ${v}`);
   }
-  if (x.length !== m * k) throw new Error(`matmulBias: x has ${x.length} values, [${m}, ${k}] needs ${m * k}`);
-  if (w.length !== k * n) throw new Error(`matmulBias: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
+  if (x.length !== m * k)
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: x has ${x.length} values, [${m}, ${k}] needs ${m * k}`);
+  if (w.length !== k * n)
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
   if (opts.bias && opts.bias.length !== n)
-    throw new Error(`matmulBias: bias has ${opts.bias.length} values, expected ${n}`);
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: bias has ${opts.bias.length} values, expected ${n}`);
   if (opts.residual && opts.residual.length !== m * n) {
-    throw new Error(`matmulBias: residual has ${opts.residual.length} values, expected ${m * n}`);
+    throw new Tensor3dError('BAD_SHAPE', `matmulBias: residual has ${opts.residual.length} values, expected ${m * n}`);
   }
-  if (opts.gelu && opts.residual) throw new Error('matmulBias: pass either gelu or residual, not both');
+  if (opts.gelu && opts.residual)
+    throw new Tensor3dError('BAD_ARGUMENT', 'matmulBias: pass either gelu or residual, not both');
   const shape = opts.shape ?? GEMM_DEFAULT;
   const nw = 4 * shape.nrv;
   const mark = rt.mark();
@@ -127,8 +139,10 @@ export function packGemmWeights(
   n: number,
   bias?: Float32Array,
 ): PackedGemmWeights {
-  if (w.length !== k * n) throw new Error(`packGemmWeights: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
-  if (bias && bias.length !== n) throw new Error(`packGemmWeights: bias has ${bias.length} values, expected ${n}`);
+  if (w.length !== k * n)
+    throw new Tensor3dError('BAD_SHAPE', `packGemmWeights: w has ${w.length} values, [${k}, ${n}] needs ${k * n}`);
+  if (bias && bias.length !== n)
+    throw new Tensor3dError('BAD_SHAPE', `packGemmWeights: bias has ${bias.length} values, expected ${n}`);
   const nrv = GEMM_DEFAULT.nrv;
   const panels = packPanels(w, k, n, nrv);
   const paddedBias = new Float32Array(Math.ceil(n / (4 * nrv)) * 4 * nrv);

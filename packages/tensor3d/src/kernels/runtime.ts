@@ -9,8 +9,11 @@
  * calling thread are allowed in Node (and inside browser workers, not on a browser's main thread), which
  * is what makes the kernels usable from synchronous tfjs kernel functions.
  */
+import { Tensor3dError } from '../errors.js';
 import { buildKernelModule, hasRelaxedSimd } from './wasm/module.js';
 import { CONST_POOL_BASE } from './wasm/encoder.js';
+import { type KernelArgs, type KernelDefinition, kernelArgValues } from './wasm/kernel-def.js';
+import { KERNEL_TABLE, type KernelTable } from './wasm/table.js';
 import { FirstFitHeap } from './heap.js';
 
 /** Options of {@link createKernelRuntime}. */
@@ -21,6 +24,23 @@ export interface KernelRuntimeOptions {
   relaxedSimd?: boolean | 'auto';
   /** Initial memory in MiB (default 64); memory grows on demand up to 4 GiB. */
   initialMiB?: number;
+  /**
+   * The kernels to build, in module order (default {@link KERNEL_TABLE}: all of tensor3d's kernels). Another
+   * table serves kernels of one's own, declared with `defineKernel`.
+   */
+  kernels?: KernelTable;
+}
+
+/** The rows a {@link KernelRuntime.run} call covers, and how they are split between threads. */
+export interface KernelRange {
+  /** First row (default 0): the kernel sees absolute row indices (e.g. output planes computed a slab at a time). */
+  start?: number;
+  /** End of the rows (exclusive). */
+  end: number;
+  /** Thread ranges are rounded to multiples of `grain` rows (default 1). */
+  grain?: number;
+  /** Cap on threads for this call (default {@link KernelRuntime.activeThreads}). */
+  threads?: number;
 }
 
 const PAGE = 65536;
@@ -46,10 +66,11 @@ export interface KernelProfileEntry {
  * init message, report ready, then serve dispatches until a negative function index arrives.
  */
 const WORKER_BODY = `
-  const { module, memory, names, tid } = init;
+  const { module, memory, names, f32Args, tid } = init;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const fns = names.map((n) => instance.exports[n]);
   const ctl = new Int32Array(memory.buffer, 0, 512);
+  const ctlF32 = new Float32Array(memory.buffer, 0, 512);
   let gen = Atomics.load(ctl, ${CTL.gen});
   post('ready');
   for (;;) {
@@ -58,8 +79,9 @@ const WORKER_BODY = `
     const fn = ctl[${CTL.fn}];
     if (fn < 0) break;
     const n = ctl[${CTL.nargs}];
+    const isF32 = f32Args[fn];
     const args = [];
-    for (let i = 0; i < n; i++) args.push(ctl[${CTL.args} + i]);
+    for (let i = 0; i < n; i++) args.push(isF32[i] ? ctlF32[${CTL.args} + i] : ctl[${CTL.args} + i]);
     const start = ctl[${CTL.ranges} + 2 * tid], end = ctl[${CTL.ranges} + 2 * tid + 1];
     try {
       if (start < end) fns[fn](...args, start, end, tid);
@@ -170,8 +192,11 @@ export class KernelRuntime {
   readonly threads: number;
   readonly relaxedSimd: boolean;
   readonly memory: WebAssembly.Memory;
-  private readonly exportsByName: Record<string, KernelFn>;
-  private readonly names: string[];
+  /** The kernels of this runtime's module, in module order. */
+  readonly kernels: KernelTable;
+  /** The kernels' functions, by position in {@link kernels}. */
+  private readonly fns: KernelFn[];
+  private readonly indexByName: Map<string, number>;
   private readonly workers: WorkerLike[];
   private readonly heap = new FirstFitHeap(CONTROL_BYTES);
   /** Addresses from {@link alloc}, newest last: {@link release} frees back to a mark. */
@@ -187,13 +212,15 @@ export class KernelRuntime {
   constructor(
     memory: WebAssembly.Memory,
     instance: WebAssembly.Instance,
-    names: string[],
+    kernels: KernelTable,
     workers: WorkerLike[],
     relaxedSimd: boolean,
   ) {
     this.memory = memory;
-    this.exportsByName = instance.exports as unknown as Record<string, KernelFn>;
-    this.names = names;
+    this.kernels = kernels;
+    const exported = instance.exports as unknown as Record<string, KernelFn>;
+    this.fns = kernels.map((d) => exported[d.name]);
+    this.indexByName = new Map(kernels.map((d, i) => [d.name, i]));
     this.workers = workers;
     this.threads = workers.length + 1;
     this.activeThreads = this.threads;
@@ -220,7 +247,9 @@ export class KernelRuntime {
 
   /** Frees a block from {@link allocKept}; its memory is reused by later allocations. */
   free(addr: number): void {
-    if (this.scoped.includes(addr)) throw new Error('tensor3d kernels: free() of a scoped block (use release)');
+    if (this.scoped.includes(addr)) {
+      throw new Tensor3dError('BAD_MEMORY_USE', 'tensor3d kernels: free() of a scoped block (use release)');
+    }
     this.heap.release(addr);
   }
 
@@ -244,12 +273,15 @@ export class KernelRuntime {
   }
 
   private reserve(bytes: number): number {
-    if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`tensor3d kernels: cannot allocate ${bytes} bytes`);
+    if (!Number.isFinite(bytes) || bytes < 0) {
+      throw new Tensor3dError('BAD_ARGUMENT', `tensor3d kernels: cannot allocate ${bytes} bytes`);
+    }
     const addr = this.heap.allocate(bytes);
     const end = this.heap.end;
     if (end > MAX_PAGES * PAGE) {
       this.heap.release(addr);
-      throw new Error(
+      throw new Tensor3dError(
+        'OUT_OF_MEMORY',
         `tensor3d kernels: out of WebAssembly memory (need ${(end / 2 ** 30).toFixed(2)} GiB, max 4 GiB)`,
       );
     }
@@ -278,54 +310,83 @@ export class KernelRuntime {
     return addr;
   }
 
-  /** Whether the module exports `name`. */
+  /** Whether this runtime's module has a kernel named `name`. */
   has(name: string): boolean {
-    return typeof this.exportsByName[name] === 'function';
+    return this.indexByName.has(name);
+  }
+
+  /** Position of `kernel` in this runtime's table; it must be that table's definition of its name. */
+  private indexOf(kernel: KernelDefinition): number {
+    const i = this.indexByName.get(kernel.name);
+    if (i === undefined || this.kernels[i] !== kernel) {
+      throw new Tensor3dError(
+        'UNKNOWN_KERNEL',
+        i === undefined
+          ? `tensor3d kernels: no kernel named ${kernel.name} in this runtime's module`
+          : `tensor3d kernels: ${kernel.name} is not the definition this runtime's module was built from`,
+      );
+    }
+    return i;
   }
 
   /**
-   * Runs kernel `name(...args, start, end, tid)` over `[0, total)`, split into one contiguous range per thread
-   * (ranges rounded to multiples of `grain`), and returns when all are done. `threads` caps the thread count.
+   * Runs `range` kernel `kernel` with the named `args` over rows [range.start, range.end), split into one
+   * contiguous range per thread (rounded to multiples of `range.grain`), and returns when all are done. The
+   * arguments are checked against the kernel's definition (names, count, types): a wrong call throws a
+   * {@link Tensor3dError} with code `KERNEL_ARGUMENT` naming the kernel and the argument.
+   *
+   * @example
+   * ```ts
+   * rt.run(kernelDefinition('gelu'), { x: addr }, { end: count, grain: 1024 });
+   * ```
    */
-  dispatch(name: string, args: number[], total: number, grain = 1, threads = this.activeThreads): void {
-    this.dispatchRange(name, args, 0, total, grain, threads);
-  }
-
-  /**
-   * {@link dispatch} over `[start, end)` instead of `[0, total)`: the kernel sees absolute indices (e.g. output
-   * planes of a convolution computed a slab at a time).
-   */
-  dispatchRange(
-    name: string,
-    args: number[],
-    start: number,
-    end: number,
-    grain = 1,
-    threads = this.activeThreads,
-  ): void {
+  run<D extends KernelDefinition>(kernel: D, args: KernelArgs<D>, range: KernelRange): void {
+    const index = this.indexOf(kernel);
+    if (kernel.mode !== 'range') {
+      throw new Tensor3dError('KERNEL_ARGUMENT', `kernel ${kernel.name} runs whole (mode 'once'): use call()`);
+    }
+    const values = kernelArgValues(kernel, args as Readonly<Record<string, unknown>>);
+    const start = range.start ?? 0;
+    const { end } = range;
+    const grain = range.grain ?? 1;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || !Number.isInteger(grain) || grain < 1) {
+      throw new Tensor3dError(
+        'KERNEL_ARGUMENT',
+        `kernel ${kernel.name}: the range needs integer start, end and grain >= 1, got ${start}, ${end}, ${grain}`,
+      );
+    }
+    const threads = range.threads ?? this.activeThreads;
     if (!this.profile) {
-      this.dispatchNow(name, args, start, end, grain, threads);
+      this.dispatchNow(index, values, start, end, grain, threads);
       return;
     }
     const t0 = performance.now();
     try {
-      this.dispatchNow(name, args, start, end, grain, threads);
+      this.dispatchNow(index, values, start, end, grain, threads);
     } finally {
-      const entry = this.profile.get(name) ?? { kernel: name, calls: 0, seconds: 0 };
+      const entry = this.profile.get(kernel.name) ?? { kernel: kernel.name, calls: 0, seconds: 0 };
       entry.calls++;
       entry.seconds += (performance.now() - t0) / 1e3;
-      this.profile.set(name, entry);
+      this.profile.set(kernel.name, entry);
     }
   }
 
   /**
-   * Calls exported function `name(...args)` once on the calling thread, with no row range: for the helper
-   * functions the dispatched kernels call internally (e.g. `gemm_tn_acc`), to check them on their own.
+   * Calls `once` kernel `kernel` with the named `args` on the calling thread: the helpers the dispatched
+   * kernels call internally (e.g. `gemm_tn_acc`), to check them on their own. Arguments are checked as in
+   * {@link run}.
    */
-  callOnce(name: string, ...args: number[]): void {
-    const fn = this.exportsByName[name];
-    if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
-    fn(...args);
+  call<D extends KernelDefinition>(kernel: D, args: KernelArgs<D>): void {
+    const index = this.indexOf(kernel);
+    if (kernel.mode !== 'once') {
+      throw new Tensor3dError('KERNEL_ARGUMENT', `kernel ${kernel.name} runs over a row range: use run()`);
+    }
+    const values = kernelArgValues(kernel, args as Readonly<Record<string, unknown>>);
+    try {
+      this.fns[index](...values);
+    } catch (e) {
+      throw kernelFailed(kernel.name, e);
+    }
   }
 
   /** Starts timing every dispatch (wall time, all threads of a call together) until {@link stopProfile}. */
@@ -340,18 +401,28 @@ export class KernelRuntime {
     return entries.sort((a, b) => b.seconds - a.seconds);
   }
 
-  private dispatchNow(name: string, args: number[], start: number, end: number, grain: number, threads: number): void {
-    const fn = this.exportsByName[name];
-    if (!fn) throw new Error(`tensor3d kernels: no kernel named ${name}`);
+  private dispatchNow(index: number, args: number[], start: number, end: number, grain: number, threads: number): void {
+    const fn = this.fns[index];
+    const kernel = this.kernels[index];
     this.dispatches++;
     const total = end - start;
     const n = Math.max(1, Math.min(threads, this.threads, Math.ceil(total / grain)));
     if (n === 1 || this.workers.length === 0) {
-      if (total > 0) fn(...args, start, end, 0);
+      try {
+        if (total > 0) fn(...args, start, end, 0);
+      } catch (e) {
+        throw kernelFailed(kernel.name, e);
+      }
       return;
     }
-    if (args.length > MAX_ARGS) throw new Error(`tensor3d kernels: ${name} has too many arguments`);
+    if (args.length > MAX_ARGS) {
+      throw new Tensor3dError(
+        'KERNEL_ARGUMENT',
+        `tensor3d kernels: ${kernel.name} has more than ${MAX_ARGS} arguments`,
+      );
+    }
     const ctl = new Int32Array(this.memory.buffer, 0, 512);
+    const ctlF32 = new Float32Array(this.memory.buffer, 0, 512);
     const units = Math.ceil(total / grain);
     const bounds: number[] = [];
     for (let t = 0; t < this.threads; t++) {
@@ -362,9 +433,12 @@ export class KernelRuntime {
           start + Math.min(total, Math.round((units * (t + 1)) / n) * grain),
         );
     }
-    ctl[CTL.fn] = this.names.indexOf(name);
+    ctl[CTL.fn] = index;
     ctl[CTL.nargs] = args.length;
-    for (let i = 0; i < args.length; i++) ctl[CTL.args + i] = args[i];
+    for (let i = 0; i < args.length; i++) {
+      if (kernel.args[i].type === 'f32') ctlF32[CTL.args + i] = args[i];
+      else ctl[CTL.args + i] = args[i];
+    }
     for (let i = 0; i < bounds.length; i++) ctl[CTL.ranges + i] = bounds[i];
     Atomics.store(ctl, CTL.done, 0);
     Atomics.store(ctl, CTL.error, 0);
@@ -382,9 +456,9 @@ export class KernelRuntime {
       if (done >= workers) break;
       Atomics.wait(ctl, CTL.done, done);
     }
-    if (ownError) throw ownError;
+    if (ownError) throw kernelFailed(kernel.name, ownError);
     const err = Atomics.load(ctl, CTL.error);
-    if (err) throw new Error(`tensor3d kernels: ${name} failed in worker ${err - 1}`);
+    if (err) throw new Tensor3dError('KERNEL_FAILED', `tensor3d kernels: ${kernel.name} failed in worker ${err - 1}`);
   }
 
   /** Stops the worker threads; the runtime stays usable single-threaded. */
@@ -401,14 +475,18 @@ export class KernelRuntime {
   }
 }
 
-function exportNames(module: WebAssembly.Module): string[] {
-  return WebAssembly.Module.exports(module)
-    .filter((e) => e.kind === 'function')
-    .map((e) => e.name);
+/** A trap in a kernel (e.g. an out-of-bounds access) as a typed error that keeps the trap's message. */
+function kernelFailed(name: string, cause: unknown): Tensor3dError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new Tensor3dError('KERNEL_FAILED', `tensor3d kernels: ${name} failed: ${why}`, { cause });
 }
 
-function compile(relaxed: boolean, shared: boolean): { module: WebAssembly.Module; constants: Float32Array } {
-  const { bytes, constants } = buildKernelModule({ relaxed, shared, maxPages: MAX_PAGES });
+function compile(
+  relaxed: boolean,
+  shared: boolean,
+  table: KernelTable,
+): { module: WebAssembly.Module; constants: Float32Array } {
+  const { bytes, constants } = buildKernelModule({ relaxed, shared, maxPages: MAX_PAGES, table });
   return { module: new WebAssembly.Module(bytes as BufferSource), constants };
 }
 
@@ -423,7 +501,9 @@ function newMemory(initialMiB: number | undefined, shared: boolean, constants: F
 }
 
 function resolveRelaxed(opt: boolean | 'auto' | undefined): boolean {
-  if (opt === true && !hasRelaxedSimd()) throw new Error('tensor3d kernels: relaxedSimd requested but not supported');
+  if (opt === true && !hasRelaxedSimd()) {
+    throw new Tensor3dError('RUNTIME_UNAVAILABLE', 'tensor3d kernels: relaxedSimd requested but not supported');
+  }
   return opt === true || ((opt ?? 'auto') === 'auto' && hasRelaxedSimd());
 }
 
@@ -433,10 +513,11 @@ function resolveRelaxed(opt: boolean | 'auto' | undefined): boolean {
  */
 export function createKernelRuntimeSync(options: Omit<KernelRuntimeOptions, 'threads'> = {}): KernelRuntime {
   const relaxed = resolveRelaxed(options.relaxedSimd);
-  const { module, constants } = compile(relaxed, false);
+  const table = options.kernels ?? KERNEL_TABLE;
+  const { module, constants } = compile(relaxed, false, table);
   const memory = newMemory(options.initialMiB, false, constants);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return new KernelRuntime(memory, instance, exportNames(module), [], relaxed);
+  return new KernelRuntime(memory, instance, table, [], relaxed);
 }
 
 /**
@@ -448,7 +529,10 @@ export async function createKernelRuntime(
 ): Promise<KernelRuntime & { fallbackReason?: string }> {
   const requested = options.threads ?? 1;
   if (!Number.isInteger(requested) || requested < 1) {
-    throw new Error(`createKernelRuntime: threads must be a positive integer, got ${requested}`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `createKernelRuntime: threads must be a positive integer, got ${requested}`,
+    );
   }
   const threads = Math.min(MAX_THREADS, requested);
   if (threads === 1) return createKernelRuntimeSync(options);
@@ -459,13 +543,15 @@ export async function createKernelRuntime(
     rt.fallbackReason = spawn;
     return rt;
   }
-  const { module, constants } = compile(relaxed, true);
+  const table = options.kernels ?? KERNEL_TABLE;
+  const { module, constants } = compile(relaxed, true, table);
   const memory = newMemory(options.initialMiB, true, constants);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const names = exportNames(module);
-  const handles = Array.from({ length: threads - 1 }, (_, i) => spawn({ module, memory, names, tid: i + 1 }));
+  const names = table.map((d) => d.name);
+  const f32Args = table.map((d) => d.args.map((a) => (a.type === 'f32' ? 1 : 0)));
+  const handles = Array.from({ length: threads - 1 }, (_, i) => spawn({ module, memory, names, f32Args, tid: i + 1 }));
   await Promise.all(handles.map((h) => h.ready));
   // Workers sleep in Atomics.wait; they must not keep a Node process alive on their own.
   for (const h of handles) h.unref?.();
-  return new KernelRuntime(memory, instance, names, handles, relaxed);
+  return new KernelRuntime(memory, instance, table, handles, relaxed);
 }

@@ -6,6 +6,7 @@
  * Each registration keeps the kernel it replaces and hands it every call the fast path does not cover
  * (other kernel sizes, strides or paddings; batched or transposed-A matmuls; non-float32 inputs).
  */
+import { Tensor3dError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { type KernelRuntime, createKernelRuntime, createKernelRuntimeSync } from './runtime.js';
@@ -107,7 +108,7 @@ function fillOutputs(backend: unknown, shapes: number[][], fill: (dsts: Float32A
     fill(
       infos.map((info) => {
         const view = heapView(heap, info);
-        if (!view) throw new Error('tensor3d fast kernels: output has no heap offset');
+        if (!view) throw new Tensor3dError('RUNTIME_UNAVAILABLE', 'tensor3d fast kernels: output has no heap offset');
         return view;
       }),
     );
@@ -135,7 +136,8 @@ export function withHostArrays(
   fill: (ins: Float32Array[], outs: Float32Array[]) => void,
 ): tf.Tensor[] {
   for (const t of inputs) {
-    if (t.dtype !== 'float32') throw new Error(`withHostArrays: inputs must be float32, got ${t.dtype}`);
+    if (t.dtype !== 'float32')
+      throw new Tensor3dError('BAD_ARGUMENT', `withHostArrays: inputs must be float32, got ${t.dtype}`);
   }
   const backend = tf.backend();
   const infos = fillOutputs(backend, outShapes, (outs) =>
@@ -151,7 +153,10 @@ function output(backend: unknown, shape: number[], values: Float32Array): Tensor
   const b = backend as HostBackend;
   if (typeof b.makeTensorInfo === 'function') return b.makeTensorInfo(shape, 'float32', values);
   if (typeof b.makeOutput === 'function') return b.makeOutput(shape, 'float32', undefined, values);
-  throw new Error('tensor3d fast kernels: backend has neither makeTensorInfo nor makeOutput');
+  throw new Tensor3dError(
+    'RUNTIME_UNAVAILABLE',
+    'tensor3d fast kernels: backend has neither makeTensorInfo nor makeOutput',
+  );
 }
 
 type Triple = [number, number, number];
@@ -195,7 +200,7 @@ function depthwiseForward(fallback: KernelFunc | undefined): KernelFunc {
         }),
       );
     }
-    if (!fallback) throw new Error('DepthwiseConv3D: no kernel for these attributes');
+    if (!fallback) throw new Tensor3dError('UNKNOWN_KERNEL', 'DepthwiseConv3D: no kernel for these attributes');
     return fallback(args);
   };
 }
@@ -232,7 +237,8 @@ function depthwiseBackpropInput(fallback: KernelFunc | undefined): KernelFunc {
         });
       }
     }
-    if (!fallback) throw new Error('DepthwiseConv3DBackpropInput: no kernel for these attributes');
+    if (!fallback)
+      throw new Tensor3dError('UNKNOWN_KERNEL', 'DepthwiseConv3DBackpropInput: no kernel for these attributes');
     return fallback(args);
   };
 }
@@ -271,7 +277,8 @@ function depthwiseBackpropFilter(fallback: KernelFunc | undefined): KernelFunc {
       });
       return output(args.backend, [...fs], values);
     }
-    if (!fallback) throw new Error('DepthwiseConv3DBackpropFilter: no kernel for these attributes');
+    if (!fallback)
+      throw new Tensor3dError('UNKNOWN_KERNEL', 'DepthwiseConv3DBackpropFilter: no kernel for these attributes');
     return fallback(args);
   };
 }
@@ -315,7 +322,7 @@ function batchMatMul(fallback: KernelFunc | undefined): KernelFunc {
         }
       }
     }
-    if (!fallback) throw new Error('BatchMatMul: no kernel for these inputs');
+    if (!fallback) throw new Tensor3dError('UNKNOWN_KERNEL', 'BatchMatMul: no kernel for these inputs');
     return fallback(args);
   };
 }

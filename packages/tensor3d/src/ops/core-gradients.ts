@@ -5,6 +5,7 @@
  * Node bundle has none. These helpers let callers check, and keep one awaited call site in
  * training code that also works where the compute layer was tree-shaken away.
  */
+import { Tensor3dError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../compute/gradients.js';
 
@@ -23,6 +24,9 @@ export function hasCoreGradients(): boolean {
  */
 export async function registerCoreGradients(): Promise<void> {
   if (!hasCoreGradients()) {
-    throw new Error(`tfjs-core gradients are not registered ('${PROBE_KERNEL}' has none): import '@tensorflow/tfjs'`);
+    throw new Tensor3dError(
+      'RUNTIME_UNAVAILABLE',
+      `tfjs-core gradients are not registered ('${PROBE_KERNEL}' has none): import '@tensorflow/tfjs'`,
+    );
   }
 }

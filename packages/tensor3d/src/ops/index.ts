@@ -1,3 +1,26 @@
 /** tfjs ops the project needs and tfjs lacks, with kernels for every supported backend and gradients. */
-export * from './depthwise-conv3d/index.js';
+export {
+  depthwiseConv3d,
+  depthwiseConvTranspose3d,
+  type DepthwiseConv3dOptions,
+  type DepthwiseConvTranspose3dOptions,
+  DepthwiseConv3D,
+  DepthwiseConv3DBackpropInput,
+  DepthwiseConv3DBackpropFilter,
+  DEPTHWISE_CONV3D_KERNEL_NAMES,
+  type DepthwiseConv3DAttrs,
+  type DepthwiseConv3DBackpropInputAttrs,
+  type DepthwiseConv3DBackpropFilterAttrs,
+  type Triple,
+  registerDepthwiseConv3dKernels,
+  replaceKernel,
+  READBACK_BACKENDS,
+  depthwiseConv3dReference,
+  depthwiseConv3dBackpropInputReference,
+  depthwiseConv3dBackpropFilterReference,
+  type Shape4,
+  type Shape5,
+  convOutLength,
+  convTransposeOutLength,
+} from './depthwise-conv3d/index.js';
 export { registerCoreGradients, hasCoreGradients } from './core-gradients.js';

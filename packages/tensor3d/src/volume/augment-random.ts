@@ -5,6 +5,7 @@
  * seeds give unrelated streams. The whole state is four 32-bit words, so a training run can store
  * it in a checkpoint and resume with exactly the same patches and augmentations.
  */
+import { Tensor3dError } from '../errors.js';
 
 /** Serialisable state of a {@link Random}: four unsigned 32-bit words. */
 export type RandomState = [number, number, number, number];
@@ -32,7 +33,8 @@ export class Random {
 
   /** @param seed any integer; the same seed always gives the same stream. */
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`Random: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed))
+      throw new Tensor3dError('BAD_ARGUMENT', `Random: seed must be a finite number, got ${seed}`);
     const next = splitMix32(Math.trunc(seed));
     this.s0 = next();
     this.s1 = next();
@@ -57,7 +59,10 @@ export class Random {
   /** Restores a state from {@link Random.getState}. */
   setState(state: RandomState): void {
     if (state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw new RangeError(`Random.setState: expected four unsigned 32-bit integers, got [${state.join(', ')}]`);
+      throw new Tensor3dError(
+        'BAD_ARGUMENT',
+        `Random.setState: expected four unsigned 32-bit integers, got [${state.join(', ')}]`,
+      );
     }
     [this.s0, this.s1, this.s2, this.s3] = state;
   }
@@ -90,7 +95,7 @@ export class Random {
   /** Uniform integer in [low, high] (both inclusive). */
   int(low: number, high: number): number {
     if (!Number.isInteger(low) || !Number.isInteger(high) || high < low) {
-      throw new RangeError(`Random.int: need integers low <= high, got ${low}, ${high}`);
+      throw new Tensor3dError('BAD_ARGUMENT', `Random.int: need integers low <= high, got ${low}, ${high}`);
     }
     return low + Math.floor(this.next() * (high - low + 1));
   }

@@ -7,6 +7,7 @@
  * training run is reproducible from its seed. Intensity operations work **in place** on the
  * channel they are given (patches are fresh copies anyway) and return the same volume.
  */
+import { Tensor3dError } from '../errors.js';
 import type { Random } from './augment-random.js';
 import { allocateLike, assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
 
@@ -17,7 +18,7 @@ function spatial(volume: ChannelVolume<VoxelArray>): Shape3 {
 function channelView(volume: ChannelVolume<Float32Array>, channel: number): Float32Array {
   const [c, nx, ny, nz] = volume.shape;
   if (!Number.isInteger(channel) || channel < 0 || channel >= c) {
-    throw new RangeError(`augment: channel ${channel} out of range (volume has ${c})`);
+    throw new Tensor3dError('BAD_SHAPE', `augment: channel ${channel} out of range (volume has ${c})`);
   }
   const per = nx * ny * nz;
   return volume.data.subarray(channel * per, (channel + 1) * per);
@@ -95,7 +96,7 @@ export function addGaussianNoise(
 
 /** Normalised 1-D Gaussian kernel truncated at 4 sigma (as scipy's gaussian_filter). */
 export function gaussianKernel1d(sigma: number): Float64Array {
-  if (!(sigma > 0)) throw new RangeError(`gaussianKernel1d: sigma must be positive, got ${sigma}`);
+  if (!(sigma > 0)) throw new Tensor3dError('BAD_ARGUMENT', `gaussianKernel1d: sigma must be positive, got ${sigma}`);
   const r = Math.max(1, Math.round(4 * sigma));
   const k = new Float64Array(2 * r + 1);
   let s = 0;
@@ -239,7 +240,8 @@ export function transformPatch<T extends VoxelArray>(
   fill = 0,
 ): ChannelVolume<T> {
   assertShape(source.data, source.shape, 'transformPatch');
-  if (matrix.length !== 9) throw new RangeError(`transformPatch: matrix must have 9 entries, got ${matrix.length}`);
+  if (matrix.length !== 9)
+    throw new Tensor3dError('BAD_SHAPE', `transformPatch: matrix must have 9 entries, got ${matrix.length}`);
   const [c, nx, ny, nz] = source.shape;
   const per = nx * ny * nz;
   const [px, py, pz] = size;
@@ -324,7 +326,8 @@ export function simulateLowResolution(
   channel: number,
   zoom: number,
 ): ChannelVolume<Float32Array> {
-  if (!(zoom > 0 && zoom <= 1)) throw new RangeError(`simulateLowResolution: zoom must be in (0, 1], got ${zoom}`);
+  if (!(zoom > 0 && zoom <= 1))
+    throw new Tensor3dError('BAD_ARGUMENT', `simulateLowResolution: zoom must be in (0, 1], got ${zoom}`);
   const d = channelView(volume, channel);
   const shape = spatial(volume);
   const small = shape.map((n) => Math.max(1, Math.round(n * zoom))) as Shape3;

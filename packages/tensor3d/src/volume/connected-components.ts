@@ -6,6 +6,7 @@
  * NumPy array. Metrics that depend on lesion numbers (the BraTS legacy HD95 and sensitivity)
  * need exactly this numbering.
  */
+import { Tensor3dError } from '../errors.js';
 import { Int32List } from './int-list.js';
 import { assertShape, voxelCount, type Shape3 } from './volume.js';
 
@@ -41,7 +42,7 @@ export function neighbourOffsets(connectivity: Connectivity): Array<[number, num
 /** Throws a RangeError naming `what` unless `connectivity` is 6, 18 or 26. */
 export function checkConnectivity(connectivity: number, what: string): asserts connectivity is Connectivity {
   if (connectivity !== 6 && connectivity !== 18 && connectivity !== 26) {
-    throw new RangeError(`${what}: connectivity must be 6, 18 or 26, got ${connectivity}`);
+    throw new Tensor3dError('BAD_ARGUMENT', `${what}: connectivity must be 6, 18 or 26, got ${connectivity}`);
   }
 }
 

@@ -5,6 +5,7 @@
  * skull-stripped brain); the box is stored so that predictions can be pasted back into the
  * original grid.
  */
+import { Tensor3dError } from '../errors.js';
 import { allocateLike, assertShape, type ChannelVolume, type Shape3, type Volume, type VoxelArray } from './volume.js';
 
 /** An axis-aligned box in voxel indices: `start` inclusive, `end` exclusive, per axis. */
@@ -23,11 +24,14 @@ export function boxShape(box: BoundingBox): Shape3 {
  * same shape). Returns `null` when every voxel is zero.
  */
 export function nonZeroBoundingBox(volumes: readonly Volume<VoxelArray>[]): BoundingBox | null {
-  if (volumes.length === 0) throw new RangeError('nonZeroBoundingBox: no volumes given');
+  if (volumes.length === 0) throw new Tensor3dError('BAD_ARGUMENT', 'nonZeroBoundingBox: no volumes given');
   const shape = volumes[0]!.shape;
   for (const [i, v] of volumes.entries()) {
     if (v.shape.some((n, a) => n !== shape[a])) {
-      throw new RangeError(`nonZeroBoundingBox: volume ${i} has shape [${v.shape}] but volume 0 has [${shape}]`);
+      throw new Tensor3dError(
+        'BAD_SHAPE',
+        `nonZeroBoundingBox: volume ${i} has shape [${v.shape}] but volume 0 has [${shape}]`,
+      );
     }
     assertShape(v.data, v.shape, `nonZeroBoundingBox: volume ${i}`);
   }
@@ -62,7 +66,8 @@ export function nonZeroBoundingBox(volumes: readonly Volume<VoxelArray>[]): Boun
 function checkBox(box: BoundingBox, shape: Shape3, what: string): void {
   for (let a = 0; a < 3; a++) {
     if (!(box.start[a]! >= 0 && box.start[a]! < box.end[a]! && box.end[a]! <= shape[a]!)) {
-      throw new RangeError(
+      throw new Tensor3dError(
+        'BAD_SHAPE',
         `${what}: box [${box.start}]..[${box.end}] does not fit inside shape [${shape}] on axis ${a}`,
       );
     }
@@ -120,7 +125,10 @@ export function uncropVolume<T extends VoxelArray>(
   checkBox(box, shape, 'uncropVolume');
   const size = boxShape(box);
   if (size.some((n, a) => n !== volume.shape[a])) {
-    throw new RangeError(`uncropVolume: volume shape [${volume.shape}] differs from the box size [${size}]`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `uncropVolume: volume shape [${volume.shape}] differs from the box size [${size}]`,
+    );
   }
   assertShape(volume.data, volume.shape, 'uncropVolume');
   const out = allocateLike(volume.data, shape[0] * shape[1] * shape[2]);

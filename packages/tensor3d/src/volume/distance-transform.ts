@@ -6,6 +6,7 @@
  * a 1-D lower-envelope-of-parabolas transform (one per axis) give the exact result in O(n).
  * Same values as SciPy's `distance_transform_edt(~features, sampling=spacing)`.
  */
+import { Tensor3dError } from '../errors.js';
 import { assertShape, voxelCount, type Shape3 } from './volume.js';
 
 /** Per-line scratch buffers of the 1-D transform, sized for the longest axis. */
@@ -76,7 +77,10 @@ function transformLine(s: LineScratch, n: number, w: number): boolean {
 
 function checkSpacing(spacing: readonly number[], what: string): void {
   if (spacing.length !== 3 || spacing.some((s) => !(s > 0) || !Number.isFinite(s))) {
-    throw new RangeError(`${what}: spacing must be three positive finite numbers, got [${spacing.join(', ')}]`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `${what}: spacing must be three positive finite numbers, got [${spacing.join(', ')}]`,
+    );
   }
 }
 

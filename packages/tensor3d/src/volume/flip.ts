@@ -1,6 +1,7 @@
 /**
  * Mirroring of the three spatial axes of C-order volumes (used by test-time augmentation).
  */
+import { Tensor3dError } from '../errors.js';
 import { allocateLike } from './volume.js';
 
 /** A spatial axis of a volume: 0 = x (slowest), 1 = y, 2 = z (fastest). */
@@ -23,10 +24,14 @@ export function flipSpatial<T extends Float32Array | Uint8Array>(
   const [nx, ny, nz] = spatial;
   const block = nx * ny * nz;
   if (block === 0 || data.length % block !== 0) {
-    throw new RangeError(`flipSpatial: ${data.length} values do not hold whole [${spatial.join(', ')}] volumes`);
+    throw new Tensor3dError(
+      'BAD_SHAPE',
+      `flipSpatial: ${data.length} values do not hold whole [${spatial.join(', ')}] volumes`,
+    );
   }
   for (const a of axes)
-    if (a !== 0 && a !== 1 && a !== 2) throw new RangeError(`flipSpatial: axis ${String(a)} is not 0, 1 or 2`);
+    if (a !== 0 && a !== 1 && a !== 2)
+      throw new Tensor3dError('BAD_ARGUMENT', `flipSpatial: axis ${String(a)} is not 0, 1 or 2`);
   const fx = axes.includes(0);
   const fy = axes.includes(1);
   const fz = axes.includes(2);

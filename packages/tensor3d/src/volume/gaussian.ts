@@ -1,6 +1,7 @@
 /**
  * Gaussian importance map for sliding-window blending (nnU-Net's "Gaussian" weighting).
  */
+import { Tensor3dError } from '../errors.js';
 import type { Shape3 } from './volume.js';
 
 /** Options of {@link gaussianImportanceMap}. */
@@ -24,10 +25,11 @@ export interface GaussianOptions {
  */
 export function gaussianImportanceMap(shape: Shape3, options: GaussianOptions = {}): Float32Array {
   const sigmaScale = options.sigmaScale ?? 1 / 8;
-  if (!(sigmaScale > 0)) throw new RangeError(`gaussianImportanceMap: sigmaScale must be > 0, got ${sigmaScale}`);
+  if (!(sigmaScale > 0))
+    throw new Tensor3dError('BAD_ARGUMENT', `gaussianImportanceMap: sigmaScale must be > 0, got ${sigmaScale}`);
   for (const n of shape) {
     if (!Number.isInteger(n) || n <= 0)
-      throw new RangeError(`gaussianImportanceMap: bad patch shape [${shape.join(', ')}]`);
+      throw new Tensor3dError('BAD_SHAPE', `gaussianImportanceMap: bad patch shape [${shape.join(', ')}]`);
   }
   const profiles = shape.map((n) => gaussianProfile(n, sigmaScale * n));
   const [px, py, pz] = profiles as [Float64Array, Float64Array, Float64Array];

@@ -7,6 +7,7 @@
  * SciPy's `binary_dilation(mask, generate_binary_structure(3, rank), iterations)` with voxels
  * outside the volume treated as background (no wrap-around, no reflection).
  */
+import { Tensor3dError } from '../errors.js';
 import { checkConnectivity, neighbourOffsets, nonZeroIndices, type Connectivity } from './connected-components.js';
 import { Int32List } from './int-list.js';
 import { assertShape, voxelCount, type Shape3 } from './volume.js';
@@ -33,7 +34,10 @@ export function binaryDilation(mask: ArrayLike<number>, shape: Shape3, options: 
   const iterations = options.iterations ?? 1;
   const connectivity = options.connectivity ?? 18;
   if (!Number.isInteger(iterations) || iterations < 0) {
-    throw new RangeError(`binaryDilation: iterations must be a non-negative integer, got ${iterations}`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `binaryDilation: iterations must be a non-negative integer, got ${iterations}`,
+    );
   }
   checkConnectivity(connectivity, 'binaryDilation');
   assertShape(mask, shape, 'binaryDilation: mask');

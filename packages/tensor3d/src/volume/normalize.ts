@@ -1,6 +1,7 @@
 /**
  * Intensity normalisation of MR modalities.
  */
+import { Tensor3dError } from '../errors.js';
 import { assertShape, type Volume, type VoxelArray } from './volume.js';
 
 /** Result of {@link zscoreNonZero}: the normalised volume and the statistics used. */
@@ -37,7 +38,8 @@ export function zscoreNonZero(volume: Volume<VoxelArray>, mask?: Uint8Array): ZS
     // NaN counts as non-zero and would make every output voxel NaN: refuse instead of answering garbage.
     let bad = 0;
     for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) bad++;
-    throw new RangeError(
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
       `zscoreNonZero: ${bad > 0 ? `${bad} voxel(s) are NaN or infinite` : 'the sum of the voxels overflows'}; ` +
         'repair or reject non-finite input before normalising',
     );

@@ -1,6 +1,7 @@
 /**
  * Patch extraction with implicit padding, and the placement rules of patch sampling.
  */
+import { Tensor3dError } from '../errors.js';
 import { allocateLike, assertShape, type ChannelVolume, type Shape3, type VoxelArray } from './volume.js';
 
 /**
@@ -15,8 +16,10 @@ export function extractPatch<T extends VoxelArray>(
   fill = 0,
 ): ChannelVolume<T> {
   assertShape(volume.data, volume.shape, 'extractPatch');
-  if (size.some((n) => !Number.isInteger(n) || n <= 0)) throw new RangeError(`extractPatch: bad patch size [${size}]`);
-  if (start.some((n) => !Number.isInteger(n))) throw new RangeError(`extractPatch: start [${start}] must be integers`);
+  if (size.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Tensor3dError('BAD_SHAPE', `extractPatch: bad patch size [${size}]`);
+  if (start.some((n) => !Number.isInteger(n)))
+    throw new Tensor3dError('BAD_ARGUMENT', `extractPatch: start [${start}] must be integers`);
   const [c, nx, ny, nz] = volume.shape;
   const [px, py, pz] = size;
   const per = px * py * pz;

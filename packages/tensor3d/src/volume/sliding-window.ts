@@ -8,6 +8,7 @@
  * one batch of windows, then the float32 result. For a 4-channel 240x240x155 image with 3
  * output channels that is 143 + 214 + 71 MB, + 107 MB for the result.
  */
+import { Tensor3dError } from '../errors.js';
 import { gaussianImportanceMap } from './gaussian.js';
 import type { ChannelVolume, Shape3 } from './volume.js';
 
@@ -68,9 +69,13 @@ function roundHalfEven(v: number): number {
  * centred in a zero-padded window, as nnU-Net pads before predicting.
  */
 export function windowStarts(size: number, patch: number, overlap = 0.5): number[] {
-  if (!(overlap >= 0 && overlap < 1)) throw new RangeError(`windowStarts: overlap must be in [0, 1), got ${overlap}`);
+  if (!(overlap >= 0 && overlap < 1))
+    throw new Tensor3dError('BAD_ARGUMENT', `windowStarts: overlap must be in [0, 1), got ${overlap}`);
   if (!Number.isInteger(size) || size <= 0 || !Number.isInteger(patch) || patch <= 0) {
-    throw new RangeError(`windowStarts: size (${size}) and patch (${patch}) must be positive integers`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `windowStarts: size (${size}) and patch (${patch}) must be positive integers`,
+    );
   }
   if (size <= patch) return [size === patch ? 0 : -Math.floor((patch - size) / 2)];
   const target = patch * (1 - overlap);
@@ -116,18 +121,26 @@ export async function slidingWindowInference(
   const outChannels = options.outChannels;
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(outChannels) || outChannels <= 0)
-    throw new RangeError(`slidingWindowInference: outChannels must be a positive integer, got ${outChannels}`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `slidingWindowInference: outChannels must be a positive integer, got ${outChannels}`,
+    );
   if (!Number.isInteger(batchSize) || batchSize <= 0)
-    throw new RangeError(`slidingWindowInference: batchSize must be a positive integer, got ${batchSize}`);
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
+      `slidingWindowInference: batchSize must be a positive integer, got ${batchSize}`,
+    );
   if (input.data.length !== inChannels * nx * ny * nz) {
-    throw new RangeError(
+    throw new Tensor3dError(
+      'BAD_SHAPE',
       `slidingWindowInference: input shape [${input.shape.join(', ')}] does not match its ${input.data.length} values`,
     );
   }
   const origins = windowOrigins([nx, ny, nz], patch, options.overlap ?? 0.5, options.placement);
   const patchVoxels = px * py * pz;
   if (options.importanceMap && options.importanceMap.length !== patchVoxels) {
-    throw new RangeError(
+    throw new Tensor3dError(
+      'BAD_SHAPE',
       `slidingWindowInference: importanceMap has ${options.importanceMap.length} values for a ${patch.join('x')} window`,
     );
   }
@@ -150,7 +163,8 @@ export async function slidingWindowInference(
       extractWindow(input, windows[b]!, patch, batch, b * inChannels * patchVoxels, padValue);
     const result = await predict(batch.subarray(0, windows.length * inChannels * patchVoxels), windows.length);
     if (result.length !== windows.length * outChannels * patchVoxels) {
-      throw new RangeError(
+      throw new Tensor3dError(
+        'BAD_SHAPE',
         `slidingWindowInference: predict returned ${result.length} values for ${windows.length} window(s); expected ${windows.length} x ${outChannels} channels x ${patchVoxels} voxels`,
       );
     }

@@ -8,6 +8,7 @@
  * numbering ("first voxel in C order") and checkpoint kernels mean the same thing here as
  * there. (NIfTI files store x fastest; `@mednext-ts/io-nifti` converts.)
  */
+import { Tensor3dError } from '../errors.js';
 
 /** Typed arrays a volume can hold. */
 export type VoxelArray =
@@ -34,7 +35,7 @@ const VOXEL_ARRAY_TYPES = [
  */
 export function allocateLike<T extends VoxelArray>(data: T, length: number): T {
   for (const Ctor of VOXEL_ARRAY_TYPES) if (data instanceof Ctor) return new Ctor(length) as T;
-  throw new TypeError(`unsupported voxel array ${Object.prototype.toString.call(data)}`);
+  throw new Tensor3dError('BAD_ARGUMENT', `unsupported voxel array ${Object.prototype.toString.call(data)}`);
 }
 
 /** Shape of a 3-D volume, `[nx, ny, nz]`, last axis fastest in memory. */
@@ -70,7 +71,8 @@ export function flatIndex(shape: Shape3, x: number, y: number, z: number): numbe
 export function assertShape(data: { length: number }, shape: readonly number[], what = 'volume'): void {
   const expected = voxelCount(shape);
   if (data.length !== expected) {
-    throw new RangeError(
+    throw new Tensor3dError(
+      'BAD_SHAPE',
       `${what}: shape [${shape.join(', ')}] needs ${expected} voxels but the data has ${data.length}`,
     );
   }

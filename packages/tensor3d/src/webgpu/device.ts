@@ -6,6 +6,7 @@
  * backend first (Vulkan on a Linux GPU server), then Dawn's OpenGL ES backend at the compatibility feature level
  * (Mesa llvmpipe through surfaceless EGL on a machine without a GPU).
  */
+import { isSoftwareAdapterName } from '../compute/gpu-adapter-info.js';
 import { installWebGpu } from '../compute/webgpu-adapter.js';
 
 /** What is known about the adapter a device came from (for reports, `mednext doctor` and benchmarks). */
@@ -34,17 +35,13 @@ export interface AcquireGpuOptions {
   f16?: boolean;
 }
 
-/** Names of CPU implementations of WebGPU / Vulkan / GL. */
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b|software/i;
-
-/** Whether an adapter is a CPU rasteriser (by its fallback flag or its name). */
+/** Whether an adapter is a CPU rasteriser (by its fallback flag or its name; see {@link isSoftwareAdapterName}). */
 export function isSoftwareAdapter(info: {
   description?: string;
   device?: string;
   isFallbackAdapter?: boolean;
 }): boolean {
-  if (info.isFallbackAdapter) return true;
-  return SOFTWARE_ADAPTER.test(`${info.description ?? ''} ${info.device ?? ''}`);
+  return info.isFallbackAdapter === true || isSoftwareAdapterName(`${info.description ?? ''} ${info.device ?? ''}`);
 }
 
 /** Raised when no WebGPU adapter or device can be had; `reason` says why. */

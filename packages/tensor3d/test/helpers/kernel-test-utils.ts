@@ -28,7 +28,10 @@ export function useKernelRuntimes(): { one: KernelRuntime; two: KernelRuntime } 
   const runtimes = {} as { one: KernelRuntime; two: KernelRuntime };
   beforeAll(async () => {
     runtimes.one = createKernelRuntimeSync();
-    runtimes.two = await createKernelRuntime({ threads: 2 });
+    const two = await createKernelRuntime({ threads: 2 });
+    // a runtime that silently fell back to one thread would make every two-thread test a one-thread test
+    expect(two.threads, `two-thread runtime unavailable: ${two.fallbackReason ?? ''}`).toBe(2);
+    runtimes.two = two;
   });
   afterAll(async () => {
     await runtimes.two.dispose();

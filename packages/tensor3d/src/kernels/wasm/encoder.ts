@@ -163,18 +163,6 @@ export class ModuleBuilder {
     return f;
   }
 
-  /**
-   * Adds a function whose parameters are all i32 and named by `names` (kernel signatures: addresses, sizes and
-   * the dispatcher's start, end, tid); returns it with its parameters by name.
-   */
-  funcWithParams<N extends string>(name: string, names: readonly N[]): { f: FunctionBuilder; P: Record<N, Local> } {
-    const f = this.func(
-      name,
-      names.map(() => 'i32'),
-    );
-    return { f, P: Object.fromEntries(names.map((n, i) => [n, f.params[i]])) as Record<N, Local> };
-  }
-
   /** Index (for `call`) of the function named `name`, which `user` calls: it must be emitted first. */
   functionIndex(name: string, user: string): number {
     const i = this.functions.findIndex((f) => f.name === name);

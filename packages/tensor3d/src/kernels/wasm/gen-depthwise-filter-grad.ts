@@ -10,8 +10,8 @@
  */
 import {
   type Expr,
+  type FunctionBuilder,
   type Local,
-  type ModuleBuilder,
   add,
   and,
   f64x2Add,
@@ -34,32 +34,49 @@ import {
   store,
   sub,
 } from './encoder.js';
+import { type KernelDefinition, type KernelParams, arg, defineKernel } from './kernel-def.js';
 
-export const FILTER_GRAD_PARAMS = [
-  'x',
-  'dy',
-  'part',
-  'H',
-  'W',
-  'C',
-  'OH',
-  'OW',
-  'tabD',
-  'tabH',
-  'pad',
-  'owA',
-  'owB',
-  'start',
-  'end',
-  'tid',
-] as const;
+/** The arguments of every filter-gradient kernel (one output plane of dy per dispatched row). */
+const FILTER_GRAD_ARGS = [
+  arg.ptr('x', 'forward input [D, H, W, C] of one sample'),
+  arg.ptr('dy', 'gradient of the forward output [oD, oH, oW, C]'),
+  arg.ptr('part', 'per-thread float64 partial sums, [threads, k, k, k, C]'),
+  arg.i32('H', 'input height'),
+  arg.i32('W', 'input width'),
+  arg.i32('C', 'channels, a multiple of 4'),
+  arg.i32('OH', 'output height'),
+  arg.i32('OW', 'output width'),
+  arg.ptr('tabD', 'forward tap table along D: [tFirst, count, iFirst] (i32) per output index'),
+  arg.ptr('tabH', 'forward tap table along H'),
+  arg.i32('pad', 'zero padding on each side'),
+  arg.i32('owA', 'first output along W of the unguarded interior'),
+  arg.i32('owB', 'end of the unguarded interior along W'),
+];
+type FilterGradArg = (typeof FILTER_GRAD_ARGS)[number]['name'];
 
 export function filterGradName(k: number, stride: number): string {
   return `dw_bwf_k${k}_s${stride}`;
 }
 
-export function emitDepthwiseFilterGrad(m: ModuleBuilder, k: number, stride: 1 | 2): void {
-  const { f, P } = m.funcWithParams(filterGradName(k, stride), FILTER_GRAD_PARAMS);
+const variants = new Map<string, KernelDefinition<FilterGradArg>>();
+
+/** The filter-gradient kernel of kernel size `k` and forward stride `stride` (made once per variant). */
+export function filterGradKernel(k: number, stride: 1 | 2): KernelDefinition<FilterGradArg> {
+  const name = filterGradName(k, stride);
+  let def = variants.get(name);
+  if (!def) {
+    def = defineKernel({
+      name,
+      mode: 'range',
+      args: FILTER_GRAD_ARGS,
+      emit: (f, P) => emitFilterGrad(f, P, k, stride),
+    });
+    variants.set(name, def);
+  }
+  return def;
+}
+
+function emitFilterGrad(f: FunctionBuilder, P: KernelParams<FilterGradArg>, k: number, stride: 1 | 2): void {
   const L = (): Local => f.local('i32');
   const cs = L();
   const od = L();

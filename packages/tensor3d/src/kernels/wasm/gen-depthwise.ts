@@ -10,8 +10,8 @@
  */
 import {
   type Expr,
+  type FunctionBuilder,
   type Local,
-  type ModuleBuilder,
   add,
   forRange,
   get,
@@ -27,27 +27,26 @@ import {
   store,
   whileLoop,
 } from './encoder.js';
+import { type KernelDefinition, type KernelParams, arg, defineKernel } from './kernel-def.js';
 
-/** Parameters of every depthwise kernel export, in order (the last three come from the dispatcher). */
-export const DEPTHWISE_PARAMS = [
-  'x',
-  'w',
-  'bias',
-  'y',
-  'H',
-  'W',
-  'C',
-  'OH',
-  'OW',
-  'tabD',
-  'tabH',
-  'tabW',
-  'owA',
-  'owB',
-  'start',
-  'end',
-  'tid',
-] as const;
+/** The arguments of every depthwise kernel (one output plane per dispatched row; see the file comment). */
+const DEPTHWISE_ARGS = [
+  arg.ptr('x', 'input [D, H, W, C] of one sample'),
+  arg.ptr('w', 'filter [k, k, k, C]'),
+  arg.ptr('bias', 'bias [C]'),
+  arg.ptr('y', 'output [oD, oH, oW, C]; output plane z is written at y + z * oH * oW * C * 4'),
+  arg.i32('H', 'input height'),
+  arg.i32('W', 'input width'),
+  arg.i32('C', 'channels, a multiple of 4'),
+  arg.i32('OH', 'output height'),
+  arg.i32('OW', 'output width'),
+  arg.ptr('tabD', 'tap table along D: [tFirst, count, iFirst] (i32) per output index'),
+  arg.ptr('tabH', 'tap table along H'),
+  arg.ptr('tabW', 'tap table along W'),
+  arg.i32('owA', 'first output along W of the unguarded interior'),
+  arg.i32('owB', 'end of the unguarded interior along W'),
+];
+type DepthwiseArg = (typeof DEPTHWISE_ARGS)[number]['name'];
 
 /** Which variant: forward stride `stride`, or transposed (always stride 2). */
 export interface DepthwiseVariant {
@@ -68,9 +67,21 @@ export function depthwiseBlock(v: DepthwiseVariant): number {
   return v.block ?? (v.k >= 5 ? 6 : 4);
 }
 
-/** Emits one depthwise kernel into the module. */
-export function emitDepthwise(m: ModuleBuilder, v: DepthwiseVariant): void {
-  const { f, P } = m.funcWithParams(depthwiseName(v), DEPTHWISE_PARAMS);
+const variants = new Map<string, KernelDefinition<DepthwiseArg>>();
+
+/** The depthwise kernel of variant `v` (one definition per variant, made once). */
+export function depthwiseKernel(v: DepthwiseVariant): KernelDefinition<DepthwiseArg> {
+  const name = depthwiseName(v);
+  let def = variants.get(name);
+  if (!def) {
+    def = defineKernel({ name, mode: 'range', args: DEPTHWISE_ARGS, emit: (f, P) => emitDepthwise(f, P, v) });
+    variants.set(name, def);
+  }
+  return def;
+}
+
+/** Emits the body of one depthwise kernel. */
+function emitDepthwise(f: FunctionBuilder, P: KernelParams<DepthwiseArg>, v: DepthwiseVariant): void {
   const k = v.k;
   const tStep = v.transposed ? 2 : 1;
   const iStep = v.transposed ? -1 : 1;

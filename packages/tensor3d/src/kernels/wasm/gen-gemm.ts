@@ -10,8 +10,8 @@
  */
 import {
   type Expr,
+  type FunctionBuilder,
   type Local,
-  type ModuleBuilder,
   add,
   eqz,
   f32Store,
@@ -35,10 +35,21 @@ import {
   sub,
   whileLoop,
 } from './encoder.js';
-import { geluRange, geluRangeLocals } from './gen-elementwise.js';
+import { type KernelDefinition, type KernelParams, arg, defineKernel } from './kernel-def.js';
+import { geluRange, geluRangeLocals } from './gelu-math.js';
 
-/** Parameters of every GEMM export, in order. */
-export const GEMM_PARAMS = ['a', 'bp', 'bias', 'c', 'res', 'K', 'N', 'MT', 'start', 'end', 'tid'] as const;
+/** The arguments of every GEMM kernel (dispatched over the rows of A). */
+const GEMM_ARGS = [
+  arg.ptr('a', 'A [M, K], row-major'),
+  arg.ptr('bp', 'B [K, N] packed into column panels of width 4 * nrv (see packPanels)'),
+  arg.ptr('bias', 'bias [N], zero-padded to whole panels'),
+  arg.ptr('c', 'output C [M, N]'),
+  arg.ptr('res', 'residual [M, N] added to C, or 0 for none'),
+  arg.i32('K', 'inner dimension'),
+  arg.i32('N', 'output columns'),
+  arg.i32('MT', 'rows per cache tile, a multiple of mr'),
+];
+type GemmArg = (typeof GEMM_ARGS)[number]['name'];
 
 /** Register-block shape of a GEMM variant. */
 export interface GemmShape {
@@ -53,10 +64,38 @@ export interface GemmShape {
 /** The shape used by the exported `gemm` / `gemm_gelu`: 4x4 with K unrolled twice measured ~10 % faster than K x4. */
 export const GEMM_DEFAULT: GemmShape = { mr: 4, nrv: 4, ku: 2 };
 
-/** Emits `name(a, bp, bias, c, res, K, N, MT, start, end, tid)`; `gelu` applies GELU (the rational form, see
- * gen-elementwise.ts) to the result (callers pass `res` = 0 then: the GELU pass runs over the stored tile). */
-export function emitGemm(m: ModuleBuilder, name: string, shape: GemmShape, gelu: boolean): void {
-  const { f, P } = m.funcWithParams(name, GEMM_PARAMS);
+/**
+ * A GEMM kernel with register block `shape`; `gelu` applies GELU (the rational form, see gelu-math.ts) to the
+ * result (callers pass `res` = 0 then: the GELU pass runs over the stored tile).
+ */
+export function gemmKernel(name: string, shape: GemmShape, gelu: boolean): KernelDefinition<GemmArg> {
+  return defineKernel({ name, mode: 'range', args: GEMM_ARGS, emit: (f, P) => emitGemm(f, P, shape, gelu) });
+}
+
+/** `gemm`: C = A B + bias (+ residual), the tuned default shape. */
+export const GEMM_KERNEL = gemmKernel('gemm', GEMM_DEFAULT, false);
+/** `gemm_gelu`: C = gelu(A B + bias), the tuned default shape. */
+export const GEMM_GELU_KERNEL = gemmKernel('gemm_gelu', GEMM_DEFAULT, true);
+
+/** Extra GEMM register-block shapes exported as `gemm_<mr>x<nrv>` for tuning benchmarks. */
+export const GEMM_TUNING_SHAPES: readonly GemmShape[] = [
+  { mr: 4, nrv: 2, ku: 4 },
+  { mr: 6, nrv: 2, ku: 4 },
+  { mr: 3, nrv: 4, ku: 4 },
+  { mr: 4, nrv: 4, ku: 4 },
+  { mr: 2, nrv: 4, ku: 4 },
+  { mr: 8, nrv: 1, ku: 4 },
+];
+
+/** Export name of a tuning shape's GEMM. */
+export function gemmTuningName(s: GemmShape): string {
+  return `gemm_${s.mr}x${s.nrv}`;
+}
+
+/** The tuning GEMMs, one per {@link GEMM_TUNING_SHAPES} entry. */
+export const GEMM_TUNING_KERNELS = GEMM_TUNING_SHAPES.map((s) => gemmKernel(gemmTuningName(s), s, false));
+
+function emitGemm(f: FunctionBuilder, P: KernelParams<GemmArg>, shape: GemmShape, gelu: boolean): void {
   const { mr, nrv, ku } = shape;
   const NW = 4 * nrv;
   const L = (): Local => f.local('i32');

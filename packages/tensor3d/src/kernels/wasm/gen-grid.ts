@@ -5,30 +5,41 @@
  * strided window into a dense block (the down block's stride-2 1x1x1 residual input). Both run over planes
  * (the outermost axis of the dense block), so threads split them by plane.
  */
-import { type ModuleBuilder, add, fadd, forRange, get, i32, load, mul, set, store } from './encoder.js';
+import { type FunctionBuilder, add, fadd, forRange, get, i32, load, mul, set, store } from './encoder.js';
+import { type KernelParams, arg, defineKernel } from './kernel-def.js';
 
-/** Parameters of both grid kernels, in order (the last three come from the dispatcher). */
-export const GRID_PARAMS = [
-  'dense', // the dense block [D, H, W, C]
-  'grid', // first voxel of the strided window
-  'C', // floats per voxel, a multiple of 4
-  'W', // voxels per line of the dense block
-  'H', // lines per plane of the dense block
-  'voxelStep', // byte distance between neighbouring window voxels along W
-  'lineStep', // ... along H
-  'planeStep', // ... along D
-  'start',
-  'end',
-  'tid',
-] as const;
+/** The arguments of both grid kernels (dispatched over the planes of the dense block). */
+const GRID_ARGS = [
+  arg.ptr('dense', 'the dense block [D, H, W, C]'),
+  arg.ptr('grid', 'first voxel of the strided window in the volume'),
+  arg.i32('C', 'floats per voxel, a multiple of 4'),
+  arg.i32('W', 'voxels per line of the dense block'),
+  arg.i32('H', 'lines per plane of the dense block'),
+  arg.i32('voxelStep', 'byte distance between neighbouring window voxels along W'),
+  arg.i32('lineStep', 'byte distance between window lines (along H)'),
+  arg.i32('planeStep', 'byte distance between window planes (along D)'),
+];
+type GridArg = (typeof GRID_ARGS)[number]['name'];
 
-/** Emits `grid_add` (grid += dense) or `grid_gather` (dense = grid). */
-export function emitGridKernel(m: ModuleBuilder, kind: 'add' | 'gather'): void {
-  const f = m.func(
-    kind === 'add' ? 'grid_add' : 'grid_gather',
-    GRID_PARAMS.map(() => 'i32'),
-  );
-  const [dense, grid, C, W, H, voxelStep, lineStep, planeStep, start, end] = f.params;
+/** `grid_add`: window += dense. */
+export const GRID_ADD_KERNEL = defineKernel({
+  name: 'grid_add',
+  mode: 'range',
+  args: GRID_ARGS,
+  emit: (f, P) => emitGridKernel(f, P, 'add'),
+});
+
+/** `grid_gather`: dense = window. */
+export const GRID_GATHER_KERNEL = defineKernel({
+  name: 'grid_gather',
+  mode: 'range',
+  args: GRID_ARGS,
+  emit: (f, P) => emitGridKernel(f, P, 'gather'),
+});
+
+/** Emits the body of `grid_add` (grid += dense) or `grid_gather` (dense = grid). */
+function emitGridKernel(f: FunctionBuilder, P: KernelParams<GridArg>, kind: 'add' | 'gather'): void {
+  const { dense, grid, C, W, H, voxelStep, lineStep, planeStep, start, end } = P;
   const z = f.local('i32');
   const y = f.local('i32');
   const x = f.local('i32');

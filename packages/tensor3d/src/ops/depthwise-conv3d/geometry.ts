@@ -1,13 +1,15 @@
 /**
  * Shape arithmetic and argument checking shared by the ops, the reference kernels and the backends.
  */
+import { Tensor3dError } from '../../errors.js';
 import type { Triple } from './kernel-names.js';
 
 /** Expands a scalar to the three spatial axes and checks every entry. */
 export function toTriple(value: number | readonly number[], name: string, op: string, min: number): Triple {
   const triple = typeof value === 'number' ? [value, value, value] : [...value];
   if (triple.length !== 3 || triple.some((v) => !Number.isInteger(v) || v < min)) {
-    throw new Error(
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
       `${op}: '${name}' must be an integer >= ${min} or three of them [d, h, w]; got ${JSON.stringify(value)}`,
     );
   }
@@ -41,7 +43,8 @@ export function convOutSpatial(
   const out = [0, 1, 2].map((a) => convOutLength(inSpatial[a]!, kernel[a]!, strides[a]!, pad[a]!)) as Triple;
   const bad = out.findIndex((v) => v < 1);
   if (bad >= 0) {
-    throw new Error(
+    throw new Tensor3dError(
+      'BAD_ARGUMENT',
       `${op}: axis ${'DHW'[bad]} is empty after the convolution (input ${inSpatial[bad]}, kernel ${kernel[bad]}, ` +
         `stride ${strides[bad]}, padding ${pad[bad]})`,
     );

@@ -1,6 +1,16 @@
+/** The depthwise 3-D convolution op: the op, its kernel names and attributes, kernels per backend, references. */
 export { depthwiseConv3d, depthwiseConvTranspose3d } from './op.js';
 export type { DepthwiseConv3dOptions, DepthwiseConvTranspose3dOptions } from './op.js';
-export * from './kernel-names.js';
+export {
+  DepthwiseConv3D,
+  DepthwiseConv3DBackpropInput,
+  DepthwiseConv3DBackpropFilter,
+  DEPTHWISE_CONV3D_KERNEL_NAMES,
+  type DepthwiseConv3DAttrs,
+  type DepthwiseConv3DBackpropInputAttrs,
+  type DepthwiseConv3DBackpropFilterAttrs,
+  type Triple,
+} from './kernel-names.js';
 export { registerDepthwiseConv3dKernels, replaceKernel, READBACK_BACKENDS } from './register.js';
 export {
   depthwiseConv3dReference,

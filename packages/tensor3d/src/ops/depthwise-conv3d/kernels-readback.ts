@@ -4,6 +4,7 @@
  * back to the backend. Correct everywhere, fast nowhere; the fast WebAssembly kernels replace these
  * for wasm by registering under the same names.
  */
+import { Tensor3dError } from '../../errors.js';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   DepthwiseConv3D,
@@ -60,7 +61,8 @@ function asReadable(backend: unknown, kernel: string): ReadableBackend {
       };
     }
   }
-  throw new Error(
+  throw new Tensor3dError(
+    'BAD_ARGUMENT',
     `${kernel}: this backend cannot read tensor data synchronously (no readSync, or no makeTensorInfo/makeOutput/write)`,
   );
 }
@@ -70,7 +72,7 @@ function readFloat32(backend: ReadableBackend, t: TensorInfo, kernel: string): F
   const values = backend.readSync(t.dataId);
   if (values instanceof Float32Array) return values;
   if (ArrayBuffer.isView(values) || Array.isArray(values)) return Float32Array.from(values as ArrayLike<number>);
-  throw new Error(`${kernel}: cannot read a tensor of dtype '${t.dtype}' as float32`);
+  throw new Tensor3dError('BAD_ARGUMENT', `${kernel}: cannot read a tensor of dtype '${t.dtype}' as float32`);
 }
 
 function attrsOf<T>(attrs: NamedAttrMap | undefined): T {

@@ -2,6 +2,7 @@
  * The public depthwise 3-D convolution ops (PyTorch `Conv3d` / `ConvTranspose3d` with `groups = C`,
  * no bias, no dilation), channels-last like `tf.conv3d`.
  */
+import { Tensor3dError } from '../../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs-core';
 import {
@@ -30,10 +31,13 @@ export interface DepthwiseConvTranspose3dOptions extends DepthwiseConv3dOptions 
 }
 
 function checkOperands(x: Tensor, filter: Tensor, op: string): void {
-  if (x.rank !== 5) throw new Error(`${op}: x must be 5-D [N, D, H, W, C]; got shape [${x.shape}]`);
-  if (filter.rank !== 4) throw new Error(`${op}: filter must be 4-D [kd, kh, kw, C]; got shape [${filter.shape}]`);
+  if (x.rank !== 5)
+    throw new Tensor3dError('BAD_SHAPE', `${op}: x must be 5-D [N, D, H, W, C]; got shape [${x.shape}]`);
+  if (filter.rank !== 4)
+    throw new Tensor3dError('BAD_SHAPE', `${op}: filter must be 4-D [kd, kh, kw, C]; got shape [${filter.shape}]`);
   if (filter.shape[3] !== x.shape[4]) {
-    throw new Error(
+    throw new Tensor3dError(
+      'BAD_SHAPE',
       `${op}: filter has ${filter.shape[3]} channels but x has ${x.shape[4]} (shapes [${filter.shape}] and [${x.shape}])`,
     );
   }
@@ -41,7 +45,8 @@ function checkOperands(x: Tensor, filter: Tensor, op: string): void {
     ['x', x],
     ['filter', filter],
   ] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32; got ${t.dtype}`);
+    if (t.dtype !== 'float32')
+      throw new Tensor3dError('BAD_ARGUMENT', `${op}: ${name} must be float32; got ${t.dtype}`);
   }
 }
 
@@ -92,13 +97,17 @@ export function depthwiseConvTranspose3d(
   const outputPadding = toTriple(options.outputPadding ?? 0, 'outputPadding', op, 0);
   const spatial = [0, 1, 2].map((a) => {
     if (outputPadding[a]! >= strides[a]!) {
-      throw new Error(
+      throw new Tensor3dError(
+        'BAD_ARGUMENT',
         `${op}: outputPadding (${outputPadding}) must be smaller than strides (${strides}) on every axis`,
       );
     }
     const len = convTransposeOutLength(x.shape[a + 1]!, filter.shape[a]!, strides[a]!, pad[a]!, outputPadding[a]!);
     if (len < 1)
-      throw new Error(`${op}: axis ${'DHW'[a]} would have length ${len} (input [${x.shape}], padding ${pad})`);
+      throw new Tensor3dError(
+        'BAD_SHAPE',
+        `${op}: axis ${'DHW'[a]} would have length ${len} (input [${x.shape}], padding ${pad})`,
+      );
     return len;
   });
   const attrs: DepthwiseConv3DBackpropInputAttrs = {

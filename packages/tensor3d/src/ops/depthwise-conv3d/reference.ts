@@ -9,6 +9,7 @@
  * `i = o * stride - pad + t`; reads outside `[0, n)` are zero. Every kernel below is a different sum over
  * the same (o, t, i) triples.
  */
+import { Tensor3dError } from '../../errors.js';
 import type { Triple } from './kernel-names.js';
 import { sizeOf } from './geometry.js';
 
@@ -64,7 +65,8 @@ function forEachTap(g: ConvGeometry, visit: (inOff: number, outOff: number, fOff
 
 function checkLength(what: string, data: ArrayLike<number>, shape: readonly number[]): void {
   if (data.length !== sizeOf(shape)) {
-    throw new Error(
+    throw new Tensor3dError(
+      'BAD_SHAPE',
       `depthwise-conv3d reference: ${what} has ${data.length} values but shape [${shape}] needs ${sizeOf(shape)}`,
     );
   }

@@ -4,6 +4,7 @@
  */
 import { wasmKernels } from '@mednext-ts/tensor3d';
 import { allBlocks, type Architecture } from '../../../model/architecture.js';
+import { blockWeightsFromTorch } from '../../../weights/kernel-layout.js';
 import { torchBlockParams } from '../tfjs/fused-kernel-block.js';
 import type { ParamGetter } from '../tfjs/layers.js';
 
@@ -62,7 +63,7 @@ export function packNetwork(rt: KernelRuntime, arch: Architecture, p: ParamGette
   };
   for (const b of allBlocks(arch)) {
     const get = (s: string): Float32Array => hostCopy(p, `${b.name}.${s}`);
-    const weights = wasmKernels.blockWeightsFromTorch(torchBlockParams(b, p), b.kernel);
+    const weights = blockWeightsFromTorch(torchBlockParams(b, p), b.kernel);
     const upResBias = b.kind === 'up' && b.residual ? get('res_conv.bias') : undefined;
     packed.blocks.set(b.name, wasmKernels.packBlockWeights(rt, weights, upResBias));
     if (b.kind === 'down' && b.residual) {

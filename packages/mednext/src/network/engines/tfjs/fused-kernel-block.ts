@@ -7,14 +7,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels } from '@mednext-ts/tensor3d';
+import { blockWeightsFromTorch, type TorchBlockParams } from '../../../weights/kernel-layout.js';
 import { NORM_EPS, type BlockSpec } from '../../../model/architecture.js';
 import { PLAIN_OPS } from './block-ops.js';
 import { blockOutSpatial, residualRows } from './block.js';
 import { padFront, type ParamGetter } from './layers.js';
 
-type BlockWeights = wasmKernels.MedNeXtBlockWeights;
+type BlockWeights = wasmKernels.InvertedBottleneckWeights;
 
-/** The parameter names of a block's fused weights, in {@link wasmKernels.TorchBlockParams} order. */
+/** The parameter names of a block's fused weights, in {@link TorchBlockParams} order. */
 export const FUSED_BLOCK_PARTS = [
   ['conv1Weight', 'conv1.weight'],
   ['conv1Bias', 'conv1.bias'],
@@ -27,11 +28,11 @@ export const FUSED_BLOCK_PARTS = [
 ] as const;
 
 /** Host copies of block `b`'s parameters in the kernel's PyTorch-layout form. */
-export function torchBlockParams(b: BlockSpec, p: ParamGetter): wasmKernels.TorchBlockParams {
+export function torchBlockParams(b: BlockSpec, p: ParamGetter): TorchBlockParams {
   // Copies: on wasm dataSync may return a view of the backend's heap, which later ops may reuse.
   return Object.fromEntries(
     FUSED_BLOCK_PARTS.map(([key, name]) => [key, (p(`${b.name}.${name}`).dataSync() as Float32Array).slice()]),
-  ) as unknown as wasmKernels.TorchBlockParams;
+  ) as unknown as TorchBlockParams;
 }
 
 /**
@@ -47,7 +48,7 @@ export class FusedBlockWeights {
     const data = FUSED_BLOCK_PARTS.map(([, name]) => p(`${b.name}.${name}`).dataId);
     const hit = this.cache.get(b.name);
     if (hit && hit.data.every((d, i) => d === data[i])) return hit.weights;
-    const weights = wasmKernels.blockWeightsFromTorch(torchBlockParams(b, p), b.kernel);
+    const weights = blockWeightsFromTorch(torchBlockParams(b, p), b.kernel);
     this.cache.set(b.name, { data, weights });
     return weights;
   }

@@ -1,47 +1,40 @@
 /**
- * Generators of the memory-bound kernels: exact GELU, per-channel GroupNorm statistics and the
- * normalisation apply. Also exports {@link geluRange}, the vector GELU loop used by the GEMM epilogue.
+ * The vector GELU code shared by the kernels: the exact (erfc) and rational forms evaluated on f32x4 values,
+ * and {@link geluRange}, the in-place GELU loop of the `gelu` kernels and the GEMM epilogue. Not a kernel itself.
  */
 import {
   type Expr,
   type FunctionBuilder,
   type Local,
-  type ModuleBuilder,
   add,
-  f64x2Add,
+  f32Load,
+  f32Store,
   fabs,
   fadd,
   fdiv,
   fma,
+  fmul,
   fpmax,
   fpmin,
-  fmul,
-  forRange,
   fsub,
   get,
-  highHalf,
   i32,
   i32x4Add,
   i32x4Shl,
   inc,
-  f32Load,
-  f32Store,
   lane,
-  splat,
-  sub,
   leS,
-  whileLoop,
   load,
   ltS,
-  madd,
   mul,
-  promoteLow,
   seq,
   set,
+  splat,
   splatF,
   splatI,
   store,
   vand,
+  whileLoop,
 } from './encoder.js';
 
 /** Scratch locals of one GELU evaluation, allocated once per function. */
@@ -210,112 +203,6 @@ export function geluRange(base: Local, count: Local, L: GeluRangeLocals): Expr {
       one(v),
       f32Store(get(off), lane(get(v), 0)),
       inc(i, 1),
-    ]),
-  );
-}
-
-/** `gelu(x, start, end, tid)` (or `gelu_rational`): in place GELU of floats [start, end) of the array at x. */
-export function emitGelu(m: ModuleBuilder, form: GeluForm = 'erfc'): void {
-  const f = m.func(form === 'erfc' ? 'gelu' : 'gelu_rational', ['i32', 'i32', 'i32', 'i32']);
-  const [x, start, end] = f.params;
-  const base = f.local('i32');
-  const count = f.local('i32');
-  f.run(
-    set(base, add(get(x), mul(get(start), i32(4)))),
-    set(count, sub(get(end), get(start))),
-    geluRange(base, count, geluRangeLocals(f, form)),
-  );
-}
-
-/** Rows per float32 partial sum before it is added to the float64 totals. */
-export const STATS_CHUNK = 64;
-
-/**
- * `gn_stats(x, shift, part, C, start, end, tid)`: for rows (voxels) in [start, end) of an [M, C] array, adds
- * sum(x - shift[c]) and sum((x - shift[c])^2) per channel into float64 arrays at `part + tid*C*16`
- * (sums, then squares). Float32 partials over {@link STATS_CHUNK} rows keep the float64 work small.
- */
-export function emitGroupNormStats(m: ModuleBuilder): void {
-  const f = m.func('gn_stats', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [x, shift, part, C, start, end, tid] = f.params;
-  const cs = f.local('i32');
-  const r0 = f.local('i32');
-  const r1 = f.local('i32');
-  const r = f.local('i32');
-  const c0 = f.local('i32');
-  const p = f.local('i32');
-  const sums = f.local('i32');
-  const sq = f.local('i32');
-  const s = f.local('v128');
-  const q = f.local('v128');
-  const sh = f.local('v128');
-  const v = f.local('v128');
-  const addF64 = (addr: Local, acc: Local): Expr =>
-    seq(
-      store(get(addr), f64x2Add(load(get(addr)), promoteLow(get(acc)))),
-      store(get(addr), f64x2Add(load(get(addr), 16), promoteLow(highHalf(get(acc)))), 16),
-    );
-  f.run(
-    set(cs, mul(get(C), i32(4))),
-    forRange(r0, get(start), get(end), STATS_CHUNK, [
-      set(r1, add(get(r0), i32(STATS_CHUNK))),
-      // r1 = min(r0 + chunk, end)
-      seqIf(ltS(get(end), get(r1)), set(r1, get(end))),
-      forRange(c0, i32(0), get(cs), 16, [
-        set(s, splatF(0)),
-        set(q, splatF(0)),
-        set(sh, load(add(get(shift), get(c0)))),
-        set(p, add(add(get(x), mul(get(r0), get(cs))), get(c0))),
-        forRange(r, get(r0), get(r1), 1, [
-          set(v, fsub(load(get(p)), get(sh))),
-          set(s, fadd(get(s), get(v))),
-          madd(q, get(v), get(v)),
-          inc(p, get(cs)),
-        ]),
-        set(sums, add(add(get(part), mul(get(tid), mul(get(cs), i32(4)))), mul(get(c0), i32(2)))),
-        set(sq, add(get(sums), mul(get(cs), i32(2)))),
-        addF64(sums, s),
-        addF64(sq, q),
-      ]),
-    ]),
-  );
-}
-
-function seqIf(cond: Expr, then: Expr): Expr {
-  return (f) => {
-    cond(f);
-    f.emit(0x04, 0x40);
-    then(f);
-    f.emit(0x0b);
-  };
-}
-
-/**
- * `gn_apply(x, y, center, scale, shift, C, start, end, tid)`: y = (x - center[c]) * scale[c] + shift[c] for rows
- * in [start, end). Subtracting the mean before scaling avoids the cancellation of the folded x*s + (b - m*s)
- * when a channel's mean is large against its spread; the extra subtraction is free in this memory-bound loop.
- */
-export function emitGroupNormApply(m: ModuleBuilder): void {
-  const f = m.func('gn_apply', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [x, y, center, scale, shift, C, start, end] = f.params;
-  const cs = f.local('i32');
-  const r = f.local('i32');
-  const c0 = f.local('i32');
-  const base = f.local('i32');
-  f.run(
-    set(cs, mul(get(C), i32(4))),
-    forRange(r, get(start), get(end), 1, [
-      set(base, mul(get(r), get(cs))),
-      forRange(c0, i32(0), get(cs), 16, [
-        store(
-          add(add(get(y), get(base)), get(c0)),
-          fma(
-            fsub(load(add(add(get(x), get(base)), get(c0))), load(add(get(center), get(c0)))),
-            load(add(get(scale), get(c0))),
-            load(add(get(shift), get(c0))),
-          ),
-        ),
-      ]),
     ]),
   );
 }

@@ -1,8 +1,9 @@
 /**
- * Typed errors of `@mednext-ts/mednext`. A failure that reaches a user (a checkpoint that cannot be read,
- * a run folder that would lose work, a training setting out of range) is a {@link MedNeXtError}: its
- * message is the clear sentence the user sees (naming the file and the problem), its `code` a stable
- * reason a caller can branch on without parsing the message.
+ * Typed errors of `@mednext-ts/mednext`. A failure that reaches a user (a checkpoint or weights file that
+ * cannot be read, a case missing a modality, a bad task or postprocessing setting, an input the network
+ * cannot take, a GPU limit) is a {@link MedNeXtError}: its message is the clear sentence the user sees
+ * (naming the file and the problem), its `code` a stable reason a caller can branch on without parsing
+ * the message. Checks of the library's own invariants stay plain `Error`s: they are bugs to report.
  *
  * @example
  * ```ts
@@ -50,7 +51,7 @@ export type MedNeXtErrorCode =
   // The network.
   /** A MedNeXt configuration (preset, channels, kernel sizes, norm) is invalid. */
   | 'MODEL_CONFIG'
-  /** The tensor given to a network does not fit it (rank, channel count, size not a multiple of 16, DS heads). */
+  /** The input of a network does not fit it (rank, channel count, a size not a multiple of 16, DS heads not built). */
   | 'MODEL_INPUT'
   /** Ensemble members disagree (regions, modalities, normalisation), or their weights do not fit, or none is given. */
   | 'ENSEMBLE_INVALID'
@@ -82,7 +83,7 @@ export type MedNeXtErrorCode =
   | 'TASK_INVALID'
   /** A task plugin does not export `tasks`, or `MEDNEXT_TASK_OVERRIDE` is malformed. */
   | 'TASK_PLUGIN_INVALID'
-  /** The models or settings do not fit the task (regions, order, pipeline features). */
+  /** The models, settings or label maps do not fit the task (regions, their order, labels, pipeline features). */
   | 'TASK_MISMATCH'
   /** A named registry has no entry of this name. */
   | 'REGISTRY_UNKNOWN'
@@ -93,7 +94,9 @@ export type MedNeXtErrorCode =
   /** A registry entry lacks its implementation (`apply`). */
   | 'REGISTRY_ENTRY_INVALID'
   // WebGPU.
-  /** A WebGPU feature that is asked for is not implemented (e.g. f16 storage). */
+  /** WebGPU was asked for (`--backend webgpu`) and no usable adapter was found; the message says why. */
+  | 'GPU_UNAVAILABLE'
+  /** A WebGPU feature that is asked for is not implemented (f16 storage, a model that hides its network). */
   | 'GPU_UNSUPPORTED'
   /** A buffer or shape given to a WebGPU kernel does not fit what it was built for. */
   | 'GPU_INPUT'

@@ -31,6 +31,7 @@ import { postprocessSteps, registerPostprocessStep, type PostprocessStep } from 
 import { NNUNET_NAMING } from '../src/tasks/naming.js';
 import { TaskDefinitionError, defineTask } from '../src/tasks/task.js';
 import { createWebGpuNetwork } from '../src/network/engines/webgpu/network.js';
+import { planDeviceEngine } from '../src/network/plan.js';
 import { WebGPURegionLoss } from '../src/losses/webgpu/webgpu-region-loss.js';
 import { smallSsaTask } from './helpers/ssa-task.js';
 
@@ -303,6 +304,12 @@ const rows: Row[] = [
       }
     },
     message: 'createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32',
+  },
+  {
+    code: 'GPU_UNAVAILABLE',
+    what: '--backend webgpu on a machine without an adapter',
+    run: () => planDeviceEngine('webgpu', { found: false, reason: 'no WebGPU adapter (navigator.gpu is missing)' }),
+    message: '--backend webgpu: no WebGPU adapter (navigator.gpu is missing)',
   },
   {
     code: 'LOSS_CONFIG',

@@ -8,11 +8,17 @@ import { flush, handle, run, settings } from '@oclif/core';
 settings.enableAutoTranspile = false;
 
 // A MedNeXtError's message is the sentence for the user; its `code` is for programs that call the library. Shown as
-// any other error ("Error: <message>"), not with oclif's "MedNeXtError: ... Code: ..." rendering.
+// any other error ("Error: <message>"), not with oclif's "MedNeXtError: ... Code: ..." rendering. Its subclass
+// TaskDefinitionError keeps its name, as before it became one, only without the code line.
+const MEDNEXT_ERROR_NAMES = new Set(['MedNeXtError', 'TaskDefinitionError']);
 function forTheUser(error) {
-  if (!(error instanceof Error) || error.name !== 'MedNeXtError') return error;
+  if (!(error instanceof Error) || !MEDNEXT_ERROR_NAMES.has(error.name)) return error;
   const plain = new Error(error.message, error.cause === undefined ? undefined : { cause: error.cause });
-  plain.stack = error.stack?.replace(/^MedNeXtError/, 'Error');
+  if (error.name === 'MedNeXtError') plain.stack = error.stack?.replace(/^MedNeXtError/, 'Error');
+  else {
+    plain.name = error.name;
+    plain.stack = error.stack;
+  }
   return plain;
 }
 

@@ -2,6 +2,7 @@
  * Deterministic k-fold cross-validation splits, stratified by data source.
  */
 import { Random } from '@mednext-ts/tensor3d';
+import { MedNeXtError } from '../errors.js';
 
 /** A case as the split sees it. */
 export interface SplitCase {
@@ -35,7 +36,7 @@ export function makeFolds(cases: readonly SplitCase[], k: number, seed: number):
   if (cases.length < k) throw new RangeError(`makeFolds: ${cases.length} cases cannot fill ${k} folds`);
   const ids = new Set<string>();
   for (const c of cases) {
-    if (ids.has(c.id)) throw new Error(`makeFolds: case id '${c.id}' appears twice`);
+    if (ids.has(c.id)) throw new MedNeXtError('DATASET_INVALID', `makeFolds: case id '${c.id}' appears twice`);
     ids.add(c.id);
   }
   const rng = new Random(seed);
@@ -67,14 +68,18 @@ export function makeFolds(cases: readonly SplitCase[], k: number, seed: number):
 export function checkSplits(value: unknown, where: string): SplitsFile {
   const s = value as Partial<SplitsFile>;
   if (!s || !Array.isArray(s.folds) || s.folds.length < 2)
-    throw new Error(`${where}: expected {"folds": [...]} with >= 2 folds`);
+    throw new MedNeXtError('SPLITS_INVALID', `${where}: expected {"folds": [...]} with >= 2 folds`, { file: where });
   s.folds.forEach((f, i) => {
     if (!Array.isArray(f?.train) || !Array.isArray(f?.val))
-      throw new Error(`${where}: fold ${i} needs "train" and "val" arrays`);
+      throw new MedNeXtError('SPLITS_INVALID', `${where}: fold ${i} needs "train" and "val" arrays`, { file: where });
     const inTrain = new Set(f.train);
     const both = f.val.filter((id) => inTrain.has(id));
     if (both.length > 0)
-      throw new Error(`${where}: fold ${i} has case(s) in both train and val: ${both.slice(0, 3).join(', ')}`);
+      throw new MedNeXtError(
+        'SPLITS_INVALID',
+        `${where}: fold ${i} has case(s) in both train and val: ${both.slice(0, 3).join(', ')}`,
+        { file: where },
+      );
   });
   return { seed: s.seed ?? 0, folds: s.folds, sources: s.sources ?? {} };
 }

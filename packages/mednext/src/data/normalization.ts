@@ -11,6 +11,7 @@ import {
   type NormalizationSpec,
   type NormalizationStats,
 } from '../tasks/normalization.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A normalisation implementation: normalises one cropped channel in place. */
 type Implementation = (data: Float32Array, shape: Shape3, params: NormalizationParams) => NormalizationStats;
@@ -86,10 +87,14 @@ export function normalizeChannel(
 ): NormalizationStats {
   const params = normalizationParams(spec);
   if (!normalizations.has(params.method))
-    throw new Error(`${where}: unknown normalisation '${params.method}' (known: ${normalizations.names().join(', ')})`);
+    throw new MedNeXtError(
+      'NORMALIZATION_INVALID',
+      `${where}: unknown normalisation '${params.method}' (known: ${normalizations.names().join(', ')})`,
+    );
   const method = normalizations.get(params.method);
   const problem = method.check?.(params);
-  if (problem) throw new Error(`${where}: normalisation '${params.method}': ${problem}`);
+  if (problem)
+    throw new MedNeXtError('NORMALIZATION_INVALID', `${where}: normalisation '${params.method}': ${problem}`);
   const apply = method.apply ? (d: Float32Array) => method.apply!(d, params) : BUILT_IN[params.method];
   if (!apply) throw new Error(`${where}: normalisation '${params.method}' has no implementation`);
   return apply(data, shape, params);
@@ -107,7 +112,8 @@ export function normalizationFromRecord(
   if (record === undefined || record === null) return modalities.map(() => ({ method: 'zscore-nonzero' }));
   if (typeof record === 'string') return modalities.map(() => ({ method: record }));
   if (!Array.isArray(record) || record.length !== modalities.length)
-    throw new Error(
+    throw new MedNeXtError(
+      'NORMALIZATION_INVALID',
       `${source}: the recorded normalisation must list one method per modality (${modalities.join(', ')}), got ${JSON.stringify(record)}`,
     );
   return record.map((r) => normalizationParams(r as NormalizationSpec));

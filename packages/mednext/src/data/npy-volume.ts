@@ -5,6 +5,7 @@
  * reader view the data in place (`new Float32Array(buffer, offset)`) without copying or per-element
  * decoding; files open directly in NumPy (`np.load(path, mmap_mode='r')`).
  */
+import { MedNeXtError } from '../errors.js';
 
 /** Element types of the cache. */
 export type CacheDtype = 'float32' | 'uint8';
@@ -41,17 +42,19 @@ export interface DecodedNpy<T extends Float32Array | Uint8Array> {
  */
 export function decodeNpy(bytes: Uint8Array, source: string): DecodedNpy<Float32Array> | DecodedNpy<Uint8Array> {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new Error(`${source}: not a .npy file`);
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b))
+    throw new MedNeXtError('NPY_INVALID', `${source}: not a .npy file`, { file: source });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6]!;
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = (major === 1 ? 10 : 12) + headerLen;
   const header = new TextDecoder().decode(bytes.subarray(major === 1 ? 10 : 12, start));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${source}: Fortran-ordered arrays are not supported`);
+  if (/'fortran_order':\s*True/.test(header))
+    throw new MedNeXtError('NPY_INVALID', `${source}: Fortran-ordered arrays are not supported`, { file: source });
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || shapeText === undefined)
-    throw new Error(`${source}: unreadable .npy header ${header.trim()}`);
+    throw new MedNeXtError('NPY_INVALID', `${source}: unreadable .npy header ${header.trim()}`, { file: source });
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
@@ -60,7 +63,11 @@ export function decodeNpy(bytes: Uint8Array, source: string): DecodedNpy<Float32
   const n = shape.reduce((a, b) => a * b, 1);
   if (descr === '<f4') {
     if (start + 4 * n > bytes.length)
-      throw new Error(`${source}: truncated (needs ${start + 4 * n} bytes, has ${bytes.length})`);
+      throw new MedNeXtError(
+        'NPY_INVALID',
+        `${source}: truncated (needs ${start + 4 * n} bytes, has ${bytes.length})`,
+        { file: source },
+      );
     const offset = bytes.byteOffset + start;
     const data =
       offset % 4 === 0
@@ -70,8 +77,12 @@ export function decodeNpy(bytes: Uint8Array, source: string): DecodedNpy<Float32
   }
   if (descr === '|u1' || descr === '<u1') {
     if (start + n > bytes.length)
-      throw new Error(`${source}: truncated (needs ${start + n} bytes, has ${bytes.length})`);
+      throw new MedNeXtError('NPY_INVALID', `${source}: truncated (needs ${start + n} bytes, has ${bytes.length})`, {
+        file: source,
+      });
     return { data: bytes.subarray(start, start + n), shape };
   }
-  throw new Error(`${source}: dtype ${descr} is not a cache dtype (expected <f4 or |u1)`);
+  throw new MedNeXtError('NPY_INVALID', `${source}: dtype ${descr} is not a cache dtype (expected <f4 or |u1)`, {
+    file: source,
+  });
 }

@@ -18,6 +18,7 @@ import type { TaskDefinition } from '../tasks/task.js';
 import { checkFiniteInput } from './non-finite.js';
 import { normalizeChannel } from './normalization.js';
 import { checkLabels } from './regions.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Version of the cache layout; bumped when the meaning of cached files changes. */
 export const CACHE_VERSION = 1;
@@ -99,7 +100,10 @@ export function preprocessCaseArrays(
 ): PreprocessedArrays {
   const [c, nx, ny, nz] = raw.image.shape;
   if (c !== raw.modalities.length) {
-    throw new Error(`case ${raw.id}: image has ${c} channels but ${raw.modalities.length} modalities are named`);
+    throw new MedNeXtError(
+      'INPUT_INVALID',
+      `case ${raw.id}: image has ${c} channels but ${raw.modalities.length} modalities are named`,
+    );
   }
   // Callers that offer a repair (mednext preprocess/predict) have run it already; here it is a guard.
   checkFiniteInput(raw);
@@ -110,14 +114,17 @@ export function preprocessCaseArrays(
     shape,
   }));
   const box = nonZeroBoundingBox(channels);
-  if (!box) throw new Error(`case ${raw.id}: every voxel of every modality is zero`);
+  if (!box) throw new MedNeXtError('INPUT_INVALID', `case ${raw.id}: every voxel of every modality is zero`);
   const cropped = cropChannels(raw.image, box);
   const size = boxShape(box);
   const m = size[0] * size[1] * size[2];
   const methods =
     options.normalization ?? resolveNormalization({ modalities: raw.modalities, normalization: task.normalization });
   if (methods.length !== c)
-    throw new Error(`case ${raw.id}: ${methods.length} normalisation method(s) given for ${c} modalities`);
+    throw new MedNeXtError(
+      'NORMALIZATION_INVALID',
+      `case ${raw.id}: ${methods.length} normalisation method(s) given for ${c} modalities`,
+    );
   const stats: ModalityStats[] = [];
   for (let ch = 0; ch < c; ch++) {
     const view = cropped.data.subarray(ch * m, (ch + 1) * m);
@@ -130,7 +137,10 @@ export function preprocessCaseArrays(
   let present: number[] | null = null;
   if (raw.labels) {
     if (raw.labels.shape.some((v, a) => v !== shape[a])) {
-      throw new Error(`case ${raw.id}: label map shape [${raw.labels.shape}] differs from the image shape [${shape}]`);
+      throw new MedNeXtError(
+        'INPUT_INVALID',
+        `case ${raw.id}: label map shape [${raw.labels.shape}] differs from the image shape [${shape}]`,
+      );
     }
     labels = cropVolume(raw.labels, box);
     present = checkLabels(raw.labels.data, task, `case ${raw.id} label map`);

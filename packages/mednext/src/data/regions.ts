@@ -3,6 +3,7 @@
  * by the task's region definitions (e.g. SSA: WT = {1,2,3}, TC = {1,3}, ET = {3}).
  */
 import type { RegionDefinition, TaskDefinition } from '../tasks/task.js';
+import { MedNeXtError } from '../errors.js';
 
 /**
  * Lookup table `label value → bit mask of the regions containing it` (bit r = region r). Labels
@@ -55,7 +56,8 @@ export function checkLabels(labels: ArrayLike<number>, task: TaskDefinition, wha
   const known = new Set(task.labels.map((l) => l.value));
   const unknown = [...seen].filter((v) => !known.has(v)).sort((a, b) => a - b);
   if (unknown.length > 0) {
-    throw new Error(
+    throw new MedNeXtError(
+      'TASK_MISMATCH',
       `${what}: label value(s) ${unknown.join(', ')} are not labels of task '${task.id}' ` +
         `(${task.labels.map((l) => `${l.value} ${l.name}`).join(', ')}); wrong --task?`,
     );

@@ -11,6 +11,7 @@ import {
 } from '@mednext-ts/metrics';
 import type { CaseScorer } from '../postprocess/tune.js';
 import type { TaskDefinition } from '../tasks/task.js';
+import { MedNeXtError } from '../errors.js';
 
 /**
  * The protocol `task.evaluation` declares: a BraTS 2024 preset (official numbers), or Dice and
@@ -28,7 +29,11 @@ export function taskEvaluationProtocol(task: TaskDefinition): EvaluationProtocol
   const evaluation = task.evaluation ?? {};
   if ('preset' in evaluation) {
     const preset = BRATS_2024_PROTOCOLS[evaluation.preset];
-    if (!preset) throw new Error(`task '${task.id}': evaluation.preset: unknown preset '${evaluation.preset}'`);
+    if (!preset)
+      throw new MedNeXtError(
+        'TASK_INVALID',
+        `task '${task.id}': evaluation.preset: unknown preset '${evaluation.preset}'`,
+      );
     return preset;
   }
   return regionProtocol({

@@ -12,6 +12,7 @@ import { walkMedNeXt } from '../network/engine.js';
 import { GraphBuilder } from '../network/engines/onnx/graph-builder.js';
 import { OnnxEngine } from '../network/engines/onnx/engine.js';
 import { encodeOnnxModel, OnnxDataType, type OnnxModel, type OnnxValueInfo } from './onnx-proto.js';
+import { MedNeXtError } from '../errors.js';
 
 /** ONNX opset of the default domain used by the export. */
 export const ONNX_OPSET = 17;
@@ -63,7 +64,10 @@ function checkWeights(arch: Architecture, weights: StateDict, withHeads: Set<str
     const parts = [];
     if (missing.length) parts.push(`missing: ${missing.join(', ')}`);
     if (wrong.length) parts.push(`wrong shape: ${wrong.join(', ')}`);
-    throw new Error(`ONNX export: the weights do not match the MedNeXt config; ${parts.join('; ')}`);
+    throw new MedNeXtError(
+      'WEIGHTS_MISMATCH',
+      `ONNX export: the weights do not match the MedNeXt config; ${parts.join('; ')}`,
+    );
   }
 }
 
@@ -81,15 +85,21 @@ export function buildMedNeXtOnnx(
   const arch = buildArchitecture(resolved);
   const ds = options.deepSupervision ?? false;
   if (ds && !resolved.deepSupervision) {
-    throw new Error('ONNX export: deepSupervision requested but the config has deep_supervision off (no DS heads)');
+    throw new MedNeXtError(
+      'MODEL_CONFIG',
+      'ONNX export: deepSupervision requested but the config has deep_supervision off (no DS heads)',
+    );
   }
   const spatial = options.spatialShape;
   if (spatial && (spatial.length !== 3 || spatial.some((v) => !Number.isInteger(v) || v < 16 || v % 16 !== 0))) {
-    throw new Error(`ONNX export: spatialShape must be 3 multiples of 16, got [${spatial.join(', ')}]`);
+    throw new MedNeXtError(
+      'MODEL_INPUT',
+      `ONNX export: spatialShape must be 3 multiples of 16, got [${spatial.join(', ')}]`,
+    );
   }
   const batch = options.batchSize;
   if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) {
-    throw new Error(`ONNX export: batchSize must be a positive integer, got ${batch}`);
+    throw new MedNeXtError('MODEL_INPUT', `ONNX export: batchSize must be a positive integer, got ${batch}`);
   }
   const heads = new Set(['out_0', ...(ds ? ['out_1', 'out_2', 'out_3', 'out_4'] : [])]);
   checkWeights(arch, weights, heads);

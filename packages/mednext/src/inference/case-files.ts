@@ -4,6 +4,7 @@
  * paths on disk and the web app to the files a user picked or dropped, so both accept and refuse
  * the same inputs with the same messages.
  */
+import { MedNeXtError } from '../errors.js';
 
 /** A NIfTI file name: `.nii` or `.nii.gz`, any case. */
 export const NIFTI_FILE = /\.nii(\.gz)?$/i;
@@ -80,14 +81,15 @@ export function matchCaseFiles(
         `each modality needs one file named <ID>-<modality>.nii(.gz), modalities ${modalities.join(', ')}`,
     );
   }
-  if (problems.length > 0) throw new Error(problems.join('; '));
+  if (problems.length > 0) throw new MedNeXtError('INPUT_MISSING', problems.join('; '));
   const picked = found.map((hits) => hits[0]);
   const ids = wanted.flatMap((m, k) =>
     picked[k] === undefined ? [] : [{ m, id: bases[picked[k]!]!.replace(modalitySuffix(m), '') }],
   );
   const distinct = new Set(ids.map((x) => x.id));
   if (distinct.size > 1) {
-    throw new Error(
+    throw new MedNeXtError(
+      'INPUT_INVALID',
       `the files belong to different cases (${ids.map((x) => `${x.m}: ${x.id}`).join(', ')}); give the files of one case`,
     );
   }

@@ -8,6 +8,7 @@ import { probabilitiesToLabels, type RegionPostprocess } from '../postprocess/in
 import type { InferenceModel } from './predictor.js';
 import type { CaseSegmentation, InferenceOptions, RawImage } from './pipeline.js';
 import { seedLabelsFromProbabilities, segmentCaseSeedPaper } from '../seed-paper/pipeline.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A whole-case pipeline: raw modalities in, label map and probabilities on the input grid out. */
 export type CasePipeline = (
@@ -34,7 +35,8 @@ export const CASE_PIPELINES: Readonly<Record<string, { segment: CasePipeline; la
 function lookup(name: string, taskId: string): { segment: CasePipeline; labels: PipelineLabels } {
   const pipeline = CASE_PIPELINES[name];
   if (!pipeline) {
-    throw new Error(
+    throw new MedNeXtError(
+      'TASK_INVALID',
       `task '${taskId}' names case pipeline '${name}', which does not exist (known: ${Object.keys(CASE_PIPELINES).join(', ')})`,
     );
   }
@@ -52,7 +54,11 @@ export function labelsForTask(
   labelMapping?: Record<number, number>,
 ): Uint8Array {
   if (task.pipeline) return lookup(task.pipeline, task.id).labels(probabilities, task, settings, labelMapping);
-  if (labelMapping) throw new Error(`task '${task.id}': label mappings need a task pipeline that supports them`);
+  if (labelMapping)
+    throw new MedNeXtError(
+      'TASK_MISMATCH',
+      `task '${task.id}': label mappings need a task pipeline that supports them`,
+    );
   return probabilitiesToLabels(probabilities, task, settings);
 }
 

@@ -146,23 +146,29 @@ export function checkModelsAgainstTask(models: readonly CheckpointModel[], task:
   const modalities = models[0]?.info.modalities;
   for (const m of models) {
     if (m.outChannels !== regions.length) {
-      throw new Error(
+      throw new MedNeXtError(
+        'TASK_MISMATCH',
         `${m.name} predicts ${m.outChannels} regions; task '${task.id}' has ${regions.length} (${regions.join(', ')})`,
       );
     }
     if (m.info.regions && m.info.regions.join(',') !== regions.join(',')) {
-      throw new Error(
+      throw new MedNeXtError(
+        'TASK_MISMATCH',
         `${m.name} predicts regions ${m.info.regions.join(', ')}; task '${task.id}' expects ${regions.join(', ')} in that order`,
       );
     }
     const mine = m.info.modalities;
     if (mine && modalities && mine.join(',') !== modalities.join(',')) {
-      throw new Error(
+      throw new MedNeXtError(
+        'ENSEMBLE_INVALID',
         `${m.name} takes modalities ${mine.join(', ')} but ${models[0]!.name} takes ${modalities.join(', ')}`,
       );
     }
     if (mine && mine.length !== m.inChannels)
-      throw new Error(`${m.name}: ${mine.length} modalities recorded for a ${m.inChannels}-channel network`);
+      throw new MedNeXtError(
+        'CHECKPOINT_INVALID',
+        `${m.name}: ${mine.length} modalities recorded for a ${m.inChannels}-channel network`,
+      );
   }
 }
 
@@ -179,10 +185,11 @@ export function recordedNormalization(
     name: m.name,
     methods: normalizationFromRecord(m.info.normalization, modalities, m.name),
   }));
-  if (!first) throw new Error('no model given');
+  if (!first) throw new MedNeXtError('ENSEMBLE_INVALID', 'no model given');
   for (const other of rest) {
     if (JSON.stringify(other.methods) !== JSON.stringify(first.methods))
-      throw new Error(
+      throw new MedNeXtError(
+        'ENSEMBLE_INVALID',
         `${other.name} normalises its inputs with ${JSON.stringify(other.methods)}, ${first.name} with ${JSON.stringify(first.methods)}; ensemble members must agree`,
       );
   }

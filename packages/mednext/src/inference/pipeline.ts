@@ -18,6 +18,7 @@ import { ProbabilityAverager } from './ensemble.js';
 import type { InferenceModel } from './predictor.js';
 import { withMirrorTTA } from './tta.js';
 import { casePipeline } from './case-pipelines.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Sliding-window and ensembling settings. */
 export interface InferenceOptions {
@@ -55,20 +56,25 @@ export async function ensembleProbabilities(
   models: readonly InferenceModel[],
   options: InferenceOptions = {},
 ): Promise<ChannelVolume> {
-  if (models.length === 0) throw new Error('inference: no models given');
+  if (models.length === 0) throw new MedNeXtError('ENSEMBLE_INVALID', 'inference: no models given');
   if (options.weights && options.weights.length !== models.length) {
-    throw new Error(`inference: ${options.weights.length} ensemble weights for ${models.length} models`);
+    throw new MedNeXtError(
+      'ENSEMBLE_INVALID',
+      `inference: ${options.weights.length} ensemble weights for ${models.length} models`,
+    );
   }
   const regions = models[0]!.outChannels;
   const averager = new ProbabilityAverager();
   for (const [m, model] of models.entries()) {
     if (model.inChannels !== image.shape[0]) {
-      throw new Error(
+      throw new MedNeXtError(
+        'MODEL_INPUT',
         `${model.name}: the model takes ${model.inChannels} input channels, the case has ${image.shape[0]}`,
       );
     }
     if (model.outChannels !== regions) {
-      throw new Error(
+      throw new MedNeXtError(
+        'ENSEMBLE_INVALID',
         `${model.name}: predicts ${model.outChannels} regions but ${models[0]!.name} predicts ${regions}; ensemble members must agree`,
       );
     }
@@ -121,7 +127,8 @@ export async function segmentCase(
   // A task variant that reproduces another code's conventions runs its own pipeline end to end.
   if (task.pipeline) return casePipeline(task.pipeline, task.id)(raw, task, models, settings, options);
   if (options.channelWeights || options.labelMapping) {
-    throw new Error(
+    throw new MedNeXtError(
+      'TASK_MISMATCH',
       `task '${task.id}': per-region ensemble weights and label mappings need a task pipeline that supports them`,
     );
   }

@@ -1,6 +1,7 @@
 /**
  * Splitting a list of cases between machines (`--shard I/N`, SLURM array jobs, Kubernetes indexed jobs).
  */
+import { MedNeXtError } from '../errors.js';
 
 /** Shard `index` (0-based) of `count`: the cases at positions `index, index + count, ...`. */
 export interface Shard {
@@ -13,10 +14,11 @@ export interface Shard {
 /** Parses `I/N` (0 <= I < N); `what` names the argument in the error. */
 export function parseShard(text: string, what = '--shard'): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new Error(`${what}: expected I/N with 0 <= I < N (e.g. 0/4), got '${text}'`);
+  if (!m) throw new MedNeXtError('SHARD_INVALID', `${what}: expected I/N with 0 <= I < N (e.g. 0/4), got '${text}'`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new Error(`${what}: shard index ${index} is not in 0..${count - 1}`);
+  if (count < 1 || index >= count)
+    throw new MedNeXtError('SHARD_INVALID', `${what}: shard index ${index} is not in 0..${count - 1}`);
   return { index, count, source: what };
 }
 
@@ -30,13 +32,15 @@ export function shardFromEnvironment(env: Record<string, string | undefined>): S
   const int = (name: string): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
-    if (!/^\d+$/.test(v.trim())) throw new Error(`environment variable ${name}='${v}' is not a non-negative integer`);
+    if (!/^\d+$/.test(v.trim()))
+      throw new MedNeXtError('SHARD_INVALID', `environment variable ${name}='${v}' is not a non-negative integer`);
     return Number(v);
   };
   const slurmId = int('SLURM_ARRAY_TASK_ID');
   if (slurmId !== undefined) {
     const count = int('SLURM_ARRAY_TASK_COUNT');
-    if (count === undefined) throw new Error('SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not');
+    if (count === undefined)
+      throw new MedNeXtError('SHARD_INVALID', 'SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not');
     const index = slurmId - (int('SLURM_ARRAY_TASK_MIN') ?? 0);
     return parseShard(`${index}/${count}`, 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT');
   }
@@ -44,7 +48,10 @@ export function shardFromEnvironment(env: Record<string, string | undefined>): S
   if (k8s !== undefined) {
     const count = int('MEDNEXT_SHARD_COUNT');
     if (count === undefined)
-      throw new Error("JOB_COMPLETION_INDEX is set; also set MEDNEXT_SHARD_COUNT to the Job's completions");
+      throw new MedNeXtError(
+        'SHARD_INVALID',
+        "JOB_COMPLETION_INDEX is set; also set MEDNEXT_SHARD_COUNT to the Job's completions",
+      );
     return parseShard(`${k8s}/${count}`, 'JOB_COMPLETION_INDEX/MEDNEXT_SHARD_COUNT');
   }
   return undefined;

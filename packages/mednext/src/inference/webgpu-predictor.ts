@@ -5,6 +5,7 @@
 import type { PatchPredictor, Shape3 } from '@mednext-ts/tensor3d';
 import { createWebGpuNetwork, type WebGpuNetwork, type WebGpuNetworkOptions } from '../network/engines/webgpu/index.js';
 import type { InferenceModel } from './predictor.js';
+import { MedNeXtError } from '../errors.js';
 
 /**
  * Wraps a GPU network as a {@link PatchPredictor}: windows `[count, in, px, py, pz]` → sigmoid probabilities
@@ -49,7 +50,10 @@ export async function onWebGpu<M extends InferenceModel>(
   options: WebGpuNetworkOptions = {},
 ): Promise<M & { gpu: WebGpuNetwork }> {
   if (!model.network)
-    throw new Error(`${model.name}: this model does not expose its network; the WebGPU engine cannot run it`);
+    throw new MedNeXtError(
+      'GPU_UNSUPPORTED',
+      `${model.name}: this model does not expose its network; the WebGPU engine cannot run it`,
+    );
   const gpu = await createWebGpuNetwork(model.network, options);
   return {
     ...model,

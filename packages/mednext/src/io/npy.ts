@@ -5,6 +5,7 @@
  * dtype is read and converted to float32, because the network and its fixtures are float32.
  * Pure byte manipulation, so it runs in browsers too.
  */
+import { MedNeXtError } from '../errors.js';
 
 /** A dense float32 array with its shape, C order (last axis fastest). */
 export interface NpyArray {
@@ -35,7 +36,10 @@ const READERS: Record<string, { size: number; read: Reader }> = {
 /** Extracts a value of the Python-dict-literal header, e.g. `'descr': '<f4'`. */
 function headerField(header: string, key: string, pattern: string, source: string): string {
   const match = new RegExp(`['"]${key}['"]\\s*:\\s*${pattern}`).exec(header);
-  if (!match) throw new Error(`${source}: .npy header has no readable '${key}' field: ${header.trim()}`);
+  if (!match)
+    throw new MedNeXtError('NPY_INVALID', `${source}: .npy header has no readable '${key}' field: ${header.trim()}`, {
+      file: source,
+    });
   return match[1];
 }
 
@@ -47,7 +51,7 @@ function headerField(header: string, key: string, pattern: string, source: strin
  */
 export function parseNpy(bytes: Uint8Array, source = '.npy input'): NpyArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new Error(`${source}: not a NumPy .npy file (bad magic)`);
+    throw new MedNeXtError('NPY_INVALID', `${source}: not a NumPy .npy file (bad magic)`, { file: source });
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
@@ -60,32 +64,42 @@ export function parseNpy(bytes: Uint8Array, source = '.npy input'): NpyArray {
     headerLen = view.getUint32(8, true);
     headerStart = 12;
   } else {
-    throw new Error(`${source}: unsupported .npy format version ${major}`);
+    throw new MedNeXtError('NPY_INVALID', `${source}: unsupported .npy format version ${major}`, { file: source });
   }
   const header = new TextDecoder().decode(bytes.subarray(headerStart, headerStart + headerLen));
   const descr = headerField(header, 'descr', `['"]([^'"]+)['"]`, source);
   const fortran = headerField(header, 'fortran_order', '(True|False)', source);
   const shapeText = headerField(header, 'shape', '\\(([^)]*)\\)', source);
   if (fortran === 'True')
-    throw new Error(`${source}: Fortran-ordered .npy arrays are not supported; save with C order`);
+    throw new MedNeXtError(
+      'NPY_INVALID',
+      `${source}: Fortran-ordered .npy arrays are not supported; save with C order`,
+      { file: source },
+    );
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((s) => Number.parseInt(s, 10));
-  if (shape.some((n) => !Number.isFinite(n) || n < 0)) throw new Error(`${source}: bad shape (${shapeText})`);
+  if (shape.some((n) => !Number.isFinite(n) || n < 0))
+    throw new MedNeXtError('NPY_INVALID', `${source}: bad shape (${shapeText})`, { file: source });
   const order = descr[0];
   const kind = descr.slice(1);
   if (order === '>' && kind !== 'i1' && kind !== 'u1' && kind !== 'b1') {
-    throw new Error(`${source}: big-endian dtype ${descr} is not supported`);
+    throw new MedNeXtError('NPY_INVALID', `${source}: big-endian dtype ${descr} is not supported`, { file: source });
   }
   const reader = READERS[kind];
-  if (!reader) throw new Error(`${source}: unsupported dtype ${descr} (numeric little-endian dtypes only)`);
+  if (!reader)
+    throw new MedNeXtError('NPY_INVALID', `${source}: unsupported dtype ${descr} (numeric little-endian dtypes only)`, {
+      file: source,
+    });
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLen;
   if (bytes.length < dataStart + count * reader.size) {
-    throw new Error(
+    throw new MedNeXtError(
+      'NPY_INVALID',
       `${source}: truncated: expected ${count * reader.size} data bytes, found ${bytes.length - dataStart}`,
+      { file: source },
     );
   }
   const data = new Float32Array(count);

@@ -1,6 +1,7 @@
 /**
  * MedNeXt v1 constructor arguments (official names), their validation, and the published presets.
  */
+import { MedNeXtError } from '../errors.js';
 
 /** Constructor arguments with the official (Python) names, as found in `config.json` files. */
 export interface MedNeXtConfig {
@@ -73,7 +74,7 @@ export interface PresetOptions {
  */
 export function presetConfig(preset: PresetName, options: PresetOptions = {}): MedNeXtConfig {
   const p = PRESETS[preset];
-  if (!p) throw new Error(`unknown MedNeXt preset '${preset}' (expected one of S, B, M, L)`);
+  if (!p) throw new MedNeXtError('MODEL_CONFIG', `unknown MedNeXt preset '${preset}' (expected one of S, B, M, L)`);
   return {
     in_channels: options.inChannels ?? 4,
     n_channels: 32,
@@ -91,14 +92,18 @@ export function presetConfig(preset: PresetName, options: PresetOptions = {}): M
 
 function positiveInt(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`MedNeXt config: '${name}' must be a positive integer, got ${JSON.stringify(value)}`);
+    throw new MedNeXtError(
+      'MODEL_CONFIG',
+      `MedNeXt config: '${name}' must be a positive integer, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 function kernel(value: unknown, name: string): number {
   const k = positiveInt(value, name);
-  if (k % 2 !== 1) throw new Error(`MedNeXt config: '${name}' must be odd (3, 5 or 7), got ${k}`);
+  if (k % 2 !== 1)
+    throw new MedNeXtError('MODEL_CONFIG', `MedNeXt config: '${name}' must be odd (3, 5 or 7), got ${k}`);
   return k;
 }
 
@@ -106,7 +111,10 @@ function nineInts(value: unknown, name: string, fallback: number): number[] {
   if (value === undefined) return new Array<number>(9).fill(fallback);
   if (typeof value === 'number') return new Array<number>(9).fill(positiveInt(value, name));
   if (!Array.isArray(value) || value.length !== 9) {
-    throw new Error(`MedNeXt config: '${name}' must be a number or a list of 9 numbers, got ${JSON.stringify(value)}`);
+    throw new MedNeXtError(
+      'MODEL_CONFIG',
+      `MedNeXt config: '${name}' must be a number or a list of 9 numbers, got ${JSON.stringify(value)}`,
+    );
   }
   return value.map((v, i) => positiveInt(v, `${name}[${i}]`));
 }
@@ -118,10 +126,13 @@ function nineInts(value: unknown, name: string, fallback: number): number[] {
  */
 export function resolveConfig(config: MedNeXtConfig): ResolvedConfig {
   if (config.norm_type !== undefined && config.norm_type !== 'group') {
-    throw new Error(`MedNeXt config: norm_type '${config.norm_type}' is not supported (only 'group')`);
+    throw new MedNeXtError(
+      'MODEL_CONFIG',
+      `MedNeXt config: norm_type '${config.norm_type}' is not supported (only 'group')`,
+    );
   }
   if (config.dim !== undefined && config.dim !== '3d') {
-    throw new Error(`MedNeXt config: dim '${config.dim}' is not supported (only '3d')`);
+    throw new MedNeXtError('MODEL_CONFIG', `MedNeXt config: dim '${config.dim}' is not supported (only '3d')`);
   }
   const k = config.kernel_size;
   return {

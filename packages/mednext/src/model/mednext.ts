@@ -14,6 +14,7 @@ import { FusedBlockWeights } from '../network/engines/tfjs/fused-kernel-block.js
 import { currentForwardEnvironment, planForward, type ForwardPlan } from '../network/plan.js';
 import { buildArchitecture, parameterSpecs, type Architecture, type ParamSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig, type ResolvedConfig } from './config.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Options of {@link MedNeXt.create}. */
 export interface CreateOptions {
@@ -146,15 +147,18 @@ export class MedNeXt {
 
   /** Checks the input and returns its spatial size. */
   private checkInput(x: tf.Tensor): void {
-    if (x.rank !== 5) throw new Error(`MedNeXt.forward: expected a 5-D NDHWC tensor, got rank ${x.rank}`);
+    if (x.rank !== 5)
+      throw new MedNeXtError('MODEL_INPUT', `MedNeXt.forward: expected a 5-D NDHWC tensor, got rank ${x.rank}`);
     const [, d, h, w, c] = x.shape;
     if (c !== this.resolved.inChannels) {
-      throw new Error(
+      throw new MedNeXtError(
+        'MODEL_INPUT',
         `MedNeXt.forward: input has ${c} channels (last axis, NDHWC), the model expects ${this.resolved.inChannels}`,
       );
     }
     if ([d, h, w].some((v) => v % 16 !== 0)) {
-      throw new Error(
+      throw new MedNeXtError(
+        'MODEL_INPUT',
         `MedNeXt.forward: every spatial dimension must be a multiple of 16 (4 down/up levels), got ${d}x${h}x${w}`,
       );
     }
@@ -185,7 +189,10 @@ export class MedNeXt {
     this.checkInput(x);
     const ds = options.deepSupervision ?? this.resolved.deepSupervision;
     if (ds && !this.resolved.deepSupervision) {
-      throw new Error('MedNeXt.forward: deep supervision requested but the model was built without the DS heads');
+      throw new MedNeXtError(
+        'MODEL_INPUT',
+        'MedNeXt.forward: deep supervision requested but the model was built without the DS heads',
+      );
     }
     const p = (name: string): tf.Tensor => {
       const v = this.params.get(name);

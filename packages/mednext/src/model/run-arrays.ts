@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardOptions, MedNeXt } from './mednext.js';
 import { toNcdhw, toNdhwc } from './mednext.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A dense float32 array with its shape (C order). */
 export interface ShapedArray {
@@ -22,10 +23,14 @@ export async function forwardNcdhw(
   options: ForwardOptions = {},
 ): Promise<ShapedArray[]> {
   if (input.shape.length !== 5) {
-    throw new Error(`forwardNcdhw: expected a 5-D NCDHW array, got shape (${input.shape.join(', ')})`);
+    throw new MedNeXtError(
+      'MODEL_INPUT',
+      `forwardNcdhw: expected a 5-D NCDHW array, got shape (${input.shape.join(', ')})`,
+    );
   }
   if (input.shape[1] !== model.resolved.inChannels) {
-    throw new Error(
+    throw new MedNeXtError(
+      'MODEL_INPUT',
       `forwardNcdhw: input has ${input.shape[1]} channels (axis 1 of NCDHW), the model expects ${model.resolved.inChannels}`,
     );
   }

@@ -7,6 +7,7 @@
  */
 import { allBlocks, buildArchitecture, parameterSpecs, type BlockSpec } from './architecture.js';
 import { resolveConfig, type MedNeXtConfig } from './config.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Multiply-adds by kind of convolution. */
 export interface MacBreakdown {
@@ -82,7 +83,10 @@ function blockMacs(b: BlockSpec, input: Dims, acc: MacBreakdown): { macs: number
  */
 export function summarize(config: MedNeXtConfig, patch: Dims): ModelSummary {
   if (patch.some((n) => !Number.isInteger(n) || n < 16 || n % 16 !== 0)) {
-    throw new Error(`summary: every patch dimension must be a positive multiple of 16, got ${patch.join('x')}`);
+    throw new MedNeXtError(
+      'MODEL_INPUT',
+      `summary: every patch dimension must be a positive multiple of 16, got ${patch.join('x')}`,
+    );
   }
   const arch = buildArchitecture(resolveConfig(config));
   const specs = parameterSpecs(arch);

@@ -8,6 +8,7 @@
  * implementation of this interface, never a copy of the walk.
  */
 import type { Architecture, BlockSpec } from '../model/architecture.js';
+import { MedNeXtError } from '../errors.js';
 
 /**
  * The block-level operations of MedNeXt in one world. `T` is the engine's value (a tensor, a heap offset, a
@@ -67,7 +68,8 @@ export interface WalkOptions {
  */
 export function walkMedNeXt<T, O>(arch: Architecture, engine: NetworkEngine<T, O>, x: T, options: WalkOptions): O[] {
   if (options.deepSupervision && arch.heads.length < 5) {
-    throw new Error(
+    throw new MedNeXtError(
+      'MODEL_INPUT',
       `walkMedNeXt (${engine.name}): deep supervision requested but the model was built without the DS heads`,
     );
   }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels } from '@mednext-ts/tensor3d';
 import { allBlocks, type Architecture, type BlockSpec } from '../model/architecture.js';
+import { MedNeXtError } from '../errors.js';
 
 /** The engine that executes {@link walkMedNeXt} for a forward pass. */
 export type ForwardEngineName = 'kernel-heap' | 'tfjs';
@@ -192,7 +193,7 @@ export interface DeviceEnginePlan {
  *   WARP) are correct but slower than the CPU kernels, so `auto` keeps tfjs and its kernel-heap engine there;
  * - any other backend: tfjs.
  *
- * @throws Error when `webgpu` is requested and the probe found no adapter
+ * @throws MedNeXtError `GPU_UNAVAILABLE` when `webgpu` is requested and the probe found no adapter
  * @example
  * ```ts
  * planDeviceEngine('auto', { found: true, description: 'NVIDIA H100', software: false }).engine; // 'webgpu'
@@ -200,7 +201,7 @@ export interface DeviceEnginePlan {
  */
 export function planDeviceEngine(preference: string, gpu: GpuProbeResult): DeviceEnginePlan {
   if (preference === 'webgpu') {
-    if (!gpu.found) throw new Error(`--backend webgpu: ${gpu.reason}`);
+    if (!gpu.found) throw new MedNeXtError('GPU_UNAVAILABLE', `--backend webgpu: ${gpu.reason}`);
     const slow = gpu.software ? '; a software adapter, slower than the CPU kernels' : '';
     return { engine: 'webgpu', reason: `webgpu: requested explicitly (${gpu.description})${slow}` };
   }

@@ -4,6 +4,7 @@
  */
 import type { RegionPostprocessValues, TaskDefinition } from '../tasks/index.js';
 import { postprocessStepParams, type PostprocessStepParams } from '../tasks/postprocess-steps.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Settings of one region (one sigmoid channel). */
 export interface RegionPostprocess {
@@ -39,18 +40,25 @@ export function parseRegionValues(text: string, regions: readonly string[], what
   const trimmed = text.trim();
   if (/^[-+.\deE]+$/.test(trimmed)) {
     const value = Number(trimmed);
-    if (!Number.isFinite(value)) throw new Error(`${what}: '${text}' is not a number`);
+    if (!Number.isFinite(value)) throw new MedNeXtError('POSTPROCESS_CONFIG', `${what}: '${text}' is not a number`);
     return Object.fromEntries(regions.map((r) => [r, value]));
   }
   const out: RegionOverrides = {};
   for (const part of trimmed.split(',')) {
     const m = /^\s*([A-Za-z0-9_]+)\s*=\s*([-+.\deE]+)\s*$/.exec(part);
-    if (!m) throw new Error(`${what}: expected REGION=VALUE[,REGION=VALUE...] or one number, got '${part}'`);
+    if (!m)
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
+        `${what}: expected REGION=VALUE[,REGION=VALUE...] or one number, got '${part}'`,
+      );
     const region = m[1]!.toUpperCase();
     if (!regions.includes(region))
-      throw new Error(`${what}: unknown region '${m[1]}' (regions: ${regions.join(', ')})`);
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
+        `${what}: unknown region '${m[1]}' (regions: ${regions.join(', ')})`,
+      );
     const value = Number(m[2]);
-    if (!Number.isFinite(value)) throw new Error(`${what}: '${m[2]}' is not a number`);
+    if (!Number.isFinite(value)) throw new MedNeXtError('POSTPROCESS_CONFIG', `${what}: '${m[2]}' is not a number`);
     out[region] = value;
   }
   return out;
@@ -59,7 +67,7 @@ export function parseRegionValues(text: string, regions: readonly string[], what
 /** Checks a parsed JSON value is a {@link PostprocessConfig}; `source` names the file in errors. */
 export function parsePostprocessConfig(value: unknown, source: string): PostprocessConfig {
   const fail = (problem: string): never => {
-    throw new Error(`${source}: ${problem}`);
+    throw new MedNeXtError('POSTPROCESS_CONFIG', `${source}: ${problem}`, { file: source });
   };
   if (typeof value !== 'object' || value === null) fail('not a JSON object');
   const v = value as Record<string, unknown>;
@@ -90,7 +98,10 @@ export function resolvePostprocess(
 ): RegionPostprocess[] {
   const names = task.regions.map((r) => r.name);
   if (config?.task !== undefined && config.task !== task.id) {
-    throw new Error(`postprocessing config was made for task '${config.task}', not '${task.id}'`);
+    throw new MedNeXtError(
+      'POSTPROCESS_CONFIG',
+      `postprocessing config was made for task '${config.task}', not '${task.id}'`,
+    );
   }
   for (const [origin, record] of [
     ['postprocessing config', config?.regions],
@@ -99,7 +110,10 @@ export function resolvePostprocess(
   ] as const) {
     for (const name of Object.keys(record ?? {})) {
       if (!names.includes(name))
-        throw new Error(`${origin}: unknown region '${name}' for task '${task.id}' (regions: ${names.join(', ')})`);
+        throw new MedNeXtError(
+          'POSTPROCESS_CONFIG',
+          `${origin}: unknown region '${name}' for task '${task.id}' (regions: ${names.join(', ')})`,
+        );
     }
   }
   return task.regions.map((region) => {
@@ -107,19 +121,32 @@ export function resolvePostprocess(
       overrides.thresholds?.[region.name] ?? config?.regions[region.name]?.threshold ?? region.threshold;
     const minSize = overrides.minSizes?.[region.name] ?? config?.regions[region.name]?.minSize ?? region.minSize;
     if (!(threshold > 0 && threshold < 1))
-      throw new Error(`region ${region.name}: threshold must be in (0, 1), got ${threshold}`);
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
+        `region ${region.name}: threshold must be in (0, 1), got ${threshold}`,
+      );
     if (!Number.isInteger(minSize) || minSize < 0)
-      throw new Error(`region ${region.name}: minimum size must be a non-negative integer, got ${minSize}`);
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
+        `region ${region.name}: minimum size must be a non-negative integer, got ${minSize}`,
+      );
     const fromFile = config?.regions[region.name];
     const minMeanProbability = fromFile?.minMeanProbability ?? region.minMeanProbability ?? 0;
     const rawMax = fromFile && 'maxComponents' in fromFile ? fromFile.maxComponents : region.maxComponents;
     const maxComponents = rawMax === undefined || rawMax === null ? Number.POSITIVE_INFINITY : rawMax;
     if (!(minMeanProbability >= 0 && minMeanProbability < 1))
-      throw new Error(`region ${region.name}: minMeanProbability must be in [0, 1), got ${minMeanProbability}`);
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
+        `region ${region.name}: minMeanProbability must be in [0, 1), got ${minMeanProbability}`,
+      );
     if (!(Number.isInteger(maxComponents) && maxComponents > 0) && maxComponents !== Number.POSITIVE_INFINITY)
-      throw new Error(`region ${region.name}: maxComponents must be a positive integer or null, got ${maxComponents}`);
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
+        `region ${region.name}: maxComponents must be a positive integer or null, got ${maxComponents}`,
+      );
     if (!task.pipeline && (minMeanProbability > 0 || maxComponents !== Number.POSITIVE_INFINITY)) {
-      throw new Error(
+      throw new MedNeXtError(
+        'POSTPROCESS_CONFIG',
         `region ${region.name}: minMeanProbability and maxComponents need a pipeline with a component rule; task '${task.id}' has none`,
       );
     }

@@ -10,6 +10,7 @@ import {
   type PostprocessStepParams,
   type PostprocessStepSpec,
 } from '../tasks/postprocess-steps.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Keeps, in place, only the largest 26-connected component of `mask` (the first one in C order on ties). */
 export function keepLargestComponent(mask: Uint8Array, shape: Shape3): void {
@@ -55,7 +56,7 @@ export function applyPostprocessSteps(mask: Uint8Array, shape: Shape3, steps: re
     const params = postprocessStepParams(spec);
     const step = postprocessSteps.get(params.step);
     const problem = step.check?.(params);
-    if (problem) throw new Error(`postprocessing step '${params.step}': ${problem}`);
+    if (problem) throw new MedNeXtError('POSTPROCESS_CONFIG', `postprocessing step '${params.step}': ${problem}`);
     const apply = step.apply ?? BUILT_IN[params.step];
     if (!apply) throw new Error(`postprocessing step '${params.step}' has no implementation`);
     apply(mask, [shape[0], shape[1], shape[2]], params);

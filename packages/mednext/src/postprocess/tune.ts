@@ -9,6 +9,7 @@ import type { RegionPostprocess } from './config.js';
 import { regionsToLabelMap } from './labels.js';
 import { binarize } from './postprocess.js';
 import { applyPostprocessSteps } from './steps.js';
+import { MedNeXtError } from '../errors.js';
 
 /** The mask after the region's further postprocessing steps (the same as prediction applies). */
 function withSteps(mask: Uint8Array, shape: Shape3, steps: RegionPostprocess['steps']): Uint8Array {
@@ -98,12 +99,13 @@ export function tunePostprocess(
     onTrial?: (trial: TuneResult['trials'][number], index: number, total: number) => void;
   } = {},
 ): TuneResult {
-  if (cases.length === 0) throw new Error('tune-postprocess: no cases');
+  if (cases.length === 0) throw new MedNeXtError('POSTPROCESS_CONFIG', 'tune-postprocess: no cases');
   for (const t of grid.thresholds)
-    if (!(t > 0 && t < 1)) throw new Error(`tune-postprocess: threshold ${t} is not in (0, 1)`);
+    if (!(t > 0 && t < 1))
+      throw new MedNeXtError('POSTPROCESS_CONFIG', `tune-postprocess: threshold ${t} is not in (0, 1)`);
   for (const m of grid.minSizes)
     if (!Number.isInteger(m) || m < 0)
-      throw new Error(`tune-postprocess: minimum size ${m} is not a non-negative integer`);
+      throw new MedNeXtError('POSTPROCESS_CONFIG', `tune-postprocess: minimum size ${m} is not a non-negative integer`);
   const regions = task.regions.length;
   const settings = start.map((s) => ({ ...s }));
   // Region masks of every case under the current settings, recomputed only for the region being tuned.

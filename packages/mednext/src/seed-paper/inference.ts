@@ -13,6 +13,7 @@ import {
 } from '@mednext-ts/tensor3d';
 import type { InferenceModel } from '../inference/predictor.js';
 import { monaiGaussianImportanceMap, monaiWindowStarts } from './monai-window.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Settings of {@link seedModelProbabilities}. */
 export interface SeedInferenceOptions {
@@ -78,9 +79,12 @@ export function seedWeightedEnsemble(
   maps: readonly ChannelVolume[],
   weights: readonly (readonly number[])[],
 ): ChannelVolume {
-  if (maps.length === 0) throw new Error('seed ensemble: no probability maps');
+  if (maps.length === 0) throw new MedNeXtError('ENSEMBLE_INVALID', 'seed ensemble: no probability maps');
   if (weights.length !== maps.length)
-    throw new Error(`seed ensemble: ${weights.length} weight vectors for ${maps.length} models`);
+    throw new MedNeXtError(
+      'ENSEMBLE_INVALID',
+      `seed ensemble: ${weights.length} weight vectors for ${maps.length} models`,
+    );
   const [channels, nx, ny, nz] = maps[0]!.shape;
   const n = nx * ny * nz;
   const out = new Float32Array(channels * n);
@@ -88,11 +92,17 @@ export function seedWeightedEnsemble(
     let total = 0;
     for (const w of weights) {
       if (w.length !== channels)
-        throw new Error(`seed ensemble: weight vector [${w.join(', ')}] for ${channels} channels`);
+        throw new MedNeXtError(
+          'ENSEMBLE_INVALID',
+          `seed ensemble: weight vector [${w.join(', ')}] for ${channels} channels`,
+        );
       total += w[c]!;
     }
     if (!(total > 0))
-      throw new Error(`seed ensemble: the weights of channel ${c} sum to ${total}; need a positive sum`);
+      throw new MedNeXtError(
+        'ENSEMBLE_INVALID',
+        `seed ensemble: the weights of channel ${c} sum to ${total}; need a positive sum`,
+      );
     const acc = new Float64Array(n);
     for (const [m, map] of maps.entries()) {
       const w = weights[m]![c]!;

@@ -11,12 +11,13 @@ import type { CaseSegmentation, InferenceOptions, RawImage } from '../inference/
 import { seedPreprocess } from './preprocess.js';
 import { seedModelProbabilities, seedWeightedEnsemble } from './inference.js';
 import { seedPostprocess, type SeedPostprocessSettings, type SeedRegionSettings } from './postprocess.js';
+import { MedNeXtError } from '../errors.js';
 
 /** Turns resolved per-region settings into the seed filter's settings (regions TC, WT and ET must exist). */
 export function seedSettingsFrom(settings: readonly RegionPostprocess[]): SeedPostprocessSettings {
   const get = (name: 'TC' | 'WT' | 'ET'): SeedRegionSettings => {
     const s = settings.find((r) => r.name === name);
-    if (!s) throw new Error(`seed postprocessing needs settings for region ${name}`);
+    if (!s) throw new MedNeXtError('POSTPROCESS_CONFIG', `seed postprocessing needs settings for region ${name}`);
     return {
       threshold: s.threshold,
       minSize: s.minSize,
@@ -36,16 +37,18 @@ export async function seedEnsembleProbabilities(
   models: readonly InferenceModel[],
   options: InferenceOptions,
 ): Promise<ChannelVolume> {
-  if (models.length === 0) throw new Error('inference: no models given');
+  if (models.length === 0) throw new MedNeXtError('ENSEMBLE_INVALID', 'inference: no models given');
   const maps: ChannelVolume[] = [];
   for (const [m, model] of models.entries()) {
     if (model.inChannels !== image.shape[0]) {
-      throw new Error(
+      throw new MedNeXtError(
+        'MODEL_INPUT',
         `${model.name}: the model takes ${model.inChannels} input channels, the case has ${image.shape[0]}`,
       );
     }
     if (model.outChannels !== models[0]!.outChannels) {
-      throw new Error(
+      throw new MedNeXtError(
+        'ENSEMBLE_INVALID',
         `${model.name}: predicts ${model.outChannels} regions but ${models[0]!.name} predicts ${models[0]!.outChannels}`,
       );
     }
@@ -101,7 +104,8 @@ export async function segmentCaseSeedPaper(
 ): Promise<CaseSegmentation> {
   // The team's preprocessing asserts 1 mm voxels and never resamples; refuse rather than silently differ.
   if (raw.spacing && raw.spacing.some((s) => Math.abs(s - 1) > 1e-6)) {
-    throw new Error(
+    throw new MedNeXtError(
+      'INPUT_INVALID',
       `${raw.id}: voxel spacing ${raw.spacing.join(' x ')} mm; the seed paper's code requires 1 mm voxels (it asserts pixdim 1.0 and does not resample), resample the case first`,
     );
   }

@@ -12,6 +12,7 @@
  * it (it compares the binary mask with component number 1, i.e. with the whole inner region).
  */
 import { labelConnectedComponents, type ChannelVolume, type Shape3 } from '@mednext-ts/tensor3d';
+import { MedNeXtError } from '../errors.js';
 
 /** Filter settings of one region. */
 export interface SeedRegionSettings {
@@ -132,7 +133,10 @@ export function seedPostprocess(
   const channel = (name: 'TC' | 'WT' | 'ET'): Float32Array => {
     const c = regions.indexOf(name);
     if (c < 0 || c >= channels)
-      throw new Error(`seed postprocessing: no '${name}' channel (regions: ${regions.join(', ')})`);
+      throw new MedNeXtError(
+        'TASK_MISMATCH',
+        `seed postprocessing: no '${name}' channel (regions: ${regions.join(', ')})`,
+      );
     return probabilities.data.subarray(c * n, (c + 1) * n) as Float32Array;
   };
   const pTC = channel('TC');

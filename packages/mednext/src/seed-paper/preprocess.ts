@@ -5,6 +5,7 @@
  * twice as the seed code does. No resampling and no reorientation (the seed asserts 1 mm spacing).
  */
 import type { ChannelVolume, Shape3 } from '@mednext-ts/tensor3d';
+import { MedNeXtError } from '../errors.js';
 
 /** Result of {@link seedPreprocess}. */
 export interface SeedPreprocessed {
@@ -103,7 +104,8 @@ export function seedPreprocess(raw: ChannelVolume, source = 'case'): SeedPreproc
       }
     }
   }
-  if (hi[0] < 0) throw new Error(`${source}: every voxel of every modality is zero; nothing to segment`);
+  if (hi[0] < 0)
+    throw new MedNeXtError('INPUT_INVALID', `${source}: every voxel of every modality is zero; nothing to segment`);
   const start: Shape3 = [lo[0], lo[1], lo[2]];
   const end: Shape3 = [hi[0] + 1, hi[1] + 1, hi[2] + 1];
   const [cx, cy, cz] = [end[0] - start[0], end[1] - start[1], end[2] - start[2]];

@@ -2,6 +2,7 @@
  * Name -> implementation tables that plugins extend (normalisations, losses, postprocessing
  * steps): a task names a strategy, the registry supplies it.
  */
+import { MedNeXtError } from '../errors.js';
 
 /** What every registry entry has. */
 export interface RegistryEntry {
@@ -32,10 +33,14 @@ export class NamedRegistry<T extends RegistryEntry> {
    */
   register(entry: T, options: RegisterOptions = {}): void {
     if (!entry || typeof entry.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(entry.name))
-      throw new Error(`${this.kind} name must be lower-case letters, digits and dashes, got ${String(entry?.name)}`);
+      throw new MedNeXtError(
+        'REGISTRY_NAME_INVALID',
+        `${this.kind} name must be lower-case letters, digits and dashes, got ${String(entry?.name)}`,
+      );
     const existing = this.entries.get(entry.name);
     if (existing && !options.override) {
-      throw new Error(
+      throw new MedNeXtError(
+        'REGISTRY_DUPLICATE',
         `${this.kind} '${entry.name}' from ${entry.source ?? 'an unnamed source'} is already registered by ${existing.source ?? 'an unnamed source'} (pass { override: true } to replace it)`,
       );
     }
@@ -49,7 +54,11 @@ export class NamedRegistry<T extends RegistryEntry> {
   /** The entry of this name; the error lists the names that exist. */
   get(name: string): T {
     const found = this.entries.get(name);
-    if (!found) throw new Error(`unknown ${this.kind} '${name}' (known: ${this.names().join(', ') || 'none'})`);
+    if (!found)
+      throw new MedNeXtError(
+        'REGISTRY_UNKNOWN',
+        `unknown ${this.kind} '${name}' (known: ${this.names().join(', ') || 'none'})`,
+      );
     return found;
   }
 

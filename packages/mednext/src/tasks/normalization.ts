@@ -7,6 +7,7 @@
  * tensor code; the built-in implementations live with the preprocessing.
  */
 import { BUILT_IN, NamedRegistry, type RegisterOptions, type RegistryEntry } from './named-registry.js';
+import { MedNeXtError } from '../errors.js';
 
 /**
  * A normalisation with its parameters: a method name alone (`'zscore-nonzero'`) or an object
@@ -98,7 +99,10 @@ normalizations.register({
  */
 export function registerNormalization(method: NormalizationMethod, options: RegisterOptions = {}): void {
   if (typeof method?.apply !== 'function')
-    throw new Error(`normalisation '${String(method?.name)}' must implement apply(data, params)`);
+    throw new MedNeXtError(
+      'REGISTRY_ENTRY_INVALID',
+      `normalisation '${String(method?.name)}' must implement apply(data, params)`,
+    );
   normalizations.register(method, options);
 }
 

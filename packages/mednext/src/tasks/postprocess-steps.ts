@@ -7,6 +7,7 @@
  * Declarations only: the built-in implementations live with the postprocessing code.
  */
 import { BUILT_IN, NamedRegistry, type RegisterOptions, type RegistryEntry } from './named-registry.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A step with its parameters: a name alone (`'fill-holes'`) or `{ step: name, ...parameters }`. */
 export type PostprocessStepSpec = string | PostprocessStepParams;
@@ -44,7 +45,10 @@ postprocessSteps.register({
 /** Adds a postprocessing step (it must implement `apply`). */
 export function registerPostprocessStep(step: PostprocessStep, options: RegisterOptions = {}): void {
   if (typeof step?.apply !== 'function')
-    throw new Error(`postprocessing step '${String(step?.name)}' must implement apply(mask, shape, params)`);
+    throw new MedNeXtError(
+      'REGISTRY_ENTRY_INVALID',
+      `postprocessing step '${String(step?.name)}' must implement apply(mask, shape, params)`,
+    );
   postprocessSteps.register(step, options);
 }
 

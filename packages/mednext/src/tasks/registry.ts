@@ -1,4 +1,5 @@
 import { defineTask, type TaskDefinition } from './task.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A registered task and where it came from. */
 export interface RegisteredTask {
@@ -30,7 +31,8 @@ export class TaskRegistry {
     for (const task of tasks) {
       const existing = this.tasks.get(task.id);
       if (existing && !options.override?.includes(task.id))
-        throw new Error(
+        throw new MedNeXtError(
+          'TASK_DUPLICATE',
           `task '${task.id}' from ${source} is already registered by ${existing.source}; ` +
             `remove one of the plugins, or let ${source} replace it with MEDNEXT_TASK_OVERRIDE=${task.id}=${source}`,
         );
@@ -43,7 +45,7 @@ export class TaskRegistry {
     const found = this.tasks.get(id);
     if (!found) {
       const known = [...this.tasks.keys()].sort().join(', ') || 'none';
-      throw new Error(`unknown task '${id}' (registered tasks: ${known})`);
+      throw new MedNeXtError('TASK_UNKNOWN', `unknown task '${id}' (registered tasks: ${known})`);
     }
     return found.task;
   }
@@ -66,7 +68,8 @@ export class TaskRegistry {
 /** Reads the `tasks` export of a plugin module (an array of task definitions). */
 export function tasksFromModule(module: unknown, source: string): TaskDefinition[] {
   const tasks = (module as { tasks?: unknown }).tasks;
-  if (!Array.isArray(tasks)) throw new Error(`${source} does not export an array named 'tasks'`);
+  if (!Array.isArray(tasks))
+    throw new MedNeXtError('TASK_PLUGIN_INVALID', `${source} does not export an array named 'tasks'`);
   return tasks as TaskDefinition[];
 }
 
@@ -85,7 +88,10 @@ export function parseTaskOverrides(value: string | undefined): Record<string, st
     .filter(Boolean)) {
     const eq = item.indexOf('=');
     if (eq <= 0 || eq === item.length - 1)
-      throw new Error(`MEDNEXT_TASK_OVERRIDE: expected taskId=package pairs separated by commas, got '${item}'`);
+      throw new MedNeXtError(
+        'TASK_PLUGIN_INVALID',
+        `MEDNEXT_TASK_OVERRIDE: expected taskId=package pairs separated by commas, got '${item}'`,
+      );
     (out[item.slice(eq + 1)] ??= []).push(item.slice(0, eq));
   }
   return out;

@@ -7,6 +7,7 @@
  */
 import type { TaskEvaluation } from './evaluation.js';
 import { validateTask } from './validate.js';
+import { MedNeXtError } from '../errors.js';
 import type { InputNaming } from './naming.js';
 import type { NormalizationSpec } from './normalization.js';
 import type { PostprocessStepSpec } from './postprocess-steps.js';
@@ -131,13 +132,16 @@ export interface TaskDefinition {
   inputNaming?: InputNaming;
 }
 
-/** Thrown when a task definition is inconsistent; the message names the task and the field. */
-export class TaskDefinitionError extends Error {
+/**
+ * Thrown when a task definition is inconsistent; the message names the task and the field. A
+ * {@link MedNeXtError} with code `TASK_INVALID`, so `isMedNeXtError(e, 'TASK_INVALID')` catches it.
+ */
+export class TaskDefinitionError extends MedNeXtError {
   /** Path of the offending field, e.g. `training.patchSize`. */
   readonly field: string;
   constructor(taskId: string, field: string, problem: string) {
-    super(`task '${taskId}': ${field}: ${problem}`);
-    this.name = 'TaskDefinitionError';
+    super('TASK_INVALID', `task '${taskId}': ${field}: ${problem}`);
+    Object.defineProperty(this, 'name', { value: 'TaskDefinitionError' });
     this.field = field;
   }
 }

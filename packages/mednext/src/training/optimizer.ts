@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamWScheduleFree } from '@mednext-ts/optim-schedulefree';
+import { MedNeXtError } from '../errors.js';
 
 /** Optimiser state as plain arrays: float32 tensors and exactly-stored integer words. */
 export interface OptimizerState {
@@ -69,7 +70,7 @@ function stateToWeights(state: OptimizerState, owner: string): { name: string; t
     const t = state.tensors.get(name);
     if (t) return { name, tensor: tf.tensor(t.data, t.shape, 'float32') };
     const w = state.words[name];
-    if (!w) throw new Error(`${owner}: optimizer state entry '${name}' is missing`);
+    if (!w) throw new MedNeXtError('CHECKPOINT_INVALID', `${owner}: optimizer state entry '${name}' is missing`);
     return { name, tensor: w.length === 1 && name === 'iter' ? tf.scalar(w[0]!, 'int32') : tf.tensor1d(w, 'int32') };
   });
 }
@@ -189,7 +190,10 @@ export class AdamWScheduled implements TrainingOptimizer {
   }
   async loadState(state: OptimizerState): Promise<void> {
     if (state.kind !== this.kind)
-      throw new Error(`AdamW: state was saved by '${state.kind}', this run uses '${this.kind}'`);
+      throw new MedNeXtError(
+        'TRAINING_SETTING',
+        `AdamW: state was saved by '${state.kind}', this run uses '${this.kind}'`,
+      );
     this.disposeSlots();
     this.step = state.words.step?.[0] ?? 0;
     for (const [key, t] of state.tensors) {
@@ -219,7 +223,10 @@ export function createOptimizer(options: OptimizerOptions): TrainingOptimizer {
   if (options.kind === 'schedulefree') return new ScheduleFreeAdapter(options);
   if (options.kind === 'adamw-poly' || options.kind === 'adamw-cosine')
     return new AdamWScheduled({ ...options, kind: options.kind });
-  throw new Error(`unknown optimizer '${String(options.kind)}' (use schedulefree, adamw-poly or adamw-cosine)`);
+  throw new MedNeXtError(
+    'TRAINING_SETTING',
+    `unknown optimizer '${String(options.kind)}' (use schedulefree, adamw-poly or adamw-cosine)`,
+  );
 }
 
 /**
@@ -236,7 +243,10 @@ export function renameOptimizerState(state: OptimizerState, names: ReadonlyMap<s
     const variable = key.slice(0, cut);
     const mapped = names.get(variable);
     if (mapped === undefined)
-      throw new Error(`optimizer state entry '${key}': no parameter named '${variable}' in this model`);
+      throw new MedNeXtError(
+        'CHECKPOINT_INVALID',
+        `optimizer state entry '${key}': no parameter named '${variable}' in this model`,
+      );
     return `${mapped}${key.slice(cut)}`;
   };
   return {

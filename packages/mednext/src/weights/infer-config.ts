@@ -11,6 +11,7 @@
  * true, which is what every published MedNeXt (and the official factory) uses.
  */
 import type { MedNeXtConfig } from '../model/config.js';
+import { MedNeXtError } from '../errors.js';
 
 /** What {@link inferMedNeXtConfig} found. */
 export interface InferredConfig {
@@ -60,10 +61,18 @@ const PRESET_SIGNATURES: Record<'S' | 'B' | 'M' | 'L', { exp: string; blocks: st
 export function findNetworkPrefix(names: Iterable<string>, source = 'checkpoint'): string {
   const stems = [...names].filter((n) => n === 'stem.weight' || n.endsWith('.stem.weight'));
   if (stems.length === 0) {
-    throw new Error(`${source}: no 'stem.weight' tensor; this does not look like a MedNeXt state dict`);
+    throw new MedNeXtError(
+      'WEIGHTS_MISMATCH',
+      `${source}: no 'stem.weight' tensor; this does not look like a MedNeXt state dict`,
+      { file: source },
+    );
   }
   if (stems.length > 1) {
-    throw new Error(`${source}: several MedNeXt networks in one state dict (${stems.join(', ')}); cannot choose`);
+    throw new MedNeXtError(
+      'WEIGHTS_MISMATCH',
+      `${source}: several MedNeXt networks in one state dict (${stems.join(', ')}); cannot choose`,
+      { file: source },
+    );
   }
   return stems[0]!.slice(0, -'stem.weight'.length);
 }
@@ -80,12 +89,21 @@ export function inferMedNeXtConfig(tensors: Shapes, source = 'checkpoint'): Infe
   const outside = [...tensors.keys()].filter((n) => !n.startsWith(prefix));
   const shape = (name: string): readonly number[] => {
     const t = tensors.get(prefix + name);
-    if (!t) throw new Error(`${source}: tensor '${prefix}${name}' is missing; cannot infer the MedNeXt architecture`);
+    if (!t)
+      throw new MedNeXtError(
+        'WEIGHTS_MISMATCH',
+        `${source}: tensor '${prefix}${name}' is missing; cannot infer the MedNeXt architecture`,
+        { file: source },
+      );
     return t.shape;
   };
   const stem = shape('stem.weight');
   if (stem.length !== 5) {
-    throw new Error(`${source}: '${prefix}stem.weight' has shape [${stem.join(', ')}]; a 3-D MedNeXt stem is 5-D`);
+    throw new MedNeXtError(
+      'WEIGHTS_MISMATCH',
+      `${source}: '${prefix}stem.weight' has shape [${stem.join(', ')}]; a 3-D MedNeXt stem is 5-D`,
+      { file: source },
+    );
   }
   const width = stem[0]!;
   const inChannels = stem[1]!;
@@ -102,13 +120,18 @@ export function inferMedNeXtConfig(tensors: Shapes, source = 'checkpoint'): Infe
   for (const [s, stage] of STAGES.entries()) {
     let count = 0;
     while (tensors.has(`${prefix}${stage}.${count}.conv1.weight`)) count++;
-    if (count === 0) throw new Error(`${source}: stage '${prefix}${stage}' has no blocks`);
+    if (count === 0)
+      throw new MedNeXtError('WEIGHTS_MISMATCH', `${source}: stage '${prefix}${stage}' has no blocks`, {
+        file: source,
+      });
     blockCounts.push(count);
     const channels = width * STAGE_SCALE[s]!;
     const expanded = shape(`${stage}.0.conv2.weight`)[0]!;
     if (expanded % channels !== 0) {
-      throw new Error(
+      throw new MedNeXtError(
+        'WEIGHTS_MISMATCH',
         `${source}: '${prefix}${stage}.0.conv2.weight' has ${expanded} rows, not a multiple of the stage width ${channels}`,
+        { file: source },
       );
     }
     expR.push(expanded / channels);
@@ -153,7 +176,8 @@ function detectHeadLayout(
   if (width === nClasses && out1) return is(out1, nClasses, 2 * width) ? 'conv' : 'transposed';
   if (is(out0, width, nClasses)) return 'transposed';
   if (is(out0, nClasses, width)) return 'conv';
-  throw new Error(
+  throw new MedNeXtError(
+    'WEIGHTS_MISMATCH',
     `${what} has shape [${out0.join(', ')}]; expected [${width}, ${nClasses}, 1, 1, 1] (or its transpose)`,
   );
 }

@@ -7,6 +7,7 @@
  * inert {@link PyObject} record. That makes loading an untrusted checkpoint safe, unlike
  * Python's `torch.load` without `weights_only`.
  */
+import { MedNeXtError } from '../errors.js';
 
 /** A reference to a Python global (`module.name`), never resolved. */
 export class PyGlobal {
@@ -70,7 +71,7 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks = {}, source = 'p
   const memo = new Map<number, unknown>();
   let pos = 0;
   const fail = (msg: string): never => {
-    throw new Error(`${source}: ${msg} at byte ${pos}`);
+    throw new MedNeXtError('WEIGHTS_INVALID', `${source}: ${msg} at byte ${pos}`, { file: source });
   };
   const need = (n: number): void => {
     if (pos + n > bytes.length) fail('unexpected end of data');

@@ -7,6 +7,7 @@
 import { unpickle, PyDict, PyGlobal, PyObject } from './pickle.js';
 import { openZip, type InflateRaw } from './zip.js';
 import { shapeSize, type StateDict } from './tensor-map.js';
+import { MedNeXtError } from '../errors.js';
 
 interface StorageRef {
   dtype: string;
@@ -85,14 +86,19 @@ function tensorDict(value: unknown): PyDict | null {
  */
 export function readPth(bytes: Uint8Array, source = 'PyTorch checkpoint', options: ReadPthOptions = {}): PthCheckpoint {
   if (!isZip(bytes)) {
-    throw new Error(
+    throw new MedNeXtError(
+      'WEIGHTS_UNSUPPORTED',
       `${source}: not a zip-format PyTorch checkpoint (legacy torch.save files from PyTorch < 1.6 are not supported; ` +
         're-save with a current PyTorch or convert to .safetensors)',
+      { file: source },
     );
   }
   const zip = openZip(bytes, source, options.inflateRaw);
   const pklName = [...zip.entries.keys()].find((n) => n.endsWith('data.pkl') && n.split('/').length === 2);
-  if (!pklName) throw new Error(`${source}: no <archive>/data.pkl entry; is this a torch.save file?`);
+  if (!pklName)
+    throw new MedNeXtError('WEIGHTS_INVALID', `${source}: no <archive>/data.pkl entry; is this a torch.save file?`, {
+      file: source,
+    });
   const prefix = pklName.slice(0, -'data.pkl'.length);
   const storages = new Map<string, DataView>();
   const loadStorage = (ref: StorageRef): DataView => {
@@ -108,10 +114,14 @@ export function readPth(bytes: Uint8Array, source = 'PyTorch checkpoint', option
     zip.read(pklName),
     {
       persistentLoad: (pid) => {
-        if (!Array.isArray(pid) || pid[0] !== 'storage') throw new Error(`${source}: unknown persistent id`);
+        if (!Array.isArray(pid) || pid[0] !== 'storage')
+          throw new MedNeXtError('WEIGHTS_INVALID', `${source}: unknown persistent id`, { file: source });
         const [, type, key, , numel] = pid as [string, unknown, string, string, number];
         const typeName = type instanceof PyGlobal ? type.name : String(type);
-        if (!(typeName in STORAGE_DTYPES)) throw new Error(`${source}: unsupported storage type ${typeName}`);
+        if (!(typeName in STORAGE_DTYPES))
+          throw new MedNeXtError('WEIGHTS_UNSUPPORTED', `${source}: unsupported storage type ${typeName}`, {
+            file: source,
+          });
         return { dtype: typeName, key: String(key), numel: Number(numel) } satisfies StorageRef;
       },
       construct: (callable, args) => {
@@ -146,7 +156,9 @@ export function readPth(bytes: Uint8Array, source = 'PyTorch checkpoint', option
     return { tensors, location, skipped };
   }
   const keys = root instanceof PyDict ? [...root.map.keys()].map(String).join(', ') : describe(root);
-  throw new Error(`${source}: no state dict of tensors found (top-level keys: ${keys})`);
+  throw new MedNeXtError('WEIGHTS_INVALID', `${source}: no state dict of tensors found (top-level keys: ${keys})`, {
+    file: source,
+  });
 }
 
 function describe(v: unknown): string {
@@ -169,7 +181,11 @@ function rebuildTensor(
   let maxIndex = offset;
   for (let d = 0; d < size.length; d++) if (size[d] > 0) maxIndex += (size[d] - 1) * stride[d];
   if (count > 0 && (maxIndex + 1) * bytesPer > view.byteLength) {
-    throw new Error(`${source}: tensor of shape [${size.join(', ')}] reads past the end of storage ${storage.key}`);
+    throw new MedNeXtError(
+      'WEIGHTS_INVALID',
+      `${source}: tensor of shape [${size.join(', ')}] reads past the end of storage ${storage.key}`,
+      { file: source },
+    );
   }
   // Walk the (possibly non-contiguous) strided layout in C order.
   const idx = new Array<number>(size.length).fill(0);

@@ -8,6 +8,7 @@
  */
 import { describeForeignWeights } from './foreign-format.js';
 import { shapeSize, type NamedTensor, type StateDict } from './tensor-map.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A parsed safetensors file. */
 export interface SafetensorsFile {
@@ -82,22 +83,29 @@ function decode(view: DataView, start: number, count: number, dtype: string): Fl
  * @throws on a malformed header, an unsupported dtype, or offsets outside the file
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors input'): SafetensorsFile {
-  if (bytes.length < 8) throw new Error(`${source}: too short to be a safetensors file`);
+  if (bytes.length < 8)
+    throw new MedNeXtError('WEIGHTS_INVALID', `${source}: too short to be a safetensors file`, { file: source });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
   // A safetensors header is JSON: anything else is named by its magic bytes when possible.
   if (headerLen > bytes.length - 8 || bytes[8] !== 0x7b) {
     const foreign = describeForeignWeights(bytes);
-    if (foreign) throw new Error(`${source}: ${foreign}`);
+    if (foreign) throw new MedNeXtError('WEIGHTS_UNSUPPORTED', `${source}: ${foreign}`, { file: source });
   }
   if (headerLen > bytes.length - 8) {
-    throw new Error(`${source}: header length ${headerLen} exceeds the file size (${bytes.length} bytes)`);
+    throw new MedNeXtError(
+      'WEIGHTS_INVALID',
+      `${source}: header length ${headerLen} exceeds the file size (${bytes.length} bytes)`,
+      { file: source },
+    );
   }
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`);
+    throw new MedNeXtError('WEIGHTS_INVALID', `${source}: header is not valid JSON (${(e as Error).message})`, {
+      file: source,
+    });
   }
   const dataStart = 8 + headerLen;
   const metadata: Record<string, string> = {};
@@ -110,15 +118,22 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors input'
     const info = value as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     const dtype = info.dtype ?? '?';
     const size = DTYPE_SIZES[dtype];
-    if (!size) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${dtype}`);
+    if (!size)
+      throw new MedNeXtError('WEIGHTS_UNSUPPORTED', `${source}: tensor '${name}' has unsupported dtype ${dtype}`, {
+        file: source,
+      });
     if (!Array.isArray(info.shape) || !Array.isArray(info.data_offsets)) {
-      throw new Error(`${source}: tensor '${name}' lacks shape or data_offsets`);
+      throw new MedNeXtError('WEIGHTS_INVALID', `${source}: tensor '${name}' lacks shape or data_offsets`, {
+        file: source,
+      });
     }
     const [begin, end] = info.data_offsets;
     const count = shapeSize(info.shape);
     if (end - begin !== count * size || dataStart + end > bytes.length || begin < 0) {
-      throw new Error(
+      throw new MedNeXtError(
+        'WEIGHTS_INVALID',
         `${source}: tensor '${name}' (${dtype} [${info.shape.join(', ')}]) has bad data_offsets [${begin}, ${end}]`,
+        { file: source },
       );
     }
     entries.push([name, { shape: [...info.shape], data: decode(view, dataStart + begin, count, dtype) }, begin]);

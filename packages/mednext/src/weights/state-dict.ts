@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MedNeXt } from '../model/mednext.js';
 import type { MedNeXtConfig } from '../model/config.js';
 import { formatShape, type StateDict } from './tensor-map.js';
+import { MedNeXtError } from '../errors.js';
 
 /** A tensor whose shape differs from what the model expects. */
 export interface ShapeMismatch {
@@ -96,7 +97,8 @@ export function loadStateDict(model: MedNeXt, stateDict: StateDict, options: Loa
   }
   const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
   if (strict && bad > 0) {
-    throw new Error(
+    throw new MedNeXtError(
+      'WEIGHTS_MISMATCH',
       `${options.source ?? 'state dict'} does not match the model: ${describeProblems(report)}` +
         ' (pass strict: false to load the matching tensors anyway)',
     );

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MedNeXt } from '../model/mednext.js';
 import { formatShape, shapeSize, type StateDict } from './tensor-map.js';
 import { stripModulePrefix } from './state-dict.js';
+import { MedNeXtError } from '../errors.js';
 
 /**
  * The 1-D linear interpolation matrix (rows: new taps, columns: old taps) of PyTorch's
@@ -113,7 +114,8 @@ export function upkernLoad(model: MedNeXt, source: StateDict): UpKernReport {
       target[2] === target[3] &&
       target[2] === target[4];
     if (!resizable) {
-      throw new Error(
+      throw new MedNeXtError(
+        'WEIGHTS_MISMATCH',
         `UpKern: '${name}' has shape ${formatShape(t.shape)} in the checkpoint but ${formatShape(target)} in the model; ` +
           'only depthwise kernel sizes may differ',
       );

@@ -3,6 +3,7 @@
  * and deflated entries through a caller-supplied raw-inflate function (Node's zlib, fflate, ...),
  * so this module stays free of platform dependencies.
  */
+import { MedNeXtError } from '../errors.js';
 
 /** Raw DEFLATE decompressor. */
 export type InflateRaw = (data: Uint8Array) => Uint8Array;
@@ -44,12 +45,16 @@ export function openZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: 
       break;
     }
   }
-  if (eocd < 0) throw new Error(`${source}: not a ZIP archive (no end-of-central-directory record)`);
+  if (eocd < 0)
+    throw new MedNeXtError('WEIGHTS_INVALID', `${source}: not a ZIP archive (no end-of-central-directory record)`, {
+      file: source,
+    });
   let count = view.getUint16(eocd + 10, true);
   let dirOffset = view.getUint32(eocd + 16, true);
   if (eocd >= 20 && view.getUint32(eocd - 20, true) === ZIP64_LOCATOR) {
     const z64 = Number(view.getBigUint64(eocd - 20 + 8, true));
-    if (view.getUint32(z64, true) !== ZIP64_EOCD) throw new Error(`${source}: damaged ZIP64 directory`);
+    if (view.getUint32(z64, true) !== ZIP64_EOCD)
+      throw new MedNeXtError('WEIGHTS_INVALID', `${source}: damaged ZIP64 directory`, { file: source });
     count = Number(view.getBigUint64(z64 + 32, true));
     dirOffset = Number(view.getBigUint64(z64 + 48, true));
   }
@@ -58,7 +63,7 @@ export function openZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: 
   const decoder = new TextDecoder();
   for (let n = 0; n < count; n++) {
     if (p + 46 > bytes.length || view.getUint32(p, true) !== CENTRAL) {
-      throw new Error(`${source}: damaged central directory (entry ${n})`);
+      throw new MedNeXtError('WEIGHTS_INVALID', `${source}: damaged central directory (entry ${n})`, { file: source });
     }
     const method = view.getUint16(p + 10, true);
     let compressedSize = view.getUint32(p + 20, true);
@@ -92,20 +97,27 @@ export function openZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: 
   }
   const read = (name: string): Uint8Array => {
     const entry = entries.get(name);
-    if (!entry) throw new Error(`${source}: no entry '${name}'`);
+    if (!entry) throw new MedNeXtError('WEIGHTS_INVALID', `${source}: no entry '${name}'`, { file: source });
     const h = entry.localHeaderOffset;
-    if (view.getUint32(h, true) !== LOCAL) throw new Error(`${source}: damaged local header of '${name}'`);
+    if (view.getUint32(h, true) !== LOCAL)
+      throw new MedNeXtError('WEIGHTS_INVALID', `${source}: damaged local header of '${name}'`, { file: source });
     const start = h + 30 + view.getUint16(h + 26, true) + view.getUint16(h + 28, true);
     const raw = bytes.subarray(start, start + entry.compressedSize);
-    if (raw.length !== entry.compressedSize) throw new Error(`${source}: '${name}' is truncated`);
+    if (raw.length !== entry.compressedSize)
+      throw new MedNeXtError('WEIGHTS_INVALID', `${source}: '${name}' is truncated`, { file: source });
     if (entry.method === 0) return raw;
     if (entry.method === 8) {
       if (!inflateRaw) throw new Error(`${source}: '${name}' is deflated and no inflater was given`);
       const out = inflateRaw(raw);
-      if (out.length !== entry.size) throw new Error(`${source}: '${name}' inflated to the wrong size`);
+      if (out.length !== entry.size)
+        throw new MedNeXtError('WEIGHTS_INVALID', `${source}: '${name}' inflated to the wrong size`, { file: source });
       return out;
     }
-    throw new Error(`${source}: '${name}' uses unsupported compression method ${entry.method}`);
+    throw new MedNeXtError(
+      'WEIGHTS_UNSUPPORTED',
+      `${source}: '${name}' uses unsupported compression method ${entry.method}`,
+      { file: source },
+    );
   };
   return { entries, read };
 }

@@ -11,6 +11,7 @@ import { temporaryName } from '@mednext-ts/io-nifti/node';
 import type { ChannelVolume, Shape3, Volume } from '@mednext-ts/tensor3d';
 import { decodeNpy, encodeNpy } from '../npy-volume.js';
 import { CACHE_VERSION, type CachedCaseMeta, type PreprocessedArrays } from '../preprocess-case.js';
+import { MedNeXtError } from '../../errors.js';
 
 /** `dataset.json`: what the cache folder holds. */
 export interface DatasetDescription {
@@ -34,7 +35,10 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string):
     await rename(tmp, file);
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
-    throw new Error(`cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    throw new MedNeXtError('CACHE_WRITE_FAILED', `cannot write ${file}: ${(error as Error).message}`, {
+      file,
+      cause: error,
+    });
   }
 }
 
@@ -59,13 +63,17 @@ export async function readCaseMeta(dir: string, id: string): Promise<CachedCaseM
   try {
     meta = JSON.parse(await readFile(file, 'utf8')) as CachedCaseMeta;
   } catch (error) {
-    throw new Error(`${file}: cannot read case metadata (${(error as Error).message}); run mednext preprocess first`, {
-      cause: error,
-    });
+    throw new MedNeXtError(
+      'CACHE_INVALID',
+      `${file}: cannot read case metadata (${(error as Error).message}); run mednext preprocess first`,
+      { file, cause: error },
+    );
   }
   if (meta.version !== CACHE_VERSION) {
-    throw new Error(
+    throw new MedNeXtError(
+      'CACHE_MISMATCH',
       `${file}: cache version ${meta.version}, this mednext reads ${CACHE_VERSION}; preprocess again with --overwrite`,
+      { file },
     );
   }
   return meta;
@@ -97,7 +105,11 @@ export async function readCachedCase(dir: string, id: string): Promise<LoadedCas
   const imageFile = path.join(dir, meta.arrays.image);
   const img = decodeNpy(await readFile(imageFile), imageFile);
   if (!(img.data instanceof Float32Array) || img.shape.length !== 4) {
-    throw new Error(`${imageFile}: expected a float32 [C, x, y, z] array, got shape [${img.shape}]`);
+    throw new MedNeXtError(
+      'CACHE_INVALID',
+      `${imageFile}: expected a float32 [C, x, y, z] array, got shape [${img.shape}]`,
+      { file: imageFile },
+    );
   }
   const image: ChannelVolume<Float32Array> = { data: img.data, shape: img.shape as [number, number, number, number] };
   let labels: Volume<Uint8Array> | undefined;
@@ -105,7 +117,11 @@ export async function readCachedCase(dir: string, id: string): Promise<LoadedCas
     const segFile = path.join(dir, meta.arrays.seg);
     const seg = decodeNpy(await readFile(segFile), segFile);
     if (!(seg.data instanceof Uint8Array) || seg.shape.length !== 3) {
-      throw new Error(`${segFile}: expected a uint8 [x, y, z] array, got shape [${seg.shape}]`);
+      throw new MedNeXtError(
+        'CACHE_INVALID',
+        `${segFile}: expected a uint8 [x, y, z] array, got shape [${seg.shape}]`,
+        { file: segFile },
+      );
     }
     labels = { data: seg.data, shape: seg.shape as Shape3 };
   }
@@ -118,11 +134,10 @@ export async function readDatasetDescription(dir: string): Promise<DatasetDescri
   try {
     return JSON.parse(await readFile(file, 'utf8')) as DatasetDescription;
   } catch (error) {
-    throw new Error(
+    throw new MedNeXtError(
+      'CACHE_INVALID',
       `${file}: cannot read (${(error as Error).message}); is ${dir} a folder made by mednext preprocess?`,
-      {
-        cause: error,
-      },
+      { file, cause: error },
     );
   }
 }

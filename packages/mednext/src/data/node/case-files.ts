@@ -13,6 +13,7 @@ import {
   labelFilePattern,
   type InputNaming,
 } from '../../tasks/naming.js';
+import { MedNeXtError } from '../../errors.js';
 
 /** Whether a naming is the BraTS default (read by the io-nifti BraTS loader). */
 export function isBratsNaming(naming: InputNaming): boolean {
@@ -35,8 +36,10 @@ export function caseIdInFolder(
   const hits = names.filter((n) => pattern.test(n));
   if (hits.length === 0) return null;
   if (hits.length > 1 && !isBratsNaming(naming))
-    throw new Error(
+    throw new MedNeXtError(
+      'INPUT_INVALID',
       `${dir}: several files look like the first modality (${hits.join(', ')}); keep one case per folder`,
+      { file: dir },
     );
   return pattern.exec(hits[0]!)![1] || path.basename(dir);
 }
@@ -94,20 +97,29 @@ export async function loadCaseFolder(
   try {
     names = (await readdir(dir)).sort();
   } catch (error) {
-    throw new Error(`${dir}: cannot list case folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      cause: error,
-    });
+    throw new MedNeXtError(
+      'INPUT_MISSING',
+      `${dir}: cannot list case folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      { file: dir, cause: error },
+    );
   }
   const id = options.id ?? caseIdInFolder(names, dir, modalities, naming);
   if (id === null)
-    throw new Error(
+    throw new MedNeXtError(
+      'INPUT_MISSING',
       `${dir}: no image of modality ${modalities[0]} (expected a file named like ${imageFileName(naming, '<ID>', modalities[0]!, 0)})`,
+      { file: dir },
     );
   const images: NamedImage[] = [];
   for (const [i, m] of modalities.entries()) {
     const pattern = imageFilePattern(naming, m, i);
     const name = names.find((n) => pattern.exec(n)?.[1] === id);
-    if (!name) throw new Error(`${dir}: missing modality ${m} (expected ${imageFileName(naming, id, m, i)})`);
+    if (!name)
+      throw new MedNeXtError(
+        'INPUT_MISSING',
+        `${dir}: missing modality ${m} (expected ${imageFileName(naming, id, m, i)})`,
+        { file: dir },
+      );
     const file = path.join(dir, name);
     images.push({ name: m, file, image: await readNifti(file) });
   }

@@ -5,6 +5,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
 import { caseIdsInFlatFolder, isBratsNaming } from './case-files.js';
+import { MedNeXtError } from '../../errors.js';
 
 /** A dataset root and the source tag its cases get. */
 export interface DatasetRoot {
@@ -50,11 +51,10 @@ export async function discoverCases(
     try {
       entries = await readdir(root.path, { withFileTypes: true });
     } catch (error) {
-      throw new Error(
+      throw new MedNeXtError(
+        'DATASET_INVALID',
         `dataset root ${root.path}: cannot list (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-        {
-          cause: error,
-        },
+        { file: root.path, cause: error },
       );
     }
     let count = 0;
@@ -63,7 +63,11 @@ export async function discoverCases(
       const files = await readdir(dir);
       if (!files.some((f) => first.test(f))) continue;
       const prior = found.get(e.name);
-      if (prior) throw new Error(`case ${e.name} is in both ${prior.dir} and ${dir}; give each case once`);
+      if (prior)
+        throw new MedNeXtError(
+          'DATASET_INVALID',
+          `case ${e.name} is in both ${prior.dir} and ${dir}; give each case once`,
+        );
       found.set(e.name, { id: e.name, source: root.source, dir });
       count++;
     }
@@ -75,14 +79,20 @@ export async function discoverCases(
         naming,
       )) {
         const prior = found.get(id);
-        if (prior) throw new Error(`case ${id} is in both ${prior.dir} and ${root.path}; give each case once`);
+        if (prior)
+          throw new MedNeXtError(
+            'DATASET_INVALID',
+            `case ${id} is in both ${prior.dir} and ${root.path}; give each case once`,
+          );
         found.set(id, { id, source: root.source, dir: root.path, flat: true });
         count++;
       }
     }
     if (count === 0) {
-      throw new Error(
+      throw new MedNeXtError(
+        'DATASET_INVALID',
         `dataset root ${root.path}: no case folders with ${imageFileName(naming, '*', modalities[0]!, 0)} files found${isBratsNaming(naming) ? '' : ', nor such files of several cases in the folder itself'}`,
+        { file: root.path },
       );
     }
   }

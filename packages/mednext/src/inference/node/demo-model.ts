@@ -3,6 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { MedNeXtError } from '../../errors.js';
 
 /** What `models/demo/demo.json` records next to the weights. */
 export interface DemoModelInfo {
@@ -37,9 +38,10 @@ export async function readDemoModelInfo(dir = demoModelDir()): Promise<DemoModel
   try {
     info = JSON.parse(await readFile(file, 'utf8')) as DemoModelInfo;
   } catch (error) {
-    throw new Error(
+    throw new MedNeXtError(
+      'CHECKPOINT_UNREADABLE',
       `${file}: the demo model is missing or unreadable (${(error as Error).message}); see "The shipped demo model" in the repository README to rebuild it`,
-      { cause: error },
+      { file: file, cause: error },
     );
   }
   return { ...info, weightsPath: `${dir}${info.weights}` };

@@ -9,6 +9,7 @@ import { readNifti } from '@mednext-ts/io-nifti/node';
 import { caseIdInFolder, caseIdsInFlatFolder, isBratsNaming, loadCaseFolder } from '../../data/node/case-files.js';
 import { BRATS_NAMING, imageFileName, imageFilePattern, type InputNaming } from '../../tasks/naming.js';
 import { NIFTI_FILE as NIFTI, modalityFile, modalitySuffix } from '../case-files.js';
+import { MedNeXtError } from '../../errors.js';
 
 /**
  * A case to predict: a BraTS folder, one case of a flat folder holding several (nnU-Net's
@@ -42,23 +43,29 @@ export async function resolveCaseInputs(
   naming: InputNaming = BRATS_NAMING,
 ): Promise<CaseInput[]> {
   if (inputs.length === 0)
-    throw new Error('no input given: pass a case folder, a folder of cases, or one file per modality');
+    throw new MedNeXtError(
+      'INPUT_MISSING',
+      'no input given: pass a case folder, a folder of cases, or one file per modality',
+    );
   const kinds = await Promise.all(
     inputs.map(async (p) => {
       try {
         return (await stat(p)).isDirectory() ? 'dir' : 'file';
       } catch {
-        throw new Error(`${p}: no such file or folder`);
+        throw new MedNeXtError('INPUT_MISSING', `${p}: no such file or folder`, { file: p });
       }
     }),
   );
   if (kinds.every((k) => k === 'file')) {
     if (inputs.length !== modalities.length) {
-      throw new Error(
+      throw new MedNeXtError(
+        'INPUT_INVALID',
         `${inputs.length} file(s) given; pass exactly one per modality (${modalities.join(', ')}) or a case folder`,
       );
     }
-    for (const f of inputs) if (!NIFTI.test(f)) throw new Error(`${f}: not a NIfTI file (.nii or .nii.gz)`);
+    for (const f of inputs)
+      if (!NIFTI.test(f))
+        throw new MedNeXtError('INPUT_INVALID', `${f}: not a NIfTI file (.nii or .nii.gz)`, { file: f });
     const names = inputs.map((f) => path.basename(f));
     const bySuffix = isBratsNaming(naming)
       ? modalities.map((m) => modalityFile(names, m))
@@ -78,7 +85,11 @@ export async function resolveCaseInputs(
   const cases: CaseInput[] = [];
   for (const [i, p] of inputs.entries()) {
     if (kinds[i] !== 'dir')
-      throw new Error(`${p}: mixing files and folders is not supported; pass folders, or one file per modality`);
+      throw new MedNeXtError(
+        'INPUT_INVALID',
+        `${p}: mixing files and folders is not supported; pass folders, or one file per modality`,
+        { file: p },
+      );
     const flatIds = caseIdsInFlatFolder(await readdir(p), modalities, naming);
     // Several cases side by side: a flat folder (one case alone is read as a case folder).
     if (flatIds.length > 1) {
@@ -104,13 +115,16 @@ export async function resolveCaseInputs(
       }
     }
     if (found === 0)
-      throw new Error(
+      throw new MedNeXtError(
+        'INPUT_INVALID',
         `${p}: neither a case folder (no ${imageFileName(naming, '*', modalities[0]!, 0)}) nor a folder of case folders`,
+        { file: p },
       );
   }
   const seen = new Set<string>();
   for (const c of cases) {
-    if (seen.has(c.id)) throw new Error(`case ID ${c.id} appears twice in the inputs; outputs would collide`);
+    if (seen.has(c.id))
+      throw new MedNeXtError('INPUT_INVALID', `case ID ${c.id} appears twice in the inputs; outputs would collide`);
     seen.add(c.id);
   }
   return cases;

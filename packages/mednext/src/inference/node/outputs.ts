@@ -10,6 +10,7 @@ import type { ChannelVolume, Shape3 } from '@mednext-ts/tensor3d';
 import { probabilityImage, segmentationImage, type ProbabilityFormat } from '../case-images.js';
 export type { ProbabilityFormat };
 import { writeFileAtomic } from '../../data/node/cache.js';
+import { MedNeXtError } from '../../errors.js';
 
 /** Name of the segmentation file of a case, as the BraTS submission expects. */
 export function segmentationFileName(id: string): string {
@@ -67,16 +68,20 @@ export async function readProbabilities(
   try {
     sidecar = JSON.parse(await readFile(`${file}.json`, 'utf8')) as ProbabilitySidecar;
   } catch (error) {
-    throw new Error(`${file}.json: cannot read the sidecar that names the regions (${(error as Error).message})`, {
-      cause: error,
-    });
+    throw new MedNeXtError(
+      'INPUT_INVALID',
+      `${file}.json: cannot read the sidecar that names the regions (${(error as Error).message})`,
+      { file: `${file}.json`, cause: error },
+    );
   }
   const image = await readNifti(file);
   const c = image.toCOrder('float32');
   const shape = (c.shape.length === 3 ? [1, ...c.shape] : c.shape) as [number, number, number, number];
   if (shape[0] !== sidecar.regions.length) {
-    throw new Error(
+    throw new MedNeXtError(
+      'INPUT_INVALID',
       `${file}: ${shape[0]} channels but the sidecar names ${sidecar.regions.length} regions (${sidecar.regions.join(', ')})`,
+      { file: file },
     );
   }
   return { probabilities: { data: c.data, shape, spacing: image.spacing }, sidecar, reference: image };

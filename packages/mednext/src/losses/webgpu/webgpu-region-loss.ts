@@ -10,6 +10,7 @@ import {
   REGION_LOSS_PARTIALS_KERNEL,
   REGION_LOSS_REDUCE_KERNEL,
 } from './region-loss-kernels.js';
+import { MedNeXtError } from '../../errors.js';
 
 /**
  * Which region loss, with the options of its tfjs twin: `'dice-focal'` is `batchDiceFocalLoss`
@@ -80,12 +81,13 @@ export class WebGPURegionLoss {
     const owner = 'WebGPURegionLoss';
     const channelsLast = (options.layout ?? 'channels-last') === 'channels-last';
     const weights = options.weights ?? deepSupervisionWeights(shapes.length);
-    if (shapes.length === 0) throw new Error(`${owner}: at least one output shape is needed`);
+    if (shapes.length === 0) throw new MedNeXtError('LOSS_CONFIG', `${owner}: at least one output shape is needed`);
     if (weights.length !== shapes.length) {
-      throw new Error(`${owner}: ${shapes.length} output shapes but ${weights.length} weights`);
+      throw new MedNeXtError('LOSS_CONFIG', `${owner}: ${shapes.length} output shapes but ${weights.length} weights`);
     }
     if ('channelAxis' in (spec.options ?? {})) {
-      throw new Error(
+      throw new MedNeXtError(
+        'LOSS_CONFIG',
         `${owner}: "channelAxis" is not an option here; pass layout: 'channels-first' or 'channels-last'`,
       );
     }
@@ -96,9 +98,9 @@ export class WebGPURegionLoss {
     const batchDice = focal ? true : ((spec.options as SoftDiceOptions | undefined)?.batchDice ?? false);
     const smooth = spec.options?.smooth ?? (focal ? 1e-5 : 0);
     if (!Number.isFinite(gamma) || gamma < 0)
-      throw new Error(`${owner}: gamma must be a finite number >= 0, got ${gamma}`);
+      throw new MedNeXtError('LOSS_CONFIG', `${owner}: gamma must be a finite number >= 0, got ${gamma}`);
     if (alpha !== undefined && !(alpha >= 0 && alpha <= 1))
-      throw new Error(`${owner}: alpha must be in [0, 1], got ${alpha}`);
+      throw new MedNeXtError('LOSS_CONFIG', `${owner}: alpha must be in [0, 1], got ${alpha}`);
 
     this.shapes = shapes.map((s) => [...s]);
     this.losses = device.createBuffer({
@@ -120,7 +122,8 @@ export class WebGPURegionLoss {
 
     this.scales = shapes.map((shape, s) => {
       if (shape.length < 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-        throw new Error(
+        throw new MedNeXtError(
+          'GPU_INPUT',
           `${owner}: output ${s} has shape [${shape}]; expected [N, ...spatial, C] or [N, C, ...spatial]`,
         );
       }
@@ -128,14 +131,15 @@ export class WebGPURegionLoss {
       const elements = shape.reduce((a, b) => a * b, 1);
       const voxels = elements / (samples * channels);
       if (elements * 4 > device.limits.maxStorageBufferBindingSize) {
-        throw new Error(
+        throw new MedNeXtError(
+          'GPU_LIMIT',
           `${owner}: output ${s} of shape [${shape}] is ${elements * 4} bytes, above this device's ` +
             `maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize}); use a smaller batch or patch`,
         );
       }
       const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
       if (samples * channels > maxGroups)
-        throw new Error(`${owner}: output ${s} has more than ${maxGroups} (sample, channel) pairs`);
+        throw new MedNeXtError('GPU_LIMIT', `${owner}: output ${s} has more than ${maxGroups} (sample, channel) pairs`);
       // About 8 voxels per thread, more when the chunk count would pass the dispatch limit.
       const chunkVoxels = Math.max(REDUCE_WORKGROUP_SIZE * 8, Math.ceil(voxels / maxGroups));
       const chunks = Math.ceil(voxels / chunkVoxels);
@@ -189,20 +193,27 @@ export class WebGPURegionLoss {
   record(encoder: GPUCommandEncoder, inputs: readonly WebGPURegionLossInputs[]): void {
     const owner = 'WebGPURegionLoss.record';
     if (inputs.length !== this.scales.length) {
-      throw new Error(`${owner}: ${inputs.length} outputs given, the loss was built for ${this.scales.length}`);
+      throw new MedNeXtError(
+        'GPU_INPUT',
+        `${owner}: ${inputs.length} outputs given, the loss was built for ${this.scales.length}`,
+      );
     }
     inputs.forEach((input, s) => {
       for (const key of ['logits', 'target', 'grad'] as const) {
         const b = input[key];
         if (!b || b.size < this.scales[s]!.elements * 4 || (b.usage & GPUBufferUsage.STORAGE) === 0) {
-          throw new Error(
+          throw new MedNeXtError(
+            'GPU_INPUT',
             `${owner}: output ${s} "${key}" must be a STORAGE buffer of at least ${this.scales[s]!.elements * 4} bytes ` +
               `(shape [${this.shapes[s]}])`,
           );
         }
       }
       if (input.grad === input.logits || input.grad === input.target) {
-        throw new Error(`${owner}: output ${s} "grad" must be a buffer of its own, not the logits or the targets`);
+        throw new MedNeXtError(
+          'GPU_INPUT',
+          `${owner}: output ${s} "grad" must be a buffer of its own, not the logits or the targets`,
+        );
       }
     });
     // Outputs with weight 0 are left out of the loss, as in deepSupervisionLoss; their gradient is 0.

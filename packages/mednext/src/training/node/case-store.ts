@@ -5,6 +5,7 @@
 import type { ForegroundIndex, TrainingCase } from '../../data/sampling.js';
 import { foregroundIndex } from '../../data/sampling.js';
 import { readCachedCase } from '../../data/node/cache.js';
+import { MedNeXtError } from '../../errors.js';
 
 /** A loaded case and its foreground voxel index. */
 export interface StoredCase {
@@ -35,7 +36,10 @@ export class CaseStore {
     }
     const loading = readCachedCase(this.dir, id).then(({ meta, image, labels }) => {
       if (!labels)
-        throw new Error(`case ${id} in ${this.dir} has no label map; it cannot be used for training or validation`);
+        throw new MedNeXtError(
+          'CACHE_INVALID',
+          `case ${id} in ${this.dir} has no label map; it cannot be used for training or validation`,
+        );
       const c: TrainingCase = { id, source: meta.source, image, labels };
       return { case: c, fg: foregroundIndex(labels) };
     });

@@ -14,6 +14,7 @@ import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
 import { WebGpuEngine, type GpuValue } from './engine.js';
 import { GpuWeights } from './weights.js';
+import { MedNeXtError } from '../../../errors.js';
 
 /** Options of {@link createWebGpuNetwork}. */
 export interface WebGpuNetworkOptions {
@@ -79,7 +80,10 @@ function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
  */
 export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetworkOptions = {}): Promise<WebGpuNetwork> {
   if (options.f16) {
-    throw new Error('createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32');
+    throw new MedNeXtError(
+      'GPU_UNSUPPORTED',
+      'createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32',
+    );
   }
   const acquired = options.device ? undefined : await acquireGpuDevice();
   const device = options.device ?? (acquired as { device: GPUDevice }).device;
@@ -99,18 +103,23 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   ): Promise<Float32Array[]> => {
     if (disposed) throw new Error('WebGPU MedNeXt: forward after dispose()');
     if (spatial.length !== 3 || spatial.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
-      throw new Error(
+      throw new MedNeXtError(
+        'MODEL_INPUT',
         `WebGPU MedNeXt: every spatial dimension must be a positive multiple of 16 (4 down/up levels), got ${spatial.join('x')}`,
       );
     }
     const expected = inChannels * spatial[0] * spatial[1] * spatial[2];
     if (x.length !== expected) {
-      throw new Error(
+      throw new MedNeXtError(
+        'MODEL_INPUT',
         `WebGPU MedNeXt: input has ${x.length} values, expected ${inChannels}x${spatial.join('x')} = ${expected} (NCDHW, one sample)`,
       );
     }
     if (ds && arch.heads.length < 5) {
-      throw new Error('WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads');
+      throw new MedNeXtError(
+        'MODEL_INPUT',
+        'WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads',
+      );
     }
     const input: GpuValue = { tensor: rt.upload(x, 'input'), channels: inChannels, size: [...spatial] };
     const engine = new WebGpuEngine(rt, weights, arch);

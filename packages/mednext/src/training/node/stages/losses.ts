@@ -29,6 +29,6 @@ export function lossByName(kind: string): LossFn {
  */
 export function registerLoss(loss: LossDeclaration & { lossFn: LossFn }, options: RegisterOptions = {}): void {
   if (typeof loss?.lossFn !== 'function')
-    throw new Error(`loss '${String(loss?.name)}' must give lossFn(logits, target)`);
+    throw new MedNeXtError('REGISTRY_ENTRY_INVALID', `loss '${String(loss?.name)}' must give lossFn(logits, target)`);
   losses.register(loss, options);
 }

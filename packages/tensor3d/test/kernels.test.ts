@@ -10,6 +10,7 @@ import {
   depthwiseConvTranspose3d,
   depthwiseConv3dFilterGrad,
   depthwiseFilterGradReference,
+  depthwiseInMemory,
   depthwiseReference,
   gelu,
   geluReference,
@@ -72,6 +73,61 @@ describe('depthwise 3-D convolution kernels', () => {
         });
         expect(maxAbsDiff(got.data, want.data)).toBeLessThan(2e-6 * k ** 2);
       });
+    });
+  }
+  // Widths with no interior column at all (a MedNeXt bottleneck of 1 or 2 voxels at a 16^3 or 32^3 patch):
+  // the transposed k5/k7 kernels once wrote past the row here.
+  for (const k of [3, 5, 7]) {
+    it(`transposed stride 2 k=${k} on 1- and 2-voxel volumes matches the reference`, () => {
+      const tiny: Shape5[] = [
+        [1, 1, 1, 1, 8],
+        [1, 2, 1, 2, 4],
+        [2, 1, 2, 1, 8],
+      ];
+      tiny.forEach((shape, si) => {
+        const c = shape[4];
+        const x = random(size(shape), 61 + si);
+        const filter = random(k ** 3 * c, 71 + k);
+        const bias = random(c, 9);
+        const got = depthwiseConvTranspose3d(rts.one, { x, shape, filter, k, bias });
+        const want = depthwiseReference(x, shape, filter, k, {
+          stride: 2,
+          pad: k >> 1,
+          transposed: true,
+          bias,
+          outSpatial: got.shape.slice(1, 4),
+        });
+        expect(maxAbsDiff(got.data, want.data)).toBeLessThan(2e-6 * k ** 2);
+      });
+    });
+    it(`transposed stride 2 k=${k} from a 1-voxel volume writes nothing past its output`, () => {
+      const rt = rts.one;
+      const c = 4;
+      const mark = rt.mark();
+      try {
+        const x = rt.put(random(c, 81), 'f32');
+        const filter = rt.put(random(k ** 3 * c, 83), 'f32');
+        const bias = rt.put(random(c, 85), 'f32');
+        // the output (one voxel, 2n - 1 = 1) followed by a guard band that must stay untouched
+        const guard = 64;
+        const y = rt.put(new Float32Array(c + guard).fill(12345), 'f32');
+        depthwiseInMemory(rt, {
+          x,
+          y,
+          filter,
+          bias,
+          spatial: [1, 1, 1],
+          outSpatial: [1, 1, 1],
+          c,
+          k,
+          stride: 2,
+          pad: k >> 1,
+          transposed: true,
+        });
+        expect([...rt.f32(y + c * 4, guard)].every((v) => v === 12345)).toBe(true);
+      } finally {
+        rt.release(mark);
+      }
     });
   }
   for (const k of [3, 5, 7]) {

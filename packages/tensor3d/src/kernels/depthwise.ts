@@ -180,6 +180,9 @@ export function depthwiseInMemory(rt: KernelRuntime, a: DepthwiseInMemory): void
   const [tD, tH, tW] = [axis(d, od), axis(h, oh), axis(w, ow)];
   let owA = tW.interiorStart;
   if (transposed && ((owA + p) & 1) === 1) owA++;
+  // With no interior at all (e.g. a transposed k5 from a width of 1), the parity step above could move owA past
+  // the last output column, and the kernel's edge loop [0, owA) would write beyond the row.
+  owA = Math.min(owA, ow);
   const owB = Math.max(owA, tW.interiorEnd);
   const mark = rt.mark();
   try {

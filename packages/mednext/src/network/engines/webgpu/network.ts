@@ -12,7 +12,8 @@ import {
 } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
-import { WebGpuEngine, type GpuValue } from './engine.js';
+import { WebGpuEngine, type BlockPath } from './engine.js';
+import { allocateValue, releaseValue, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
 
 /** Options of {@link createWebGpuNetwork}. */
@@ -24,6 +25,12 @@ export interface WebGpuNetworkOptions {
    * which is what every adapter supports).
    */
   f16?: boolean;
+  /**
+   * Largest storage binding to use, in bytes (default and upper bound: the adapter's
+   * `maxStorageBufferBindingSize`). Tensors above it are split into channel groups; a lower value only adds
+   * dispatches (tests use it to exercise the split on small shapes).
+   */
+  maxBindingBytes?: number;
 }
 
 /** Options of {@link WebGpuNetwork.forward}. */
@@ -48,6 +55,11 @@ export interface WebGpuNetwork {
   readonly adapter: { description: string; backend?: string; limits: Record<string, number>; features: string[] };
   /** Whether that adapter is a CPU rasteriser (llvmpipe, SwiftShader...): correct, but slower than the CPU kernels. */
   readonly software: boolean;
+  /**
+   * The path every MedNeXt block took in the last forward, in order: `fused` (one inverted-bottleneck kernel) or
+   * `split` (its tensors exceed one storage binding: grouped kernels, expanded tensor in global memory).
+   */
+  lastBlockPaths(): ReadonlyArray<{ block: string; path: BlockPath }>;
   /** Most GPU bytes the network has had allocated at once (weights, activations, parameter uniforms). */
   peakBytes(): number;
   /** Frees the GPU buffers (and the device, when the network acquired it). */
@@ -84,12 +96,13 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   const acquired = options.device ? undefined : await acquireGpuDevice();
   const device = options.device ?? (acquired as { device: GPUDevice }).device;
   const summary = acquired?.adapter ?? summarizeDevice(device);
-  const rt = new GpuRuntime(device);
+  const rt = new GpuRuntime(device, { maxBindingBytes: options.maxBindingBytes });
   const weights = await GpuWeights.upload(rt, model);
   const arch = model.architecture;
   const inChannels = arch.config.inChannels;
   let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
+  let blockPaths: ReadonlyArray<{ block: string; path: BlockPath }> = [];
 
   const run = async (
     x: Float32Array,
@@ -112,26 +125,45 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
     if (ds && arch.heads.length < 5) {
       throw new Error('WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads');
     }
-    const input: GpuValue = { tensor: rt.upload(x, 'input'), channels: inChannels, size: [...spatial] };
+    // The input, like every tensor, is split into channel groups when it exceeds one binding.
+    const input = allocateValue(rt, inChannels, [...spatial], 'input');
+    const voxelCount = spatial[0] * spatial[1] * spatial[2];
+    input.parts.forEach((part, i) => {
+      const first = i * input.partChannels * voxelCount;
+      rt.device.queue.writeBuffer(part.buffer, 0, x.buffer, x.byteOffset + first * 4, part.length * 4);
+    });
     const engine = new WebGpuEngine(rt, weights, arch);
     let outputs: GpuValue[] = [];
     try {
       outputs = walkMedNeXt(arch, engine, input, { deepSupervision: ds });
       if (probabilities) {
         outputs = outputs.map((logits) => {
-          const p = { ...logits, tensor: rt.tensor(logits.tensor.length, 'probabilities') };
-          sigmoid(rt, { input: logits.tensor, output: p.tensor });
-          rt.release(logits.tensor);
+          const p = allocateValue(rt, logits.channels, logits.size, 'probabilities', logits.partChannels);
+          logits.parts.forEach((part, i) => sigmoid(rt, { input: part, output: p.parts[i] }));
+          releaseValue(rt, logits);
           return p;
         });
       }
-      return await rt.finish(outputs.map((o) => o.tensor));
+      engine.releaseScratch();
+      const parts = await rt.finish(outputs.flatMap((o) => [...o.parts]));
+      blockPaths = engine.blockPaths;
+      let next = 0;
+      return outputs.map((o) => {
+        const whole = new Float32Array(o.channels * o.size[0] * o.size[1] * o.size[2]);
+        let at = 0;
+        for (let i = 0; i < o.parts.length; i++) {
+          const part = parts[next++];
+          whole.set(part, at);
+          at += part.length;
+        }
+        return whole;
+      });
     } catch (e) {
       await rt.abort();
       throw e;
     } finally {
-      rt.release(input.tensor);
-      for (const o of outputs) rt.release(o.tensor);
+      releaseValue(rt, input);
+      for (const o of outputs) releaseValue(rt, o);
     }
   };
 
@@ -150,6 +182,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
       queue = result.catch(() => undefined);
       return result;
     },
+    lastBlockPaths: () => blockPaths,
     peakBytes: () => rt.peakBytes,
     dispose() {
       if (disposed) return;

@@ -5,6 +5,7 @@
  */
 import {
   acquireGpuDevice,
+  channelsPerGroup,
   GpuRuntime,
   isSoftwareAdapter,
   sigmoid,
@@ -13,7 +14,7 @@ import {
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
 import { WebGpuEngine, type BlockPath } from './engine.js';
-import { allocateValue, releaseValue, type GpuValue } from './values.js';
+import { allocateValue, channelRanges, gpuValue, releaseValue, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
 
 /** Options of {@link createWebGpuNetwork}. */
@@ -49,6 +50,7 @@ export interface WebGpuNetwork {
    * @param spatial `[D, H, W]`, each a multiple of 16
    * @returns logits, NCDHW (N = 1), in the official head order: `[out_0]`, or with deep supervision
    *   `[out_0 (S), out_1 (S/2), ..., out_4 (S/16)]`
+   * @throws GpuCapacityError when one channel of the patch alone exceeds a storage binding
    */
   forward(x: Float32Array, spatial: [number, number, number], options?: WebGpuForwardOptions): Promise<Float32Array[]>;
   /** The adapter the network runs on. */
@@ -87,6 +89,9 @@ function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
  * console.log(net.adapter.description, net.peakBytes());
  * net.dispose();
  * ```
+ * Activations larger than one storage binding are held as channel groups; blocks whose tensors do not fit one
+ * binding run unfused, with the expanded tensor in GPU memory (see {@link WebGpuNetwork.lastBlockPaths}).
+ *
  * @throws GpuUnavailableError when no WebGPU adapter can be had (the message says why)
  */
 export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetworkOptions = {}): Promise<WebGpuNetwork> {
@@ -126,12 +131,12 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
       throw new Error('WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads');
     }
     // The input, like every tensor, is split into channel groups when it exceeds one binding.
-    const input = allocateValue(rt, inChannels, [...spatial], 'input');
     const voxelCount = spatial[0] * spatial[1] * spatial[2];
-    input.parts.forEach((part, i) => {
-      const first = i * input.partChannels * voxelCount;
-      rt.device.queue.writeBuffer(part.buffer, 0, x.buffer, x.byteOffset + first * 4, part.length * 4);
-    });
+    const partChannels = channelsPerGroup(inChannels, voxelCount, rt.maxBindingBytes);
+    const inputParts = channelRanges(inChannels, partChannels).map(({ first, count }) =>
+      rt.upload(x.subarray(first * voxelCount, (first + count) * voxelCount), `input[${first}]`),
+    );
+    const input = gpuValue(inputParts, inChannels, [...spatial], partChannels);
     const engine = new WebGpuEngine(rt, weights, arch);
     let outputs: GpuValue[] = [];
     try {
@@ -144,7 +149,6 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
           return p;
         });
       }
-      engine.releaseScratch();
       const parts = await rt.finish(outputs.flatMap((o) => [...o.parts]));
       blockPaths = engine.blockPaths;
       let next = 0;
@@ -162,6 +166,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
       await rt.abort();
       throw e;
     } finally {
+      engine.releaseScratch();
       releaseValue(rt, input);
       for (const o of outputs) releaseValue(rt, o);
     }

@@ -14,7 +14,8 @@
  * input groups (bias added once). The plan of a block ({@link WebGpuEngine.planBlock}) picks its path: `fused`
  * (the inverted-bottleneck kernel, expanded tensor only in workgroup memory) whenever the block's tensors fit one
  * binding each, else `split`: norm-apply → expand → GELU → [GRN] → compress as separate grouped dispatches, which
- * stores the expanded tensor (expansion ratio x the block's input) in global memory and reads it twice.
+ * keeps the normalised input and the expanded tensor (expansion ratio x the block's input) in global memory,
+ * written and read again by every step.
  */
 import {
   bottleneckTiles,

@@ -11,6 +11,7 @@ import { acquireGpuDevice, GpuRuntime, packBottleneckVectors, type GpuTensor } f
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MedNeXt, createWebGpuNetwork, loadStateDict, toNcdhw, toNdhwc, type MedNeXtConfig } from '../src/index.js';
 import { WebGpuEngine, gpuValue } from '../src/network/engines/webgpu/engine.js';
+import { allocateValue, regroup, releaseValue } from '../src/network/engines/webgpu/values.js';
 import { FIXTURES, closeness, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
 
 const ATOL = 1e-4;
@@ -303,6 +304,34 @@ describe.skipIf(SKIP)('tensors larger than one storage binding run as channel gr
       }
     },
   );
+
+  it('regroups a value between channel groupings without changing a value', { timeout: 60_000 }, async () => {
+    const { device } = await acquireGpuDevice();
+    // 7 channels of 5x3x4 voxels (240 bytes each): at most 3 per 720-byte binding.
+    const rt = new GpuRuntime(device, { maxBindingBytes: 720 });
+    try {
+      const vox = 60;
+      const data = Float32Array.from({ length: 7 * vox }, (_, i) => i * 0.5 - 17);
+      const v = allocateValue(rt, 7, [5, 3, 4], 'v');
+      expect(v.partChannels).toBe(3);
+      expect(v.parts.map((p) => p.length)).toEqual([180, 180, 60]);
+      expect(() => v.tensor).toThrow(/split into 3 channel groups/);
+      v.parts.forEach((p, i) => device.queue.writeBuffer(p.buffer, 0, data, i * 3 * vox, p.length));
+      const pairs = regroup(rt, v, 2);
+      expect(pairs.parts.map((p) => p.length)).toEqual([120, 120, 120, 60]);
+      expect(regroup(rt, v, 3)).toBe(v);
+      const read = await rt.finish([...pairs.parts]);
+      const joined = new Float32Array(7 * vox);
+      read.forEach((part, i) => joined.set(part, i * 2 * vox));
+      expect(Array.from(joined)).toEqual(Array.from(data));
+      expect(() => allocateValue(rt, 7, [5, 3, 4], 'too wide', 4)).toThrow(/above the storage binding limit/);
+      releaseValue(rt, pairs);
+      releaseValue(rt, v);
+    } finally {
+      rt.dispose();
+      device.destroy();
+    }
+  });
 
   it('refuses a volume of which one channel exceeds the limit, naming it', { timeout: 240_000 }, async () => {
     const model = MedNeXt.create({ in_channels: 1, n_channels: 2, n_classes: 1, kernel_size: 3 });

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { acquireGpuDevice, GpuRuntime, packBottleneckVectors, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MedNeXt, createWebGpuNetwork, loadStateDict, toNcdhw, toNdhwc, type MedNeXtConfig } from '../src/index.js';
-import { WebGpuEngine } from '../src/network/engines/webgpu/engine.js';
+import { WebGpuEngine, gpuValue } from '../src/network/engines/webgpu/engine.js';
+import { allocateValue, regroup, releaseValue } from '../src/network/engines/webgpu/values.js';
 import { FIXTURES, closeness, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
 
 const ATOL = 1e-4;
@@ -108,7 +109,7 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
       model.dispose();
       const x = npy(path.join(FIXTURES, 'extras', 'grn_block_input.npy'));
       expect(x.shape).toEqual([1, 6, 12, 10, 8]);
-      const input = { tensor: rt.upload(x.data, 'x'), channels: 6, size: [12, 10, 8] as [number, number, number] };
+      const input = gpuValue([rt.upload(x.data, 'x')], 6, [12, 10, 8]);
       const spec = { name: '', kind: 'block' as const, cIn: 6, cOut: 6, expR: 3, kernel: 3, residual: true, grn: true };
       const out = engine.block(input, spec);
       expectWithin(
@@ -183,6 +184,163 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
       expect(out.length).toBe(16 ** 3);
       expect(out.every(Number.isFinite)).toBe(true);
       await expect(createWebGpuNetwork(model, { f16: true })).rejects.toThrow(/f16 storage is not implemented/);
+    } finally {
+      net.dispose();
+      model.dispose();
+    }
+  });
+});
+
+/** max |a − b| ≤ tol (the split and the fused path run the same f32 arithmetic up to summation order). */
+function expectNear(actual: Float32Array, expected: Float32Array, tol: number, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let diff = 0;
+  for (let i = 0; i < actual.length; i++) diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+  expect(diff, `${what}: max |diff| ${diff}`).toBeLessThanOrEqual(tol);
+}
+
+const pathsOf = (net: { lastBlockPaths(): ReadonlyArray<{ path: string }> }): string[] =>
+  net.lastBlockPaths().map((p) => p.path);
+
+describe.skipIf(SKIP)('tensors larger than one storage binding run as channel groups', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it(
+    'config_a under a 256 KiB binding limit: fixtures, the unsplit forward, the split path ran',
+    { timeout: 240_000 },
+    async () => {
+      const dir = path.join(FIXTURES, 'config_a');
+      const model = fixtureModel(dir);
+      // 32^3 voxels are 128 KiB per channel: level-0 tensors (4 channels and more) must split into pairs of channels.
+      const split = await createWebGpuNetwork(model, { maxBindingBytes: 256 * 1024 });
+      const whole = await createWebGpuNetwork(model);
+      try {
+        const x = npy(path.join(dir, 'input.npy'));
+        const outs = await split.forward(x.data, [32, 32, 32]);
+        const names = ['output_main', 'output_ds1', 'output_ds2', 'output_ds3', 'output_ds4'];
+        expect(outs.length).toBe(5);
+        names.forEach((name, i) => expectWithin(outs[i], npy(path.join(dir, `${name}.npy`)).data, `split ${name}`));
+        const reference = await whole.forward(x.data, [32, 32, 32]);
+        outs.forEach((o, i) => expectNear(o, reference[i], 1e-5, `split vs unsplit ${names[i]}`));
+        // Level-0 blocks (encoder, up, decoder) take the split path; down_0 (its output is at 16^3) and deeper stay fused.
+        const paths = split.lastBlockPaths();
+        expect(paths.length).toBe(17); // 9 stages, 4 down and 4 up blocks
+        const splitBlocks = paths.filter((p) => p.path === 'split').map((p) => p.block);
+        expect(splitBlocks).toEqual(['enc_block_0.0', 'up_0', 'dec_block_0.0']);
+        expect(pathsOf(whole).every((p) => p === 'fused')).toBe(true);
+        expect(pathsOf(whole).length).toBe(17);
+        // Probabilities through the grouped sigmoid.
+        const [p] = await split.forward(x.data, [32, 32, 32], { sigmoid: true, deepSupervision: false });
+        expectNear(
+          p,
+          reference[0].map((v) => 1 / (1 + Math.exp(-v))),
+          1e-6,
+          'split sigmoid',
+        );
+      } finally {
+        split.dispose();
+        whole.dispose();
+        model.dispose();
+      }
+    },
+  );
+
+  it(
+    'config_b under a 256 KiB binding limit (its largest weight, 512x128, just fits)',
+    { timeout: 240_000 },
+    async () => {
+      const dir = path.join(FIXTURES, 'config_b');
+      const model = fixtureModel(dir);
+      const net = await createWebGpuNetwork(model, { maxBindingBytes: 256 * 1024 });
+      try {
+        const [out] = await net.forward(npy(path.join(dir, 'input.npy')).data, [32, 32, 32]);
+        expectWithin(out, npy(path.join(dir, 'output_main.npy')).data, 'config_b split output_main');
+        expect(pathsOf(net).filter((p) => p === 'split').length).toBeGreaterThan(0);
+      } finally {
+        net.dispose();
+        model.dispose();
+      }
+    },
+  );
+
+  it(
+    'k5, GRN, no residuals, non-cubic input under a 64 KiB limit equals the unsplit forward',
+    { timeout: 240_000 },
+    async () => {
+      const config: MedNeXtConfig = {
+        in_channels: 3,
+        n_channels: 4,
+        n_classes: 2,
+        exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
+        kernel_size: 5,
+        deep_supervision: true,
+        do_res: false,
+        do_res_up_down: false,
+        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+        grn: true,
+      };
+      const model = MedNeXt.create(config, { seed: 11 });
+      for (const [name, v] of model.params) {
+        if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
+      }
+      const spatial: [number, number, number] = [16, 32, 16];
+      const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
+      const split = await createWebGpuNetwork(model, { maxBindingBytes: 64 * 1024 });
+      const whole = await createWebGpuNetwork(model);
+      try {
+        const x = xs.dataSync() as Float32Array;
+        const outs = await split.forward(x, spatial, { deepSupervision: true });
+        const reference = await whole.forward(x, spatial, { deepSupervision: true });
+        outs.forEach((o, i) => expectNear(o, reference[i], 1e-5, `GRN split vs unsplit out_${i}`));
+        expect(pathsOf(split)).toContain('split');
+        expect(pathsOf(whole)).not.toContain('split');
+      } finally {
+        split.dispose();
+        whole.dispose();
+        xs.dispose();
+        model.dispose();
+      }
+    },
+  );
+
+  it('regroups a value between channel groupings without changing a value', { timeout: 60_000 }, async () => {
+    const { device } = await acquireGpuDevice();
+    // 7 channels of 5x3x4 voxels (240 bytes each): at most 3 per 720-byte binding.
+    const rt = new GpuRuntime(device, { maxBindingBytes: 720 });
+    try {
+      const vox = 60;
+      const data = Float32Array.from({ length: 7 * vox }, (_, i) => i * 0.5 - 17);
+      const v = allocateValue(rt, 7, [5, 3, 4], 'v');
+      expect(v.partChannels).toBe(3);
+      expect(v.parts.map((p) => p.length)).toEqual([180, 180, 60]);
+      expect(() => v.tensor).toThrow(/split into 3 channel groups/);
+      v.parts.forEach((p, i) => device.queue.writeBuffer(p.buffer, 0, data, i * 3 * vox, p.length));
+      const pairs = regroup(rt, v, 2);
+      expect(pairs.parts.map((p) => p.length)).toEqual([120, 120, 120, 60]);
+      expect(regroup(rt, v, 3)).toBe(v);
+      const read = await rt.finish([...pairs.parts]);
+      const joined = new Float32Array(7 * vox);
+      read.forEach((part, i) => joined.set(part, i * 2 * vox));
+      expect(Array.from(joined)).toEqual(Array.from(data));
+      expect(() => allocateValue(rt, 7, [5, 3, 4], 'too wide', 4)).toThrow(/above the storage binding limit/);
+      releaseValue(rt, pairs);
+      releaseValue(rt, v);
+    } finally {
+      rt.dispose();
+      device.destroy();
+    }
+  });
+
+  it('refuses a volume of which one channel exceeds the limit, naming it', { timeout: 240_000 }, async () => {
+    const model = MedNeXt.create({ in_channels: 1, n_channels: 2, n_classes: 1, kernel_size: 3 });
+    // Every weight fits 32 KiB; one 32^3 channel is 128 KiB.
+    const net = await createWebGpuNetwork(model, { maxBindingBytes: 32 * 1024 });
+    try {
+      await expect(net.forward(new Float32Array(32 ** 3), [32, 32, 32])).rejects.toThrow(
+        /one channel of 32768 voxels needs 0.125 MiB, above the storage binding limit of 0.0313 MiB/,
+      );
     } finally {
       net.dispose();
       model.dispose();

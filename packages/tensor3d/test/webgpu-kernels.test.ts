@@ -24,6 +24,12 @@ import {
   invertedBottleneckKernel,
   frontPaddedAddKernel,
   depthwiseConv3dKernel,
+  channelAffine,
+  channelSquareSums,
+  channelsPerGroup,
+  copyBlock,
+  gelu,
+  GpuCapacityError,
 } from '../src/webgpu/index.js';
 import { depthwiseReference, geluReference, matmulReference } from '../src/kernels/reference.js';
 import { randomValues } from './helpers/depthwise-oracle.js';
@@ -385,6 +391,105 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
       b,
     );
     expectClose(await rt.read(y), toChannelsFirst(ref, co, vol(outSize)), `pointwise stride ${stride}`);
+  });
+
+  it('grouped pointwise conv: channel groups, weight blocks by copyBlock, accumulation over input groups', async () => {
+    // x [7, V] held as groups of 3 channels (3 + 3 + 1), y [5, V] as groups of 2 (2 + 2 + 1): one dispatch per
+    // (input group, output group), the first input group writing bias + its share, the others accumulating.
+    const ci = 7;
+    const co = 5;
+    const size: V3 = [5, 4, 7];
+    const v = vol(size);
+    const x = rand(ci * v);
+    const w = rand(co * ci);
+    const b = rand(co);
+    const wt = rt.upload(w, 'w');
+    const bt = rt.upload(b, 'b');
+    const groups = (n: number, g: number): Array<[number, number]> =>
+      Array.from({ length: Math.ceil(n / g) }, (_, i) => [i * g, Math.min(g, n - i * g)]);
+    const inGroups = groups(ci, 3);
+    const outGroups = groups(co, 2);
+    const xs = inGroups.map(([first, count]) => rt.upload(x.subarray(first * v, (first + count) * v), `x${first}`));
+    const ys = outGroups.map(([first, count]) => rt.tensor(count * v, `y${first}`));
+    outGroups.forEach(([o0, oc], j) => {
+      const bias = rt.tensor(oc, 'bias block');
+      copyBlock(rt, { src: bt, dst: bias, rows: 1, cols: oc, srcOffset: o0 });
+      inGroups.forEach(([i0, ic], k) => {
+        const weight = rt.tensor(oc * ic, 'weight block');
+        copyBlock(rt, { src: wt, dst: weight, rows: oc, cols: ic, srcOffset: o0 * ci + i0, srcRowLength: ci });
+        pointwiseConv3d(rt, {
+          input: xs[k],
+          weight,
+          bias: k === 0 ? bias : undefined,
+          accumulate: k > 0,
+          output: ys[j],
+          inChannels: ic,
+          outChannels: oc,
+          inSize: size,
+        });
+      });
+    });
+    const parts = await rt.finish(ys);
+    const y = new Float32Array(co * v);
+    outGroups.forEach(([first], j) => y.set(parts[j], first * v));
+    const ref = matmulReference(toChannelsLast(x, ci, v), v, ci, toChannelsLast(w, co, ci), co, b);
+    expectClose(y, toChannelsFirst(ref, co, v), 'grouped pointwise');
+    expect(() =>
+      pointwiseConv3d(rt, {
+        input: xs[0],
+        weight: rt.upload(rand(6), 'w'),
+        output: ys[0],
+        inChannels: 3,
+        outChannels: 2,
+        inSize: size,
+      }),
+    ).toThrow(/bias \[2\] is required/);
+  });
+
+  it('split-path helpers: GELU in place, per-group sums of squares, per-channel affine', async () => {
+    const c = 5;
+    const v = 311;
+    const x = rand(c * v, 3);
+    const xt = rt.upload(x, 'x');
+    gelu(rt, xt);
+    const g = Array.from(x, (value) => geluReference(value));
+    expectClose(await rt.read(xt), g, 'gelu');
+    // Channels [0, 2) and [2, 5) as two groups writing one sums vector.
+    const lo = rt.upload(x.subarray(0, 2 * v), 'lo');
+    const hi = rt.upload(x.subarray(2 * v), 'hi');
+    const sums = rt.tensor(c, 'sums');
+    channelSquareSums(rt, { input: lo, sums, channels: 2, voxels: v, first: 0 });
+    channelSquareSums(rt, { input: hi, sums, channels: 3, voxels: v, first: 2 });
+    const expected = Array.from({ length: c }, (_, ch) => {
+      let q = 0;
+      for (let i = 0; i < v; i++) q += x[ch * v + i] ** 2;
+      return q;
+    });
+    expectClose(await rt.read(sums), expected, 'channel sums of squares');
+    const affine = rand(2 * c);
+    channelAffine(rt, { input: hi, affine: rt.upload(affine, 'affine'), channels: 3, voxels: v, first: 2 });
+    const scaled = Array.from(x.subarray(2 * v), (value, i) => {
+      const ch = 2 + Math.floor(i / v);
+      return value * affine[2 * ch] + affine[2 * ch + 1];
+    });
+    expectClose(await rt.read(hi), scaled, 'channel affine');
+  });
+
+  it('a binding limit below the device’s: tensors above it are refused, channel groups fit under it', async () => {
+    const small = new GpuRuntime(rt.device, { maxBindingBytes: 4096 });
+    try {
+      expect(small.maxBindingBytes).toBe(4096);
+      expect(() => small.tensor(1025, 'big')).toThrow(GpuCapacityError);
+      expect(small.tensor(1024, 'fits').length).toBe(1024);
+      expect(channelsPerGroup(10, 100, small.maxBindingBytes)).toBe(10);
+      expect(channelsPerGroup(10, 300, small.maxBindingBytes)).toBe(3);
+      expect(() => channelsPerGroup(10, 2000, small.maxBindingBytes)).toThrow(/one channel of 2000 voxels/);
+      expect(new GpuRuntime(rt.device, { maxBindingBytes: 2 ** 40 }).maxBindingBytes).toBe(
+        rt.device.limits.maxStorageBufferBindingSize,
+      );
+    } finally {
+      small.dispose();
+    }
   });
 
   it('residual add and sigmoid (stable for large |x|)', async () => {

@@ -62,6 +62,19 @@ export {
 export { grnScale, grnScaleKernel, type GrnScaleArgs } from './kernels/grn-scale.js';
 export { pointwiseConv3d, pointwiseConv3dKernel, type PointwiseConv3dArgs } from './kernels/pointwise-conv3d.js';
 export { add, addKernel } from './kernels/add.js';
+export {
+  copyBlock,
+  copyBlockKernel,
+  gelu,
+  geluKernel,
+  channelSquareSums,
+  channelSquareSumsKernel,
+  channelAffine,
+  channelAffineKernel,
+  channelsPerGroup,
+  type CopyBlockArgs,
+  type ChannelGroupArgs,
+} from './kernels/split-helpers.js';
 export { sigmoid, sigmoidKernel } from './kernels/sigmoid.js';
 export { frontPaddedAdd, frontPaddedAddKernel, type FrontPaddedAddArgs } from './kernels/front-padded-add.js';
 export {

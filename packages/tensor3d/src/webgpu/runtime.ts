@@ -30,6 +30,12 @@ export class GpuCapacityError extends Error {
   }
 }
 
+/** Bytes as MiB with enough digits for small limits. */
+export function mebibytes(bytes: number): string {
+  const mib = bytes / 2 ** 20;
+  return `${mib >= 10 ? mib.toFixed(0) : mib.toPrecision(3)} MiB`;
+}
+
 const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
 
 /** Owns the buffers, pipelines and the open command encoder of one device. */
@@ -46,9 +52,19 @@ export class GpuRuntime {
   private peak = 0;
   private dispatches = 0;
 
-  constructor(device: GPUDevice) {
+  /**
+   * @param options.maxBindingBytes a binding limit below the device's (tensors above it are refused by
+   *   {@link tensor}; callers that split into channel groups split below it). Tests use it to exercise the split
+   *   on small shapes.
+   */
+  constructor(device: GPUDevice, options: { maxBindingBytes?: number } = {}) {
     this.device = device;
-    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+    const deviceLimit = device.limits.maxStorageBufferBindingSize;
+    const requested = options.maxBindingBytes ?? deviceLimit;
+    if (!Number.isInteger(requested) || requested < 4) {
+      throw new Error(`GpuRuntime: maxBindingBytes must be an integer of at least 4 bytes, got ${requested}`);
+    }
+    this.maxBindingBytes = Math.min(requested, deviceLimit);
   }
 
   /** Bytes currently allocated in buffers (tensors, pooled buffers, parameter uniforms). */
@@ -84,8 +100,9 @@ export class GpuRuntime {
     const bytes = length * 4;
     if (bytes > this.maxBindingBytes) {
       throw new GpuCapacityError(
-        `GPU tensor '${label}' needs ${(bytes / 2 ** 20).toFixed(1)} MiB, above this device's storage binding limit of ` +
-          `${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB (maxStorageBufferBindingSize); use a smaller patch`,
+        `GPU tensor '${label}' needs ${mebibytes(bytes)}, above the storage binding limit of ` +
+          `${mebibytes(this.maxBindingBytes)} (maxStorageBufferBindingSize, or the runtime's maxBindingBytes); ` +
+          'split it into channel groups or use a smaller patch',
       );
     }
     const reused = pooled ? this.pool.get(bytes)?.pop() : undefined;

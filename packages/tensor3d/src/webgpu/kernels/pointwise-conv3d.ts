@@ -3,13 +3,17 @@
  * W[co, ci] x[ci, stride · o], i.e. a channel GEMM that may sample every `stride`-th voxel (the strided 1x1x1
  * residual convolution). Weights [CO, CI] (PyTorch regular-conv layout; transpose transposed-conv weights once
  * at upload). One thread per output value.
+ *
+ * With `accumulate`, the kernel adds its sum into the output instead of writing bias + sum: a tensor split into
+ * channel groups runs one dispatch per (input group, output group), the first with the bias, the rest
+ * accumulating (see {@link PointwiseConv3dArgs.accumulate}).
  */
 import { defineKernel } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
 
-/** The kernel declaration (no constants). */
+/** The kernel declaration; `accumulate`: add into the output (no bias binding) instead of writing bias + sum. */
 export const pointwiseConv3dKernel = defineKernel({
   name: 'pointwiseConv3d',
   workgroupSize: WORKGROUP,
@@ -24,13 +28,13 @@ export const pointwiseConv3dKernel = defineKernel({
     outW: { type: 'u32', doc: 'output width' },
     stride: { type: 'u32', doc: 'input voxel read by output voxel o is stride · o on every axis' },
   },
-  bindings: () => [
+  bindings: (c: { accumulate?: boolean }) => [
     { name: 'input', access: 'read', doc: 'x [CI, inD, inH, inW]' },
     { name: 'weight', access: 'read', doc: 'W [CO, CI]' },
-    { name: 'bias', access: 'read', doc: 'bias [CO]' },
+    ...(c.accumulate ? [] : [{ name: 'bias', access: 'read' as const, doc: 'bias [CO]' }]),
     { name: 'output', access: 'read_write', doc: 'y [CO, outD, outH, outW]' },
   ],
-  body: () => /* wgsl */ `
+  body: (c: { accumulate?: boolean }) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
   let idx = group * ${WORKGROUP}u + local;
@@ -42,7 +46,7 @@ fn main(group: u32, local: u32) {
   let od = o / (params.outW * params.outH);
   let inVox = params.inD * params.inH * params.inW;
   let src = ((od * params.stride) * params.inH + oh * params.stride) * params.inW + ow * params.stride;
-  var acc = bias[co];
+  var acc = ${c.accumulate ? 'output[idx]' : 'bias[co]'};
   let wRow = co * params.inChannels;
   for (var ci = 0u; ci < params.inChannels; ci++) {
     acc += weight[wRow + ci] * input[ci * inVox + src];
@@ -58,8 +62,8 @@ export interface PointwiseConv3dArgs {
   input: GpuTensor;
   /** W [CO, CI]. */
   weight: GpuTensor;
-  /** bias [CO]. */
-  bias: GpuTensor;
+  /** bias [CO]; required unless `accumulate`. */
+  bias?: GpuTensor;
   /** y [CO, ceil(D / stride), ceil(H / stride), ceil(W / stride)]. */
   output: GpuTensor;
   inChannels: number;
@@ -68,6 +72,11 @@ export interface PointwiseConv3dArgs {
   inSize: readonly [number, number, number];
   /** Voxel sampling stride (default 1). */
   stride?: number;
+  /**
+   * Add W·x into `output` (no bias) instead of writing bias + W·x: the later input channel groups of a grouped
+   * pointwise convolution (the first group writes, with the bias).
+   */
+  accumulate?: boolean;
 }
 
 /** Records the pointwise convolution. */
@@ -81,9 +90,14 @@ export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
   if (a.weight.length !== a.inChannels * a.outChannels) throw new Error('pointwiseConv3d: weight must be [CO, CI]');
   if (a.output.length !== a.outChannels * outVox)
     throw new Error(`pointwiseConv3d: output must hold ${a.outChannels}x${outVox}`);
+  const accumulate = !!a.accumulate;
+  if (!accumulate && (!a.bias || a.bias.length !== a.outChannels))
+    throw new Error(`pointwiseConv3d: bias [${a.outChannels}] is required (unless accumulating)`);
+  const bindings: Record<string, GpuTensor> = { input: a.input, weight: a.weight, output: a.output };
+  if (!accumulate) bindings.bias = a.bias as GpuTensor;
   rt.run(
     pointwiseConv3dKernel,
-    {},
+    { accumulate },
     {
       inChannels: a.inChannels,
       outChannels: a.outChannels,
@@ -95,7 +109,7 @@ export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
       outW: out[2],
       stride,
     },
-    { input: a.input, weight: a.weight, bias: a.bias, output: a.output },
+    bindings,
     Math.ceil((a.outChannels * outVox) / WORKGROUP),
   );
 }

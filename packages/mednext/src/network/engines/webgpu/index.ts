@@ -5,4 +5,4 @@ export {
   type WebGpuNetworkOptions,
   type WebGpuForwardOptions,
 } from './network.js';
-export { WebGpuEngine, type GpuValue } from './engine.js';
+export { WebGpuEngine, gpuValue, type GpuValue, type BlockPath } from './engine.js';

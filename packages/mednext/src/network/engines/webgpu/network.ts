@@ -5,6 +5,7 @@
  */
 import {
   acquireGpuDevice,
+  channelsPerGroup,
   GpuRuntime,
   isSoftwareAdapter,
   sigmoid,
@@ -12,7 +13,8 @@ import {
 } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
-import { WebGpuEngine, type GpuValue } from './engine.js';
+import { WebGpuEngine, type BlockPath } from './engine.js';
+import { allocateValue, channelRanges, gpuValue, releaseValue, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
 import { MedNeXtError } from '../../../errors.js';
 
@@ -25,6 +27,12 @@ export interface WebGpuNetworkOptions {
    * which is what every adapter supports).
    */
   f16?: boolean;
+  /**
+   * Largest storage binding to use, in bytes (default and upper bound: the adapter's
+   * `maxStorageBufferBindingSize`). Tensors above it are split into channel groups; a lower value only adds
+   * dispatches (tests use it to exercise the split on small shapes).
+   */
+  maxBindingBytes?: number;
 }
 
 /** Options of {@link WebGpuNetwork.forward}. */
@@ -43,12 +51,18 @@ export interface WebGpuNetwork {
    * @param spatial `[D, H, W]`, each a multiple of 16
    * @returns logits, NCDHW (N = 1), in the official head order: `[out_0]`, or with deep supervision
    *   `[out_0 (S), out_1 (S/2), ..., out_4 (S/16)]`
+   * @throws GpuCapacityError when one channel of the patch alone exceeds a storage binding
    */
   forward(x: Float32Array, spatial: [number, number, number], options?: WebGpuForwardOptions): Promise<Float32Array[]>;
   /** The adapter the network runs on. */
   readonly adapter: { description: string; backend?: string; limits: Record<string, number>; features: string[] };
   /** Whether that adapter is a CPU rasteriser (llvmpipe, SwiftShader...): correct, but slower than the CPU kernels. */
   readonly software: boolean;
+  /**
+   * The path every MedNeXt block took in the last forward, in order: `fused` (one inverted-bottleneck kernel) or
+   * `split` (its tensors exceed one storage binding: grouped kernels, expanded tensor in global memory).
+   */
+  lastBlockPaths(): ReadonlyArray<{ block: string; path: BlockPath }>;
   /** Most GPU bytes the network has had allocated at once (weights, activations, parameter uniforms). */
   peakBytes(): number;
   /** Frees the GPU buffers (and the device, when the network acquired it). */
@@ -76,6 +90,9 @@ function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
  * console.log(net.adapter.description, net.peakBytes());
  * net.dispose();
  * ```
+ * Activations larger than one storage binding are held as channel groups; blocks whose tensors do not fit one
+ * binding run unfused, with the expanded tensor in GPU memory (see {@link WebGpuNetwork.lastBlockPaths}).
+ *
  * @throws GpuUnavailableError when no WebGPU adapter can be had (the message says why)
  */
 export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetworkOptions = {}): Promise<WebGpuNetwork> {
@@ -88,12 +105,13 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   const acquired = options.device ? undefined : await acquireGpuDevice();
   const device = options.device ?? (acquired as { device: GPUDevice }).device;
   const summary = acquired?.adapter ?? summarizeDevice(device);
-  const rt = new GpuRuntime(device);
+  const rt = new GpuRuntime(device, { maxBindingBytes: options.maxBindingBytes });
   const weights = await GpuWeights.upload(rt, model);
   const arch = model.architecture;
   const inChannels = arch.config.inChannels;
   let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
+  let blockPaths: ReadonlyArray<{ block: string; path: BlockPath }> = [];
 
   const run = async (
     x: Float32Array,
@@ -121,26 +139,45 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
         'WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads',
       );
     }
-    const input: GpuValue = { tensor: rt.upload(x, 'input'), channels: inChannels, size: [...spatial] };
+    // The input, like every tensor, is split into channel groups when it exceeds one binding.
+    const voxelCount = spatial[0] * spatial[1] * spatial[2];
+    const partChannels = channelsPerGroup(inChannels, voxelCount, rt.maxBindingBytes);
+    const inputParts = channelRanges(inChannels, partChannels).map(({ first, count }) =>
+      rt.upload(x.subarray(first * voxelCount, (first + count) * voxelCount), `input[${first}]`),
+    );
+    const input = gpuValue(inputParts, inChannels, [...spatial], partChannels);
     const engine = new WebGpuEngine(rt, weights, arch);
     let outputs: GpuValue[] = [];
     try {
       outputs = walkMedNeXt(arch, engine, input, { deepSupervision: ds });
       if (probabilities) {
         outputs = outputs.map((logits) => {
-          const p = { ...logits, tensor: rt.tensor(logits.tensor.length, 'probabilities') };
-          sigmoid(rt, { input: logits.tensor, output: p.tensor });
-          rt.release(logits.tensor);
+          const p = allocateValue(rt, logits.channels, logits.size, 'probabilities', logits.partChannels);
+          logits.parts.forEach((part, i) => sigmoid(rt, { input: part, output: p.parts[i] }));
+          releaseValue(rt, logits);
           return p;
         });
       }
-      return await rt.finish(outputs.map((o) => o.tensor));
+      const parts = await rt.finish(outputs.flatMap((o) => [...o.parts]));
+      blockPaths = engine.blockPaths;
+      let next = 0;
+      return outputs.map((o) => {
+        const whole = new Float32Array(o.channels * o.size[0] * o.size[1] * o.size[2]);
+        let at = 0;
+        for (let i = 0; i < o.parts.length; i++) {
+          const part = parts[next++];
+          whole.set(part, at);
+          at += part.length;
+        }
+        return whole;
+      });
     } catch (e) {
       await rt.abort();
       throw e;
     } finally {
-      rt.release(input.tensor);
-      for (const o of outputs) rt.release(o.tensor);
+      engine.releaseScratch();
+      releaseValue(rt, input);
+      for (const o of outputs) releaseValue(rt, o);
     }
   };
 
@@ -159,6 +196,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
       queue = result.catch(() => undefined);
       return result;
     },
+    lastBlockPaths: () => blockPaths,
     peakBytes: () => rt.peakBytes,
     dispose() {
       if (disposed) return;

@@ -4,11 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   MedNeXt,
   getStateDict,
-  linearResizeMatrix,
   resampleKernel,
   upkernLoad,
   type MedNeXtConfig,
 } from '../src/index.js';
+import { linearResizeMatrix } from '../src/weights/upkern.js';
 import { FIXTURES, closeness, readNpyTensor, useBackend } from './helpers.js';
 
 const tiny = (k: number): MedNeXtConfig => ({

@@ -39,9 +39,7 @@ export {
   TASKS,
 } from './tasks.js';
 // Binary region masks from label maps.
-export {
-  regionMask,
-} from './regions.js';
+export { regionMask } from './regions.js';
 // Building lesions from a binary region mask, as the official BraTS 2024 code does (spec §4).
 export {
   groupByDilation,
@@ -52,11 +50,7 @@ export {
   touchingPairs,
 } from './lesions.js';
 // Lesion-wise matching and scores (spec §5).
-export {
-  type LesionMatch,
-  matchLesions,
-  type RegionMatching,
-} from './lesion-wise.js';
+export { type LesionMatch, matchLesions, type RegionMatching } from './lesion-wise.js';
 // Whole-region ("legacy") values of the official evaluation (spec §6).
 export {
   diceFromCounts,
@@ -88,8 +82,4 @@ export {
   synapseRow,
 } from './report.js';
 // Pairing GT and prediction files by BraTS case ID.
-export {
-  caseIdOf,
-  type CasePairs,
-  pairCases,
-} from './pairing.js';
+export { caseIdOf, type CasePairs, pairCases } from './pairing.js';

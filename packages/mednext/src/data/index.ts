@@ -15,13 +15,7 @@ export {
   type RandomRange,
 } from './augmentation.js';
 // Deterministic k-fold cross-validation splits, stratified by data source.
-export {
-  checkSplits,
-  type Fold,
-  makeFolds,
-  type SplitCase,
-  type SplitsFile,
-} from './folds.js';
+export { checkSplits, type Fold, makeFolds, type SplitCase, type SplitsFile } from './folds.js';
 // Non-finite input voxels (NaN, ±Infinity).
 export {
   type CaseChannels,
@@ -33,17 +27,9 @@ export {
   type NonFinitePolicy,
 } from './non-finite.js';
 // `.npy` encoding of the preprocessing cache.
-export {
-  type CacheDtype,
-  type DecodedNpy,
-  decodeNpy,
-  encodeNpy,
-} from './npy-volume.js';
+export { type CacheDtype, type DecodedNpy, decodeNpy, encodeNpy } from './npy-volume.js';
 // The built-in normalisation methods (declared by name in the task API).
-export {
-  normalizationFromRecord,
-  normalizeChannel,
-} from './normalization.js';
+export { normalizationFromRecord, normalizeChannel } from './normalization.js';
 // Preprocessing of one case, in memory.
 export {
   CACHE_VERSION,
@@ -55,10 +41,7 @@ export {
   type RawCase,
 } from './preprocess-case.js';
 // Region targets from label maps.
-export {
-  checkLabels,
-  labelsToRegions,
-} from './regions.js';
+export { checkLabels, labelsToRegions } from './regions.js';
 // Training patch sampling (foreground-biased, nnU-Net style).
 export {
   foregroundIndex,

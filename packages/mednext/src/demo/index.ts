@@ -14,21 +14,8 @@ export {
   type RgbImage,
 } from './overlay.js';
 // A seeded synthetic BraTS-like case.
-export {
-  generatePhantom,
-  type Phantom,
-  phantomAffine,
-  type PhantomOptions,
-  type PhantomVariant,
-} from './phantom.js';
+export { generatePhantom, type Phantom, phantomAffine, type PhantomOptions, type PhantomVariant } from './phantom.js';
 // A minimal PNG encoder (8-bit RGB) for the overlay pictures.
-export {
-  crc32,
-  encodePng,
-} from './png.js';
+export { crc32, encodePng } from './png.js';
 // Seeded synthetic cases for any task.
-export {
-  generateTaskPhantom,
-  type TaskPhantom,
-  type TaskPhantomOptions,
-} from './task-phantom.js';
+export { generateTaskPhantom, type TaskPhantom, type TaskPhantomOptions } from './task-phantom.js';

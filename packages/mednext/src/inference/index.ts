@@ -26,23 +26,11 @@ export {
   recordedNormalization,
 } from './checkpoint.js';
 // Ensembling at probability level.
-export {
-  averageProbabilities,
-  ProbabilityAverager,
-} from './ensemble.js';
+export { averageProbabilities, ProbabilityAverager } from './ensemble.js';
 // Splitting a list of cases between machines (`--shard I/N`, SLURM array jobs, Kubernetes indexed jobs).
-export {
-  parseShard,
-  resolveShard,
-  selectShard,
-  type Shard,
-  shardFromEnvironment,
-} from './shard.js';
+export { parseShard, resolveShard, selectShard, type Shard, shardFromEnvironment } from './shard.js';
 // Mirror test-time augmentation.
-export {
-  type MirrorTTAOptions,
-  withMirrorTTA,
-} from './tta.js';
+export { type MirrorTTAOptions, withMirrorTTA } from './tta.js';
 // One case from raw modalities to a label map.
 export {
   type CaseSegmentation,
@@ -52,10 +40,7 @@ export {
   segmentCase,
 } from './pipeline.js';
 // A MedNeXt network seen as a {@link PatchPredictor} returning sigmoid region probabilities.
-export {
-  type InferenceModel,
-  mednextPredictor,
-} from './predictor.js';
+export { type InferenceModel, mednextPredictor } from './predictor.js';
 // Case pipelines a task can name (`TaskDefinition.pipeline`) to replace the project's own.
 export {
   CASE_PIPELINES,
@@ -65,10 +50,6 @@ export {
   type PipelineLabels,
 } from './case-pipelines.js';
 // The images inference produces, as NIfTI with a case's exact geometry.
-export {
-  type ProbabilityFormat,
-  probabilityImage,
-  segmentationImage,
-} from './case-images.js';
+export { type ProbabilityFormat, probabilityImage, segmentationImage } from './case-images.js';
 // Prediction on the WebGPU engine.
 export { onWebGpu, webGpuPredictor } from './webgpu-predictor.js';

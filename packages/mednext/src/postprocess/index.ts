@@ -12,17 +12,9 @@ export {
   resolvePostprocess,
 } from './config.js';
 // Binarised regions back to a label map in the task's convention.
-export {
-  labelMapToRegions,
-  regionsToLabelMap,
-} from './labels.js';
+export { labelMapToRegions, regionsToLabelMap } from './labels.js';
 // Region probabilities to a label map.
-export {
-  binarize,
-  postprocessRegions,
-  probabilitiesToLabels,
-  removeSmallComponents,
-} from './postprocess.js';
+export { binarize, postprocessRegions, probabilitiesToLabels, removeSmallComponents } from './postprocess.js';
 // Grid search of postprocessing settings on cross-validation probability maps.
 export {
   type CaseScore,
@@ -33,8 +25,4 @@ export {
   type TuneResult,
 } from './tune.js';
 // The built-in postprocessing steps (declared by name in the task API) and their application.
-export {
-  applyPostprocessSteps,
-  fillHoles,
-  keepLargestComponent,
-} from './steps.js';
+export { applyPostprocessSteps, fillHoles, keepLargestComponent } from './steps.js';

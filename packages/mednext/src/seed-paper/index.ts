@@ -17,10 +17,7 @@ export {
   seedPostprocessPreset,
 } from './conventions.js';
 // The seed paper's preprocessing (`dataset_preprocessing.py:preprocess_sample`), for inference.
-export {
-  seedPreprocess,
-  type SeedPreprocessed,
-} from './preprocess.js';
+export { seedPreprocess, type SeedPreprocessed } from './preprocess.js';
 // The seed paper's `InferenceModule` forward pass and weighted ensemble.
 export {
   SEED_TTA_FLIPS,

@@ -27,12 +27,7 @@ export {
   tasksFromModule,
 } from './registry.js';
 // Name -> implementation tables that plugins extend (normalisations, losses, postprocessing steps).
-export {
-  BUILT_IN,
-  NamedRegistry,
-  type RegisterOptions,
-  type RegistryEntry,
-} from './named-registry.js';
+export { BUILT_IN, NamedRegistry, type RegisterOptions, type RegistryEntry } from './named-registry.js';
 // How a task is evaluated: a BraTS preset or its own regions and lesion sizes.
 export {
   EVALUATION_PRESETS,
@@ -75,7 +70,4 @@ export {
   registerPostprocessStep,
 } from './postprocess-steps.js';
 // Training losses by name.
-export {
-  type LossDeclaration,
-  losses,
-} from './losses.js';
+export { type LossDeclaration, losses } from './losses.js';

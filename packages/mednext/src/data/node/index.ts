@@ -17,12 +17,7 @@ export {
   writeFileAtomic,
 } from './cache.js';
 // Discovery of BraTS case folders under one or more dataset roots.
-export {
-  type DatasetRoot,
-  discoverCases,
-  type DiscoveredCase,
-  parseRoot,
-} from './discover.js';
+export { type DatasetRoot, discoverCases, type DiscoveredCase, parseRoot } from './discover.js';
 // `mednext preprocess` as a library.
 export {
   preprocessDataset,

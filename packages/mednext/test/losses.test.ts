@@ -6,11 +6,11 @@ import {
   deepSupervisionLoss,
   deepSupervisionWeights,
   downsampleTarget,
-  nearestIndices,
   regionDiceBceLoss,
   sigmoidFocalLoss,
   softDice,
 } from '../src/index.js';
+import { nearestIndices } from '../src/losses/deep-supervision.js';
 import { useBackend } from './helpers.js';
 
 // Expected values worked out by hand (σ(2) = 0.880797, log 2 = 0.693147, BCE(2, 0) = 2 + log(1 + e^−2)).

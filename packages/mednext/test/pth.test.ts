@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { openZip, parseWeights, readPth, unpickle, PyDict } from '../src/index.js';
+import { parseWeights, readPth } from '../src/index.js';
+import { PyDict, unpickle } from '../src/weights/pickle.js';
+import { openZip } from '../src/weights/zip.js';
 import { readWeightsFile } from '../src/node.js';
 import { FIXTURES, readSafetensors } from './helpers.js';
 

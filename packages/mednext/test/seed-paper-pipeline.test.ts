@@ -4,10 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SEED_MODALITIES,
-  monaiGaussianImportanceMap,
-  monaiWindowStarts,
   parseNpy,
-  seedIntensityCast,
   seedModelProbabilities,
   seedPostprocess,
   seedPreprocess,
@@ -15,6 +12,8 @@ import {
   type SeedPostprocessSettings,
   type SeedPreprocessed,
 } from '../src/index.js';
+import { monaiGaussianImportanceMap, monaiWindowStarts } from '../src/seed-paper/monai-window.js';
+import { seedIntensityCast } from '../src/seed-paper/preprocess.js';
 import { loadCaseInput, loadInferenceModel } from '../src/node.js';
 import { selectBackend, uncropVolume, type ChannelVolume } from '@mednext-ts/tensor3d';
 import { FIXTURES } from './helpers.js';

@@ -1,14 +1,8 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  MedNeXt,
-  getStateDict,
-  linearResizeMatrix,
-  resampleKernel,
-  upkernLoad,
-  type MedNeXtConfig,
-} from '../src/index.js';
+import { MedNeXt, getStateDict, resampleKernel, upkernLoad, type MedNeXtConfig } from '../src/index.js';
+import { linearResizeMatrix } from '../src/weights/upkern.js';
 import { FIXTURES, closeness, readNpyTensor, useBackend } from './helpers.js';
 
 const tiny = (k: number): MedNeXtConfig => ({

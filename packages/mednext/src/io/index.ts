@@ -1,1 +1,2 @@
+/** Array file formats: NumPy `.npy` reading and writing. */
 export { parseNpy, serializeNpy, type NpyArray } from './npy.js';

@@ -34,7 +34,9 @@ async function importedPackages(dir: string): Promise<Set<string>> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const text = await readFile(path.join(entry.parentPath, entry.name), 'utf8');
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"./][^'"]*)['"]/g)) {
+    // import statements, dynamic imports, and `/// <reference types="..." />` (kept in the published .d.ts files)
+    const specifiers = /(?:from\s+|import\s*\(\s*|import\s+|\/\/\/\s*<reference\s+types=)['"]([^'"./][^'"]*)['"]/g;
+    for (const m of text.matchAll(specifiers)) {
       const spec = m[1]!;
       const parts = spec.split('/');
       found.add(spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);

@@ -35,6 +35,24 @@ export interface GpuValue {
 
 const voxels = (s: readonly number[]): number => s[0] * s[1] * s[2];
 
+/** The depthwise conv1 of a block: stride 1 (plain), 2 (down), or transposed stride 2 (up). */
+export interface BlockConv {
+  stride: 1 | 2;
+  transposed: boolean;
+}
+
+/** What {@link WebGpuEngine.blockPrologue} computes: the bottleneck's input and statistics. */
+export interface BlockPrologue {
+  /** conv1's output, the fused bottleneck's input. */
+  dw: GpuValue;
+  /** GroupNorm statistics of `dw` [C, 2]. */
+  stats: GpuTensor;
+  /** GRN's per-channel scale and shift [E, 2] (GRN blocks only). */
+  grnAffine?: GpuTensor;
+  /** Every tensor above, for the caller to release. */
+  temporaries: GpuTensor[];
+}
+
 /** {@link NetworkEngine} over GPU buffers; one instance per forward pass. */
 export class WebGpuEngine implements NetworkEngine<GpuValue> {
   readonly name = 'webgpu';
@@ -65,15 +83,12 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
   }
 
   /**
-   * Depthwise conv1, then norm → expand → GELU → [GRN] → compress (+ `residual`) into a new value.
+   * The part of a block before its fused bottleneck: depthwise conv1, its GroupNorm statistics and (GRN) the
+   * per-channel GRN affine. The forward consumes it at once; the backward pass recomputes it from the block's
+   * input (per-block recompute), so nothing inside a block is ever stored. The caller releases `temporaries`.
    * @param conv the depthwise conv1: stride 1 (plain block), 2 (down block), or transposed stride 2 (up block)
    */
-  private mednextBlock(
-    x: GpuValue,
-    b: BlockSpec,
-    conv: { stride: 1 | 2; transposed: boolean },
-    residual?: GpuTensor,
-  ): GpuValue {
+  blockPrologue(x: GpuValue, b: BlockSpec, conv: BlockConv): BlockPrologue {
     const rt = this.rt;
     const p = (n: string): GpuTensor => this.weights.get(`${b.name}.${n}`);
     const size = depthwiseOutputSize(x.size, conv.stride, conv.transposed);
@@ -103,7 +118,7 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
       voxels: vox,
     };
     let grnAffine: GpuTensor | undefined;
-    const temporaries: GpuTensor[] = [stats];
+    const temporaries: GpuTensor[] = [dw.tensor, stats];
     if (b.grn) {
       // GRN needs the L2 norm of every expanded channel over the whole volume: one pass for the sums of
       // squares, then the block again with the resulting per-channel affine (the expanded tensor is recomputed,
@@ -120,17 +135,30 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
       });
       temporaries.push(sums, grnAffine);
     }
-    const out = this.value(b.cOut, size, b.name);
-    invertedBottleneck(rt, {
-      ...shape,
+    return { dw, stats, grnAffine, temporaries };
+  }
+
+  /** Depthwise conv1, then norm → expand → GELU → [GRN] → compress (+ `residual`) into a new value. */
+  private mednextBlock(x: GpuValue, b: BlockSpec, conv: BlockConv, residual?: GpuTensor): GpuValue {
+    const p = (n: string): GpuTensor => this.weights.get(`${b.name}.${n}`);
+    const { dw, stats, grnAffine, temporaries } = this.blockPrologue(x, b, conv);
+    const out = this.value(b.cOut, dw.size, b.name);
+    invertedBottleneck(this.rt, {
+      input: dw.tensor,
+      stats,
+      vectors: p('vectors'),
+      w2: p('conv2.weight'),
+      channels: b.cIn,
+      expanded: b.expR * b.cIn,
+      outChannels: b.cOut,
+      voxels: voxels(dw.size),
       w3: p('conv3.weight'),
       residual,
       grnAffine,
       grn: grnAffine ? 'apply' : 'none',
       output: out.tensor,
     });
-    rt.release(dw.tensor);
-    for (const t of temporaries) rt.release(t);
+    for (const t of temporaries) this.rt.release(t);
     return out;
   }
 

@@ -159,4 +159,42 @@ describe.skipIf(SKIP)('WebGPU engine: whole-network backward', () => {
       model.dispose();
     }
   });
+
+  it(
+    'bad loss gradients are refused by name; repeated gradients are identical and allocate nothing new',
+    { timeout: 300_000 },
+    async () => {
+      const config = {
+        in_channels: 2,
+        n_channels: 4,
+        n_classes: 2,
+        exp_r: 2,
+        kernel_size: 3,
+        deep_supervision: false,
+        do_res: true,
+        do_res_up_down: true,
+        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+      } as MedNeXtConfig;
+      const model = MedNeXt.create(config, { seed: 3 });
+      const net = await createWebGpuNetwork(model);
+      try {
+        const x = Float32Array.from({ length: 2 * 16 ** 3 }, (_, i) => Math.sin(i * 0.37));
+        await expect(net.valueAndGrads(x, [16, 16, 16], () => [new Float32Array(5)])).rejects.toThrow(
+          /loss gradient of output 0 has 5 values, expected 8192/,
+        );
+        await expect(net.valueAndGrads(x, [16, 16, 16], () => [undefined])).rejects.toThrow(/no gradient reached/);
+        const dOut = (logits: Float32Array[]): Float32Array[] => [logits[0].map((z) => Math.tanh(z))];
+        const first = await net.valueAndGrads(x, [16, 16, 16], dOut);
+        const peak = net.peakBytes();
+        const second = await net.valueAndGrads(x, [16, 16, 16], dOut);
+        expect(net.peakBytes()).toBe(peak);
+        expect(first.grads.size).toBe(second.grads.size);
+        for (const [name, g] of first.grads) expect(Array.from(second.grads.get(name)!), name).toEqual(Array.from(g));
+        expect(first.grads.get('stem.weight')!.some((v) => v !== 0)).toBe(true);
+      } finally {
+        net.dispose();
+        model.dispose();
+      }
+    },
+  );
 });

@@ -278,127 +278,134 @@ export function recordBackward(
     rt.release(gradDw);
   };
 
-  for (let i = steps.length - 1; i >= 0; i--) {
-    const s = steps[i];
-    switch (s.op) {
-      case 'head': {
-        const dOut = gradHeads.get(s.level);
-        if (!dOut) break;
-        const name = `out_${s.level}.conv_out`;
-        const shape = { inChannels: s.x.channels, outChannels: nClasses, inSize: s.x.size };
-        pointwiseConv3dWeightGrad(rt, {
-          ...shape,
-          input: s.x.tensor,
-          gradOutput: dOut,
-          gradWeight: transposedGrad(`${name}.weight`, nClasses, s.x.channels),
-          gradBias: paramGrad(`${name}.bias`, nClasses),
-        });
-        gradInto(s.x, (target, accumulate) =>
-          pointwiseConv3dInputGrad(rt, {
-            ...shape,
-            gradOutput: dOut,
-            weight: w(`${name}.weight`),
-            gradInput: target,
-            accumulate,
-          }),
-        );
-        break;
-      }
-      case 'block': {
-        const dy = takeGrad(s.out, s.b.name);
-        blockBackward(s.x, s.b, { stride: 1, transposed: false }, dy);
-        // The inner residual: dy flows to x unchanged.
-        if (s.b.residual) addGrad(s.x, dy);
-        else rt.release(dy);
-        break;
-      }
-      case 'down': {
-        const dy = takeGrad(s.out, s.b.name);
-        blockBackward(s.x, s.b, { stride: 2, transposed: false }, dy);
-        if (s.b.residual) {
-          const shape = { inChannels: s.b.cIn, outChannels: s.b.cOut, inSize: s.x.size, stride: 2 };
+  try {
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const s = steps[i];
+      switch (s.op) {
+        case 'head': {
+          const dOut = gradHeads.get(s.level);
+          if (!dOut) break;
+          const name = `out_${s.level}.conv_out`;
+          const shape = { inChannels: s.x.channels, outChannels: nClasses, inSize: s.x.size };
           pointwiseConv3dWeightGrad(rt, {
             ...shape,
+            input: s.x.tensor,
+            gradOutput: dOut,
+            gradWeight: transposedGrad(`${name}.weight`, nClasses, s.x.channels),
+            gradBias: paramGrad(`${name}.bias`, nClasses),
+          });
+          gradInto(s.x, (target, accumulate) =>
+            pointwiseConv3dInputGrad(rt, {
+              ...shape,
+              gradOutput: dOut,
+              weight: w(`${name}.weight`),
+              gradInput: target,
+              accumulate,
+            }),
+          );
+          break;
+        }
+        case 'block': {
+          const dy = takeGrad(s.out, s.b.name);
+          blockBackward(s.x, s.b, { stride: 1, transposed: false }, dy);
+          // The inner residual: dy flows to x unchanged.
+          if (s.b.residual) addGrad(s.x, dy);
+          else rt.release(dy);
+          break;
+        }
+        case 'down': {
+          const dy = takeGrad(s.out, s.b.name);
+          blockBackward(s.x, s.b, { stride: 2, transposed: false }, dy);
+          if (s.b.residual) {
+            const shape = { inChannels: s.b.cIn, outChannels: s.b.cOut, inSize: s.x.size, stride: 2 };
+            pointwiseConv3dWeightGrad(rt, {
+              ...shape,
+              input: s.x.tensor,
+              gradOutput: dy,
+              gradWeight: paramGrad(`${s.b.name}.res_conv.weight`, s.b.cOut * s.b.cIn),
+              gradBias: paramGrad(`${s.b.name}.res_conv.bias`, s.b.cOut),
+            });
+            gradInto(s.x, (target, accumulate) =>
+              pointwiseConv3dInputGrad(rt, {
+                ...shape,
+                gradOutput: dy,
+                weight: w(`${s.b.name}.res_conv.weight`),
+                gradInput: target,
+                accumulate,
+              }),
+            );
+          }
+          rt.release(dy);
+          break;
+        }
+        case 'upAdd': {
+          const b = s.b;
+          const dt = takeGrad(s.out, b.name);
+          const upSize = depthwiseOutputSize(s.x.size, 2, true);
+          const dUp = rt.tensor(b.cOut * voxels(upSize), `${b.name} d up`);
+          const dRes = b.residual ? rt.tensor(b.cOut * voxels(s.x.size), `${b.name} d res_conv`) : undefined;
+          const dFill = b.residual ? rt.tensor(b.cOut, `${b.name} d fill`) : undefined;
+          frontPaddedAddBackward(rt, {
+            gradTarget: dt,
+            gradShifted: dUp,
+            gradStrided: dRes,
+            gradFill: dFill,
+            channels: b.cOut,
+            size: s.skip.size,
+          });
+          if (dRes && dFill) {
+            const shape = { inChannels: b.cIn, outChannels: b.cOut, inSize: s.x.size };
+            const dBiasGrid = rt.tensor(b.cOut, `${b.name} d res_conv.bias grid`);
+            pointwiseConv3dWeightGrad(rt, {
+              ...shape,
+              input: s.x.tensor,
+              gradOutput: dRes,
+              gradWeight: transposedGrad(`${b.name}.res_conv.weight`, b.cOut, b.cIn),
+              gradBias: dBiasGrid,
+            });
+            // The transposed res_conv's bias reaches the grid voxels and, as the fill, every other non-front voxel.
+            add(rt, { a: dBiasGrid, b: dFill, output: paramGrad(`${b.name}.res_conv.bias`, b.cOut) });
+            rt.release(dBiasGrid);
+            rt.release(dFill);
+            gradInto(s.x, (target, accumulate) =>
+              pointwiseConv3dInputGrad(rt, {
+                ...shape,
+                gradOutput: dRes,
+                weight: w(`${b.name}.res_conv.weight`),
+                gradInput: target,
+                accumulate,
+              }),
+            );
+            rt.release(dRes);
+          }
+          blockBackward(s.x, b, { stride: 2, transposed: true }, dUp);
+          rt.release(dUp);
+          // The skip is added unchanged: its gradient is the sum's.
+          addGrad(s.skip, dt);
+          break;
+        }
+        case 'stem': {
+          const dy = takeGrad(s.out, 'stem');
+          pointwiseConv3dWeightGrad(rt, {
             input: s.x.tensor,
             gradOutput: dy,
-            gradWeight: paramGrad(`${s.b.name}.res_conv.weight`, s.b.cOut * s.b.cIn),
-            gradBias: paramGrad(`${s.b.name}.res_conv.bias`, s.b.cOut),
+            gradWeight: paramGrad('stem.weight', arch.config.nChannels * s.x.channels),
+            gradBias: paramGrad('stem.bias', arch.config.nChannels),
+            inChannels: s.x.channels,
+            outChannels: arch.config.nChannels,
+            inSize: s.x.size,
           });
-          gradInto(s.x, (target, accumulate) =>
-            pointwiseConv3dInputGrad(rt, {
-              ...shape,
-              gradOutput: dy,
-              weight: w(`${s.b.name}.res_conv.weight`),
-              gradInput: target,
-              accumulate,
-            }),
-          );
+          rt.release(dy);
+          break;
         }
-        rt.release(dy);
-        break;
-      }
-      case 'upAdd': {
-        const b = s.b;
-        const dt = takeGrad(s.out, b.name);
-        const upSize = depthwiseOutputSize(s.x.size, 2, true);
-        const dUp = rt.tensor(b.cOut * voxels(upSize), `${b.name} d up`);
-        const dRes = b.residual ? rt.tensor(b.cOut * voxels(s.x.size), `${b.name} d res_conv`) : undefined;
-        const dFill = b.residual ? rt.tensor(b.cOut, `${b.name} d fill`) : undefined;
-        frontPaddedAddBackward(rt, {
-          gradTarget: dt,
-          gradShifted: dUp,
-          gradStrided: dRes,
-          gradFill: dFill,
-          channels: b.cOut,
-          size: s.skip.size,
-        });
-        if (dRes && dFill) {
-          const shape = { inChannels: b.cIn, outChannels: b.cOut, inSize: s.x.size };
-          const dBiasGrid = rt.tensor(b.cOut, `${b.name} d res_conv.bias grid`);
-          pointwiseConv3dWeightGrad(rt, {
-            ...shape,
-            input: s.x.tensor,
-            gradOutput: dRes,
-            gradWeight: transposedGrad(`${b.name}.res_conv.weight`, b.cOut, b.cIn),
-            gradBias: dBiasGrid,
-          });
-          // The transposed res_conv's bias reaches the grid voxels and, as the fill, every other non-front voxel.
-          add(rt, { a: dBiasGrid, b: dFill, output: paramGrad(`${b.name}.res_conv.bias`, b.cOut) });
-          rt.release(dBiasGrid);
-          rt.release(dFill);
-          gradInto(s.x, (target, accumulate) =>
-            pointwiseConv3dInputGrad(rt, {
-              ...shape,
-              gradOutput: dRes,
-              weight: w(`${b.name}.res_conv.weight`),
-              gradInput: target,
-              accumulate,
-            }),
-          );
-          rt.release(dRes);
-        }
-        blockBackward(s.x, b, { stride: 2, transposed: true }, dUp);
-        rt.release(dUp);
-        // The skip is added unchanged: its gradient is the sum's.
-        addGrad(s.skip, dt);
-        break;
-      }
-      case 'stem': {
-        const dy = takeGrad(s.out, 'stem');
-        pointwiseConv3dWeightGrad(rt, {
-          input: s.x.tensor,
-          gradOutput: dy,
-          gradWeight: paramGrad('stem.weight', arch.config.nChannels * s.x.channels),
-          gradBias: paramGrad('stem.bias', arch.config.nChannels),
-          inChannels: s.x.channels,
-          outChannels: arch.config.nChannels,
-          inSize: s.x.size,
-        });
-        rt.release(dy);
-        break;
       }
     }
+  } catch (e) {
+    // Nothing stays allocated after a failed recording (the caller aborts the encoder).
+    for (const o of outputs) rt.release(o.tensor);
+    throw e;
+  } finally {
+    for (const g of grads.values()) rt.release(g);
   }
-  for (const g of grads.values()) rt.release(g);
   return outputs;
 }

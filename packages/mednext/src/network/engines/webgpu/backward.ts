@@ -109,7 +109,12 @@ export class RecordingEngine implements NetworkEngine<GpuValue> {
   /** Deferred: the backward pass still reads the value. */
   release(): void {}
 
-  /** Frees every value the record holds. */
+  /** Frees one recorded value early (the backward pass is done with it); a no-op for values not held. */
+  free(v: GpuValue): void {
+    if (this.held.delete(v.tensor)) this.rt.release(v.tensor);
+  }
+
+  /** Frees every value the record still holds. */
   dispose(): void {
     for (const t of this.held) this.rt.release(t);
     this.held.clear();
@@ -147,6 +152,9 @@ function columns(data: Float32Array): [Float32Array, Float32Array] {
  * Records the backward pass of a recorded forward into the runtime's open encoder.
  *
  * @param steps the record of {@link RecordingEngine}, in forward order
+ * @param free called with each recorded value once no later-recorded work reads it (its producing step's
+ *   backward is recorded: every consumer came after it in the forward, so before it here), so activations leave
+ *   the GPU as the backward pass walks down the network
  * @param gradHeads dL/d(head output) per head level (0 = main), each [n_classes, ...size] channels-first; a
  *   head the forward ran without a gradient here gets none (its parameters' gradients are zero)
  * @returns the GPU tensors holding the parameter gradients and how to name them once read back; the caller
@@ -158,6 +166,7 @@ export function recordBackward(
   arch: Architecture,
   steps: readonly Step[],
   gradHeads: ReadonlyMap<number, GpuTensor>,
+  free: (v: GpuValue) => void = () => {},
 ): GradOutput[] {
   const engine = new WebGpuEngine(rt, weights, arch);
   const w = (name: string): GpuTensor => weights.get(name);
@@ -399,6 +408,7 @@ export function recordBackward(
           break;
         }
       }
+      if (s.op !== 'head') free(s.out);
     }
   } catch (e) {
     // Nothing stays allocated after a failed recording (the caller aborts the encoder).

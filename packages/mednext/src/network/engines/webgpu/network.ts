@@ -167,7 +167,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
         }
         gradHeads.set(level, rt.upload(g, `d out_${level}`));
       });
-      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads);
+      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, (v) => recorder.free(v));
       gradTensors = named.map((n) => n.tensor);
       const data = await rt.finish(gradTensors);
       const grads = new Map<string, Float32Array>();

@@ -152,11 +152,12 @@ function columns(data: Float32Array): [Float32Array, Float32Array] {
  * Records the backward pass of a recorded forward into the runtime's open encoder.
  *
  * @param steps the record of {@link RecordingEngine}, in forward order
+ * @param gradHeads dL/d(head output) per head level (0 = main), each [n_classes, ...size] channels-first; a
+ *   head the forward ran without a gradient here contributes nothing and its parameters get no
+ *   gradient entry
  * @param free called with each recorded value once no later-recorded work reads it (its producing step's
  *   backward is recorded: every consumer came after it in the forward, so before it here), so activations leave
  *   the GPU as the backward pass walks down the network
- * @param gradHeads dL/d(head output) per head level (0 = main), each [n_classes, ...size] channels-first; a
- *   head the forward ran without a gradient here gets none (its parameters' gradients are zero)
  * @returns the GPU tensors holding the parameter gradients and how to name them once read back; the caller
  *   reads them (`rt.finish`) and releases them
  */

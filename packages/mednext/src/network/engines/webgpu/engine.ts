@@ -15,7 +15,8 @@
  * (the inverted-bottleneck kernel, expanded tensor only in workgroup memory) whenever the block's tensors fit one
  * binding each, else `split`: norm-apply → expand → GELU → [GRN] → compress as separate grouped dispatches, which
  * keeps the normalised input and the expanded tensor (expansion ratio x the block's input) in global memory,
- * written and read again by every step.
+ * written and read again by every step. The backward pass (backward.ts) recomputes a fused block's
+ * {@link WebGpuEngine.blockPrologue}; it has no split path, so training refuses a patch with split tensors.
  */
 import {
   bottleneckTiles,
@@ -39,6 +40,7 @@ import {
 import type { Architecture, BlockSpec } from '../../../model/architecture.js';
 import type { NetworkEngine } from '../../engine.js';
 import type { GpuWeights } from './weights.js';
+import { MedNeXtError } from '../../../errors.js';
 import {
   allocateValue,
   channelRanges,
@@ -53,6 +55,24 @@ export { gpuValue, type GpuValue } from './values.js';
 
 /** How a block ran: the fused bottleneck kernel, or the channel-split sequence of kernels. */
 export type BlockPath = 'fused' | 'split';
+
+/** The depthwise conv1 of a block: stride 1 (plain), 2 (down), or transposed stride 2 (up). */
+export interface BlockConv {
+  stride: 1 | 2;
+  transposed: boolean;
+}
+
+/** What {@link WebGpuEngine.blockPrologue} computes: the bottleneck's input and statistics. */
+export interface BlockPrologue {
+  /** conv1's output, the fused bottleneck's input. */
+  dw: GpuValue;
+  /** GroupNorm statistics of `dw` [C, 2]. */
+  stats: GpuTensor;
+  /** GRN's per-channel scale and shift [E, 2] (GRN blocks only). */
+  grnAffine?: GpuTensor;
+  /** Every tensor above, for the caller to release. */
+  temporaries: GpuTensor[];
+}
 
 /** {@link NetworkEngine} over GPU buffers; one instance per forward pass. */
 export class WebGpuEngine implements NetworkEngine<GpuValue> {
@@ -138,7 +158,7 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
   }
 
   /** Depthwise conv1 of every channel group of `x` into a value with the same grouping (regrouping `x` if needed). */
-  private depthwise(x: GpuValue, b: BlockSpec, conv: { stride: 1 | 2; transposed: boolean }): GpuValue {
+  private depthwise(x: GpuValue, b: BlockSpec, conv: BlockConv): GpuValue {
     const size = depthwiseOutputSize(x.size, conv.stride, conv.transposed);
     const g = Math.min(x.partChannels, channelsPerGroup(b.cIn, voxels(size), this.rt.maxBindingBytes));
     const input = regroup(this.rt, x, g);
@@ -162,33 +182,27 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
   }
 
   /**
-   * Depthwise conv1, then norm → expand → GELU → [GRN] → compress (+ `residual`) into a new value, on the path
-   * {@link planBlock} picks.
+   * The part of a fused block before its bottleneck kernel: depthwise conv1 (in one binding), its GroupNorm
+   * statistics and (GRN) the per-channel GRN affine. The forward consumes it at once; the backward pass
+   * recomputes it from the block's input (per-block recompute), so nothing inside a block is ever stored. Only
+   * for blocks {@link planBlock} puts on the `fused` path. The caller releases `temporaries`.
    * @param conv the depthwise conv1: stride 1 (plain block), 2 (down block), or transposed stride 2 (up block)
    */
-  private mednextBlock(
-    x: GpuValue,
-    b: BlockSpec,
-    conv: { stride: 1 | 2; transposed: boolean },
-    residual?: GpuValue,
-  ): GpuValue {
-    const size = depthwiseOutputSize(x.size, conv.stride, conv.transposed);
-    const path = this.planBlock(b, voxels(size));
-    this.blockPaths.push({ block: b.name, path });
-    const dw = this.depthwise(x, b, conv);
-    const out = path === 'fused' ? this.fusedBlock(dw, b, residual) : this.splitBlock(dw, b, residual);
-    releaseValue(this.rt, dw);
-    return out;
-  }
-
-  /** The fused bottleneck on a depthwise output that fits one binding. */
-  private fusedBlock(dwValue: GpuValue, b: BlockSpec, residualValue?: GpuValue): GpuValue {
+  blockPrologue(x: GpuValue, b: BlockSpec, conv: BlockConv): BlockPrologue {
     const rt = this.rt;
+    const size = depthwiseOutputSize(x.size, conv.stride, conv.transposed);
+    if (this.planBlock(b, voxels(size)) !== 'fused') {
+      throw new MedNeXtError(
+        'GPU_LIMIT',
+        `WebGPU MedNeXt ${b.name}: at ${size.join('x')} its tensors exceed one storage binding ` +
+          `(${rt.maxBindingBytes} bytes), so it has no fused bottleneck to run`,
+      );
+    }
     const p = (n: string): GpuTensor => this.weights.get(`${b.name}.${n}`);
-    const size = dwValue.size;
-    const vox = voxels(size);
-    const dw = regroup(rt, dwValue, b.cIn);
-    const res = residualValue ? regroup(rt, residualValue, b.cOut) : undefined;
+    const grouped = this.depthwise(x, b, conv);
+    const dw = regroup(rt, grouped, b.cIn);
+    if (dw !== grouped) releaseValue(rt, grouped);
+    const vox = voxels(dw.size);
     const stats = rt.tensor(2 * b.cIn, `${b.name}.norm.stats`);
     groupNormStats(rt, { input: dw.tensor, stats, channels: b.cIn, voxels: vox });
     const shape = {
@@ -202,7 +216,7 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
       voxels: vox,
     };
     let grnAffine: GpuTensor | undefined;
-    const temporaries: GpuTensor[] = [stats];
+    const temporaries: GpuTensor[] = [dw.tensor, stats];
     if (b.grn) {
       // GRN needs the L2 norm of every expanded channel over the whole volume: one pass for the sums of
       // squares, then the block again with the resulting per-channel affine (the expanded tensor is recomputed,
@@ -219,16 +233,47 @@ export class WebGpuEngine implements NetworkEngine<GpuValue> {
       });
       temporaries.push(sums, grnAffine);
     }
-    const out = this.value(b.cOut, size, b.name);
+    return { dw, stats, grnAffine, temporaries };
+  }
+
+  /**
+   * Depthwise conv1, then norm → expand → GELU → [GRN] → compress (+ `residual`) into a new value, on the path
+   * {@link planBlock} picks.
+   * @param conv the depthwise conv1: stride 1 (plain block), 2 (down block), or transposed stride 2 (up block)
+   */
+  private mednextBlock(x: GpuValue, b: BlockSpec, conv: BlockConv, residual?: GpuValue): GpuValue {
+    const size = depthwiseOutputSize(x.size, conv.stride, conv.transposed);
+    const path = this.planBlock(b, voxels(size));
+    this.blockPaths.push({ block: b.name, path });
+    if (path === 'fused') return this.fusedBlock(x, b, conv, residual);
+    const dw = this.depthwise(x, b, conv);
+    const out = this.splitBlock(dw, b, residual);
+    releaseValue(this.rt, dw);
+    return out;
+  }
+
+  /** The fused bottleneck kernel after {@link blockPrologue}, for a block whose tensors each fit one binding. */
+  private fusedBlock(x: GpuValue, b: BlockSpec, conv: BlockConv, residualValue?: GpuValue): GpuValue {
+    const rt = this.rt;
+    const p = (n: string): GpuTensor => this.weights.get(`${b.name}.${n}`);
+    const { dw, stats, grnAffine, temporaries } = this.blockPrologue(x, b, conv);
+    const res = residualValue ? regroup(rt, residualValue, b.cOut) : undefined;
+    const out = this.value(b.cOut, dw.size, b.name);
     invertedBottleneck(rt, {
-      ...shape,
+      input: dw.tensor,
+      stats,
+      vectors: p('vectors'),
+      w2: p('conv2.weight'),
+      channels: b.cIn,
+      expanded: b.expR * b.cIn,
+      outChannels: b.cOut,
+      voxels: voxels(dw.size),
       w3: p('conv3.weight'),
       residual: res?.tensor,
       grnAffine,
       grn: grnAffine ? 'apply' : 'none',
       output: out.tensor,
     });
-    if (dw !== dwValue) releaseValue(rt, dw);
     if (res && res !== residualValue) releaseValue(rt, res);
     for (const t of temporaries) rt.release(t);
     return out;

@@ -1,7 +1,8 @@
 /// <reference types="@webgpu/types" />
 /**
  * `createWebGpuNetwork`: a MedNeXt model on the GPU through WebGPU — weights uploaded once, each forward pass
- * recorded into one command encoder by {@link walkMedNeXt} over {@link WebGpuEngine}, submitted, read back.
+ * recorded into one command encoder by {@link walkMedNeXt} over {@link WebGpuEngine}, submitted, read back;
+ * `valueAndGrads` adds the backward pass (backward.ts) for training.
  */
 import {
   acquireGpuDevice,
@@ -10,9 +11,11 @@ import {
   isSoftwareAdapter,
   sigmoid,
   type GpuAdapterSummary,
+  type GpuTensor,
 } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
+import { recordBackward, RecordingEngine } from './backward.js';
 import { WebGpuEngine, type BlockPath } from './engine.js';
 import { allocateValue, channelRanges, gpuValue, releaseValue, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
@@ -54,6 +57,35 @@ export interface WebGpuNetwork {
    * @throws GpuCapacityError when one channel of the patch alone exceeds a storage binding
    */
   forward(x: Float32Array, spatial: [number, number, number], options?: WebGpuForwardOptions): Promise<Float32Array[]>;
+  /**
+   * One training gradient on one sample: the forward pass (recording what the backward needs: every block's
+   * input, nothing inside a block), the heads' outputs handed to `lossGradient` on the host, then the backward
+   * pass on the GPU.
+   *
+   * @param x input, NCDHW with N = 1
+   * @param spatial `[D, H, W]`, each a multiple of 16
+   * @param lossGradient given the heads' logits (as {@link WebGpuNetwork.forward} returns them), returns
+   *   dLoss/dlogits for each, same layout and order; a head whose entry is `undefined` gets no gradient
+   * @returns the logits, and the gradient of every parameter by official state-dict name in the PyTorch layout
+   *   (as `MedNeXt.valueAndGrads` and PyTorch: parameters the loss does not reach — `dummy_tensor`, the heads
+   *   without a loss gradient — have no entry)
+   * @throws MedNeXtError `GPU_LIMIT` when a tensor of this patch exceeds one storage binding (the backward runs
+   *   on the fused path only: every block's tensors must fit one binding; see {@link WebGpuNetwork.lastBlockPaths})
+   * @example
+   * ```ts
+   * // BCE-with-logits (mean) on the main output only.
+   * const { grads } = await net.valueAndGrads(x, [32, 32, 32], ([logits]) => [
+   *   logits.map((z, i) => (1 / (1 + Math.exp(-z)) - target[i]) / logits.length),
+   * ], { deepSupervision: false });
+   * grads.get('stem.weight'); // Float32Array, [n_channels, in_channels, 1, 1, 1]
+   * ```
+   */
+  valueAndGrads(
+    x: Float32Array,
+    spatial: [number, number, number],
+    lossGradient: (logits: Float32Array[]) => (Float32Array | undefined)[],
+    options?: Pick<WebGpuForwardOptions, 'deepSupervision'>,
+  ): Promise<{ outputs: Float32Array[]; grads: Map<string, Float32Array> }>;
   /** The adapter the network runs on. */
   readonly adapter: { description: string; backend?: string; limits: Record<string, number>; features: string[] };
   /** Whether that adapter is a CPU rasteriser (llvmpipe, SwiftShader...): correct, but slower than the CPU kernels. */
@@ -113,12 +145,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   let disposed = false;
   let blockPaths: ReadonlyArray<{ block: string; path: BlockPath }> = [];
 
-  const run = async (
-    x: Float32Array,
-    spatial: [number, number, number],
-    ds: boolean,
-    probabilities: boolean,
-  ): Promise<Float32Array[]> => {
+  const checkInput = (x: Float32Array, spatial: [number, number, number], ds: boolean): void => {
     if (disposed) throw new Error('WebGPU MedNeXt: forward after dispose()');
     if (spatial.length !== 3 || spatial.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
       throw new MedNeXtError(
@@ -139,13 +166,73 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
         'WebGPU MedNeXt: deep supervision requested but the model was built without the DS heads',
       );
     }
-    // The input, like every tensor, is split into channel groups when it exceeds one binding.
+  };
+
+  /** Uploads one sample; like every tensor, it is split into channel groups when it exceeds one binding. */
+  const uploadInput = (x: Float32Array, spatial: [number, number, number]): GpuValue => {
     const voxelCount = spatial[0] * spatial[1] * spatial[2];
     const partChannels = channelsPerGroup(inChannels, voxelCount, rt.maxBindingBytes);
     const inputParts = channelRanges(inChannels, partChannels).map(({ first, count }) =>
       rt.upload(x.subarray(first * voxelCount, (first + count) * voxelCount), `input[${first}]`),
     );
-    const input = gpuValue(inputParts, inChannels, [...spatial], partChannels);
+    return gpuValue(inputParts, inChannels, [...spatial], partChannels);
+  };
+
+  const train = async (
+    x: Float32Array,
+    spatial: [number, number, number],
+    ds: boolean,
+    lossGradient: (logits: Float32Array[]) => (Float32Array | undefined)[],
+  ): Promise<{ outputs: Float32Array[]; grads: Map<string, Float32Array> }> => {
+    checkInput(x, spatial, ds);
+    const input = uploadInput(x, spatial);
+    const recorder = new RecordingEngine(rt, weights, arch);
+    let heads: GpuValue[] = [];
+    const gradHeads = new Map<number, GpuTensor>();
+    let gradTensors: GpuTensor[] = [];
+    try {
+      heads = walkMedNeXt(arch, recorder, input, { deepSupervision: ds });
+      const outputs = await rt.finish(heads.map((o) => o.tensor));
+      const dOutputs = lossGradient(outputs);
+      if (dOutputs.length > heads.length) {
+        throw new Error(`WebGPU MedNeXt: ${dOutputs.length} loss gradients for ${heads.length} outputs`);
+      }
+      dOutputs.forEach((g, level) => {
+        if (!g) return;
+        if (g.length !== outputs[level].length) {
+          throw new Error(
+            `WebGPU MedNeXt: the loss gradient of output ${level} has ${g.length} values, expected ${outputs[level].length}`,
+          );
+        }
+        gradHeads.set(level, rt.upload(g, `d out_${level}`));
+      });
+      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, (v) => recorder.free(v));
+      gradTensors = named.map((n) => n.tensor);
+      const data = await rt.finish(gradTensors);
+      const grads = new Map<string, Float32Array>();
+      named.forEach((n, i) => n.emit(data[i], grads));
+      return { outputs, grads };
+    } catch (e) {
+      // A walk refused midway has already made the heads before the refusal: they are the caller's, freed here.
+      if (!heads.length) heads = recorder.steps.filter((s) => s.op === 'head').map((s) => s.out);
+      await rt.abort();
+      throw e;
+    } finally {
+      releaseValue(rt, input);
+      for (const o of heads) releaseValue(rt, o);
+      for (const t of [...gradHeads.values(), ...gradTensors]) rt.release(t);
+      recorder.dispose();
+    }
+  };
+
+  const run = async (
+    x: Float32Array,
+    spatial: [number, number, number],
+    ds: boolean,
+    probabilities: boolean,
+  ): Promise<Float32Array[]> => {
+    checkInput(x, spatial, ds);
+    const input = uploadInput(x, spatial);
     const engine = new WebGpuEngine(rt, weights, arch);
     let outputs: GpuValue[] = [];
     try {
@@ -197,6 +284,12 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
       return result;
     },
     lastBlockPaths: () => blockPaths,
+    valueAndGrads(x, spatial, lossGradient, opts = {}) {
+      const ds = opts.deepSupervision ?? model.resolved.deepSupervision;
+      const result = queue.then(() => train(x, spatial, ds, lossGradient));
+      queue = result.catch(() => undefined);
+      return result;
+    },
     peakBytes: () => rt.peakBytes,
     dispose() {
       if (disposed) return;

@@ -39,7 +39,7 @@ describe('chooseNetworkEngine', () => {
       mayHaveGpu: () => false,
       acquire: async () => ((probed = true), Promise.reject(new Error('unreachable'))),
     });
-    expect(none).toEqual({ engine: 'tfjs', reason: 'tfjs: no GPU device on this machine' });
+    expect(none).toEqual({ engine: 'tfjs', reason: 'no GPU device on this machine' });
     expect(probed).toBe(false);
     const failed = await chooseNetworkEngine('auto', {
       mayHaveGpu: () => true,
@@ -61,7 +61,7 @@ describe('chooseNetworkEngine', () => {
 
   it('other backends keep tfjs', async () => {
     for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
-      expect(await chooseNetworkEngine(backend)).toEqual({ engine: 'tfjs', reason: `tfjs: --backend ${backend}` });
+      expect(await chooseNetworkEngine(backend)).toEqual({ engine: 'tfjs', reason: `--backend ${backend}` });
     }
   });
 });

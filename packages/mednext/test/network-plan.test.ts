@@ -155,15 +155,15 @@ describe('planDeviceEngine: WebGPU engine or tfjs for inference', () => {
   it('auto takes a hardware adapter and keeps tfjs on a software one or none', () => {
     expect(planDeviceEngine('auto', h100)).toEqual({
       engine: 'webgpu',
-      reason: 'webgpu: a GPU adapter was found (NVIDIA H100 80GB HBM3)',
+      reason: 'a GPU adapter was found (NVIDIA H100 80GB HBM3)',
     });
     expect(planDeviceEngine('auto', llvmpipe).engine).toBe('tfjs');
     expect(planDeviceEngine('auto', llvmpipe).reason).toMatch(/software one \(llvmpipe.*CPU kernels are faster/);
-    expect(planDeviceEngine('auto', none)).toEqual({ engine: 'tfjs', reason: `tfjs: ${none.reason}` });
+    expect(planDeviceEngine('auto', none)).toEqual({ engine: 'tfjs', reason: none.reason });
   });
 
   it('webgpu takes any adapter, says when it is a software one, and refuses none', () => {
-    expect(planDeviceEngine('webgpu', h100).reason).toBe('webgpu: requested explicitly (NVIDIA H100 80GB HBM3)');
+    expect(planDeviceEngine('webgpu', h100).reason).toBe('requested explicitly (NVIDIA H100 80GB HBM3)');
     expect(planDeviceEngine('webgpu', llvmpipe).reason).toMatch(
       /requested explicitly \(llvmpipe.*\); a software adapter/,
     );
@@ -172,7 +172,7 @@ describe('planDeviceEngine: WebGPU engine or tfjs for inference', () => {
 
   it('other backends keep tfjs without looking at the probe', () => {
     for (const backend of ['cpu', 'wasm', 'tensorflow']) {
-      expect(planDeviceEngine(backend, h100)).toEqual({ engine: 'tfjs', reason: `tfjs: --backend ${backend}` });
+      expect(planDeviceEngine(backend, h100)).toEqual({ engine: 'tfjs', reason: `--backend ${backend}` });
     }
   });
 });

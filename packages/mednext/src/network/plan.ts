@@ -203,15 +203,15 @@ export function planDeviceEngine(preference: string, gpu: GpuProbeResult): Devic
   if (preference === 'webgpu') {
     if (!gpu.found) throw new MedNeXtError('GPU_UNAVAILABLE', `--backend webgpu: ${gpu.reason}`);
     const slow = gpu.software ? '; a software adapter, slower than the CPU kernels' : '';
-    return { engine: 'webgpu', reason: `webgpu: requested explicitly (${gpu.description})${slow}` };
+    return { engine: 'webgpu', reason: `requested explicitly (${gpu.description})${slow}` };
   }
-  if (preference !== 'auto') return { engine: 'tfjs', reason: `tfjs: --backend ${preference}` };
-  if (!gpu.found) return { engine: 'tfjs', reason: `tfjs: ${gpu.reason}` };
+  if (preference !== 'auto') return { engine: 'tfjs', reason: `--backend ${preference}` };
+  if (!gpu.found) return { engine: 'tfjs', reason: gpu.reason };
   if (gpu.software) {
     return {
       engine: 'tfjs',
-      reason: `tfjs: the only WebGPU adapter is a software one (${gpu.description}); the CPU kernels are faster`,
+      reason: `the only WebGPU adapter is a software one (${gpu.description}); the CPU kernels are faster`,
     };
   }
-  return { engine: 'webgpu', reason: `webgpu: a GPU adapter was found (${gpu.description})` };
+  return { engine: 'webgpu', reason: `a GPU adapter was found (${gpu.description})` };
 }

@@ -124,3 +124,23 @@ fn gelu(x: f32) -> f32 {
   return 0.5 * x * erfc_(-x * 0.70710678118654752);
 }
 `;
+
+/**
+ * WGSL statements splitting the flat voxel index `index` of a [D, H, W] grid whose sizes are the kernel
+ * parameters `${sizes}D`, `${sizes}H`, `${sizes}W` into `${name}d`, `${name}h`, `${name}w` (u32, or i32 with
+ * `signed` for index arithmetic that can go negative). One generator, so every kernel walks voxels in one order.
+ *
+ * @example
+ * ```ts
+ * wgslVoxelCoords('o', 'o', 'out', true); // let ow = i32(o % params.outW); let oh = ...; let od = ...;
+ * ```
+ */
+export function wgslVoxelCoords(name: string, index: string, sizes: string, signed = false): string {
+  const cast = (e: string): string => (signed ? `i32(${e})` : e);
+  const [H, W] = [`params.${sizes}H`, `params.${sizes}W`];
+  return [
+    `let ${name}w = ${cast(`${index} % ${W}`)};`,
+    `  let ${name}h = ${cast(`(${index} / ${W}) % ${H}`)};`,
+    `  let ${name}d = ${cast(`${index} / (${W} * ${H})`)};`,
+  ].join('\n');
+}

@@ -10,9 +10,10 @@
  * voxels for each (channel, tap), and the bias gradient dy over the output, one workgroup per value, in a fixed
  * order (deterministic).
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { depthwiseOutputSize } from './depthwise-conv3d.js';
+import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
 const WORKGROUP = 64;
 const REDUCE_WORKGROUP = 128;
@@ -21,9 +22,7 @@ const REDUCE_WORKGROUP = 128;
  * Constants of both gradient kernels: kernel size, the transposed form, and whether results are added to the
  * output tensors (batches, skip connections) instead of overwriting them.
  */
-export interface DepthwiseGradVariant {
-  k: number;
-  transposed: boolean;
+export interface DepthwiseGradVariant extends DepthwiseTapVariant {
   accumulate: boolean;
 }
 
@@ -38,34 +37,6 @@ const SHAPE_PARAMS = {
   stride: { type: 'i32', doc: 'forward stride (1 or 2; 2 for the transposed form)' },
 } as const;
 
-const tapHeader = ({ k, transposed }: DepthwiseGradVariant): string => /* wgsl */ `
-const K: i32 = ${k};
-const P: i32 = ${k >> 1};
-const TRANSPOSED: bool = ${transposed};
-// Output index that reads input i through tap t along an axis with n outputs, or -1.
-fn outputOf(i: i32, t: i32, n: i32) -> i32 {
-  if (TRANSPOSED) {
-    let o = 2 * i - P + t;
-    if (o < 0 || o >= n) { return -1; }
-    return o;
-  }
-  let a = i + P - t;
-  if (a < 0 || a % params.stride != 0 || a / params.stride >= n) { return -1; }
-  return a / params.stride;
-}
-// Input index read by output o through tap t along an axis with n inputs, or -1 (padding / between samples).
-fn inputOf(o: i32, t: i32, n: i32) -> i32 {
-  if (TRANSPOSED) {
-    let a = o + P - t;
-    if (a < 0 || (a & 1) != 0 || a / 2 >= n) { return -1; }
-    return a / 2;
-  }
-  let i = o * params.stride - P + t;
-  if (i < 0 || i >= n) { return -1; }
-  return i;
-}
-`;
-
 /** dx[c, i] = sum over (tap t, output o) meeting at i of dy[c, o] · W[c, t]. One thread per input voxel. */
 export const depthwiseConv3dInputGradKernel = defineKernel({
   name: 'depthwiseConv3dInputGrad',
@@ -76,34 +47,18 @@ export const depthwiseConv3dInputGradKernel = defineKernel({
     { name: 'weights', access: 'read', doc: 'filter [C, k, k, k]' },
     { name: 'gradInput', access: 'read_write', doc: 'dx [C, inD, inH, inW]' },
   ],
-  body: (v: DepthwiseGradVariant) => /* wgsl */ `${tapHeader(v)}
+  body: (v: DepthwiseGradVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 fn main(group: u32, local: u32) {
   let inVox = params.inD * params.inH * params.inW;
   let idx = group * ${WORKGROUP}u + local;
   if (idx >= params.channels * inVox) { return; }
   let c = idx / inVox;
   let i = idx - c * inVox;
-  let iw = i32(i % params.inW);
-  let ih = i32((i / params.inW) % params.inH);
-  let id = i32(i / (params.inW * params.inH));
+  ${wgslVoxelCoords('i', 'i', 'in', true)}
   let outBase = c * params.outD * params.outH * params.outW;
   let fBase = c * u32(K * K * K);
   var acc = 0.0;
-  for (var td = 0; td < K; td++) {
-    let oz = outputOf(id, td, i32(params.outD));
-    if (oz < 0) { continue; }
-    for (var th = 0; th < K; th++) {
-      let oy = outputOf(ih, th, i32(params.outH));
-      if (oy < 0) { continue; }
-      let row = outBase + (u32(oz) * params.outH + u32(oy)) * params.outW;
-      let frow = fBase + u32((td * K + th) * K);
-      for (var tw = 0; tw < K; tw++) {
-        let ox = outputOf(iw, tw, i32(params.outW));
-        if (ox < 0) { continue; }
-        acc += gradOutput[row + u32(ox)] * weights[frow + u32(tw)];
-      }
-    }
-  }
+  ${wgslTapSum({ map: 'outputOf', source: 'gradOutput', base: 'outBase', grid: 'out', at: 'i' })}
   gradInput[idx] = ${v.accumulate ? 'gradInput[idx] + acc' : 'acc'};
 }
 `,
@@ -123,7 +78,7 @@ export const depthwiseConv3dFilterGradKernel = defineKernel({
     { name: 'gradFilter', access: 'read_write', doc: 'dW [C, k, k, k]' },
     { name: 'gradBias', access: 'read_write', doc: 'dBias [C]' },
   ],
-  body: (v: DepthwiseGradVariant) => /* wgsl */ `${tapHeader(v)}
+  body: (v: DepthwiseGradVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 var<workgroup> partial: array<f32, ${REDUCE_WORKGROUP}>;
 fn main(group: u32, local: u32) {
   let taps = u32(K * K * K);

@@ -3,8 +3,9 @@
  * plus bias; or the transposed stride-2 form (PyTorch ConvTranspose3d, groups = C, padding k//2, output
  * 2n-1 per axis) in its gather form. One thread per output voxel.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
+import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
 const WORKGROUP = 64;
 
@@ -28,49 +29,18 @@ export const depthwiseConv3dKernel = defineKernel({
     { name: 'bias', access: 'read', doc: 'bias [C]' },
     { name: 'output', access: 'read_write', doc: 'output [C, outD, outH, outW]' },
   ],
-  body: ({ k, transposed }: { k: number; transposed: boolean }) => /* wgsl */ `
-const K: i32 = ${k};
-const P: i32 = ${k >> 1};
-const TRANSPOSED: bool = ${transposed};
-// Input index read by output index o through tap t along an axis of length n, or -1 outside / between samples.
-fn source(o: i32, t: i32, n: i32) -> i32 {
-  if (TRANSPOSED) {
-    // scatter o = 2 i - P + t  <=>  i = (o + P - t) / 2 when even
-    let a = o + P - t;
-    if (a < 0 || (a & 1) != 0 || a / 2 >= n) { return -1; }
-    return a / 2;
-  }
-  let i = o * params.stride - P + t;
-  if (i < 0 || i >= n) { return -1; }
-  return i;
-}
+  body: (v: DepthwiseTapVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
   let idx = group * ${WORKGROUP}u + local;
   if (idx >= params.channels * outVox) { return; }
   let c = idx / outVox;
   let o = idx - c * outVox;
-  let ow = i32(o % params.outW);
-  let oh = i32((o / params.outW) % params.outH);
-  let od = i32(o / (params.outW * params.outH));
+  ${wgslVoxelCoords('o', 'o', 'out', true)}
   let inBase = c * params.inD * params.inH * params.inW;
   let fBase = c * u32(K * K * K);
   var acc = bias[c];
-  for (var td = 0; td < K; td++) {
-    let iz = source(od, td, i32(params.inD));
-    if (iz < 0) { continue; }
-    for (var th = 0; th < K; th++) {
-      let iy = source(oh, th, i32(params.inH));
-      if (iy < 0) { continue; }
-      let row = inBase + (u32(iz) * params.inH + u32(iy)) * params.inW;
-      let frow = fBase + u32((td * K + th) * K);
-      for (var tw = 0; tw < K; tw++) {
-        let ix = source(ow, tw, i32(params.inW));
-        if (ix < 0) { continue; }
-        acc += input[row + u32(ix)] * weights[frow + u32(tw)];
-      }
-    }
-  }
+  ${wgslTapSum({ map: 'inputOf', source: 'input', base: 'inBase', grid: 'in', at: 'o' })}
   output[idx] = acc;
 }
 `,

@@ -144,3 +144,44 @@ export function wgslVoxelCoords(name: string, index: string, sizes: string, sign
     `  let ${name}d = ${cast(`${index} / (${W} * ${H})`)};`,
   ].join('\n');
 }
+
+/**
+ * WGSL statements summing `value` over a workgroup of `size` threads (a power of two) by a tree reduction in the
+ * workgroup array `array`, in a fixed order (deterministic); afterwards `array[0]` holds the sum. Every thread of
+ * the workgroup must reach it (it contains barriers).
+ *
+ * @example
+ * ```ts
+ * `var<workgroup> partial: array<f32, 128>; ... ${wgslWorkgroupSum('partial', 'acc', 128)} ... partial[0]`
+ * ```
+ */
+export function wgslWorkgroupSum(array: string, value: string, size: number): string {
+  return /* wgsl */ `${array}[local] = ${value};
+  workgroupBarrier();
+  for (var s = ${size / 2}u; s > 0u; s = s >> 1u) {
+    if (local < s) { ${array}[local] += ${array}[local + s]; }
+    workgroupBarrier();
+  }`;
+}
+
+/**
+ * The `inD … outW` kernel parameters of a kernel mapping a [D, H, W] input grid onto an output grid.
+ *
+ * @example
+ * ```ts
+ * rt.run(kernel, variant, { channels, ...gridParams([8, 8, 8], [4, 4, 4]), stride: 2 }, buffers, groups);
+ * ```
+ */
+export function gridParams(
+  inSize: readonly [number, number, number],
+  outSize: readonly [number, number, number],
+): { inD: number; inH: number; inW: number; outD: number; outH: number; outW: number } {
+  return {
+    inD: inSize[0],
+    inH: inSize[1],
+    inW: inSize[2],
+    outD: outSize[0],
+    outH: outSize[1],
+    outW: outSize[2],
+  };
+}

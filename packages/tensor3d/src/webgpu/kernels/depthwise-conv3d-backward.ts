@@ -10,7 +10,7 @@
  * voxels for each (channel, tap), and the bias gradient dy over the output, one workgroup per value, in a fixed
  * order (deterministic).
  */
-import { defineKernel, wgslVoxelCoords } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords, wgslWorkgroupSum, gridParams } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { depthwiseOutputSize } from './depthwise-conv3d.js';
 import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
@@ -103,12 +103,7 @@ fn main(group: u32, local: u32) {
     if (iz < 0 || iy < 0 || ix < 0) { continue; }
     acc += g * input[inBase + (u32(iz) * params.inH + u32(iy)) * params.inW + u32(ix)];
   }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'acc', REDUCE_WORKGROUP)}
   if (local == 0u) {
     if (isBias) { gradBias[c] = ${v.accumulate ? 'gradBias[c] + ' : ''}partial[0]; }
     else { gradFilter[group] = ${v.accumulate ? 'gradFilter[group] + ' : ''}partial[0]; }
@@ -176,12 +171,7 @@ function checkedShape(
   return {
     params: {
       channels: a.channels,
-      inD: a.inSize[0],
-      inH: a.inSize[1],
-      inW: a.inSize[2],
-      outD: out[0],
-      outH: out[1],
-      outW: out[2],
+      ...gridParams(a.inSize, out),
       stride: a.stride,
     },
     variant: { k: a.kernel, transposed: !!a.transposed, accumulate: !!a.accumulate },

@@ -3,7 +3,7 @@
  * plus bias; or the transposed stride-2 form (PyTorch ConvTranspose3d, groups = C, padding k//2, output
  * 2n-1 per axis) in its gather form. One thread per output voxel.
  */
-import { defineKernel, wgslVoxelCoords } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords, gridParams } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
@@ -95,12 +95,7 @@ export function depthwiseConv3d(rt: GpuRuntime, a: DepthwiseConv3dArgs): void {
     { k: a.kernel, transposed: !!a.transposed },
     {
       channels: a.channels,
-      inD: a.inSize[0],
-      inH: a.inSize[1],
-      inW: a.inSize[2],
-      outD: outSize[0],
-      outH: outSize[1],
-      outW: outSize[2],
+      ...gridParams(a.inSize, outSize),
       stride: a.stride,
     },
     { input: a.input, weights: a.filter, bias: a.bias, output: a.output },

@@ -9,7 +9,7 @@
  * per-channel scale and shift (GRN) — so the inverted bottleneck's weight gradients need no stored normalised or
  * GRN-scaled tensor.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, gridParams } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -198,7 +198,7 @@ function shapeParams(name: string, a: PointwiseGradShape) {
   return {
     inVox: a.inSize[0] * a.inSize[1] * a.inSize[2],
     outVox: out[0] * out[1] * out[2],
-    dims: { inD: a.inSize[0], inH: a.inSize[1], inW: a.inSize[2], outD: out[0], outH: out[1], outW: out[2], stride: s },
+    dims: { ...gridParams(a.inSize, out), stride: s },
   };
 }
 

@@ -8,7 +8,7 @@
  * channel groups runs one dispatch per (input group, output group), the first with the bias, the rest
  * accumulating (see {@link PointwiseConv3dArgs.accumulate}).
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, gridParams } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -82,7 +82,7 @@ export interface PointwiseConv3dArgs {
 /** Records the pointwise convolution. */
 export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
   const stride = a.stride ?? 1;
-  const out = a.inSize.map((n) => Math.ceil(n / stride));
+  const out = a.inSize.map((n) => Math.ceil(n / stride)) as [number, number, number];
   const inVox = a.inSize[0] * a.inSize[1] * a.inSize[2];
   const outVox = out[0] * out[1] * out[2];
   if (a.input.length !== a.inChannels * inVox)
@@ -101,12 +101,7 @@ export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
     {
       inChannels: a.inChannels,
       outChannels: a.outChannels,
-      inD: a.inSize[0],
-      inH: a.inSize[1],
-      inW: a.inSize[2],
-      outD: out[0],
-      outH: out[1],
-      outW: out[2],
+      ...gridParams(a.inSize, out),
       stride,
     },
     bindings,

@@ -13,10 +13,22 @@
  *
  * The formulas are those of `../region-losses.ts` (the tfjs reference).
  */
-import { defineKernel, elementwiseMain, ELEMENTWISE_WORKGROUP_SIZE } from '@mednext-ts/tensor3d/webgpu';
+import {
+  defineKernel,
+  elementwiseMain,
+  ELEMENTWISE_WORKGROUP_SIZE,
+  wgslWorkgroupSum,
+} from '@mednext-ts/tensor3d/webgpu';
 
 /** Threads per workgroup of the reductions (within compatibility mode's limit of 128). */
 export const REDUCE_WORKGROUP_SIZE = 64;
+
+/** WGSL statements storing the four components of the vec4f `value` at `buffer[offset ..= offset + 3]`. */
+function storeVec4(buffer: string, offset: string, value: string): string {
+  return ['x', 'y', 'z', 'w']
+    .map((f, k) => `${buffer}[${offset}${k ? ` + ${k}u` : ''}] = ${value}.${f};`)
+    .join('\n    ');
+}
 
 /**
  * Element math shared by the partials and the gradient kernels; both declare the uniforms it
@@ -87,7 +99,7 @@ export const REGION_LOSS_PARTIALS_KERNEL = defineKernel({
   body: () => `${ELEMENT_WGSL}
 var<workgroup> sums: array<vec4f, ${REDUCE_WORKGROUP_SIZE}>;
 // One workgroup per (chunk, sample·channel): group = nc · chunks + chunk.
-fn main(group: u32, lid: u32) {
+fn main(group: u32, local: u32) {
   // A dispatch folded into 2-D may have a few workgroups past the end.
   if (group >= arrayLength(&partials) / 4u) { return; }
   let nc = group / params.chunks;
@@ -97,25 +109,17 @@ fn main(group: u32, lid: u32) {
   let start = chunk * params.chunkVoxels;
   let end = min(start + params.chunkVoxels, params.voxels);
   var acc = vec4f(0.0);
-  for (var v = start + lid; v < end; v += ${REDUCE_WORKGROUP_SIZE}u) {
+  for (var v = start + local; v < end; v += ${REDUCE_WORKGROUP_SIZE}u) {
     let i = elementIndex(n, v, c);
     let x = logits[i];
     let y = targets[i];
     let p = sigmoid(x);
     acc += vec4f(p * y, p, y, elementLoss(x, y, p));
   }
-  sums[lid] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP_SIZE / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { sums[lid] += sums[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
+  ${wgslWorkgroupSum('sums', 'acc', REDUCE_WORKGROUP_SIZE)}
+  if (local == 0u) {
     let o = (nc * params.chunks + chunk) * 4u;
-    partials[o] = sums[0].x;
-    partials[o + 1u] = sums[0].y;
-    partials[o + 2u] = sums[0].z;
-    partials[o + 3u] = sums[0].w;
+    ${storeVec4('partials', 'o', 'sums[0]')}
   }
 }`,
 });
@@ -133,25 +137,17 @@ export const REGION_LOSS_REDUCE_KERNEL = defineKernel({
   ],
   body: () => `
 var<workgroup> acc: array<vec4f, ${REDUCE_WORKGROUP_SIZE}>;
-fn main(group: u32, lid: u32) {
+fn main(group: u32, local: u32) {
   if (group >= arrayLength(&sums) / 4u) { return; }
   let nc = group;
   var a = vec4f(0.0);
-  for (var k = lid; k < params.chunks; k += ${REDUCE_WORKGROUP_SIZE}u) {
+  for (var k = local; k < params.chunks; k += ${REDUCE_WORKGROUP_SIZE}u) {
     let o = (nc * params.chunks + k) * 4u;
     a += vec4f(partials[o], partials[o + 1u], partials[o + 2u], partials[o + 3u]);
   }
-  acc[lid] = a;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP_SIZE / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { acc[lid] += acc[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    sums[nc * 4u] = acc[0].x;
-    sums[nc * 4u + 1u] = acc[0].y;
-    sums[nc * 4u + 2u] = acc[0].z;
-    sums[nc * 4u + 3u] = acc[0].w;
+  ${wgslWorkgroupSum('acc', 'a', REDUCE_WORKGROUP_SIZE)}
+  if (local == 0u) {
+    ${storeVec4('sums', 'nc * 4u', 'acc[0]')}
   }
 }`,
 });

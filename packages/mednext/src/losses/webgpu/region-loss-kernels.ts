@@ -30,10 +30,7 @@ function storeVec4(buffer: string, offset: string, value: string): string {
     .join('\n    ');
 }
 
-/**
- * Element math shared by the partials and the gradient kernels; both declare the uniforms it
- * reads (`channelsLast`, `voxels`, `channels`, `focal`, `gamma`, `useAlpha`, `alphaPositive`, `alphaNegative`).
- */
+/** Element math shared by the partials and the gradient kernels; both declare the uniforms it reads (ELEMENT_PARAMS). */
 const ELEMENT_WGSL = `
 fn elementIndex(n: u32, v: u32, c: u32) -> u32 {
   if (params.channelsLast != 0u) { return (n * params.voxels + v) * params.channels + c; }
@@ -75,20 +72,25 @@ fn elementGradient(x: f32, y: f32, p: f32) -> f32 {
     + powNonNegative(q, params.gamma) * (p - y));
 }`;
 
+/** The uniforms {@link ELEMENT_WGSL} reads, declared by both kernels that include it. */
+const ELEMENT_PARAMS = {
+  channelsLast: { type: 'u32', doc: '1: [N, V, C] (NDHWC), 0: [N, C, V] (NCDHW)' },
+  voxels: { type: 'u32', doc: 'V, spatial voxels per sample' },
+  channels: { type: 'u32', doc: 'C' },
+  focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
+  gamma: { type: 'f32', doc: 'focal exponent' },
+  useAlpha: { type: 'u32', doc: '1: weight positives by alpha, negatives by 1 − alpha' },
+  alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
+  alphaNegative: { type: 'f32', doc: '1 − alpha' },
+} as const;
+
 /** Pass 1: per-chunk sums of p·y, p, y and the element loss. */
 export const REGION_LOSS_PARTIALS_KERNEL = defineKernel({
   name: 'region_loss_partials',
   params: {
-    channelsLast: { type: 'u32', doc: '1: [N, V, C] (NDHWC), 0: [N, C, V] (NCDHW)' },
-    voxels: { type: 'u32', doc: 'V, spatial voxels per sample' },
-    channels: { type: 'u32', doc: 'C' },
+    ...ELEMENT_PARAMS,
     chunks: { type: 'u32', doc: 'chunks per (sample, channel) = workgroups along x' },
     chunkVoxels: { type: 'u32', doc: 'voxels per chunk' },
-    focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
-    gamma: { type: 'f32', doc: 'focal exponent' },
-    useAlpha: { type: 'u32', doc: '1: weight positives by alpha, negatives by 1 − alpha' },
-    alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
-    alphaNegative: { type: 'f32', doc: '1 − alpha' },
   },
   workgroupSize: REDUCE_WORKGROUP_SIZE,
   bindings: () => [
@@ -217,14 +219,7 @@ fn main(group: u32, local: u32) {
 export const REGION_LOSS_GRADIENT_KERNEL = defineKernel({
   name: 'region_loss_gradient',
   params: {
-    channelsLast: { type: 'u32', doc: '1: [N, V, C], 0: [N, C, V]' },
-    voxels: { type: 'u32', doc: 'V' },
-    channels: { type: 'u32', doc: 'C' },
-    focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
-    gamma: { type: 'f32', doc: 'focal exponent' },
-    useAlpha: { type: 'u32', doc: '1: alpha weighting of the focal term' },
-    alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
-    alphaNegative: { type: 'f32', doc: '1 − alpha' },
+    ...ELEMENT_PARAMS,
     inverseElements: { type: 'f32', doc: '1 / (N·V·C)' },
     weight: { type: 'f32', doc: 'deep-supervision weight of this output' },
   },

@@ -98,6 +98,29 @@ function expectCloseToTfjs(gpu: Float32Array, ref: Float32Array, what: string): 
   expect(diff, `${what}: max |diff| ${diff} vs max |tfjs| ${scale}`).toBeLessThanOrEqual(TFJS_REL_TOL * scale);
 }
 
+/** Compares an interleaved [n, 2] gradient (dGamma, dBeta per channel, as the kernels write it) with tfjs's two. */
+function expectPairsCloseToTfjs(
+  pairs: Float32Array,
+  refGamma: Float32Array,
+  refBeta: Float32Array,
+  what: string,
+  names = ['dGamma', 'dBeta'],
+): void {
+  expectCloseToTfjs(
+    pairs.filter((_, i) => i % 2 === 0),
+    refGamma,
+    `${what} ${names[0]}`,
+  );
+  expectCloseToTfjs(
+    pairs.filter((_, i) => i % 2 === 1),
+    refBeta,
+    `${what} ${names[1]}`,
+  );
+}
+
+/** Exact GELU x · Φ(x) in tfjs, the reference of the kernels' erfc-based GELU. */
+const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
+
 const vol = (s: readonly number[]): number => s[0] * s[1] * s[2];
 
 /** [C, V] → [V, C]. */
@@ -163,6 +186,36 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
   let rt: GpuRuntime;
   let seed = 900;
   const rand = (n: number, scale = 1): Float32Array => randomValues(n, seed++).map((v) => v * scale);
+
+  /** Random inverted-bottleneck inputs in a fixed draw order (x, gamma, beta, W2, b2, W3, b3). */
+  const bottleneckParams = (c: number, e: number, co: number, v: number) => ({
+    x: rand(c * v, 1.5),
+    gamma: rand(c).map((g) => g + 1.2),
+    beta: rand(c, 0.5),
+    w2: rand(e * c, 0.6),
+    b2: rand(e, 0.3),
+    w3: rand(co * e, 0.4),
+    b3: rand(co, 0.3),
+  });
+  /** The gradient tensors invertedBottleneckBackward writes, in the order of bottleneckTfInputs' gradients. */
+  const bottleneckGradTensors = (c: number, e: number, co: number, v: number) => ({
+    gradInput: rt.tensor(c * v, 'dx'),
+    gradNormAffine: rt.tensor(2 * c, 'dAffine'),
+    gradW2: rt.tensor(e * c, 'dW2'),
+    gradB2: rt.tensor(e, 'db2'),
+    gradW3: rt.tensor(co * e, 'dW3'),
+    gradB3: rt.tensor(co, 'db3'),
+  });
+  /** The bottleneck parameters as tfjs tensors, for tf.grads: x [C, V], gamma, beta, W2 [E, C], b2, W3 [CO, E], b3. */
+  const bottleneckTfInputs = (p: ReturnType<typeof bottleneckParams>, c: number, e: number, co: number, v: number) => [
+    tf.tensor2d(p.x, [c, v]),
+    tf.tensor1d(p.gamma),
+    tf.tensor1d(p.beta),
+    tf.tensor2d(p.w2, [e, c]),
+    tf.tensor1d(p.b2),
+    tf.tensor2d(p.w3, [co, e]),
+    tf.tensor1d(p.b3),
+  ];
 
   beforeAll(async () => {
     const { device } = await testGpuDevice();
@@ -465,40 +518,20 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     )([tf.tensor2d(x, [c, v]), tf.tensor1d(gamma), tf.tensor1d(beta)]);
     const [rx, rg, rb] = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
     expectCloseToTfjs(dxv, rx, 'GroupNorm dx');
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 0),
-      rg,
-      'GroupNorm dGamma',
-    );
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 1),
-      rb,
-      'GroupNorm dBeta',
-    );
+    expectPairsCloseToTfjs(affine, rg, rb, 'GroupNorm');
     tf.dispose([dyT, ...grads]);
   });
 
   it('inverted bottleneck backward with recompute (dx, dGamma, dBeta, dW2, db2, dW3, db3) against tf.grads', async () => {
     const [c, e, co, v] = [5, 11, 6, 3 * 5 * 7];
-    const x = rand(c * v, 1.5).map((val, i) => val + 0.3 * Math.floor(i / v));
-    const gamma = rand(c).map((g) => g + 1.2);
-    const beta = rand(c, 0.5);
-    const w2 = rand(e * c, 0.6);
-    const b2 = rand(e, 0.3);
-    const w3 = rand(co * e, 0.4);
-    const b3 = rand(co, 0.3);
+    const p = bottleneckParams(c, e, co, v);
+    p.x = p.x.map((val, i) => val + 0.3 * Math.floor(i / v));
+    const { x, gamma, beta, w2, b2, w3, b3 } = p;
     const dy = rand(co * v);
     const gx = rt.upload(x, 'x');
     const stats = rt.tensor(2 * c, 'stats');
     groupNormStats(rt, { input: gx, stats, channels: c, voxels: v });
-    const out = {
-      gradInput: rt.tensor(c * v, 'dx'),
-      gradNormAffine: rt.tensor(2 * c, 'dAffine'),
-      gradW2: rt.tensor(e * c, 'dW2'),
-      gradB2: rt.tensor(e, 'db2'),
-      gradW3: rt.tensor(co * e, 'dW3'),
-      gradB3: rt.tensor(co, 'db3'),
-    };
+    const out = bottleneckGradTensors(c, e, co, v);
     invertedBottleneckBackward(rt, {
       input: gx,
       stats,
@@ -522,7 +555,6 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     ]);
 
     const dyT = tf.tensor2d(dy, [co, v]);
-    const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
     const forward = (...p: tf.Tensor[]): tf.Scalar => {
       const [xs, g, b, W2, B2, W3, B3] = p as [
         tf.Tensor2D,
@@ -538,27 +570,10 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       const y = tf.add(tf.matMul(W3, h as tf.Tensor2D), tf.reshape(B3, [-1, 1]));
       return tf.sum(tf.mul(y, dyT));
     };
-    const grads = tf.grads(forward)([
-      tf.tensor2d(x, [c, v]),
-      tf.tensor1d(gamma),
-      tf.tensor1d(beta),
-      tf.tensor2d(w2, [e, c]),
-      tf.tensor1d(b2),
-      tf.tensor2d(w3, [co, e]),
-      tf.tensor1d(b3),
-    ]);
+    const grads = tf.grads(forward)(bottleneckTfInputs(p, c, e, co, v));
     const ref = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
     expectCloseToTfjs(dxv, ref[0], 'bottleneck dx');
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 0),
-      ref[1],
-      'bottleneck dGamma',
-    );
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 1),
-      ref[2],
-      'bottleneck dBeta',
-    );
+    expectPairsCloseToTfjs(affine, ref[1], ref[2], 'bottleneck');
     expectCloseToTfjs(dw2, ref[3], 'bottleneck dW2');
     expectCloseToTfjs(db2, ref[4], 'bottleneck db2');
     expectCloseToTfjs(dw3, ref[5], 'bottleneck dW3');
@@ -597,28 +612,14 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     const grads = tf.grads(forward)([tf.tensor2d(h, [e, v]), tf.tensor1d(gamma), tf.tensor1d(beta)]);
     const [rh, rg, rb] = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
     expectCloseToTfjs(dhv, rh, 'GRN dh');
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 0),
-      rg,
-      'GRN dGamma',
-    );
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 1),
-      rb,
-      'GRN dBeta',
-    );
+    expectPairsCloseToTfjs(affine, rg, rb, 'GRN');
     tf.dispose([dOutT, ...grads]);
   });
 
   it('inverted bottleneck backward with GRN (the forward GRN affine from the forward kernels) against tf.grads', async () => {
     const [c, e, co, v] = [4, 9, 5, 5 * 3 * 7];
-    const x = rand(c * v, 1.5);
-    const gamma = rand(c).map((g) => g + 1.2);
-    const beta = rand(c, 0.5);
-    const w2 = rand(e * c, 0.6);
-    const b2 = rand(e, 0.3);
-    const w3 = rand(co * e, 0.4);
-    const b3 = rand(co, 0.3);
+    const p = bottleneckParams(c, e, co, v);
+    const { x, gamma, beta, w2, b2, b3, w3 } = p;
     const grnGamma = rand(e, 0.7);
     const grnBeta = rand(e, 0.4);
     const dy = rand(co * v);
@@ -634,14 +635,7 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     invertedBottleneck(rt, { ...shape, input: gx, stats, vectors, w2: gw2, output: sums, grn: 'stats' });
     const grnAffine = rt.tensor(2 * e, 'grn affine');
     grnScale(rt, { sums, gamma: ggamma, beta: rt.upload(grnBeta, 'grn beta'), affine: grnAffine, channels: e });
-    const out = {
-      gradInput: rt.tensor(c * v, 'dx'),
-      gradNormAffine: rt.tensor(2 * c, 'dAffine'),
-      gradW2: rt.tensor(e * c, 'dW2'),
-      gradB2: rt.tensor(e, 'db2'),
-      gradW3: rt.tensor(co * e, 'dW3'),
-      gradB3: rt.tensor(co, 'db3'),
-    };
+    const out = bottleneckGradTensors(c, e, co, v);
     const gradGrn = rt.tensor(2 * e, 'dGrn');
     invertedBottleneckBackward(rt, {
       ...shape,
@@ -665,7 +659,6 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     ]);
 
     const dyT = tf.tensor2d(dy, [co, v]);
-    const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
     const forward = (...p: tf.Tensor[]): tf.Scalar => {
       const [xs, g, b, W2, B2, W3, B3, gg, gb] = p as tf.Tensor2D[];
       const n = tfGroupNorm(xs, g as unknown as tf.Tensor1D, b as unknown as tf.Tensor1D);
@@ -677,28 +670,18 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       return tf.sum(tf.mul(y, dyT));
     };
     const grads = tf.grads(forward)([
-      tf.tensor2d(x, [c, v]),
-      tf.tensor1d(gamma),
-      tf.tensor1d(beta),
-      tf.tensor2d(w2, [e, c]),
-      tf.tensor1d(b2),
-      tf.tensor2d(w3, [co, e]),
-      tf.tensor1d(b3),
+      ...bottleneckTfInputs(p, c, e, co, v),
       tf.tensor1d(grnGamma),
       tf.tensor1d(grnBeta),
     ]);
     const ref = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
-    const even = (a: Float32Array) => a.filter((_, i) => i % 2 === 0);
-    const odd = (a: Float32Array) => a.filter((_, i) => i % 2 === 1);
     expectCloseToTfjs(got[0], ref[0], 'bottleneck+GRN dx');
-    expectCloseToTfjs(even(got[1]), ref[1], 'bottleneck+GRN dGamma');
-    expectCloseToTfjs(odd(got[1]), ref[2], 'bottleneck+GRN dBeta');
+    expectPairsCloseToTfjs(got[1], ref[1], ref[2], 'bottleneck+GRN');
     expectCloseToTfjs(got[2], ref[3], 'bottleneck+GRN dW2');
     expectCloseToTfjs(got[3], ref[4], 'bottleneck+GRN db2');
     expectCloseToTfjs(got[4], ref[5], 'bottleneck+GRN dW3');
     expectCloseToTfjs(got[5], ref[6], 'bottleneck+GRN db3');
-    expectCloseToTfjs(even(got[6]), ref[7], 'bottleneck+GRN dGrnGamma');
-    expectCloseToTfjs(odd(got[6]), ref[8], 'bottleneck+GRN dGrnBeta');
+    expectPairsCloseToTfjs(got[6], ref[7], ref[8], 'bottleneck+GRN', ['dGrnGamma', 'dGrnBeta']);
     tf.dispose([dyT, ...grads]);
   });
 

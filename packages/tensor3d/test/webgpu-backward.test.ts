@@ -33,7 +33,9 @@ import {
   packBottleneckVectors,
   pointwiseConv3dInputGrad,
   pointwiseConv3dWeightGrad,
+  type DepthwiseGradShape,
   type GpuTensor,
+  type PointwiseGradShape,
 } from '../src/webgpu/index.js';
 import { depthwiseFilterGradReference, depthwiseReference } from '../src/kernels/reference.js';
 import { randomValues } from './helpers/depthwise-oracle.js';
@@ -182,10 +184,82 @@ function depthwiseGradsReference(o: {
   return { dx, dw, db, out };
 }
 
+/**
+ * Float64 gradients of a pointwise conv (input voxel = stride · output voxel), channels-first, by scattering over
+ * output voxels; `prior` values (accumulated outputs) enter each gradient first.
+ */
+function pointwiseGradsReference(
+  o: { x: Float32Array; w: Float32Array; dy: Float32Array; ci: number; co: number; inSize: V3; stride: number },
+  prior?: { dx: Float32Array; dw: Float32Array; db: Float32Array },
+) {
+  const { x, w, dy, ci, co, inSize, stride } = o;
+  const out = inSize.map((n) => Math.ceil(n / stride)) as V3;
+  const dx = new Accumulated(x.length);
+  const dw = new Accumulated(w.length);
+  const db = new Accumulated(co);
+  prior?.dx.forEach((r, i) => dx.add(i, r));
+  prior?.dw.forEach((r, i) => dw.add(i, r));
+  prior?.db.forEach((r, i) => db.add(i, r));
+  for (let m = 0; m < co; m++)
+    for (let z = 0; z < out[0]; z++)
+      for (let y = 0; y < out[1]; y++)
+        for (let xx = 0; xx < out[2]; xx++) {
+          const g = dy[m * vol(out) + (z * out[1] + y) * out[2] + xx];
+          db.add(m, g);
+          const src = (z * stride * inSize[1] + y * stride) * inSize[2] + xx * stride;
+          for (let i = 0; i < ci; i++) {
+            dx.add(i * vol(inSize) + src, g * w[m * ci + i]);
+            dw.add(m * ci + i, g * x[i * vol(inSize) + src]);
+          }
+        }
+  return { dx, dw, db };
+}
+
+/** Checks the (dx, dW, db) a test read back against their float64 references, labelled `${op} dx ${form}` etc. */
+function expectGradsWithinSumBound(
+  [dxv, dwv, dbv]: Float32Array[],
+  ref: { dx: Accumulated; dw: Accumulated; db: Accumulated },
+  op: string,
+  form: string,
+): void {
+  expectWithinSumBound(dxv, ref.dx, `${op} dx ${form}`);
+  expectWithinSumBound(dwv, ref.dw, `${op} dW ${form}`);
+  expectWithinSumBound(dbv, ref.db, `${op} db ${form}`);
+}
+
 describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 and tfjs gradients (WebGPU)', () => {
   let rt: GpuRuntime;
   let seed = 900;
   const rand = (n: number, scale = 1): Float32Array => randomValues(n, seed++).map((v) => v * scale);
+
+  type Grads = { dx: GpuTensor; dw: GpuTensor; db: GpuTensor };
+  type ConvData = { x: Float32Array; w: Float32Array; dy: Float32Array };
+  /** Records the depthwise input and filter/bias gradients into `grads` and reads them back. */
+  const runDepthwiseGrads = (shape: DepthwiseGradShape, d: ConvData, grads: Grads): Promise<Float32Array[]> => {
+    const gdy = rt.upload(d.dy, 'dy');
+    depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: rt.upload(d.w, 'w'), gradInput: grads.dx });
+    depthwiseConv3dFilterGrad(rt, {
+      ...shape,
+      input: rt.upload(d.x, 'x'),
+      gradOutput: gdy,
+      gradFilter: grads.dw,
+      gradBias: grads.db,
+    });
+    return rt.finish([grads.dx, grads.dw, grads.db]);
+  };
+  /** Records the pointwise input and weight/bias gradients into `grads` and reads them back. */
+  const runPointwiseGrads = (shape: PointwiseGradShape, d: ConvData, grads: Grads): Promise<Float32Array[]> => {
+    const gdy = rt.upload(d.dy, 'dy');
+    pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(d.w, 'w'), gradInput: grads.dx });
+    pointwiseConv3dWeightGrad(rt, {
+      ...shape,
+      input: rt.upload(d.x, 'x'),
+      gradOutput: gdy,
+      gradWeight: grads.dw,
+      gradBias: grads.db,
+    });
+    return rt.finish([grads.dx, grads.dw, grads.db]);
+  };
 
   /** Random inverted-bottleneck inputs in a fixed draw order (x, gamma, beta, W2, b2, W3, b3). */
   const bottleneckParams = (c: number, e: number, co: number, v: number) => ({
@@ -249,18 +323,10 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       const w = rand(c * k ** 3, 0.5);
       const dy = rand(c * vol(out));
       const ref = depthwiseGradsReference({ x, w, dy, c, inSize, k, stride, transposed });
-      const t = (d: Float32Array, l: string): GpuTensor => rt.upload(d, l);
-      const [gx, gw, gdy] = [t(x, 'x'), t(w, 'w'), t(dy, 'dy')];
-      const dx = rt.tensor(x.length, 'dx');
-      const dw = rt.tensor(w.length, 'dw');
-      const db = rt.tensor(c, 'db');
+      const grads = { dx: rt.tensor(x.length, 'dx'), dw: rt.tensor(w.length, 'dw'), db: rt.tensor(c, 'db') };
       const shape = { channels: c, inSize, kernel: k, stride, transposed };
-      depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: gw, gradInput: dx });
-      depthwiseConv3dFilterGrad(rt, { ...shape, input: gx, gradOutput: gdy, gradFilter: dw, gradBias: db });
-      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
-      expectWithinSumBound(dxv, ref.dx, `depthwise dx k${k} ${form}`);
-      expectWithinSumBound(dwv, ref.dw, `depthwise dW k${k} ${form}`);
-      expectWithinSumBound(dbv, ref.db, `depthwise db k${k} ${form}`);
+      const [dxv, dwv, dbv] = await runDepthwiseGrads(shape, { x, w, dy }, grads);
+      expectGradsWithinSumBound([dxv, dwv, dbv], ref, 'depthwise', `k${k} ${form}`);
 
       if (!transposed) {
         // The project's own references (channels-last [1, D, H, W, C], filter [k, k, k, C]) agree.
@@ -309,39 +375,11 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       const x = rand(ci * vol(inSize));
       const w = rand(co * ci, 0.5);
       const dy = rand(co * vol(out));
-      const dxRef = new Accumulated(x.length);
-      const dwRef = new Accumulated(w.length);
-      const dbRef = new Accumulated(co);
-      for (let c = 0; c < co; c++)
-        for (let z = 0; z < out[0]; z++)
-          for (let y = 0; y < out[1]; y++)
-            for (let xx = 0; xx < out[2]; xx++) {
-              const g = dy[c * vol(out) + (z * out[1] + y) * out[2] + xx];
-              dbRef.add(c, g);
-              const src = (z * stride * inSize[1] + y * stride) * inSize[2] + xx * stride;
-              for (let i = 0; i < ci; i++) {
-                dxRef.add(i * vol(inSize) + src, g * w[c * ci + i]);
-                dwRef.add(c * ci + i, g * x[i * vol(inSize) + src]);
-              }
-            }
-      const dx = rt.tensor(x.length, 'dx');
-      const dw = rt.tensor(w.length, 'dw');
-      const db = rt.tensor(co, 'db');
-      const shape = { inChannels: ci, outChannels: co, inSize, stride };
-      const gdy = rt.upload(dy, 'dy');
-      pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(w, 'w'), gradInput: dx });
-      pointwiseConv3dWeightGrad(rt, {
-        ...shape,
-        input: rt.upload(x, 'x'),
-        gradOutput: gdy,
-        gradWeight: dw,
-        gradBias: db,
-      });
-      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
+      const ref = pointwiseGradsReference({ x, w, dy, ci, co, inSize, stride });
+      const grads = { dx: rt.tensor(x.length, 'dx'), dw: rt.tensor(w.length, 'dw'), db: rt.tensor(co, 'db') };
+      const got = await runPointwiseGrads({ inChannels: ci, outChannels: co, inSize, stride }, { x, w, dy }, grads);
       // Voxels the stride skips get exactly 0 (no terms).
-      expectWithinSumBound(dxv, dxRef, `pointwise dx stride ${stride}`);
-      expectWithinSumBound(dwv, dwRef, `pointwise dW stride ${stride}`);
-      expectWithinSumBound(dbv, dbRef, `pointwise db stride ${stride}`);
+      expectGradsWithinSumBound(got, ref, 'pointwise', `stride ${stride}`);
     });
   }
 
@@ -363,20 +401,9 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       prior.db.forEach((r, i) => ref.db.add(i, r));
       const [dx, dw, db] = [rt.upload(prior.dx, 'dx'), rt.upload(prior.dw, 'dw'), rt.upload(prior.db, 'db')];
       const shape = { channels: c, inSize, kernel: k, stride, transposed, accumulate: true };
-      const gdy = rt.upload(dy, 'dy');
-      depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: rt.upload(w, 'w'), gradInput: dx });
-      depthwiseConv3dFilterGrad(rt, {
-        ...shape,
-        input: rt.upload(x, 'x'),
-        gradOutput: gdy,
-        gradFilter: dw,
-        gradBias: db,
-      });
-      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
+      const got = await runDepthwiseGrads(shape, { x, w, dy }, { dx, dw, db });
       const form = transposed ? 'transposed' : `stride ${stride}`;
-      expectWithinSumBound(dxv, ref.dx, `depthwise dx k${k} ${form} accumulated`);
-      expectWithinSumBound(dwv, ref.dw, `depthwise dW k${k} ${form} accumulated`);
-      expectWithinSumBound(dbv, ref.db, `depthwise db k${k} ${form} accumulated`);
+      expectGradsWithinSumBound(got, ref, 'depthwise', `k${k} ${form} accumulated`);
     }
     // Pointwise, stride 2: skipped voxels keep their prior value.
     const [ci, co] = [3, 4];
@@ -384,42 +411,12 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     const x = rand(ci * vol(inSize));
     const w = rand(co * ci, 0.5);
     const dy = rand(co * vol(out));
-    const priorDx = rand(x.length);
-    const priorDw = rand(w.length);
-    const priorDb = rand(co);
-    const dxRef = new Accumulated(x.length);
-    const dwRef = new Accumulated(w.length);
-    const dbRef = new Accumulated(co);
-    priorDx.forEach((r, i) => dxRef.add(i, r));
-    priorDw.forEach((r, i) => dwRef.add(i, r));
-    priorDb.forEach((r, i) => dbRef.add(i, r));
-    for (let m = 0; m < co; m++)
-      for (let z = 0; z < out[0]; z++)
-        for (let y = 0; y < out[1]; y++)
-          for (let xx = 0; xx < out[2]; xx++) {
-            const g = dy[m * vol(out) + (z * out[1] + y) * out[2] + xx];
-            dbRef.add(m, g);
-            const src = (z * 2 * inSize[1] + y * 2) * inSize[2] + xx * 2;
-            for (let i = 0; i < ci; i++) {
-              dxRef.add(i * vol(inSize) + src, g * w[m * ci + i]);
-              dwRef.add(m * ci + i, g * x[i * vol(inSize) + src]);
-            }
-          }
-    const [dx, dw, db] = [rt.upload(priorDx, 'dx'), rt.upload(priorDw, 'dw'), rt.upload(priorDb, 'db')];
+    const prior = { dx: rand(x.length), dw: rand(w.length), db: rand(co) };
+    const ref = pointwiseGradsReference({ x, w, dy, ci, co, inSize, stride: 2 }, prior);
+    const grads = { dx: rt.upload(prior.dx, 'dx'), dw: rt.upload(prior.dw, 'dw'), db: rt.upload(prior.db, 'db') };
     const shape = { inChannels: ci, outChannels: co, inSize, stride: 2, accumulate: true };
-    const gdy = rt.upload(dy, 'dy');
-    pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(w, 'w'), gradInput: dx });
-    pointwiseConv3dWeightGrad(rt, {
-      ...shape,
-      input: rt.upload(x, 'x'),
-      gradOutput: gdy,
-      gradWeight: dw,
-      gradBias: db,
-    });
-    const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
-    expectWithinSumBound(dxv, dxRef, 'pointwise dx stride 2 accumulated');
-    expectWithinSumBound(dwv, dwRef, 'pointwise dW stride 2 accumulated');
-    expectWithinSumBound(dbv, dbRef, 'pointwise db stride 2 accumulated');
+    const got = await runPointwiseGrads(shape, { x, w, dy }, grads);
+    expectGradsWithinSumBound(got, ref, 'pointwise', 'stride 2 accumulated');
   });
 
   it('frontPaddedAdd backward (shifted crop, stride-2 grid, fill) against its definition and the forward kernel', async () => {

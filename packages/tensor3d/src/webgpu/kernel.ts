@@ -185,3 +185,26 @@ export function gridParams(
     outW: outSize[2],
   };
 }
+
+/**
+ * WGSL statements opening a kernel that runs one thread per (channel, voxel) of a [channels, voxels] tensor:
+ * the flat index `idx` of this thread (from `main`'s `group` and `local`), an early return past the end, and the
+ * channel and voxel it names. `channels` and `voxels` are WGSL u32 expressions.
+ *
+ * @example
+ * ```ts
+ * wgslChannelVoxelThread({ workgroup: 64, channels: 'params.channels', voxels: 'inVox', channel: 'c', voxel: 'i' });
+ * ```
+ */
+export function wgslChannelVoxelThread(o: {
+  workgroup: number;
+  channels: string;
+  voxels: string;
+  channel: string;
+  voxel: string;
+}): string {
+  return /* wgsl */ `let idx = group * ${o.workgroup}u + local;
+  if (idx >= ${o.channels} * ${o.voxels}) { return; }
+  let ${o.channel} = idx / ${o.voxels};
+  let ${o.voxel} = idx - ${o.channel} * ${o.voxels};`;
+}

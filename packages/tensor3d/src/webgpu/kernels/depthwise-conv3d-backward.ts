@@ -10,7 +10,7 @@
  * voxels for each (channel, tap), and the bias gradient dy over the output, one workgroup per value, in a fixed
  * order (deterministic).
  */
-import { defineKernel, wgslVoxelCoords, wgslWorkgroupSum, gridParams } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords, wgslWorkgroupSum, gridParams, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { depthwiseOutputSize } from './depthwise-conv3d.js';
 import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
@@ -50,10 +50,7 @@ export const depthwiseConv3dInputGradKernel = defineKernel({
   body: (v: DepthwiseGradVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 fn main(group: u32, local: u32) {
   let inVox = params.inD * params.inH * params.inW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.channels * inVox) { return; }
-  let c = idx / inVox;
-  let i = idx - c * inVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.channels', voxels: 'inVox', channel: 'c', voxel: 'i' })}
   ${wgslVoxelCoords('i', 'i', 'in', true)}
   let outBase = c * params.outD * params.outH * params.outW;
   let fBase = c * u32(K * K * K);

@@ -3,7 +3,7 @@
  * plus bias; or the transposed stride-2 form (PyTorch ConvTranspose3d, groups = C, padding k//2, output
  * 2n-1 per axis) in its gather form. One thread per output voxel.
  */
-import { defineKernel, wgslVoxelCoords, gridParams } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords, gridParams, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
@@ -32,10 +32,7 @@ export const depthwiseConv3dKernel = defineKernel({
   body: (v: DepthwiseTapVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.channels * outVox) { return; }
-  let c = idx / outVox;
-  let o = idx - c * outVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.channels', voxels: 'outVox', channel: 'c', voxel: 'o' })}
   ${wgslVoxelCoords('o', 'o', 'out', true)}
   let inBase = c * params.inD * params.inH * params.inW;
   let fBase = c * u32(K * K * K);

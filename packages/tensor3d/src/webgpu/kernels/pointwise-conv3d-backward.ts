@@ -9,7 +9,7 @@
  * per-channel scale and shift (GRN) — so the inverted bottleneck's weight gradients need no stored normalised or
  * GRN-scaled tensor.
  */
-import { defineKernel, gridParams } from '../kernel.js';
+import { defineKernel, gridParams, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -43,10 +43,7 @@ export const pointwiseConv3dInputGradKernel = defineKernel({
   body: (v: AccumulateVariant) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let inVox = params.inD * params.inH * params.inW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.inChannels * inVox) { return; }
-  let ci = idx / inVox;
-  let i = idx - ci * inVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.inChannels', voxels: 'inVox', channel: 'ci', voxel: 'i' })}
   let iw = i % params.inW;
   let ih = (i / params.inW) % params.inH;
   let id = i / (params.inW * params.inH);

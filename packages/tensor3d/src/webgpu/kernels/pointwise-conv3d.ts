@@ -8,7 +8,7 @@
  * channel groups runs one dispatch per (input group, output group), the first with the bias, the rest
  * accumulating (see {@link PointwiseConv3dArgs.accumulate}).
  */
-import { defineKernel, gridParams } from '../kernel.js';
+import { defineKernel, gridParams, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -37,10 +37,7 @@ export const pointwiseConv3dKernel = defineKernel({
   body: (c: { accumulate?: boolean }) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.outChannels * outVox) { return; }
-  let co = idx / outVox;
-  let o = idx - co * outVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.outChannels', voxels: 'outVox', channel: 'co', voxel: 'o' })}
   let ow = o % params.outW;
   let oh = (o / params.outW) % params.outH;
   let od = o / (params.outW * params.outH);

@@ -164,6 +164,16 @@ export function wgslWorkgroupSum(array: string, value: string, size: number): st
   }`;
 }
 
+/** Declarations of the `inD … outW` kernel parameters that {@link gridParams} fills (spread into `params`). */
+export const GRID_PARAMS = {
+  inD: { type: 'u32', doc: 'input depth' },
+  inH: { type: 'u32', doc: 'input height' },
+  inW: { type: 'u32', doc: 'input width' },
+  outD: { type: 'u32', doc: 'output depth' },
+  outH: { type: 'u32', doc: 'output height' },
+  outW: { type: 'u32', doc: 'output width' },
+} as const;
+
 /**
  * The `inD … outW` kernel parameters of a kernel mapping a [D, H, W] input grid onto an output grid.
  *

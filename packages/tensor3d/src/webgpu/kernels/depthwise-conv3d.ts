@@ -3,7 +3,7 @@
  * plus bias; or the transposed stride-2 form (PyTorch ConvTranspose3d, groups = C, padding k//2, output
  * 2n-1 per axis) in its gather form. One thread per output voxel.
  */
-import { defineKernel, wgslVoxelCoords, gridParams, wgslChannelVoxelThread } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
@@ -15,12 +15,7 @@ export const depthwiseConv3dKernel = defineKernel({
   workgroupSize: WORKGROUP,
   params: {
     channels: { type: 'u32', doc: 'channels C (each convolved with its own k^3 filter)' },
-    inD: { type: 'u32', doc: 'input depth' },
-    inH: { type: 'u32', doc: 'input height' },
-    inW: { type: 'u32', doc: 'input width' },
-    outD: { type: 'u32', doc: 'output depth' },
-    outH: { type: 'u32', doc: 'output height' },
-    outW: { type: 'u32', doc: 'output width' },
+    ...GRID_PARAMS,
     stride: { type: 'i32', doc: 'stride (1 or 2; the transposed form always upsamples by 2)' },
   },
   bindings: () => [

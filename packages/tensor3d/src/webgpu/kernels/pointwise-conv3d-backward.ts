@@ -9,7 +9,7 @@
  * per-channel scale and shift (GRN) — so the inverted bottleneck's weight gradients need no stored normalised or
  * GRN-scaled tensor.
  */
-import { defineKernel, gridParams, wgslChannelVoxelThread } from '../kernel.js';
+import { defineKernel, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -27,12 +27,7 @@ export const pointwiseConv3dInputGradKernel = defineKernel({
   params: {
     inChannels: { type: 'u32', doc: 'input channels CI' },
     outChannels: { type: 'u32', doc: 'output channels CO' },
-    inD: { type: 'u32', doc: 'input depth' },
-    inH: { type: 'u32', doc: 'input height' },
-    inW: { type: 'u32', doc: 'input width' },
-    outD: { type: 'u32', doc: 'output depth' },
-    outH: { type: 'u32', doc: 'output height' },
-    outW: { type: 'u32', doc: 'output width' },
+    ...GRID_PARAMS,
     stride: { type: 'u32', doc: 'forward stride' },
   },
   bindings: () => [

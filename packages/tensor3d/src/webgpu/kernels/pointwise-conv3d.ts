@@ -8,7 +8,7 @@
  * channel groups runs one dispatch per (input group, output group), the first with the bias, the rest
  * accumulating (see {@link PointwiseConv3dArgs.accumulate}).
  */
-import { defineKernel, gridParams, wgslChannelVoxelThread } from '../kernel.js';
+import { defineKernel, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -20,12 +20,7 @@ export const pointwiseConv3dKernel = defineKernel({
   params: {
     inChannels: { type: 'u32', doc: 'input channels CI' },
     outChannels: { type: 'u32', doc: 'output channels CO' },
-    inD: { type: 'u32', doc: 'input depth' },
-    inH: { type: 'u32', doc: 'input height' },
-    inW: { type: 'u32', doc: 'input width' },
-    outD: { type: 'u32', doc: 'output depth' },
-    outH: { type: 'u32', doc: 'output height' },
-    outW: { type: 'u32', doc: 'output width' },
+    ...GRID_PARAMS,
     stride: { type: 'u32', doc: 'input voxel read by output voxel o is stride · o on every axis' },
   },
   bindings: (c: { accumulate?: boolean }) => [

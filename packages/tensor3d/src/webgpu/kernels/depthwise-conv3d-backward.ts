@@ -10,7 +10,14 @@
  * voxels for each (channel, tap), and the bias gradient dy over the output, one workgroup per value, in a fixed
  * order (deterministic).
  */
-import { defineKernel, wgslVoxelCoords, wgslWorkgroupSum, gridParams, wgslChannelVoxelThread } from '../kernel.js';
+import {
+  defineKernel,
+  wgslVoxelCoords,
+  wgslWorkgroupSum,
+  gridParams,
+  wgslChannelVoxelThread,
+  GRID_PARAMS,
+} from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { depthwiseOutputSize } from './depthwise-conv3d.js';
 import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
@@ -26,14 +33,10 @@ export interface DepthwiseGradVariant extends DepthwiseTapVariant {
   accumulate: boolean;
 }
 
+/** The forward convolution's shape: its input grid is `in…`, its output grid `out…`. */
 const SHAPE_PARAMS = {
   channels: { type: 'u32', doc: 'channels C' },
-  inD: { type: 'u32', doc: 'forward input depth' },
-  inH: { type: 'u32', doc: 'forward input height' },
-  inW: { type: 'u32', doc: 'forward input width' },
-  outD: { type: 'u32', doc: 'forward output depth' },
-  outH: { type: 'u32', doc: 'forward output height' },
-  outW: { type: 'u32', doc: 'forward output width' },
+  ...GRID_PARAMS,
   stride: { type: 'i32', doc: 'forward stride (1 or 2; 2 for the transposed form)' },
 } as const;
 

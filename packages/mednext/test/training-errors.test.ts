@@ -1,47 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '@mednext-ts/tensor3d';
-import { NO_AUGMENTATION } from '../src/data/index.js';
+import { describe, expect, it } from 'vitest';
 import { MedNeXtError, type MedNeXtErrorCode } from '../src/index.js';
 import { RunFiles, trainFold, type TrainOptions } from '../src/node.js';
 import { ssaTask, tinySsaModel } from './helpers/ssa-task.js';
-import { writeSyntheticCache } from './helpers/synthetic-cache.js';
+import { useSyntheticTrainingRun } from './helpers/training-run.js';
 
-let tmp: string;
-let cache: string;
-
-beforeAll(async () => {
-  await selectBackend('cpu');
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-train-errors-'));
-  cache = path.join(tmp, 'cache');
-  await writeSyntheticCache(cache, ssaTask, 3, [20, 20, 20]);
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
-
-const options = (outDir: string, over: Partial<TrainOptions> = {}): TrainOptions => ({
-  task: ssaTask,
-  cacheDir: cache,
-  outDir,
-  fold: 0,
-  folds: 3,
-  model: tinySsaModel,
-  patchSize: [16, 16, 16],
-  batchSize: 1,
-  epochs: 1,
-  iterationsPerEpoch: 1,
-  learningRate: 0.01,
-  weightDecay: 0,
-  optimizer: 'schedulefree',
-  loss: 'dice-focal',
-  augmentation: NO_AUGMENTATION,
-  seed: 3,
-  ...over,
-});
+const fixture = useSyntheticTrainingRun({ backend: 'cpu', cases: 3, prefix: 'mednext-train-errors-' });
+const options = (outDir: string, over: Partial<TrainOptions> = {}): TrainOptions => fixture.options(outDir, over);
 
 /** The MedNeXtError trainFold rejects with (the test fails when it resolves or rejects with another error). */
 async function rejection(run: Promise<unknown>): Promise<MedNeXtError> {
@@ -83,7 +49,7 @@ describe('trainFold fails with coded errors naming the problem', () => {
   ] as [string, Partial<TrainOptions>, MedNeXtErrorCode, string | RegExp][])(
     '%s',
     async (_what, over, code, message) => {
-      const out = path.join(tmp, `bad-${code}-${Math.random().toString(36).slice(2)}`);
+      const out = path.join(fixture.dir, `bad-${code}-${Math.random().toString(36).slice(2)}`);
       const error = await rejection(trainFold(options(out, over)));
       expect(error.code).toBe(code);
       if (typeof message === 'string') expect(error.message).toBe(message);
@@ -93,7 +59,7 @@ describe('trainFold fails with coded errors naming the problem', () => {
   );
 
   it('--resume without a resume file names the file', async () => {
-    const out = path.join(tmp, 'no-resume');
+    const out = path.join(fixture.dir, 'no-resume');
     const error = await rejection(trainFold(options(out, { resume: true })));
     const files = new RunFiles(out).fold(0);
     expect(error.code).toBe('RESUME_MISSING');
@@ -102,9 +68,9 @@ describe('trainFold fails with coded errors naming the problem', () => {
   });
 
   it('an initial checkpoint that does not exist is CHECKPOINT_UNREADABLE', async () => {
-    const missing = path.join(tmp, 'missing.safetensors');
+    const missing = path.join(fixture.dir, 'missing.safetensors');
     const error = await rejection(
-      trainFold(options(path.join(tmp, 'init'), { init: { kind: 'checkpoint', path: missing } })),
+      trainFold(options(path.join(fixture.dir, 'init'), { init: { kind: 'checkpoint', path: missing } })),
     );
     expect(error.code).toBe('CHECKPOINT_UNREADABLE');
     expect(error.message).toBe(`${missing}: cannot read checkpoint (ENOENT)`);
@@ -112,7 +78,7 @@ describe('trainFold fails with coded errors naming the problem', () => {
 
   it('a diverging run stops with TRAINING_DIVERGED at the first non-finite loss', async () => {
     const error = await rejection(
-      trainFold(options(path.join(tmp, 'nan'), { learningRate: 1e30, iterationsPerEpoch: 3 })),
+      trainFold(options(path.join(fixture.dir, 'nan'), { learningRate: 1e30, iterationsPerEpoch: 3 })),
     );
     expect(error.code).toBe('TRAINING_DIVERGED');
     // Step 0 is finite; its update with lr 1e30 makes step 1's loss NaN.

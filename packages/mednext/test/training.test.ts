@@ -1,51 +1,19 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '@mednext-ts/tensor3d';
-import { DEFAULT_AUGMENTATION, NO_AUGMENTATION, PAPER_AUGMENTATION } from '../src/data/index.js';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_AUGMENTATION, PAPER_AUGMENTATION } from '../src/data/index.js';
 import { trainFold, type TrainOptions } from '../src/training/node/index.js';
 import { decodeResume, readCheckpointMetadata } from '../src/training/index.js';
 import { parseSafetensors } from '../src/weights/index.js';
-import { ssaTask, tinySsaModel } from './helpers/ssa-task.js';
-import { writeSyntheticCache } from './helpers/synthetic-cache.js';
+import { useSyntheticTrainingRun } from './helpers/training-run.js';
 
-let tmp: string;
-let cache: string;
-
-beforeAll(async () => {
-  await selectBackend('wasm');
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mednext-train-'));
-  cache = path.join(tmp, 'cache');
-  await writeSyntheticCache(cache, ssaTask, 6, [20, 20, 20]);
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
-
-const tiny = (outDir: string, over: Partial<TrainOptions> = {}): TrainOptions => ({
-  task: ssaTask,
-  cacheDir: cache,
-  outDir,
-  fold: 0,
-  folds: 3,
-  model: tinySsaModel,
-  patchSize: [16, 16, 16],
-  batchSize: 2,
-  epochs: 4,
-  iterationsPerEpoch: 6,
-  learningRate: 0.01,
-  weightDecay: 0,
-  optimizer: 'schedulefree',
-  loss: 'dice-focal',
-  augmentation: NO_AUGMENTATION,
-  seed: 7,
-  ...over,
-});
+const fixture = useSyntheticTrainingRun({ backend: 'wasm', cases: 6, prefix: 'mednext-train-' });
+const tiny = (outDir: string, over: Partial<TrainOptions> = {}): TrainOptions =>
+  fixture.options(outDir, { batchSize: 2, epochs: 4, iterationsPerEpoch: 6, seed: 7, ...over });
 
 describe('trainFold', () => {
   it('a tiny MedNeXt learns the synthetic tumours: loss falls, validation Dice rises', async () => {
-    const out = path.join(tmp, 'learn');
+    const out = path.join(fixture.dir, 'learn');
     const result = await trainFold(tiny(out));
     expect(result.status).toBe('completed');
     const log = result.log;
@@ -85,9 +53,9 @@ describe('trainFold', () => {
       augmentation: PAPER_AUGMENTATION,
       learningRate: 0.005,
     };
-    const a = path.join(tmp, 'uninterrupted');
+    const a = path.join(fixture.dir, 'uninterrupted');
     await trainFold(tiny(a, opts));
-    const b = path.join(tmp, 'interrupted');
+    const b = path.join(fixture.dir, 'interrupted');
     const controller = new AbortController();
     const first = await trainFold(
       tiny(b, { ...opts, signal: controller.signal, onEpoch: (e) => e.epoch === 1 && controller.abort() }),
@@ -121,10 +89,10 @@ describe('trainFold', () => {
   });
 
   it('fine-tuning trains only the last decoder layers and heads; UpKern starts a k5 run from k3', async () => {
-    const base = path.join(tmp, 'base');
+    const base = path.join(fixture.dir, 'base');
     await trainFold(tiny(base, { epochs: 1, iterationsPerEpoch: 1, batchSize: 1 }));
     const start = parseSafetensors(await readFile(path.join(base, 'fold_0', 'checkpoint_last.safetensors'))).tensors;
-    const ft = path.join(tmp, 'ft');
+    const ft = path.join(fixture.dir, 'ft');
     const messages: string[] = [];
     const r = await trainFold(
       tiny(ft, {
@@ -161,7 +129,7 @@ describe('trainFold', () => {
     const ftSplits = JSON.parse(await readFile(path.join(base, 'splits.json'), 'utf8'));
     expect(ftSplits.folds[0].val.length).toBe(2);
 
-    const up = path.join(tmp, 'upkern');
+    const up = path.join(fixture.dir, 'upkern');
     const k5 = await trainFold(
       tiny(up, {
         epochs: 1,
@@ -180,8 +148,8 @@ describe('trainFold', () => {
 
   it('sampling in worker threads gives the same run as sampling in the training thread', async () => {
     const opts = { epochs: 1, iterationsPerEpoch: 3, batchSize: 2, augmentation: DEFAULT_AUGMENTATION };
-    const a = path.join(tmp, 'inline');
-    const b = path.join(tmp, 'workers');
+    const a = path.join(fixture.dir, 'inline');
+    const b = path.join(fixture.dir, 'workers');
     await trainFold(tiny(a, opts));
     await trainFold(tiny(b, { ...opts, samplingWorkers: 2 }));
     const [x, y] = await Promise.all([
@@ -192,7 +160,7 @@ describe('trainFold', () => {
   });
 
   it('whole-case validation scores every validation case by sliding window', async () => {
-    const out = path.join(tmp, 'whole-val');
+    const out = path.join(fixture.dir, 'whole-val');
     const r = await trainFold(tiny(out, { epochs: 1, iterationsPerEpoch: 1, batchSize: 1, validation: 'whole' }));
     const e = r.log[0]!;
     expect(e.valLoss).toBeNull();
@@ -209,10 +177,10 @@ describe('trainFold', () => {
       optimizer: 'adamw-poly' as const,
       learningRate: 0.003,
     };
-    const a = path.join(tmp, 'adamw-whole');
+    const a = path.join(fixture.dir, 'adamw-whole');
     const full = await trainFold(tiny(a, opts));
     expect(full.log.map((e) => e.learningRate)).toEqual([0.003, 0.003 * 0.5 ** 0.9]);
-    const b = path.join(tmp, 'adamw-split');
+    const b = path.join(fixture.dir, 'adamw-split');
     const controller = new AbortController();
     await trainFold(tiny(b, { ...opts, signal: controller.signal, onEpoch: () => controller.abort() }));
     await trainFold(tiny(b, { ...opts, resume: true }));

@@ -1,9 +1,10 @@
 import { add, div, mul, serialization, sqrt, sub, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 
 import { lerp } from './lerp.js';
-import { resolveAdamWOptions, type AdamWScheduleFreeConfig, type AdamWScheduleFreeOptions } from './options.js';
+import { type AdamWScheduleFreeConfig, type AdamWScheduleFreeOptions } from './options.js';
 import { adamwStepCoefficients, type ScheduleHyperparameters, type StepScalars } from './schedule.js';
 import { ScheduleFreeOptimizer, type SlotMap } from './schedule-free-optimizer.js';
+import { ADAMW_RULES } from './variant-rules.js';
 
 /**
  * Schedule-Free AdamW (Defazio et al. 2024, "The Road Less Scheduled"), matching
@@ -23,12 +24,12 @@ export class AdamWScheduleFree extends ScheduleFreeOptimizer {
 
   constructor(options: AdamWScheduleFreeOptions = {}) {
     super();
-    this.cfg = resolveAdamWOptions(options);
+    this.cfg = ADAMW_RULES.resolve(options);
   }
 
   /** The resolved hyper-parameters. */
   get config(): Readonly<AdamWScheduleFreeConfig> {
-    return { ...this.cfg, betas: [...this.cfg.betas] as [number, number] };
+    return ADAMW_RULES.copy(this.cfg);
   }
 
   /** Peak learning rate. May be changed between steps; `lr_max` (and so the averaging weights) never decreases. */
@@ -36,11 +37,11 @@ export class AdamWScheduleFree extends ScheduleFreeOptimizer {
     return this.cfg.lr;
   }
   set lr(value: number) {
-    this.cfg = resolveAdamWOptions({ ...this.cfg, lr: value });
+    this.cfg = ADAMW_RULES.resolve({ ...this.cfg, lr: value });
   }
 
   protected get interpolationBeta(): number {
-    return this.cfg.betas[0];
+    return ADAMW_RULES.interpolationBeta(this.cfg);
   }
 
   protected get scheduleHyperparameters(): ScheduleHyperparameters {
@@ -70,16 +71,7 @@ export class AdamWScheduleFree extends ScheduleFreeOptimizer {
   }
 
   getConfig(): serialization.ConfigDict {
-    const c = this.cfg;
-    return {
-      lr: c.lr,
-      betas: [c.betas[0], c.betas[1]],
-      eps: c.eps,
-      weightDecay: c.weightDecay,
-      warmupSteps: c.warmupSteps,
-      r: c.r,
-      weightLrPower: c.weightLrPower,
-    };
+    return ADAMW_RULES.toOptions(this.cfg);
   }
 }
 

@@ -1,9 +1,10 @@
 import { add, mul, serialization, sub, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 
 import { lerp } from './lerp.js';
-import { resolveSGDOptions, type SGDScheduleFreeConfig, type SGDScheduleFreeOptions } from './options.js';
+import { type SGDScheduleFreeConfig, type SGDScheduleFreeOptions } from './options.js';
 import { sgdStepCoefficients, type ScheduleHyperparameters, type StepScalars } from './schedule.js';
 import { ScheduleFreeOptimizer, type SlotMap } from './schedule-free-optimizer.js';
+import { SGD_RULES } from './variant-rules.js';
 
 /**
  * Schedule-Free SGD, matching `schedulefree.SGDScheduleFree` 1.4.1: the AdamW skeleton with
@@ -22,12 +23,12 @@ export class SGDScheduleFree extends ScheduleFreeOptimizer {
 
   constructor(options: SGDScheduleFreeOptions = {}) {
     super();
-    this.cfg = resolveSGDOptions(options);
+    this.cfg = SGD_RULES.resolve(options);
   }
 
   /** The resolved hyper-parameters. */
   get config(): Readonly<SGDScheduleFreeConfig> {
-    return { ...this.cfg };
+    return SGD_RULES.copy(this.cfg);
   }
 
   /** Learning rate. May be changed between steps; `lr_max` never decreases. */
@@ -35,11 +36,11 @@ export class SGDScheduleFree extends ScheduleFreeOptimizer {
     return this.cfg.lr;
   }
   set lr(value: number) {
-    this.cfg = resolveSGDOptions({ ...this.cfg, lr: value });
+    this.cfg = SGD_RULES.resolve({ ...this.cfg, lr: value });
   }
 
   protected get interpolationBeta(): number {
-    return this.cfg.momentum;
+    return SGD_RULES.interpolationBeta(this.cfg);
   }
 
   protected get scheduleHyperparameters(): ScheduleHyperparameters {
@@ -61,7 +62,7 @@ export class SGDScheduleFree extends ScheduleFreeOptimizer {
   }
 
   getConfig(): serialization.ConfigDict {
-    return { ...this.cfg };
+    return SGD_RULES.toOptions(this.cfg);
   }
 }
 

@@ -33,7 +33,9 @@ import {
   packBottleneckVectors,
   pointwiseConv3dInputGrad,
   pointwiseConv3dWeightGrad,
+  type DepthwiseGradShape,
   type GpuTensor,
+  type PointwiseGradShape,
 } from '../src/webgpu/index.js';
 import { depthwiseFilterGradReference, depthwiseReference } from '../src/kernels/reference.js';
 import { randomValues } from './helpers/depthwise-oracle.js';
@@ -98,6 +100,29 @@ function expectCloseToTfjs(gpu: Float32Array, ref: Float32Array, what: string): 
   expect(diff, `${what}: max |diff| ${diff} vs max |tfjs| ${scale}`).toBeLessThanOrEqual(TFJS_REL_TOL * scale);
 }
 
+/** Compares an interleaved [n, 2] gradient (dGamma, dBeta per channel, as the kernels write it) with tfjs's two. */
+function expectPairsCloseToTfjs(
+  pairs: Float32Array,
+  refGamma: Float32Array,
+  refBeta: Float32Array,
+  what: string,
+  names = ['dGamma', 'dBeta'],
+): void {
+  expectCloseToTfjs(
+    pairs.filter((_, i) => i % 2 === 0),
+    refGamma,
+    `${what} ${names[0]}`,
+  );
+  expectCloseToTfjs(
+    pairs.filter((_, i) => i % 2 === 1),
+    refBeta,
+    `${what} ${names[1]}`,
+  );
+}
+
+/** Exact GELU x · Φ(x) in tfjs, the reference of the kernels' erfc-based GELU. */
+const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
+
 const vol = (s: readonly number[]): number => s[0] * s[1] * s[2];
 
 /** [C, V] → [V, C]. */
@@ -159,10 +184,112 @@ function depthwiseGradsReference(o: {
   return { dx, dw, db, out };
 }
 
+/**
+ * Float64 gradients of a pointwise conv (input voxel = stride · output voxel), channels-first, by scattering over
+ * output voxels; `prior` values (accumulated outputs) enter each gradient first.
+ */
+function pointwiseGradsReference(
+  o: { x: Float32Array; w: Float32Array; dy: Float32Array; ci: number; co: number; inSize: V3; stride: number },
+  prior?: { dx: Float32Array; dw: Float32Array; db: Float32Array },
+) {
+  const { x, w, dy, ci, co, inSize, stride } = o;
+  const out = inSize.map((n) => Math.ceil(n / stride)) as V3;
+  const dx = new Accumulated(x.length);
+  const dw = new Accumulated(w.length);
+  const db = new Accumulated(co);
+  prior?.dx.forEach((r, i) => dx.add(i, r));
+  prior?.dw.forEach((r, i) => dw.add(i, r));
+  prior?.db.forEach((r, i) => db.add(i, r));
+  for (let m = 0; m < co; m++)
+    for (let z = 0; z < out[0]; z++)
+      for (let y = 0; y < out[1]; y++)
+        for (let xx = 0; xx < out[2]; xx++) {
+          const g = dy[m * vol(out) + (z * out[1] + y) * out[2] + xx];
+          db.add(m, g);
+          const src = (z * stride * inSize[1] + y * stride) * inSize[2] + xx * stride;
+          for (let i = 0; i < ci; i++) {
+            dx.add(i * vol(inSize) + src, g * w[m * ci + i]);
+            dw.add(m * ci + i, g * x[i * vol(inSize) + src]);
+          }
+        }
+  return { dx, dw, db };
+}
+
+/** Checks the (dx, dW, db) a test read back against their float64 references, labelled `${op} dx ${form}` etc. */
+function expectGradsWithinSumBound(
+  [dxv, dwv, dbv]: Float32Array[],
+  ref: { dx: Accumulated; dw: Accumulated; db: Accumulated },
+  op: string,
+  form: string,
+): void {
+  expectWithinSumBound(dxv, ref.dx, `${op} dx ${form}`);
+  expectWithinSumBound(dwv, ref.dw, `${op} dW ${form}`);
+  expectWithinSumBound(dbv, ref.db, `${op} db ${form}`);
+}
+
 describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 and tfjs gradients (WebGPU)', () => {
   let rt: GpuRuntime;
   let seed = 900;
   const rand = (n: number, scale = 1): Float32Array => randomValues(n, seed++).map((v) => v * scale);
+
+  type Grads = { dx: GpuTensor; dw: GpuTensor; db: GpuTensor };
+  type ConvData = { x: Float32Array; w: Float32Array; dy: Float32Array };
+  /** Records the depthwise input and filter/bias gradients into `grads` and reads them back. */
+  const runDepthwiseGrads = (shape: DepthwiseGradShape, d: ConvData, grads: Grads): Promise<Float32Array[]> => {
+    const gdy = rt.upload(d.dy, 'dy');
+    depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: rt.upload(d.w, 'w'), gradInput: grads.dx });
+    depthwiseConv3dFilterGrad(rt, {
+      ...shape,
+      input: rt.upload(d.x, 'x'),
+      gradOutput: gdy,
+      gradFilter: grads.dw,
+      gradBias: grads.db,
+    });
+    return rt.finish([grads.dx, grads.dw, grads.db]);
+  };
+  /** Records the pointwise input and weight/bias gradients into `grads` and reads them back. */
+  const runPointwiseGrads = (shape: PointwiseGradShape, d: ConvData, grads: Grads): Promise<Float32Array[]> => {
+    const gdy = rt.upload(d.dy, 'dy');
+    pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(d.w, 'w'), gradInput: grads.dx });
+    pointwiseConv3dWeightGrad(rt, {
+      ...shape,
+      input: rt.upload(d.x, 'x'),
+      gradOutput: gdy,
+      gradWeight: grads.dw,
+      gradBias: grads.db,
+    });
+    return rt.finish([grads.dx, grads.dw, grads.db]);
+  };
+
+  /** Random inverted-bottleneck inputs in a fixed draw order (x, gamma, beta, W2, b2, W3, b3). */
+  const bottleneckParams = (c: number, e: number, co: number, v: number) => ({
+    x: rand(c * v, 1.5),
+    gamma: rand(c).map((g) => g + 1.2),
+    beta: rand(c, 0.5),
+    w2: rand(e * c, 0.6),
+    b2: rand(e, 0.3),
+    w3: rand(co * e, 0.4),
+    b3: rand(co, 0.3),
+  });
+  /** The gradient tensors invertedBottleneckBackward writes, in the order of bottleneckTfInputs' gradients. */
+  const bottleneckGradTensors = (c: number, e: number, co: number, v: number) => ({
+    gradInput: rt.tensor(c * v, 'dx'),
+    gradNormAffine: rt.tensor(2 * c, 'dAffine'),
+    gradW2: rt.tensor(e * c, 'dW2'),
+    gradB2: rt.tensor(e, 'db2'),
+    gradW3: rt.tensor(co * e, 'dW3'),
+    gradB3: rt.tensor(co, 'db3'),
+  });
+  /** The bottleneck parameters as tfjs tensors, for tf.grads: x [C, V], gamma, beta, W2 [E, C], b2, W3 [CO, E], b3. */
+  const bottleneckTfInputs = (p: ReturnType<typeof bottleneckParams>, c: number, e: number, co: number, v: number) => [
+    tf.tensor2d(p.x, [c, v]),
+    tf.tensor1d(p.gamma),
+    tf.tensor1d(p.beta),
+    tf.tensor2d(p.w2, [e, c]),
+    tf.tensor1d(p.b2),
+    tf.tensor2d(p.w3, [co, e]),
+    tf.tensor1d(p.b3),
+  ];
 
   beforeAll(async () => {
     const { device } = await testGpuDevice();
@@ -196,18 +323,10 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       const w = rand(c * k ** 3, 0.5);
       const dy = rand(c * vol(out));
       const ref = depthwiseGradsReference({ x, w, dy, c, inSize, k, stride, transposed });
-      const t = (d: Float32Array, l: string): GpuTensor => rt.upload(d, l);
-      const [gx, gw, gdy] = [t(x, 'x'), t(w, 'w'), t(dy, 'dy')];
-      const dx = rt.tensor(x.length, 'dx');
-      const dw = rt.tensor(w.length, 'dw');
-      const db = rt.tensor(c, 'db');
+      const grads = { dx: rt.tensor(x.length, 'dx'), dw: rt.tensor(w.length, 'dw'), db: rt.tensor(c, 'db') };
       const shape = { channels: c, inSize, kernel: k, stride, transposed };
-      depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: gw, gradInput: dx });
-      depthwiseConv3dFilterGrad(rt, { ...shape, input: gx, gradOutput: gdy, gradFilter: dw, gradBias: db });
-      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
-      expectWithinSumBound(dxv, ref.dx, `depthwise dx k${k} ${form}`);
-      expectWithinSumBound(dwv, ref.dw, `depthwise dW k${k} ${form}`);
-      expectWithinSumBound(dbv, ref.db, `depthwise db k${k} ${form}`);
+      const [dxv, dwv, dbv] = await runDepthwiseGrads(shape, { x, w, dy }, grads);
+      expectGradsWithinSumBound([dxv, dwv, dbv], ref, 'depthwise', `k${k} ${form}`);
 
       if (!transposed) {
         // The project's own references (channels-last [1, D, H, W, C], filter [k, k, k, C]) agree.
@@ -256,39 +375,11 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       const x = rand(ci * vol(inSize));
       const w = rand(co * ci, 0.5);
       const dy = rand(co * vol(out));
-      const dxRef = new Accumulated(x.length);
-      const dwRef = new Accumulated(w.length);
-      const dbRef = new Accumulated(co);
-      for (let c = 0; c < co; c++)
-        for (let z = 0; z < out[0]; z++)
-          for (let y = 0; y < out[1]; y++)
-            for (let xx = 0; xx < out[2]; xx++) {
-              const g = dy[c * vol(out) + (z * out[1] + y) * out[2] + xx];
-              dbRef.add(c, g);
-              const src = (z * stride * inSize[1] + y * stride) * inSize[2] + xx * stride;
-              for (let i = 0; i < ci; i++) {
-                dxRef.add(i * vol(inSize) + src, g * w[c * ci + i]);
-                dwRef.add(c * ci + i, g * x[i * vol(inSize) + src]);
-              }
-            }
-      const dx = rt.tensor(x.length, 'dx');
-      const dw = rt.tensor(w.length, 'dw');
-      const db = rt.tensor(co, 'db');
-      const shape = { inChannels: ci, outChannels: co, inSize, stride };
-      const gdy = rt.upload(dy, 'dy');
-      pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(w, 'w'), gradInput: dx });
-      pointwiseConv3dWeightGrad(rt, {
-        ...shape,
-        input: rt.upload(x, 'x'),
-        gradOutput: gdy,
-        gradWeight: dw,
-        gradBias: db,
-      });
-      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
+      const ref = pointwiseGradsReference({ x, w, dy, ci, co, inSize, stride });
+      const grads = { dx: rt.tensor(x.length, 'dx'), dw: rt.tensor(w.length, 'dw'), db: rt.tensor(co, 'db') };
+      const got = await runPointwiseGrads({ inChannels: ci, outChannels: co, inSize, stride }, { x, w, dy }, grads);
       // Voxels the stride skips get exactly 0 (no terms).
-      expectWithinSumBound(dxv, dxRef, `pointwise dx stride ${stride}`);
-      expectWithinSumBound(dwv, dwRef, `pointwise dW stride ${stride}`);
-      expectWithinSumBound(dbv, dbRef, `pointwise db stride ${stride}`);
+      expectGradsWithinSumBound(got, ref, 'pointwise', `stride ${stride}`);
     });
   }
 
@@ -310,20 +401,9 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       prior.db.forEach((r, i) => ref.db.add(i, r));
       const [dx, dw, db] = [rt.upload(prior.dx, 'dx'), rt.upload(prior.dw, 'dw'), rt.upload(prior.db, 'db')];
       const shape = { channels: c, inSize, kernel: k, stride, transposed, accumulate: true };
-      const gdy = rt.upload(dy, 'dy');
-      depthwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, filter: rt.upload(w, 'w'), gradInput: dx });
-      depthwiseConv3dFilterGrad(rt, {
-        ...shape,
-        input: rt.upload(x, 'x'),
-        gradOutput: gdy,
-        gradFilter: dw,
-        gradBias: db,
-      });
-      const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
+      const got = await runDepthwiseGrads(shape, { x, w, dy }, { dx, dw, db });
       const form = transposed ? 'transposed' : `stride ${stride}`;
-      expectWithinSumBound(dxv, ref.dx, `depthwise dx k${k} ${form} accumulated`);
-      expectWithinSumBound(dwv, ref.dw, `depthwise dW k${k} ${form} accumulated`);
-      expectWithinSumBound(dbv, ref.db, `depthwise db k${k} ${form} accumulated`);
+      expectGradsWithinSumBound(got, ref, 'depthwise', `k${k} ${form} accumulated`);
     }
     // Pointwise, stride 2: skipped voxels keep their prior value.
     const [ci, co] = [3, 4];
@@ -331,42 +411,12 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     const x = rand(ci * vol(inSize));
     const w = rand(co * ci, 0.5);
     const dy = rand(co * vol(out));
-    const priorDx = rand(x.length);
-    const priorDw = rand(w.length);
-    const priorDb = rand(co);
-    const dxRef = new Accumulated(x.length);
-    const dwRef = new Accumulated(w.length);
-    const dbRef = new Accumulated(co);
-    priorDx.forEach((r, i) => dxRef.add(i, r));
-    priorDw.forEach((r, i) => dwRef.add(i, r));
-    priorDb.forEach((r, i) => dbRef.add(i, r));
-    for (let m = 0; m < co; m++)
-      for (let z = 0; z < out[0]; z++)
-        for (let y = 0; y < out[1]; y++)
-          for (let xx = 0; xx < out[2]; xx++) {
-            const g = dy[m * vol(out) + (z * out[1] + y) * out[2] + xx];
-            dbRef.add(m, g);
-            const src = (z * 2 * inSize[1] + y * 2) * inSize[2] + xx * 2;
-            for (let i = 0; i < ci; i++) {
-              dxRef.add(i * vol(inSize) + src, g * w[m * ci + i]);
-              dwRef.add(m * ci + i, g * x[i * vol(inSize) + src]);
-            }
-          }
-    const [dx, dw, db] = [rt.upload(priorDx, 'dx'), rt.upload(priorDw, 'dw'), rt.upload(priorDb, 'db')];
+    const prior = { dx: rand(x.length), dw: rand(w.length), db: rand(co) };
+    const ref = pointwiseGradsReference({ x, w, dy, ci, co, inSize, stride: 2 }, prior);
+    const grads = { dx: rt.upload(prior.dx, 'dx'), dw: rt.upload(prior.dw, 'dw'), db: rt.upload(prior.db, 'db') };
     const shape = { inChannels: ci, outChannels: co, inSize, stride: 2, accumulate: true };
-    const gdy = rt.upload(dy, 'dy');
-    pointwiseConv3dInputGrad(rt, { ...shape, gradOutput: gdy, weight: rt.upload(w, 'w'), gradInput: dx });
-    pointwiseConv3dWeightGrad(rt, {
-      ...shape,
-      input: rt.upload(x, 'x'),
-      gradOutput: gdy,
-      gradWeight: dw,
-      gradBias: db,
-    });
-    const [dxv, dwv, dbv] = await rt.finish([dx, dw, db]);
-    expectWithinSumBound(dxv, dxRef, 'pointwise dx stride 2 accumulated');
-    expectWithinSumBound(dwv, dwRef, 'pointwise dW stride 2 accumulated');
-    expectWithinSumBound(dbv, dbRef, 'pointwise db stride 2 accumulated');
+    const got = await runPointwiseGrads(shape, { x, w, dy }, grads);
+    expectGradsWithinSumBound(got, ref, 'pointwise', 'stride 2 accumulated');
   });
 
   it('frontPaddedAdd backward (shifted crop, stride-2 grid, fill) against its definition and the forward kernel', async () => {
@@ -465,40 +515,20 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     )([tf.tensor2d(x, [c, v]), tf.tensor1d(gamma), tf.tensor1d(beta)]);
     const [rx, rg, rb] = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
     expectCloseToTfjs(dxv, rx, 'GroupNorm dx');
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 0),
-      rg,
-      'GroupNorm dGamma',
-    );
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 1),
-      rb,
-      'GroupNorm dBeta',
-    );
+    expectPairsCloseToTfjs(affine, rg, rb, 'GroupNorm');
     tf.dispose([dyT, ...grads]);
   });
 
   it('inverted bottleneck backward with recompute (dx, dGamma, dBeta, dW2, db2, dW3, db3) against tf.grads', async () => {
     const [c, e, co, v] = [5, 11, 6, 3 * 5 * 7];
-    const x = rand(c * v, 1.5).map((val, i) => val + 0.3 * Math.floor(i / v));
-    const gamma = rand(c).map((g) => g + 1.2);
-    const beta = rand(c, 0.5);
-    const w2 = rand(e * c, 0.6);
-    const b2 = rand(e, 0.3);
-    const w3 = rand(co * e, 0.4);
-    const b3 = rand(co, 0.3);
+    const p = bottleneckParams(c, e, co, v);
+    p.x = p.x.map((val, i) => val + 0.3 * Math.floor(i / v));
+    const { x, gamma, beta, w2, b2, w3, b3 } = p;
     const dy = rand(co * v);
     const gx = rt.upload(x, 'x');
     const stats = rt.tensor(2 * c, 'stats');
     groupNormStats(rt, { input: gx, stats, channels: c, voxels: v });
-    const out = {
-      gradInput: rt.tensor(c * v, 'dx'),
-      gradNormAffine: rt.tensor(2 * c, 'dAffine'),
-      gradW2: rt.tensor(e * c, 'dW2'),
-      gradB2: rt.tensor(e, 'db2'),
-      gradW3: rt.tensor(co * e, 'dW3'),
-      gradB3: rt.tensor(co, 'db3'),
-    };
+    const out = bottleneckGradTensors(c, e, co, v);
     invertedBottleneckBackward(rt, {
       input: gx,
       stats,
@@ -522,7 +552,6 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     ]);
 
     const dyT = tf.tensor2d(dy, [co, v]);
-    const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
     const forward = (...p: tf.Tensor[]): tf.Scalar => {
       const [xs, g, b, W2, B2, W3, B3] = p as [
         tf.Tensor2D,
@@ -538,27 +567,10 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       const y = tf.add(tf.matMul(W3, h as tf.Tensor2D), tf.reshape(B3, [-1, 1]));
       return tf.sum(tf.mul(y, dyT));
     };
-    const grads = tf.grads(forward)([
-      tf.tensor2d(x, [c, v]),
-      tf.tensor1d(gamma),
-      tf.tensor1d(beta),
-      tf.tensor2d(w2, [e, c]),
-      tf.tensor1d(b2),
-      tf.tensor2d(w3, [co, e]),
-      tf.tensor1d(b3),
-    ]);
+    const grads = tf.grads(forward)(bottleneckTfInputs(p, c, e, co, v));
     const ref = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
     expectCloseToTfjs(dxv, ref[0], 'bottleneck dx');
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 0),
-      ref[1],
-      'bottleneck dGamma',
-    );
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 1),
-      ref[2],
-      'bottleneck dBeta',
-    );
+    expectPairsCloseToTfjs(affine, ref[1], ref[2], 'bottleneck');
     expectCloseToTfjs(dw2, ref[3], 'bottleneck dW2');
     expectCloseToTfjs(db2, ref[4], 'bottleneck db2');
     expectCloseToTfjs(dw3, ref[5], 'bottleneck dW3');
@@ -597,28 +609,14 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     const grads = tf.grads(forward)([tf.tensor2d(h, [e, v]), tf.tensor1d(gamma), tf.tensor1d(beta)]);
     const [rh, rg, rb] = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
     expectCloseToTfjs(dhv, rh, 'GRN dh');
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 0),
-      rg,
-      'GRN dGamma',
-    );
-    expectCloseToTfjs(
-      affine.filter((_, i) => i % 2 === 1),
-      rb,
-      'GRN dBeta',
-    );
+    expectPairsCloseToTfjs(affine, rg, rb, 'GRN');
     tf.dispose([dOutT, ...grads]);
   });
 
   it('inverted bottleneck backward with GRN (the forward GRN affine from the forward kernels) against tf.grads', async () => {
     const [c, e, co, v] = [4, 9, 5, 5 * 3 * 7];
-    const x = rand(c * v, 1.5);
-    const gamma = rand(c).map((g) => g + 1.2);
-    const beta = rand(c, 0.5);
-    const w2 = rand(e * c, 0.6);
-    const b2 = rand(e, 0.3);
-    const w3 = rand(co * e, 0.4);
-    const b3 = rand(co, 0.3);
+    const p = bottleneckParams(c, e, co, v);
+    const { x, gamma, beta, w2, b2, b3, w3 } = p;
     const grnGamma = rand(e, 0.7);
     const grnBeta = rand(e, 0.4);
     const dy = rand(co * v);
@@ -634,14 +632,7 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     invertedBottleneck(rt, { ...shape, input: gx, stats, vectors, w2: gw2, output: sums, grn: 'stats' });
     const grnAffine = rt.tensor(2 * e, 'grn affine');
     grnScale(rt, { sums, gamma: ggamma, beta: rt.upload(grnBeta, 'grn beta'), affine: grnAffine, channels: e });
-    const out = {
-      gradInput: rt.tensor(c * v, 'dx'),
-      gradNormAffine: rt.tensor(2 * c, 'dAffine'),
-      gradW2: rt.tensor(e * c, 'dW2'),
-      gradB2: rt.tensor(e, 'db2'),
-      gradW3: rt.tensor(co * e, 'dW3'),
-      gradB3: rt.tensor(co, 'db3'),
-    };
+    const out = bottleneckGradTensors(c, e, co, v);
     const gradGrn = rt.tensor(2 * e, 'dGrn');
     invertedBottleneckBackward(rt, {
       ...shape,
@@ -665,7 +656,6 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     ]);
 
     const dyT = tf.tensor2d(dy, [co, v]);
-    const exactGelu = (a: tf.Tensor): tf.Tensor => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.mul(a, Math.SQRT1_2))));
     const forward = (...p: tf.Tensor[]): tf.Scalar => {
       const [xs, g, b, W2, B2, W3, B3, gg, gb] = p as tf.Tensor2D[];
       const n = tfGroupNorm(xs, g as unknown as tf.Tensor1D, b as unknown as tf.Tensor1D);
@@ -677,28 +667,18 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       return tf.sum(tf.mul(y, dyT));
     };
     const grads = tf.grads(forward)([
-      tf.tensor2d(x, [c, v]),
-      tf.tensor1d(gamma),
-      tf.tensor1d(beta),
-      tf.tensor2d(w2, [e, c]),
-      tf.tensor1d(b2),
-      tf.tensor2d(w3, [co, e]),
-      tf.tensor1d(b3),
+      ...bottleneckTfInputs(p, c, e, co, v),
       tf.tensor1d(grnGamma),
       tf.tensor1d(grnBeta),
     ]);
     const ref = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
-    const even = (a: Float32Array) => a.filter((_, i) => i % 2 === 0);
-    const odd = (a: Float32Array) => a.filter((_, i) => i % 2 === 1);
     expectCloseToTfjs(got[0], ref[0], 'bottleneck+GRN dx');
-    expectCloseToTfjs(even(got[1]), ref[1], 'bottleneck+GRN dGamma');
-    expectCloseToTfjs(odd(got[1]), ref[2], 'bottleneck+GRN dBeta');
+    expectPairsCloseToTfjs(got[1], ref[1], ref[2], 'bottleneck+GRN');
     expectCloseToTfjs(got[2], ref[3], 'bottleneck+GRN dW2');
     expectCloseToTfjs(got[3], ref[4], 'bottleneck+GRN db2');
     expectCloseToTfjs(got[4], ref[5], 'bottleneck+GRN dW3');
     expectCloseToTfjs(got[5], ref[6], 'bottleneck+GRN db3');
-    expectCloseToTfjs(even(got[6]), ref[7], 'bottleneck+GRN dGrnGamma');
-    expectCloseToTfjs(odd(got[6]), ref[8], 'bottleneck+GRN dGrnBeta');
+    expectPairsCloseToTfjs(got[6], ref[7], ref[8], 'bottleneck+GRN', ['dGrnGamma', 'dGrnBeta']);
     tf.dispose([dyT, ...grads]);
   });
 

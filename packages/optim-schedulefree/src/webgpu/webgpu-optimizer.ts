@@ -1,6 +1,13 @@
 /// <reference types="@webgpu/types" />
-import { createParamsBuffer, paramsBytes, readBuffer, writeParams } from '@mednext-ts/tensor3d/webgpu';
-import { resolveAdamWOptions, resolveSGDOptions } from '../options.js';
+import {
+  createParamsBuffer,
+  paramsBytes,
+  readBuffer,
+  writeParams,
+  type KernelDefinition,
+  type ParamDecl,
+  type ParamValues,
+} from '@mednext-ts/tensor3d/webgpu';
 import type {
   AdamWScheduleFreeConfig,
   AdamWScheduleFreeOptions,
@@ -18,6 +25,7 @@ import {
   type ScheduleHyperparameters,
   type StepScalars,
 } from '../schedule.js';
+import { ADAMW_RULES, SGD_RULES, type VariantRules } from '../variant-rules.js';
 import { STATE_FORMAT, STATE_VERSION, validateStateJSON, type ScheduleFreeStateJSON } from '../state.js';
 import {
   ADAMW_STEP_KERNEL,
@@ -71,7 +79,10 @@ interface ParameterEntry {
  * Every call records and submits its own command buffer; queue order places it after any work
  * submitted earlier (e.g. the backward pass that wrote the gradients).
  */
-export abstract class WebGPUScheduleFreeOptimizer {
+export abstract class WebGPUScheduleFreeOptimizer<
+  C extends ScheduleHyperparameters = ScheduleHyperparameters,
+  P extends Record<string, ParamDecl> = Record<string, ParamDecl>,
+> {
   /** Group counters (float64), as in the tfjs optimizers. */
   protected group: GroupScalars = initialGroupScalars();
   private readonly params = new Map<string, ParameterEntry>();
@@ -84,29 +95,26 @@ export abstract class WebGPUScheduleFreeOptimizer {
   /** Slot names, `z` first; the rest start at zero. */
   protected abstract readonly slotNames: readonly string[];
   protected abstract readonly className: string;
-  /** Interpolation constant between x and z (β1 for AdamW, momentum for SGD). */
-  protected abstract get interpolationBeta(): number;
-  protected abstract get scheduleHyperparameters(): ScheduleHyperparameters;
-  /** Writes this step's uniforms into `uniforms`. */
-  protected abstract writeStepUniforms(uniforms: GPUBuffer, step: StepScalars): void;
-  /** Records the update of one parameter. */
-  protected abstract recordUpdate(
-    pass: GPUComputePassEncoder,
+  /** This step's uniforms of the update kernel, from the hyper-parameters and the step's scalars. */
+  protected abstract stepUniformValues(cfg: C, step: StepScalars): ParamValues<P>;
+  /** The update kernel's buffers for one parameter (`param` holds y). */
+  protected abstract updateBuffers(
     param: GPUBuffer,
     grad: GPUBuffer,
     slots: ReadonlyMap<string, GPUBuffer>,
-    length: number,
-    uniforms: GPUBuffer,
-  ): void;
-  /** The hyper-parameters in constructor option form (saved with the state). */
-  protected abstract configForState(): Record<string, unknown>;
+  ): Record<string, GPUBuffer>;
+  /** The resolved hyper-parameters. */
+  private cfg: C;
 
   protected constructor(
     readonly device: GPUDevice,
     parameters: readonly WebGPUParameter[],
-    stepUniformBytes: number,
+    private readonly stepKernel: KernelDefinition<P, undefined>,
     gpuOptions: WebGPUOptimizerOptions,
+    private readonly rules: VariantRules<C>,
+    options: Partial<C>,
   ) {
+    this.cfg = rules.resolve(options);
     for (const p of parameters) {
       const owner = this.constructor.name;
       if (this.params.has(p.name)) throw new Error(`${owner}: two parameters named "${p.name}"`);
@@ -128,10 +136,23 @@ export abstract class WebGPUScheduleFreeOptimizer {
     this.maxBindingBytes = gpuOptions.maxBindingBytes;
     this.stepUniforms = device.createBuffer({
       label: 'schedulefree step uniforms',
-      size: stepUniformBytes,
+      size: paramsBytes(stepKernel),
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.moveUniforms = createParamsBuffer(device, INTERPOLATE_KERNEL);
+  }
+
+  /** The resolved hyper-parameters (a copy). */
+  get config(): Readonly<C> {
+    return this.rules.copy(this.cfg);
+  }
+
+  /** Peak learning rate. May be changed between steps; `lr_max` (and so the averaging weights) never decreases. */
+  get lr(): number {
+    return this.cfg.lr;
+  }
+  set lr(value: number) {
+    this.cfg = this.rules.resolve({ ...this.cfg, lr: value });
   }
 
   /** `'train'` when the parameters hold y, `'eval'` when they hold x. */
@@ -157,14 +178,14 @@ export abstract class WebGPUScheduleFreeOptimizer {
   /** Switches to train mode (x → y for every parameter with state); a no-op in train mode. */
   train(): void {
     if (this.group.trainMode) return;
-    this.moveParameters(toTrainWeight(this.interpolationBeta));
+    this.moveParameters(toTrainWeight(this.rules.interpolationBeta(this.cfg)));
     this.group.trainMode = true;
   }
 
   /** Switches to eval mode (y → x); a no-op in eval mode. Call before evaluating, exporting or checkpointing. */
   eval(): void {
     if (!this.group.trainMode) return;
-    this.moveParameters(toEvalWeight(this.interpolationBeta));
+    this.moveParameters(toEvalWeight(this.rules.interpolationBeta(this.cfg)));
     this.group.trainMode = false;
   }
 
@@ -201,8 +222,8 @@ export abstract class WebGPUScheduleFreeOptimizer {
       active.push({ entry, grad });
     }
 
-    const step = advanceSchedule(this.group, this.scheduleHyperparameters);
-    this.writeStepUniforms(this.stepUniforms, step);
+    const step = advanceSchedule(this.group, this.cfg);
+    writeParams(this.device, this.stepUniforms, this.stepKernel, this.stepUniformValues(this.cfg, step));
     const encoder = this.device.createCommandEncoder({ label: `${owner}.step` });
     // Lazy state: z = a copy of y, the other slots zero (new buffers are zero-filled).
     for (const { entry } of active) {
@@ -214,7 +235,16 @@ export abstract class WebGPUScheduleFreeOptimizer {
     }
     const pass = encoder.beginComputePass({ label: `${owner}.step` });
     for (const { entry, grad } of active) {
-      this.recordUpdate(pass, entry.param.buffer, grad, entry.slots!, entry.length, this.stepUniforms);
+      const buffers = this.updateBuffers(entry.param.buffer, grad, entry.slots!);
+      recordElementwise(
+        this.device,
+        pass,
+        this.stepKernel,
+        buffers,
+        entry.length,
+        this.stepUniforms,
+        this.maxBindingBytes,
+      );
     }
     pass.end();
     this.device.queue.submit([encoder.finish()]);
@@ -235,7 +265,7 @@ export abstract class WebGPUScheduleFreeOptimizer {
       format: STATE_FORMAT,
       version: STATE_VERSION,
       className: this.className,
-      config: this.configForState(),
+      config: this.rules.toOptions(this.cfg),
       group: { ...this.group },
       params,
     };
@@ -332,10 +362,12 @@ export abstract class WebGPUScheduleFreeOptimizer {
  * opt.eval(); // wBuffer now holds x, the weights to evaluate and save
  * ```
  */
-export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
+export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer<
+  AdamWScheduleFreeConfig,
+  typeof ADAMW_STEP_KERNEL.params
+> {
   protected readonly slotNames = ['z', 'exp_avg_sq'] as const;
   protected readonly className = 'AdamWScheduleFree';
-  private cfg: AdamWScheduleFreeConfig;
 
   constructor(
     device: GPUDevice,
@@ -343,66 +375,32 @@ export class WebGPUAdamWScheduleFree extends WebGPUScheduleFreeOptimizer {
     options: AdamWScheduleFreeOptions = {},
     gpuOptions: WebGPUOptimizerOptions = {},
   ) {
-    super(device, parameters, paramsBytes(ADAMW_STEP_KERNEL), gpuOptions);
-    this.cfg = resolveAdamWOptions(options);
+    super(device, parameters, ADAMW_STEP_KERNEL, gpuOptions, ADAMW_RULES, options);
   }
 
-  /** The resolved hyper-parameters. */
-  get config(): Readonly<AdamWScheduleFreeConfig> {
-    return { ...this.cfg, betas: [...this.cfg.betas] as [number, number] };
+  protected stepUniformValues(
+    cfg: AdamWScheduleFreeConfig,
+    step: StepScalars,
+  ): ParamValues<typeof ADAMW_STEP_KERNEL.params> {
+    return adamwStepUniforms(adamwStepCoefficients(cfg, step));
   }
 
-  /** Peak learning rate. May be changed between steps; `lr_max` (and so the averaging weights) never decreases. */
-  get lr(): number {
-    return this.cfg.lr;
-  }
-  set lr(value: number) {
-    this.cfg = resolveAdamWOptions({ ...this.cfg, lr: value });
-  }
-
-  protected get interpolationBeta(): number {
-    return this.cfg.betas[0];
-  }
-
-  protected get scheduleHyperparameters(): ScheduleHyperparameters {
-    return this.cfg;
-  }
-
-  protected writeStepUniforms(uniforms: GPUBuffer, step: StepScalars): void {
-    writeParams(this.device, uniforms, ADAMW_STEP_KERNEL, adamwStepUniforms(adamwStepCoefficients(this.cfg, step)));
-  }
-
-  protected recordUpdate(
-    pass: GPUComputePassEncoder,
+  protected updateBuffers(
     param: GPUBuffer,
     grad: GPUBuffer,
     slots: ReadonlyMap<string, GPUBuffer>,
-    length: number,
-    uniforms: GPUBuffer,
-  ): void {
-    const buffers = { y: param, z: slots.get('z')!, v: slots.get('exp_avg_sq')!, grad };
-    recordElementwise(this.device, pass, ADAMW_STEP_KERNEL, buffers, length, uniforms, this.maxBindingBytes);
-  }
-
-  protected configForState(): Record<string, unknown> {
-    const c = this.cfg;
-    return {
-      lr: c.lr,
-      betas: [c.betas[0], c.betas[1]],
-      eps: c.eps,
-      weightDecay: c.weightDecay,
-      warmupSteps: c.warmupSteps,
-      r: c.r,
-      weightLrPower: c.weightLrPower,
-    };
+  ): Record<string, GPUBuffer> {
+    return { y: param, z: slots.get('z')!, v: slots.get('exp_avg_sq')!, grad };
   }
 }
 
 /** Schedule-Free SGD on the GPU, the twin of `SGDScheduleFree` (same options, same state JSON). */
-export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
+export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer<
+  SGDScheduleFreeConfig,
+  typeof SGD_STEP_KERNEL.params
+> {
   protected readonly slotNames = ['z'] as const;
   protected readonly className = 'SGDScheduleFree';
-  private cfg: SGDScheduleFreeConfig;
 
   constructor(
     device: GPUDevice,
@@ -410,48 +408,21 @@ export class WebGPUSGDScheduleFree extends WebGPUScheduleFreeOptimizer {
     options: SGDScheduleFreeOptions = {},
     gpuOptions: WebGPUOptimizerOptions = {},
   ) {
-    super(device, parameters, paramsBytes(SGD_STEP_KERNEL), gpuOptions);
-    this.cfg = resolveSGDOptions(options);
+    super(device, parameters, SGD_STEP_KERNEL, gpuOptions, SGD_RULES, options);
   }
 
-  /** The resolved hyper-parameters. */
-  get config(): Readonly<SGDScheduleFreeConfig> {
-    return { ...this.cfg };
+  protected stepUniformValues(
+    cfg: SGDScheduleFreeConfig,
+    step: StepScalars,
+  ): ParamValues<typeof SGD_STEP_KERNEL.params> {
+    return sgdStepUniforms(sgdStepCoefficients(cfg, step));
   }
 
-  /** Learning rate. May be changed between steps; `lr_max` never decreases. */
-  get lr(): number {
-    return this.cfg.lr;
-  }
-  set lr(value: number) {
-    this.cfg = resolveSGDOptions({ ...this.cfg, lr: value });
-  }
-
-  protected get interpolationBeta(): number {
-    return this.cfg.momentum;
-  }
-
-  protected get scheduleHyperparameters(): ScheduleHyperparameters {
-    return this.cfg;
-  }
-
-  protected writeStepUniforms(uniforms: GPUBuffer, step: StepScalars): void {
-    writeParams(this.device, uniforms, SGD_STEP_KERNEL, sgdStepUniforms(sgdStepCoefficients(this.cfg, step)));
-  }
-
-  protected recordUpdate(
-    pass: GPUComputePassEncoder,
+  protected updateBuffers(
     param: GPUBuffer,
     grad: GPUBuffer,
     slots: ReadonlyMap<string, GPUBuffer>,
-    length: number,
-    uniforms: GPUBuffer,
-  ): void {
-    const buffers = { y: param, z: slots.get('z')!, grad };
-    recordElementwise(this.device, pass, SGD_STEP_KERNEL, buffers, length, uniforms, this.maxBindingBytes);
-  }
-
-  protected configForState(): Record<string, unknown> {
-    return { ...this.cfg };
+  ): Record<string, GPUBuffer> {
+    return { y: param, z: slots.get('z')!, grad };
   }
 }

@@ -29,6 +29,7 @@ export {
   defineKernel,
   kernelSource,
   packParams,
+  wgslWorkgroupSum,
   type KernelDefinition,
   type ParamDecl,
   type ParamType,

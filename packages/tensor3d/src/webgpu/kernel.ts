@@ -124,3 +124,97 @@ fn gelu(x: f32) -> f32 {
   return 0.5 * x * erfc_(-x * 0.70710678118654752);
 }
 `;
+
+/**
+ * WGSL statements splitting the flat voxel index `index` of a [D, H, W] grid whose sizes are the kernel
+ * parameters `${sizes}D`, `${sizes}H`, `${sizes}W` into `${name}d`, `${name}h`, `${name}w` (u32, or i32 with
+ * `signed` for index arithmetic that can go negative). One generator, so every kernel walks voxels in one order.
+ *
+ * @example
+ * ```ts
+ * wgslVoxelCoords('o', 'o', 'out', true); // let ow = i32(o % params.outW); let oh = ...; let od = ...;
+ * ```
+ */
+export function wgslVoxelCoords(name: string, index: string, sizes: string, signed = false): string {
+  const cast = (e: string): string => (signed ? `i32(${e})` : e);
+  const [H, W] = [`params.${sizes}H`, `params.${sizes}W`];
+  return [
+    `let ${name}w = ${cast(`${index} % ${W}`)};`,
+    `  let ${name}h = ${cast(`(${index} / ${W}) % ${H}`)};`,
+    `  let ${name}d = ${cast(`${index} / (${W} * ${H})`)};`,
+  ].join('\n');
+}
+
+/**
+ * WGSL statements summing `value` over a workgroup of `size` threads (a power of two) by a tree reduction in the
+ * workgroup array `array`, in a fixed order (deterministic); afterwards `array[0]` holds the sum. Every thread of
+ * the workgroup must reach it (it contains barriers).
+ *
+ * @example
+ * ```ts
+ * `var<workgroup> partial: array<f32, 128>; ... ${wgslWorkgroupSum('partial', 'acc', 128)} ... partial[0]`
+ * ```
+ */
+export function wgslWorkgroupSum(array: string, value: string, size: number): string {
+  return /* wgsl */ `${array}[local] = ${value};
+  workgroupBarrier();
+  for (var s = ${size / 2}u; s > 0u; s = s >> 1u) {
+    if (local < s) { ${array}[local] += ${array}[local + s]; }
+    workgroupBarrier();
+  }`;
+}
+
+/** Declarations of the `inD … outW` kernel parameters that {@link gridParams} fills (spread into `params`). */
+export const GRID_PARAMS = {
+  inD: { type: 'u32', doc: 'input depth' },
+  inH: { type: 'u32', doc: 'input height' },
+  inW: { type: 'u32', doc: 'input width' },
+  outD: { type: 'u32', doc: 'output depth' },
+  outH: { type: 'u32', doc: 'output height' },
+  outW: { type: 'u32', doc: 'output width' },
+} as const;
+
+/**
+ * The `inD … outW` kernel parameters of a kernel mapping a [D, H, W] input grid onto an output grid.
+ *
+ * @example
+ * ```ts
+ * rt.run(kernel, variant, { channels, ...gridParams([8, 8, 8], [4, 4, 4]), stride: 2 }, buffers, groups);
+ * ```
+ */
+export function gridParams(
+  inSize: readonly [number, number, number],
+  outSize: readonly [number, number, number],
+): { inD: number; inH: number; inW: number; outD: number; outH: number; outW: number } {
+  return {
+    inD: inSize[0],
+    inH: inSize[1],
+    inW: inSize[2],
+    outD: outSize[0],
+    outH: outSize[1],
+    outW: outSize[2],
+  };
+}
+
+/**
+ * WGSL statements opening a kernel that runs one thread per (channel, voxel) of a [channels, voxels] tensor:
+ * the flat index `idx` of this thread (from `main`'s `group` and `local`), an early return past the end, and the
+ * channel and voxel it names. `channels` and `voxels` are WGSL u32 expressions.
+ *
+ * @example
+ * ```ts
+ * wgslChannelVoxelThread({ workgroup: 64, channels: 'params.channels', voxels: 'inVox', channel: 'c', voxel: 'i' });
+ * ```
+ */
+export function wgslChannelVoxelThread(o: {
+  workgroup: number;
+  channels: string;
+  voxels: string;
+  channel: string;
+  voxel: string;
+}): string {
+  return /* wgsl */ `let idx = group * ${o.workgroup}u + local;
+  if (idx >= ${o.channels} * ${o.voxels}) { return; }
+  let ${o.channel} = idx / ${o.voxels};
+  let ${o.voxel} = idx - ${o.channel} * ${o.voxels};`;
+}

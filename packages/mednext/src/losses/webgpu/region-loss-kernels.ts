@@ -13,15 +13,24 @@
  *
  * The formulas are those of `../region-losses.ts` (the tfjs reference).
  */
-import { defineKernel, elementwiseMain, ELEMENTWISE_WORKGROUP_SIZE } from '@mednext-ts/tensor3d/webgpu';
+import {
+  defineKernel,
+  elementwiseMain,
+  ELEMENTWISE_WORKGROUP_SIZE,
+  wgslWorkgroupSum,
+} from '@mednext-ts/tensor3d/webgpu';
 
 /** Threads per workgroup of the reductions (within compatibility mode's limit of 128). */
 export const REDUCE_WORKGROUP_SIZE = 64;
 
-/**
- * Element math shared by the partials and the gradient kernels; both declare the uniforms it
- * reads (`channelsLast`, `voxels`, `channels`, `focal`, `gamma`, `useAlpha`, `alphaPositive`, `alphaNegative`).
- */
+/** WGSL statements storing the four components of the vec4f `value` at `buffer[offset ..= offset + 3]`. */
+function storeVec4(buffer: string, offset: string, value: string): string {
+  return ['x', 'y', 'z', 'w']
+    .map((f, k) => `${buffer}[${offset}${k ? ` + ${k}u` : ''}] = ${value}.${f};`)
+    .join('\n    ');
+}
+
+/** Element math shared by the partials and the gradient kernels; both declare the uniforms it reads (ELEMENT_PARAMS). */
 const ELEMENT_WGSL = `
 fn elementIndex(n: u32, v: u32, c: u32) -> u32 {
   if (params.channelsLast != 0u) { return (n * params.voxels + v) * params.channels + c; }
@@ -63,20 +72,25 @@ fn elementGradient(x: f32, y: f32, p: f32) -> f32 {
     + powNonNegative(q, params.gamma) * (p - y));
 }`;
 
+/** The uniforms {@link ELEMENT_WGSL} reads, declared by both kernels that include it. */
+const ELEMENT_PARAMS = {
+  channelsLast: { type: 'u32', doc: '1: [N, V, C] (NDHWC), 0: [N, C, V] (NCDHW)' },
+  voxels: { type: 'u32', doc: 'V, spatial voxels per sample' },
+  channels: { type: 'u32', doc: 'C' },
+  focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
+  gamma: { type: 'f32', doc: 'focal exponent' },
+  useAlpha: { type: 'u32', doc: '1: weight positives by alpha, negatives by 1 − alpha' },
+  alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
+  alphaNegative: { type: 'f32', doc: '1 − alpha' },
+} as const;
+
 /** Pass 1: per-chunk sums of p·y, p, y and the element loss. */
 export const REGION_LOSS_PARTIALS_KERNEL = defineKernel({
   name: 'region_loss_partials',
   params: {
-    channelsLast: { type: 'u32', doc: '1: [N, V, C] (NDHWC), 0: [N, C, V] (NCDHW)' },
-    voxels: { type: 'u32', doc: 'V, spatial voxels per sample' },
-    channels: { type: 'u32', doc: 'C' },
+    ...ELEMENT_PARAMS,
     chunks: { type: 'u32', doc: 'chunks per (sample, channel) = workgroups along x' },
     chunkVoxels: { type: 'u32', doc: 'voxels per chunk' },
-    focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
-    gamma: { type: 'f32', doc: 'focal exponent' },
-    useAlpha: { type: 'u32', doc: '1: weight positives by alpha, negatives by 1 − alpha' },
-    alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
-    alphaNegative: { type: 'f32', doc: '1 − alpha' },
   },
   workgroupSize: REDUCE_WORKGROUP_SIZE,
   bindings: () => [
@@ -87,7 +101,7 @@ export const REGION_LOSS_PARTIALS_KERNEL = defineKernel({
   body: () => `${ELEMENT_WGSL}
 var<workgroup> sums: array<vec4f, ${REDUCE_WORKGROUP_SIZE}>;
 // One workgroup per (chunk, sample·channel): group = nc · chunks + chunk.
-fn main(group: u32, lid: u32) {
+fn main(group: u32, local: u32) {
   // A dispatch folded into 2-D may have a few workgroups past the end.
   if (group >= arrayLength(&partials) / 4u) { return; }
   let nc = group / params.chunks;
@@ -97,25 +111,17 @@ fn main(group: u32, lid: u32) {
   let start = chunk * params.chunkVoxels;
   let end = min(start + params.chunkVoxels, params.voxels);
   var acc = vec4f(0.0);
-  for (var v = start + lid; v < end; v += ${REDUCE_WORKGROUP_SIZE}u) {
+  for (var v = start + local; v < end; v += ${REDUCE_WORKGROUP_SIZE}u) {
     let i = elementIndex(n, v, c);
     let x = logits[i];
     let y = targets[i];
     let p = sigmoid(x);
     acc += vec4f(p * y, p, y, elementLoss(x, y, p));
   }
-  sums[lid] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP_SIZE / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { sums[lid] += sums[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
+  ${wgslWorkgroupSum('sums', 'acc', REDUCE_WORKGROUP_SIZE)}
+  if (local == 0u) {
     let o = (nc * params.chunks + chunk) * 4u;
-    partials[o] = sums[0].x;
-    partials[o + 1u] = sums[0].y;
-    partials[o + 2u] = sums[0].z;
-    partials[o + 3u] = sums[0].w;
+    ${storeVec4('partials', 'o', 'sums[0]')}
   }
 }`,
 });
@@ -133,25 +139,17 @@ export const REGION_LOSS_REDUCE_KERNEL = defineKernel({
   ],
   body: () => `
 var<workgroup> acc: array<vec4f, ${REDUCE_WORKGROUP_SIZE}>;
-fn main(group: u32, lid: u32) {
+fn main(group: u32, local: u32) {
   if (group >= arrayLength(&sums) / 4u) { return; }
   let nc = group;
   var a = vec4f(0.0);
-  for (var k = lid; k < params.chunks; k += ${REDUCE_WORKGROUP_SIZE}u) {
+  for (var k = local; k < params.chunks; k += ${REDUCE_WORKGROUP_SIZE}u) {
     let o = (nc * params.chunks + k) * 4u;
     a += vec4f(partials[o], partials[o + 1u], partials[o + 2u], partials[o + 3u]);
   }
-  acc[lid] = a;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP_SIZE / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { acc[lid] += acc[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    sums[nc * 4u] = acc[0].x;
-    sums[nc * 4u + 1u] = acc[0].y;
-    sums[nc * 4u + 2u] = acc[0].z;
-    sums[nc * 4u + 3u] = acc[0].w;
+  ${wgslWorkgroupSum('acc', 'a', REDUCE_WORKGROUP_SIZE)}
+  if (local == 0u) {
+    ${storeVec4('sums', 'nc * 4u', 'acc[0]')}
   }
 }`,
 });
@@ -221,14 +219,7 @@ fn main(group: u32, local: u32) {
 export const REGION_LOSS_GRADIENT_KERNEL = defineKernel({
   name: 'region_loss_gradient',
   params: {
-    channelsLast: { type: 'u32', doc: '1: [N, V, C], 0: [N, C, V]' },
-    voxels: { type: 'u32', doc: 'V' },
-    channels: { type: 'u32', doc: 'C' },
-    focal: { type: 'u32', doc: '1: focal element loss, 0: BCE' },
-    gamma: { type: 'f32', doc: 'focal exponent' },
-    useAlpha: { type: 'u32', doc: '1: alpha weighting of the focal term' },
-    alphaPositive: { type: 'f32', doc: '2·alpha − 1' },
-    alphaNegative: { type: 'f32', doc: '1 − alpha' },
+    ...ELEMENT_PARAMS,
     inverseElements: { type: 'f32', doc: '1 / (N·V·C)' },
     weight: { type: 'f32', doc: 'deep-supervision weight of this output' },
   },

@@ -10,9 +10,17 @@
  * voxels for each (channel, tap), and the bias gradient dy over the output, one workgroup per value, in a fixed
  * order (deterministic).
  */
-import { defineKernel } from '../kernel.js';
+import {
+  defineKernel,
+  wgslVoxelCoords,
+  wgslWorkgroupSum,
+  gridParams,
+  wgslChannelVoxelThread,
+  GRID_PARAMS,
+} from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { depthwiseOutputSize } from './depthwise-conv3d.js';
+import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
 const WORKGROUP = 64;
 const REDUCE_WORKGROUP = 128;
@@ -21,50 +29,16 @@ const REDUCE_WORKGROUP = 128;
  * Constants of both gradient kernels: kernel size, the transposed form, and whether results are added to the
  * output tensors (batches, skip connections) instead of overwriting them.
  */
-export interface DepthwiseGradVariant {
-  k: number;
-  transposed: boolean;
+export interface DepthwiseGradVariant extends DepthwiseTapVariant {
   accumulate: boolean;
 }
 
+/** The forward convolution's shape: its input grid is `in…`, its output grid `out…`. */
 const SHAPE_PARAMS = {
   channels: { type: 'u32', doc: 'channels C' },
-  inD: { type: 'u32', doc: 'forward input depth' },
-  inH: { type: 'u32', doc: 'forward input height' },
-  inW: { type: 'u32', doc: 'forward input width' },
-  outD: { type: 'u32', doc: 'forward output depth' },
-  outH: { type: 'u32', doc: 'forward output height' },
-  outW: { type: 'u32', doc: 'forward output width' },
+  ...GRID_PARAMS,
   stride: { type: 'i32', doc: 'forward stride (1 or 2; 2 for the transposed form)' },
 } as const;
-
-const tapHeader = ({ k, transposed }: DepthwiseGradVariant): string => /* wgsl */ `
-const K: i32 = ${k};
-const P: i32 = ${k >> 1};
-const TRANSPOSED: bool = ${transposed};
-// Output index that reads input i through tap t along an axis with n outputs, or -1.
-fn outputOf(i: i32, t: i32, n: i32) -> i32 {
-  if (TRANSPOSED) {
-    let o = 2 * i - P + t;
-    if (o < 0 || o >= n) { return -1; }
-    return o;
-  }
-  let a = i + P - t;
-  if (a < 0 || a % params.stride != 0 || a / params.stride >= n) { return -1; }
-  return a / params.stride;
-}
-// Input index read by output o through tap t along an axis with n inputs, or -1 (padding / between samples).
-fn inputOf(o: i32, t: i32, n: i32) -> i32 {
-  if (TRANSPOSED) {
-    let a = o + P - t;
-    if (a < 0 || (a & 1) != 0 || a / 2 >= n) { return -1; }
-    return a / 2;
-  }
-  let i = o * params.stride - P + t;
-  if (i < 0 || i >= n) { return -1; }
-  return i;
-}
-`;
 
 /** dx[c, i] = sum over (tap t, output o) meeting at i of dy[c, o] · W[c, t]. One thread per input voxel. */
 export const depthwiseConv3dInputGradKernel = defineKernel({
@@ -76,34 +50,15 @@ export const depthwiseConv3dInputGradKernel = defineKernel({
     { name: 'weights', access: 'read', doc: 'filter [C, k, k, k]' },
     { name: 'gradInput', access: 'read_write', doc: 'dx [C, inD, inH, inW]' },
   ],
-  body: (v: DepthwiseGradVariant) => /* wgsl */ `${tapHeader(v)}
+  body: (v: DepthwiseGradVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 fn main(group: u32, local: u32) {
   let inVox = params.inD * params.inH * params.inW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.channels * inVox) { return; }
-  let c = idx / inVox;
-  let i = idx - c * inVox;
-  let iw = i32(i % params.inW);
-  let ih = i32((i / params.inW) % params.inH);
-  let id = i32(i / (params.inW * params.inH));
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.channels', voxels: 'inVox', channel: 'c', voxel: 'i' })}
+  ${wgslVoxelCoords('i', 'i', 'in', true)}
   let outBase = c * params.outD * params.outH * params.outW;
   let fBase = c * u32(K * K * K);
   var acc = 0.0;
-  for (var td = 0; td < K; td++) {
-    let oz = outputOf(id, td, i32(params.outD));
-    if (oz < 0) { continue; }
-    for (var th = 0; th < K; th++) {
-      let oy = outputOf(ih, th, i32(params.outH));
-      if (oy < 0) { continue; }
-      let row = outBase + (u32(oz) * params.outH + u32(oy)) * params.outW;
-      let frow = fBase + u32((td * K + th) * K);
-      for (var tw = 0; tw < K; tw++) {
-        let ox = outputOf(iw, tw, i32(params.outW));
-        if (ox < 0) { continue; }
-        acc += gradOutput[row + u32(ox)] * weights[frow + u32(tw)];
-      }
-    }
-  }
+  ${wgslTapSum({ map: 'outputOf', source: 'gradOutput', base: 'outBase', grid: 'out', at: 'i' })}
   gradInput[idx] = ${v.accumulate ? 'gradInput[idx] + acc' : 'acc'};
 }
 `,
@@ -123,7 +78,7 @@ export const depthwiseConv3dFilterGradKernel = defineKernel({
     { name: 'gradFilter', access: 'read_write', doc: 'dW [C, k, k, k]' },
     { name: 'gradBias', access: 'read_write', doc: 'dBias [C]' },
   ],
-  body: (v: DepthwiseGradVariant) => /* wgsl */ `${tapHeader(v)}
+  body: (v: DepthwiseGradVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 var<workgroup> partial: array<f32, ${REDUCE_WORKGROUP}>;
 fn main(group: u32, local: u32) {
   let taps = u32(K * K * K);
@@ -148,12 +103,7 @@ fn main(group: u32, local: u32) {
     if (iz < 0 || iy < 0 || ix < 0) { continue; }
     acc += g * input[inBase + (u32(iz) * params.inH + u32(iy)) * params.inW + u32(ix)];
   }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'acc', REDUCE_WORKGROUP)}
   if (local == 0u) {
     if (isBias) { gradBias[c] = ${v.accumulate ? 'gradBias[c] + ' : ''}partial[0]; }
     else { gradFilter[group] = ${v.accumulate ? 'gradFilter[group] + ' : ''}partial[0]; }
@@ -221,12 +171,7 @@ function checkedShape(
   return {
     params: {
       channels: a.channels,
-      inD: a.inSize[0],
-      inH: a.inSize[1],
-      inW: a.inSize[2],
-      outD: out[0],
-      outH: out[1],
-      outW: out[2],
+      ...gridParams(a.inSize, out),
       stride: a.stride,
     },
     variant: { k: a.kernel, transposed: !!a.transposed, accumulate: !!a.accumulate },

@@ -3,8 +3,9 @@
  * plus bias; or the transposed stride-2 form (PyTorch ConvTranspose3d, groups = C, padding k//2, output
  * 2n-1 per axis) in its gather form. One thread per output voxel.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslVoxelCoords, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
+import { type DepthwiseTapVariant, wgslDepthwiseTaps, wgslTapSum } from './depthwise-taps.js';
 
 const WORKGROUP = 64;
 
@@ -14,12 +15,7 @@ export const depthwiseConv3dKernel = defineKernel({
   workgroupSize: WORKGROUP,
   params: {
     channels: { type: 'u32', doc: 'channels C (each convolved with its own k^3 filter)' },
-    inD: { type: 'u32', doc: 'input depth' },
-    inH: { type: 'u32', doc: 'input height' },
-    inW: { type: 'u32', doc: 'input width' },
-    outD: { type: 'u32', doc: 'output depth' },
-    outH: { type: 'u32', doc: 'output height' },
-    outW: { type: 'u32', doc: 'output width' },
+    ...GRID_PARAMS,
     stride: { type: 'i32', doc: 'stride (1 or 2; the transposed form always upsamples by 2)' },
   },
   bindings: () => [
@@ -28,49 +24,15 @@ export const depthwiseConv3dKernel = defineKernel({
     { name: 'bias', access: 'read', doc: 'bias [C]' },
     { name: 'output', access: 'read_write', doc: 'output [C, outD, outH, outW]' },
   ],
-  body: ({ k, transposed }: { k: number; transposed: boolean }) => /* wgsl */ `
-const K: i32 = ${k};
-const P: i32 = ${k >> 1};
-const TRANSPOSED: bool = ${transposed};
-// Input index read by output index o through tap t along an axis of length n, or -1 outside / between samples.
-fn source(o: i32, t: i32, n: i32) -> i32 {
-  if (TRANSPOSED) {
-    // scatter o = 2 i - P + t  <=>  i = (o + P - t) / 2 when even
-    let a = o + P - t;
-    if (a < 0 || (a & 1) != 0 || a / 2 >= n) { return -1; }
-    return a / 2;
-  }
-  let i = o * params.stride - P + t;
-  if (i < 0 || i >= n) { return -1; }
-  return i;
-}
+  body: (v: DepthwiseTapVariant) => /* wgsl */ `${wgslDepthwiseTaps(v)}
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.channels * outVox) { return; }
-  let c = idx / outVox;
-  let o = idx - c * outVox;
-  let ow = i32(o % params.outW);
-  let oh = i32((o / params.outW) % params.outH);
-  let od = i32(o / (params.outW * params.outH));
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.channels', voxels: 'outVox', channel: 'c', voxel: 'o' })}
+  ${wgslVoxelCoords('o', 'o', 'out', true)}
   let inBase = c * params.inD * params.inH * params.inW;
   let fBase = c * u32(K * K * K);
   var acc = bias[c];
-  for (var td = 0; td < K; td++) {
-    let iz = source(od, td, i32(params.inD));
-    if (iz < 0) { continue; }
-    for (var th = 0; th < K; th++) {
-      let iy = source(oh, th, i32(params.inH));
-      if (iy < 0) { continue; }
-      let row = inBase + (u32(iz) * params.inH + u32(iy)) * params.inW;
-      let frow = fBase + u32((td * K + th) * K);
-      for (var tw = 0; tw < K; tw++) {
-        let ix = source(ow, tw, i32(params.inW));
-        if (ix < 0) { continue; }
-        acc += input[row + u32(ix)] * weights[frow + u32(tw)];
-      }
-    }
-  }
+  ${wgslTapSum({ map: 'inputOf', source: 'input', base: 'inBase', grid: 'in', at: 'o' })}
   output[idx] = acc;
 }
 `,
@@ -125,12 +87,7 @@ export function depthwiseConv3d(rt: GpuRuntime, a: DepthwiseConv3dArgs): void {
     { k: a.kernel, transposed: !!a.transposed },
     {
       channels: a.channels,
-      inD: a.inSize[0],
-      inH: a.inSize[1],
-      inW: a.inSize[2],
-      outD: outSize[0],
-      outH: outSize[1],
-      outW: outSize[2],
+      ...gridParams(a.inSize, outSize),
       stride: a.stride,
     },
     { input: a.input, weights: a.filter, bias: a.bias, output: a.output },

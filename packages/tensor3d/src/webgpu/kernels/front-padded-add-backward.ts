@@ -9,7 +9,7 @@
  * and the target's own gradient is dt itself. The crops are one `cropStrided` kernel (out[c, q] = src[c, offset +
  * step · q], generic); the fill gradient is a per-channel reduction, one workgroup per channel, fixed order.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslWorkgroupSum, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -37,10 +37,7 @@ export const cropStridedKernel = defineKernel({
   body: () => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.channels * outVox) { return; }
-  let c = idx / outVox;
-  let o = idx - c * outVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.channels', voxels: 'outVox', channel: 'c', voxel: 'o' })}
   let sw = params.offset + params.step * (o % params.outW);
   let sh = params.offset + params.step * ((o / params.outW) % params.outH);
   let sd = params.offset + params.step * (o / (params.outW * params.outH));
@@ -75,12 +72,7 @@ fn main(group: u32, local: u32) {
     if (((jd - 1u) & 1u) == 0u && ((jh - 1u) & 1u) == 0u && ((jw - 1u) & 1u) == 0u) { continue; }
     acc += gradTarget[group * vox + o];
   }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'acc', REDUCE_WORKGROUP)}
   if (local == 0u) { gradFill[group] = partial[0]; }
 }
 `,

@@ -9,7 +9,7 @@
  * This is the skip addition after a transposed stride-2 upsampling (output 2n - 1, front padding to 2n) whose
  * 1x1x1 transposed residual only lands on the even voxels (elsewhere it is its bias, `fill`).
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -37,10 +37,7 @@ export const frontPaddedAddKernel = defineKernel({
   body: ({ strided }: { strided: boolean }) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let vox = params.d * params.h * params.w;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.channels * vox) { return; }
-  let c = idx / vox;
-  let o = idx - c * vox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.channels', voxels: 'vox', channel: 'c', voxel: 'o' })}
   let jw = o % params.w;
   let jh = (o / params.w) % params.h;
   let jd = o / (params.w * params.h);

@@ -12,7 +12,7 @@
  * Three passes: per-channel sums (one workgroup per channel), the per-channel coefficients (one workgroup), and
  * the element-wise dh. All sums run in a fixed order (deterministic).
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslWorkgroupSum } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -38,12 +38,7 @@ fn main(group: u32, local: u32) {
     let g = gradOutput[base + i];
     acc += vec3f(h * h, g * h, g);
   }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'acc', REDUCE_WORKGROUP)}
   if (local == 0u) {
     sums[3u * group] = partial[0].x;
     sums[3u * group + 1u] = partial[0].y;
@@ -77,12 +72,7 @@ fn main(group: u32, local: u32) {
     let g = sqrt(sums[3u * e]);
     acc += vec2f(g, gamma[e] * sums[3u * e + 1u] * g);
   }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var s = ${REDUCE_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'acc', REDUCE_WORKGROUP)}
   let denom = partial[0].x / f32(E) + params.eps;
   let sharedTerm = partial[0].y / (f32(E) * denom * denom);
   for (var e = local; e < E; e += ${REDUCE_WORKGROUP}u) {

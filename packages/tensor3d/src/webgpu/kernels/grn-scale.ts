@@ -6,7 +6,7 @@
  *
  * from the per-tile sums of squares written by the inverted bottleneck's `stats` mode. One workgroup.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslWorkgroupSum } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 128;
@@ -36,12 +36,7 @@ fn norm(e: u32) -> f32 {
 fn main(group: u32, local: u32) {
   var total = 0.0;
   for (var e = local; e < params.channels; e += ${WORKGROUP}u) { total += norm(e); }
-  partial[local] = total;
-  workgroupBarrier();
-  for (var s = ${WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'total', WORKGROUP)}
   let denom = partial[0] / f32(params.channels) + params.eps;
   for (var e = local; e < params.channels; e += ${WORKGROUP}u) {
     affine[2u * e] = 1.0 + gamma[e] * norm(e) / denom;

@@ -8,7 +8,7 @@
  * One workgroup per channel: it reduces both sums (fixed order, deterministic), writes dGamma and dBeta, then dx.
  * The statistics are the forward pass's (groupNormStats), not recomputed here.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslWorkgroupSum } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 128;
@@ -40,12 +40,7 @@ fn main(group: u32, local: u32) {
     let g = gradOutput[base + i];
     acc += vec2f(g, g * ((input[base + i] - mean) * rstd));
   }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var s = ${WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'acc', WORKGROUP)}
   if (local == 0u) {
     sums = partial[0];
     gradAffine[2u * group] = partial[0].y;

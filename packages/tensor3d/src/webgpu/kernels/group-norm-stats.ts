@@ -7,7 +7,7 @@
  * not cancel — and a second kernel merges the chunks of each channel with the pairwise update of Chan et al.
  * (n = na + nb, d = mb − ma, mean = ma + d·nb/n, M2 = M2a + M2b + d²·na·nb/n).
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, wgslWorkgroupSum } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 128;
@@ -37,12 +37,7 @@ fn main(group: u32, local: u32) {
   let count = min(params.chunkVoxels, params.voxels - k * params.chunkVoxels);
   var sum = 0.0;
   for (var i = local; i < count; i += ${WORKGROUP}u) { sum += input[start + i]; }
-  partialSum[local] = sum;
-  workgroupBarrier();
-  for (var s = ${WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partialSum[local] += partialSum[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partialSum', 'sum', WORKGROUP)}
   if (local == 0u) { chunkMean = partialSum[0] / f32(count); }
   workgroupBarrier();
   let mean = chunkMean;
@@ -51,12 +46,7 @@ fn main(group: u32, local: u32) {
     let d = input[start + i] - mean;
     sq += d * d;
   }
-  partialSum[local] = sq;
-  workgroupBarrier();
-  for (var s = ${WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partialSum[local] += partialSum[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partialSum', 'sq', WORKGROUP)}
   if (local == 0u) {
     partial[3u * group] = f32(count);
     partial[3u * group + 1u] = mean;

@@ -18,7 +18,7 @@
  *
  * The residual's gradient is dy itself (the caller adds it where the residual came from).
  */
-import { defineKernel, WGSL_GELU } from '../kernel.js';
+import { defineKernel, WGSL_GELU, wgslChannelVoxelThread } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 import { groupNormBackward } from './group-norm-backward.js';
 import { grnBackward } from './grn-backward.js';
@@ -75,10 +75,7 @@ export const bottleneckHiddenGradKernel = defineKernel({
 fn main(group: u32, local: u32) {
   let V = params.voxels;
   let E = params.expanded;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= E * V) { return; }
-  let e = idx / V;
-  let v = idx - e * V;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'E', voxels: 'V', channel: 'e', voxel: 'v' })}
   let a = expansion(e, v);
   var dh = 0.0;
   for (var co = 0u; co < params.outChannels; co++) {

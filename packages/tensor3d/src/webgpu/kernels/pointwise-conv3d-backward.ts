@@ -9,7 +9,7 @@
  * per-channel scale and shift (GRN) — so the inverted bottleneck's weight gradients need no stored normalised or
  * GRN-scaled tensor.
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -27,12 +27,7 @@ export const pointwiseConv3dInputGradKernel = defineKernel({
   params: {
     inChannels: { type: 'u32', doc: 'input channels CI' },
     outChannels: { type: 'u32', doc: 'output channels CO' },
-    inD: { type: 'u32', doc: 'input depth' },
-    inH: { type: 'u32', doc: 'input height' },
-    inW: { type: 'u32', doc: 'input width' },
-    outD: { type: 'u32', doc: 'output depth' },
-    outH: { type: 'u32', doc: 'output height' },
-    outW: { type: 'u32', doc: 'output width' },
+    ...GRID_PARAMS,
     stride: { type: 'u32', doc: 'forward stride' },
   },
   bindings: () => [
@@ -43,10 +38,7 @@ export const pointwiseConv3dInputGradKernel = defineKernel({
   body: (v: AccumulateVariant) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let inVox = params.inD * params.inH * params.inW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.inChannels * inVox) { return; }
-  let ci = idx / inVox;
-  let i = idx - ci * inVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.inChannels', voxels: 'inVox', channel: 'ci', voxel: 'i' })}
   let iw = i % params.inW;
   let ih = (i / params.inW) % params.inH;
   let id = i / (params.inW * params.inH);
@@ -198,7 +190,7 @@ function shapeParams(name: string, a: PointwiseGradShape) {
   return {
     inVox: a.inSize[0] * a.inSize[1] * a.inSize[2],
     outVox: out[0] * out[1] * out[2],
-    dims: { inD: a.inSize[0], inH: a.inSize[1], inW: a.inSize[2], outD: out[0], outH: out[1], outW: out[2], stride: s },
+    dims: { ...gridParams(a.inSize, out), stride: s },
   };
 }
 

@@ -8,7 +8,7 @@
  * channel groups runs one dispatch per (input group, output group), the first with the bias, the rest
  * accumulating (see {@link PointwiseConv3dArgs.accumulate}).
  */
-import { defineKernel } from '../kernel.js';
+import { defineKernel, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '../kernel.js';
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
@@ -20,12 +20,7 @@ export const pointwiseConv3dKernel = defineKernel({
   params: {
     inChannels: { type: 'u32', doc: 'input channels CI' },
     outChannels: { type: 'u32', doc: 'output channels CO' },
-    inD: { type: 'u32', doc: 'input depth' },
-    inH: { type: 'u32', doc: 'input height' },
-    inW: { type: 'u32', doc: 'input width' },
-    outD: { type: 'u32', doc: 'output depth' },
-    outH: { type: 'u32', doc: 'output height' },
-    outW: { type: 'u32', doc: 'output width' },
+    ...GRID_PARAMS,
     stride: { type: 'u32', doc: 'input voxel read by output voxel o is stride · o on every axis' },
   },
   bindings: (c: { accumulate?: boolean }) => [
@@ -37,10 +32,7 @@ export const pointwiseConv3dKernel = defineKernel({
   body: (c: { accumulate?: boolean }) => /* wgsl */ `
 fn main(group: u32, local: u32) {
   let outVox = params.outD * params.outH * params.outW;
-  let idx = group * ${WORKGROUP}u + local;
-  if (idx >= params.outChannels * outVox) { return; }
-  let co = idx / outVox;
-  let o = idx - co * outVox;
+  ${wgslChannelVoxelThread({ workgroup: WORKGROUP, channels: 'params.outChannels', voxels: 'outVox', channel: 'co', voxel: 'o' })}
   let ow = o % params.outW;
   let oh = (o / params.outW) % params.outH;
   let od = o / (params.outW * params.outH);
@@ -82,7 +74,7 @@ export interface PointwiseConv3dArgs {
 /** Records the pointwise convolution. */
 export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
   const stride = a.stride ?? 1;
-  const out = a.inSize.map((n) => Math.ceil(n / stride));
+  const out = a.inSize.map((n) => Math.ceil(n / stride)) as [number, number, number];
   const inVox = a.inSize[0] * a.inSize[1] * a.inSize[2];
   const outVox = out[0] * out[1] * out[2];
   if (a.input.length !== a.inChannels * inVox)
@@ -101,12 +93,7 @@ export function pointwiseConv3d(rt: GpuRuntime, a: PointwiseConv3dArgs): void {
     {
       inChannels: a.inChannels,
       outChannels: a.outChannels,
-      inD: a.inSize[0],
-      inH: a.inSize[1],
-      inW: a.inSize[2],
-      outD: out[0],
-      outH: out[1],
-      outW: out[2],
+      ...gridParams(a.inSize, out),
       stride,
     },
     bindings,

@@ -4,7 +4,7 @@
  * a strided block copy (regrouping channels, slicing weights), exact GELU in place, per-channel sums of squares
  * (GRN statistics over several channel groups) and a per-channel affine in place (GRN scale).
  */
-import { defineKernel, WGSL_GELU } from '../kernel.js';
+import { defineKernel, WGSL_GELU, wgslWorkgroupSum } from '../kernel.js';
 import { elementwiseGroups, elementwiseMain, ELEMENTWISE_WORKGROUP_SIZE } from '../encode.js';
 import { GpuCapacityError, mebibytes, type GpuRuntime, type GpuTensor } from '../runtime.js';
 
@@ -112,12 +112,7 @@ fn main(group: u32, local: u32) {
     let v = input[start + i];
     sq += v * v;
   }
-  partial[local] = sq;
-  workgroupBarrier();
-  for (var s = ${SUMS_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (local < s) { partial[local] += partial[local + s]; }
-    workgroupBarrier();
-  }
+  ${wgslWorkgroupSum('partial', 'sq', SUMS_WORKGROUP)}
   if (local == 0u) { sums[params.first + group] = partial[0]; }
 }
 `,

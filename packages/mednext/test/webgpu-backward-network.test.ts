@@ -50,6 +50,22 @@ function summarize(rows: { name: string; maxDiff: number; maxRef: number }[]): s
   return [...groups].map(([g, e]) => `${g} ${e.toExponential(2)}`).join(', ');
 }
 
+/** A small MedNeXt (2 inputs, width 4, one block per stage, no deep supervision) for the API tests below. */
+const SMALL_CONFIG: MedNeXtConfig = {
+  in_channels: 2,
+  n_channels: 4,
+  n_classes: 2,
+  exp_r: 2,
+  kernel_size: 3,
+  deep_supervision: false,
+  do_res: true,
+  do_res_up_down: true,
+  block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+};
+
+/** dL/dlogits = tanh(logits) on the main head: a deterministic, non-trivial loss gradient. */
+const tanhLossGradient = (logits: Float32Array[]): Float32Array[] => [logits[0].map((z) => Math.tanh(z))];
+
 describe.skipIf(SKIP)('WebGPU engine: whole-network backward', () => {
   beforeAll(async () => {
     await useBackend('cpu');
@@ -173,18 +189,7 @@ describe.skipIf(SKIP)('WebGPU engine: whole-network backward', () => {
     'bad loss gradients are refused by name; repeated gradients are identical and allocate nothing new',
     { timeout: 300_000 },
     async () => {
-      const config = {
-        in_channels: 2,
-        n_channels: 4,
-        n_classes: 2,
-        exp_r: 2,
-        kernel_size: 3,
-        deep_supervision: false,
-        do_res: true,
-        do_res_up_down: true,
-        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-      } as MedNeXtConfig;
-      const model = MedNeXt.create(config, { seed: 3 });
+      const model = MedNeXt.create(SMALL_CONFIG, { seed: 3 });
       const net = await createWebGpuNetwork(model);
       try {
         const x = Float32Array.from({ length: 2 * 16 ** 3 }, (_, i) => Math.sin(i * 0.37));
@@ -192,7 +197,7 @@ describe.skipIf(SKIP)('WebGPU engine: whole-network backward', () => {
           /loss gradient of output 0 has 5 values, expected 8192/,
         );
         await expect(net.valueAndGrads(x, [16, 16, 16], () => [undefined])).rejects.toThrow(/no gradient reached/);
-        const dOut = (logits: Float32Array[]): Float32Array[] => [logits[0].map((z) => Math.tanh(z))];
+        const dOut = tanhLossGradient;
         const first = await net.valueAndGrads(x, [16, 16, 16], dOut);
         const peak = net.peakBytes();
         const second = await net.valueAndGrads(x, [16, 16, 16], dOut);
@@ -210,24 +215,13 @@ describe.skipIf(SKIP)('WebGPU engine: whole-network backward', () => {
     'a binding limit that splits a tensor into channel groups: training is refused (GPU_LIMIT), the forward still runs',
     { timeout: 300_000 },
     async () => {
-      const config = {
-        in_channels: 2,
-        n_channels: 4,
-        n_classes: 2,
-        exp_r: 2,
-        kernel_size: 3,
-        deep_supervision: false,
-        do_res: true,
-        do_res_up_down: true,
-        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-      } as MedNeXtConfig;
-      const model = MedNeXt.create(config, { seed: 3 });
+      const model = MedNeXt.create(SMALL_CONFIG, { seed: 3 });
       // 16^3 voxels are 16 KiB per channel: the 2-channel input fits 32 KiB, the stem's 4 channels do not.
       const split = await createWebGpuNetwork(model, { maxBindingBytes: 32 * 1024 });
       const whole = await createWebGpuNetwork(model);
       try {
         const x = Float32Array.from({ length: 2 * 16 ** 3 }, (_, i) => Math.cos(i * 0.21));
-        const dOut = (logits: Float32Array[]): Float32Array[] => [logits[0].map((z) => Math.tanh(z))];
+        const dOut = tanhLossGradient;
         const refusal = await split.valueAndGrads(x, [16, 16, 16], dOut).catch((e: unknown) => e);
         expect(refusal).toBeInstanceOf(MedNeXtError);
         expect((refusal as MedNeXtError).code).toBe('GPU_LIMIT');

@@ -38,6 +38,32 @@ function expectWithin(actual: Float32Array, expected: Float32Array, what: string
   expect(ratio, `${what}: max abs diff ${maxAbs}`).toBeLessThanOrEqual(1);
 }
 
+/**
+ * A k5 MedNeXt with GRN, per-stage exp_r, no residuals and deep supervision, and a non-cubic 16x32x16 input.
+ * GRN gamma/beta start at zero (GRN = identity); they get values so the GRN path is exercised.
+ */
+function k5GrnModel(): { model: MedNeXt; spatial: [number, number, number]; xs: tf.Tensor5D } {
+  const config: MedNeXtConfig = {
+    in_channels: 3,
+    n_channels: 4,
+    n_classes: 2,
+    exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
+    kernel_size: 5,
+    deep_supervision: true,
+    do_res: false,
+    do_res_up_down: false,
+    block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+    grn: true,
+  };
+  const model = MedNeXt.create(config, { seed: 11 });
+  for (const [name, v] of model.params) {
+    if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
+  }
+  const spatial: [number, number, number] = [16, 32, 16];
+  const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
+  return { model, spatial, xs };
+}
+
 describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixtures', () => {
   beforeAll(async () => {
     await useBackend('cpu');
@@ -127,25 +153,7 @@ describe.skipIf(SKIP)('MedNeXt on the WebGPU engine against the official fixture
     'k5, GRN, per-stage exp_r, no residuals, non-cubic input: equals the tfjs forward',
     { timeout: 240_000 },
     async () => {
-      const config: MedNeXtConfig = {
-        in_channels: 3,
-        n_channels: 4,
-        n_classes: 2,
-        exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
-        kernel_size: 5,
-        deep_supervision: true,
-        do_res: false,
-        do_res_up_down: false,
-        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-        grn: true,
-      };
-      const model = MedNeXt.create(config, { seed: 11 });
-      // GRN gamma/beta start at zero (GRN = identity); give them values so the GRN path is exercised.
-      for (const [name, v] of model.params) {
-        if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
-      }
-      const spatial: [number, number, number] = [16, 32, 16];
-      const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
+      const { model, spatial, xs } = k5GrnModel();
       const reference = tf.tidy(() => model.forward(toNdhwc(xs), { deepSupervision: true }).map((o) => toNcdhw(o)));
       const net = await createWebGpuNetwork(model);
       try {
@@ -269,24 +277,7 @@ describe.skipIf(SKIP)('tensors larger than one storage binding run as channel gr
     'k5, GRN, no residuals, non-cubic input under a 64 KiB limit equals the unsplit forward',
     { timeout: 240_000 },
     async () => {
-      const config: MedNeXtConfig = {
-        in_channels: 3,
-        n_channels: 4,
-        n_classes: 2,
-        exp_r: [2, 3, 2, 2, 2, 2, 2, 3, 2],
-        kernel_size: 5,
-        deep_supervision: true,
-        do_res: false,
-        do_res_up_down: false,
-        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-        grn: true,
-      };
-      const model = MedNeXt.create(config, { seed: 11 });
-      for (const [name, v] of model.params) {
-        if (name.includes('grn_')) v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', name.length));
-      }
-      const spatial: [number, number, number] = [16, 32, 16];
-      const xs = tf.randomNormal([1, 3, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
+      const { model, spatial, xs } = k5GrnModel();
       const split = await createWebGpuNetwork(model, { maxBindingBytes: 64 * 1024 });
       const whole = await createWebGpuNetwork(model);
       try {

@@ -67,7 +67,8 @@ export interface WebGpuTrainer {
    * One training step: forward (recording each block's input), loss and its gradient, backward, optimizer update.
    * @param batch channels-last patches as `SamplePool.take()` gives them: `x` is `[batch, D, H, W, modalities]`,
    *   `y` the region targets `[batch, D, H, W, regions]` (0/1)
-   * @throws MedNeXtError `TRAINING_DIVERGED` when the loss is not finite (the parameters are then not updated)
+   * @throws MedNeXtError `TRAINING_DIVERGED` when the loss is not finite (as on the CPU, the update of that step
+   *   has been applied: the run cannot continue from this state)
    */
   step(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport>;
   /** Parameters to Schedule-Free's y (before training steps); a no-op in train mode. */

@@ -555,8 +555,13 @@ describe.skipIf(SKIP)('WebGPU trainer', () => {
         const state = await trainer.saveState();
         e = await refusal(trainer.loadState({ ...state, kind: 'adamw-poly' }));
         expect(e.code).toBe('CHECKPOINT_INVALID');
-        // Refusals leave the trainer usable: a step runs and the weights move.
-        const report = await trainer.step(good);
+        // Refusals leave the trainer usable: a step runs and the weights move. Parameter changes that cannot wait
+        // are refused while it runs.
+        const running = trainer.step(good);
+        expect(() => trainer.eval()).toThrow(/eval\(\) while 1 step\/forward\/read call\(s\) are under way/);
+        expect(() => trainer.writeWeights(weights)).toThrow(/under way; await them first/);
+        const report = await running;
+        expect(trainer.mode).toBe('train');
         expect(Number.isFinite(report.loss)).toBe(true);
         expect(Array.from((await trainer.readWeights()).get('stem.weight')!)).not.toEqual(
           Array.from(weights.get('stem.weight')!),
@@ -565,6 +570,18 @@ describe.skipIf(SKIP)('WebGPU trainer', () => {
         trainer.dispose();
       }
       await expect(trainer.step(syntheticBatch(2, [16, 16, 16], 2, 2, 0))).rejects.toThrow(/after dispose/);
+
+      // A loss that is not finite: the step is reported as diverged (after its update, as on the CPU).
+      const nan: LossFn = (logits) => tf.tidy(() => tf.mul(tf.sum(logits), Number.NaN) as tf.Scalar);
+      const diverging = await createWebGpuTrainer(model, gpuOptions({ patchSize: [16, 16, 16], loss: nan }));
+      try {
+        diverging.train();
+        e = await refusal(diverging.step(syntheticBatch(1, [16, 16, 16], 2, 2, 0)));
+        expect(e.code).toBe('TRAINING_DIVERGED');
+        expect(e.message).toMatch(/the loss is NaN \(the step's update has been applied\); lower the learning rate/);
+      } finally {
+        diverging.dispose();
+      }
     } finally {
       model.dispose();
       noHeads.dispose();

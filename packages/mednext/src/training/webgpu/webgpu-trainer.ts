@@ -8,9 +8,10 @@
 import { acquireGpuDevice, GpuRuntime, type GpuAdapterSummary, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { WebGPUAdamWScheduleFree } from '@mednext-ts/optim-schedulefree/webgpu';
 import { MedNeXtError } from '../../errors.js';
+import type { LossFn } from '../../losses/deep-supervision.js';
 import { WebGPURegionLoss } from '../../losses/webgpu/webgpu-region-loss.js';
 import type { MedNeXt } from '../../model/mednext.js';
-import { summarizeDevice, webGpuNetworkOn } from '../../network/engines/webgpu/network.js';
+import { summarizeDevice, webGpuNetworkOn, type WebGpuNetwork } from '../../network/engines/webgpu/network.js';
 import { releaseValue, uploadSample, type GpuValue } from '../../network/engines/webgpu/values.js';
 import { GpuWeights } from '../../network/engines/webgpu/weights.js';
 import type { OptimizerState } from '../optimizer.js';
@@ -125,7 +126,7 @@ interface TrainerParts {
   device: GPUDevice;
   rt: GpuRuntime;
   weights: GpuWeights;
-  network: ReturnType<typeof webGpuNetworkOn>;
+  network: WebGpuNetwork;
   params: TrainedParameters;
   trainedNames: ReadonlySet<string>;
   optimizer: WebGPUAdamWScheduleFree;
@@ -243,8 +244,8 @@ class Trainer implements WebGpuTrainer {
         firstSubmission = performance.now();
         const data = await rt.finish(records.flatMap((r) => r.heads.map((h) => h.tensor)));
         const logits = records.map((_, n) => data.slice(n * this.levels, (n + 1) * this.levels));
-        const host = 'host' in settings.loss ? settings.loss.host : undefined;
-        const result = hostLossGradients(host!, logits, batch.y, shape, settings.lossWeights);
+        const lossFn = (settings.loss as { host: LossFn }).host;
+        const result = hostLossGradients(lossFn, logits, batch.y, shape, settings.lossWeights);
         hostLoss = result.loss;
         gradHeads = result.grads.map((perLevel) => {
           const m = new Map<number, GpuTensor>();

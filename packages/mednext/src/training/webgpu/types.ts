@@ -45,7 +45,7 @@ export interface WebGpuStepReport {
   /**
    * Wall-clock milliseconds of the step, from its first submission to the loss being read back. A step
    * submitted behind a running one (see {@link WebGpuTrainer.step}, "Overlapping") counts its wait in the queue
-   * too: the median over a run, not one step, is the time per step.
+   * too; the time per step of an overlapped loop is the time between its reports.
    */
   stepMs: number;
   /**

@@ -61,15 +61,37 @@ GPU idle per step, the first-step losses against the reference, the ratios, and 
 (--epochs 150 x --iterations 250 steps). Options:
   --configs B,M  --patch DxHxW (128x160x112)  --warmup N (2)  --runs N (5)  --quick (warmup 0, runs 2)
   --engines cpu,webgpu,webgpu-f16,tfjs-webgpu,torch-fp32,torch-fp16  --parts forward,train (forward)
-  --train-configs B,M (B)  --train-patch DxHxW (the --patch)  --batch N (2)  --width N (n_channels; preset's 32)
+  --train-configs B,M (B)  --train-patch DxHxW (the --patch)  --batch N (2)  --train-width N (n_channels; the preset's 32)
   --train-warmup N (--warmup)  --train-runs N (--runs)  --lr X (0.0027)  --weight-decay X (0)
   --epochs N (150)  --iterations N (250)
+  --deadline-min M (none: engines not started by then are skipped, a running one is stopped then)
+  --short (MedNeXt-B forward and train at the paper's size, warmup 1/2, runs 3/4, every engine but tfjs-webgpu,
+           --timeout-min 4, --deadline-min 8: about 8 minutes on one H100)
   --gpu-backend auto|vulkan|opengles  --python PATH (python3)  --cpu-threads N (all cores, at most 32)
   --cpu-runs N (0: the reference output only)  --seed N (0)  --timeout-min M (20 per engine process)
   --json FILE (gpu-bench-result.json)  --keep DIR (keep weights, inputs and outputs)
 `;
 
-const args = parseArgs(process.argv.slice(2));
+/**
+ * `--short`: MedNeXt-B forward and training step at the paper's size with every engine but the slow op-by-op
+ * tfjs-backend-webgpu, in about 8 minutes on one H100 (most of it process start-up, shader compilation and the
+ * CPU reference forward); every run stops at 8 minutes (--deadline-min). Flags given beside it win.
+ */
+const SHORT = {
+  configs: 'B',
+  'train-configs': 'B',
+  parts: 'forward,train',
+  engines: 'cpu,torch-fp16,webgpu,torch-fp32,webgpu-f16',
+  warmup: 1,
+  runs: 3,
+  'train-warmup': 2,
+  'train-runs': 4,
+  'timeout-min': 4,
+  'deadline-min': 8,
+};
+
+const parsed = parseArgs(process.argv.slice(2));
+const args = parsed.short ? { ...SHORT, ...parsed } : parsed;
 if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
@@ -86,7 +108,7 @@ const opt = {
   trainConfigs: String(args['train-configs'] ?? 'B').split(','),
   trainPatch: args['train-patch'] ? parseShape(args['train-patch'], '--train-patch') : patch,
   batch: Number(args.batch ?? 2),
-  width: args.width === undefined ? undefined : Number(args.width),
+  width: args['train-width'] === undefined ? undefined : Number(args['train-width']),
   trainWarmup: Number(args['train-warmup'] ?? warmup),
   trainRuns: Number(args['train-runs'] ?? runs),
   lr: Number(args.lr ?? 0.0027),
@@ -101,6 +123,7 @@ const opt = {
   cpuRuns: Number(args['cpu-runs'] ?? 0),
   seed: Number(args.seed ?? 0),
   timeoutMin: Number(args['timeout-min'] ?? 20),
+  deadlineMin: args['deadline-min'] === undefined ? undefined : Number(args['deadline-min']),
   json: path.resolve(String(args.json ?? 'gpu-bench-result.json')),
   keep: args.keep ? path.resolve(String(args.keep)) : undefined,
 };
@@ -119,7 +142,10 @@ for (const k of ['batch', 'epochs', 'iterations']) {
   if (!Number.isInteger(opt[k]) || opt[k] < 1) fail(`${flag(k)} must be a positive whole number, got '${opt[k]}'`);
 }
 if (opt.width !== undefined && !(Number.isInteger(opt.width) && opt.width >= 1)) {
-  fail(`--width must be a positive whole number (the network's n_channels), got '${args.width}'`);
+  fail(`--train-width must be a positive whole number (the network's n_channels), got '${args['train-width']}'`);
+}
+if (opt.deadlineMin !== undefined && !(opt.deadlineMin > 0)) {
+  fail(`--deadline-min must be a positive number of minutes, got '${args['deadline-min']}'`);
 }
 if (!(opt.lr > 0)) fail(`--lr must be a positive number, got '${args.lr}'`);
 if (!(opt.weightDecay >= 0)) fail(`--weight-decay must be zero or positive, got '${args['weight-decay']}'`);
@@ -187,12 +213,15 @@ function runEngine(engine, task, smi) {
     : script({ cpu: 'engine-ours.mjs', 'tfjs-webgpu': 'engine-tfjs-webgpu.mjs' }[engine] ?? webgpu);
   const file = path.join(work, `task-${task.part}-${engine}-${task.model}.json`);
   writeFileSync(file, JSON.stringify({ ...task, engine, label: engine, spawnedAt: Date.now() }));
+  const left = deadline - Date.now();
+  if (left < 5e3) return Promise.resolve({ engine, skipped: `past --deadline-min ${opt.deadlineMin}` });
+  const limitMs = Math.min(opt.timeoutMin * 60e3, left);
   const sampler = gpuMemorySampler(Boolean(smi) && engine !== 'cpu');
   return new Promise((resolve) => {
     const child = spawn(cmd, [entry, file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), opt.timeoutMin * 60e3);
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => {
       err += d;
@@ -207,8 +236,11 @@ function runEngine(engine, task, smi) {
       const tail = (err.trim() || out.trim()).split('\n').slice(-6).join(' | ');
       let result;
       if (code === 0 && line) result = { ...JSON.parse(line.slice(RESULT_TAG.length)), engine };
-      else if (signal === 'SIGKILL') result = { engine, error: `stopped after --timeout-min ${opt.timeoutMin}` };
-      else result = { engine, error: `exited with ${signal ?? code}: ${tail}` };
+      else if (signal === 'SIGKILL') {
+        const why =
+          limitMs < opt.timeoutMin * 60e3 ? `--deadline-min ${opt.deadlineMin}` : `--timeout-min ${opt.timeoutMin}`;
+        result = { engine, error: `stopped at ${why}` };
+      } else result = { engine, error: `exited with ${signal ?? code}: ${tail}` };
       if (smiPeak !== undefined) result.gpuUsedPeakBytes = smiPeak;
       const notes = [...new Set(err.split('\n').filter((l) => /^(Warning|Error)/.test(l)))];
       if (notes.length) result.nativeMessages = notes.slice(0, 12);
@@ -256,7 +288,7 @@ const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0
 /** The forward part for one model: every engine, then the diffs and ratios. */
 async function runForwardPart(model, ctx) {
   const spatial = opt.patch;
-  const config = modelConfig(model, false);
+  const config = benchConfig(model, false);
   const prefix = path.join(work, model);
   writeFileSync(
     `${prefix}.safetensors`,
@@ -264,9 +296,7 @@ async function runForwardPart(model, ctx) {
   );
   writeF32(`${prefix}-input.f32`, normal(4 * spatial[0] * spatial[1] * spatial[2], opt.seed + 17));
   const gflop = (2 * forwardMacs(config, spatial, false)) / 1e9;
-  log(
-    `== MedNeXt-${model}${widthLabel()} k3 forward, 1x4x${spatial.join('x')}, ${gflop.toFixed(1)} GFLOP (convolutions, spec §2.3)`,
-  );
+  log(`== MedNeXt-${model} k3 forward, 1x4x${spatial.join('x')}, ${gflop.toFixed(1)} GFLOP (convolutions, spec §2.3)`);
   const base = {
     model,
     part: 'forward',
@@ -362,9 +392,12 @@ async function runForwardPart(model, ctx) {
   return { model, part: 'forward', patch: spatial, gflop, engines: rows, ratios: Object.fromEntries(shown) };
 }
 
-/** The benchmark's config of a preset, narrowed to --width channels when given (small runs on software adapters). */
-function modelConfig(model, deepSupervision) {
-  const config = benchConfig(model, deepSupervision);
+/**
+ * The train part's config of a preset, narrowed to --train-width channels when given (small runs on software
+ * adapters); the forward part always runs the preset's width.
+ */
+function trainConfig(model) {
+  const config = benchConfig(model, true);
   return opt.width === undefined ? config : { ...config, n_channels: opt.width };
 }
 const widthLabel = () => (opt.width === undefined ? '' : ` (n_channels ${opt.width})`);
@@ -379,7 +412,7 @@ const isHalf = (engine) => engine === 'webgpu-f16' || engine === 'torch-fp16';
 async function runTrainPart(model, ctx) {
   const spatial = opt.trainPatch;
   const batch = opt.batch;
-  const config = modelConfig(model, true);
+  const config = trainConfig(model);
   const voxels = spatial[0] * spatial[1] * spatial[2];
   const prefix = path.join(work, `${model}-train`);
   writeFileSync(
@@ -576,6 +609,8 @@ function maxAbs(a) {
 
 // ---- the run ---------------------------------------------------------------------------------------------------
 const started = new Date();
+/** When engines stop being started (--deadline-min; the report is still written). */
+const deadline = opt.deadlineMin === undefined ? Infinity : started.getTime() + opt.deadlineMin * 60e3;
 const smi = nvidiaSmi();
 const wantsGpu = opt.engines.some((e) => e.includes('webgpu'));
 const adapter = wantsGpu ? probeAdapter() : { error: 'no WebGPU engine requested' };
@@ -618,7 +653,7 @@ if (opt.parts.includes('train') && !adapter.error && opt.engines.some((e) => e.s
   const gpuMemory = smi ? Number.parseFloat(smi.memory) * 2 ** 20 : undefined; // nvidia-smi: "81559 MiB"
   for (const model of opt.trainConfigs) {
     const problem = trainingLimitProblem(
-      trainingFootprint(modelConfig(model, true), opt.trainPatch, opt.batch),
+      trainingFootprint(trainConfig(model), opt.trainPatch, opt.batch),
       adapter.limits,
       gpuMemory,
     );

@@ -19,10 +19,7 @@ export function trainingFootprint(config, spatial, batch, activationBytes = 4) {
   const { inChannels, nClasses } = arch.config;
   let size = [...spatial];
   let kept = 0;
-  let largest = {
-    bytes: batch * inChannels * vox(size) * 4,
-    what: `the input batch (${batch}x${inChannels}x${size.join('x')})`,
-  };
+  let largest = { bytes: inChannels * vox(size) * 4, what: `one input sample (${inChannels}x${size.join('x')})` };
   const consider = (bytes, what) => {
     if (bytes > largest.bytes) largest = { bytes, what };
   };

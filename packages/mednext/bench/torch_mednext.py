@@ -268,6 +268,9 @@ def main():
 
     if task['part'] == 'train':
         model.train()
+        if cuda:
+            # nnU-Net trains with cuDNN's autotuner on (fixed patch size): the warm-up steps absorb its search.
+            torch.backends.cudnn.benchmark = True
         target = torch.from_numpy(np.fromfile(task['target'], dtype='<f4').reshape(task['targetShape'])).to(device)
         targets = target_pyramid(target)
         weights = [w / 31 for w in (16, 8, 4, 2, 1)]

@@ -112,7 +112,7 @@ for (let r = 0; r < steps; r++) {
   cpu.push(c);
   console.log(
     `step ${r + 1}: gpu trainer ${g.s.toFixed(2)} s (loss ${g.loss.toFixed(6)}, GPU idle before it ` +
-      `${g.idleMs.toFixed(1)} ms), cpu ${c.s.toFixed(2)} s (loss ${c.loss.toFixed(6)}); load ${load()}`,
+      `${g.idleMs.toFixed(1)} ms, the CPU step of the round before included), cpu ${c.s.toFixed(2)} s (loss ${c.loss.toFixed(6)}); load ${load()}`,
   );
 }
 const steady = (a) => (a.length > 1 ? median(a.slice(1).map((e) => e.s)) : a[0].s);

@@ -146,6 +146,8 @@ class Trainer implements WebGpuTrainer {
   private lastDone: number | undefined;
   private peak = 0;
   private disposed = false;
+  /** Calls queued or running on the runtime. */
+  private pending = 0;
 
   /** Supervised head levels (1, or 5 with deep supervision). */
   private readonly levels: number;
@@ -166,9 +168,24 @@ class Trainer implements WebGpuTrainer {
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     if (this.disposed) return Promise.reject(new Error('WebGPU trainer: used after dispose()'));
-    const result = this.queue.then(work);
+    this.pending++;
+    const result = this.queue.then(work).finally(() => this.pending--);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * For the synchronous calls that change the parameters at once (train, eval, writeWeights): refused while a
+   * step, forward, read or state call is under way, whose recorded work would see them half-way.
+   */
+  private idle(what: string): void {
+    if (this.disposed) throw new Error('WebGPU trainer: used after dispose()');
+    if (this.pending > 0) {
+      throw new MedNeXtError(
+        'TRAINING_SETTING',
+        `WebGPU trainer: ${what}() while ${this.pending} step/forward/read call(s) are under way; await them first`,
+      );
+    }
   }
 
   /** GPU bytes outside the runtime's pool: optimizer state, the loss's buffers. */
@@ -289,16 +306,17 @@ class Trainer implements WebGpuTrainer {
   }
 
   train(): void {
+    this.idle('train');
     this.move(() => this.p.optimizer.train());
   }
 
   eval(): void {
+    this.idle('eval');
     this.move(() => this.p.optimizer.eval());
   }
 
   /** Moves the parameters between y and x, then rebuilds the packed vectors from the moved ones. */
   private move(change: () => void): void {
-    if (this.disposed) throw new Error('WebGPU trainer: used after dispose()');
     change();
     const encoder = this.p.device.createCommandEncoder({ label: 'WebGPU trainer: vectors' });
     this.p.params.recordVectorRefresh(encoder, this.p.trainedNames);
@@ -318,7 +336,7 @@ class Trainer implements WebGpuTrainer {
   }
 
   writeWeights(weights: ReadonlyMap<string, Float32Array>): void {
-    if (this.disposed) throw new Error('WebGPU trainer: used after dispose()');
+    this.idle('writeWeights');
     this.p.params.write(this.p.device, weights);
   }
 

@@ -298,7 +298,7 @@ def main():
                 loss.backward()
                 opt.step()
             sync()
-            return float(loss)
+            return loss.detach().item()
     else:
         model.eval()
 

@@ -254,6 +254,12 @@ def main():
     device = torch.device(task.get('device', 'cpu'))
     cuda = device.type == 'cuda'
     use_autocast = bool(task.get('autocast', False))
+    if cuda and not use_autocast:
+        # 'fp32' means float32 arithmetic: PyTorch lets cuDNN convolutions run in TF32 (10-bit mantissa) on Ampere
+        # and later by default, which would make this engine neither a float32 reference for the output and loss
+        # checks nor what its name says.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     model = MedNeXt(task['config'])
@@ -345,6 +351,7 @@ def main():
             'threads': torch.get_num_threads(),
             'device': torch.cuda.get_device_name(device) if cuda else 'cpu',
             'autocast': 'float16' if use_autocast else None,
+            'tf32': bool(cuda and torch.backends.cudnn.allow_tf32),
         },
     }
     if cuda:

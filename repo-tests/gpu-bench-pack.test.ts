@@ -34,6 +34,7 @@ interface EngineRecord {
   losses?: number[];
   hoursPerFold?: number;
   gpuIdleMs?: number[];
+  pipelined?: { steps: number; secondsPerStep: number; losses: number[] };
 }
 interface LossCheck {
   loss: number;
@@ -202,7 +203,11 @@ describe('GPU benchmark pack', () => {
     expect(gpuStep.gpuIdleMs).toHaveLength(2);
     expect(gpuStep.gpuIdleMs![0]).toBe(0); // nothing ran on the GPU before the first step
     expect(train.lossCheck.webgpu!.relDiff).toBeLessThanOrEqual(1e-4);
-    expect(run.stdout).toMatch(/^webgpu +\S+ m?s +\S+ m?s +\S+ GiB .* ok \(≤ 0\.0001\)$/m);
+    // One more step called without awaiting the previous one (pipelined): it continues the same trajectory.
+    expect(gpuStep.pipelined!.steps).toBe(1);
+    expect(gpuStep.pipelined!.secondsPerStep).toBeGreaterThan(0);
+    expect(gpuStep.pipelined!.losses[0]).toBeLessThan(gpuStep.losses![1]!);
+    expect(run.stdout).toMatch(/^webgpu +(\S+ m?s +){3}\S+ GiB .* ok \(≤ 0\.0001\)$/m);
   }, 600_000); // the WebGPU steps take a quarter of a minute each on llvmpipe, under load more
 
   it("refuses up front a training patch whose tensors exceed the adapter's storage binding", async () => {

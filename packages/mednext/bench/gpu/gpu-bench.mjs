@@ -516,7 +516,7 @@ async function runTrainPart(model, ctx) {
   const hoursPerFold = (e) => (steady(e) === undefined ? undefined : (steady(e) * opt.iterations * opt.epochs) / 3600);
 
   log(
-    `${'engine'.padEnd(12)} ${'first'.padStart(10)} ${'s/step'.padStart(10)} ${'GPU peak'.padStart(10)} ` +
+    `${'engine'.padEnd(12)} ${'first'.padStart(10)} ${'s/step'.padStart(10)} ${'pipelined'.padStart(10)} ${'GPU peak'.padStart(10)} ` +
       `${'GPU used*'.padStart(10)} ${'GPU idle'.padStart(9)} ${'h/fold'.padStart(7)}  first-step loss (vs ${reference ?? '—'})`,
   );
   const rows = {};
@@ -533,6 +533,7 @@ async function runTrainPart(model, ctx) {
       const idle = typeof r.gpuIdleMsSteady === 'number' ? `${r.gpuIdleMsSteady.toFixed(1)} ms` : '—';
       log(
         `${engine.padEnd(12)} ${fmtS(r.firstSeconds).padStart(10)} ${fmtS(steady(engine)).padStart(10)} ` +
+          `${fmtS(r.pipelined?.secondsPerStep).padStart(10)} ` +
           `${fmtB(r.gpuPeakBytes).padStart(10)} ${fmtB(r.gpuUsedPeakBytes).padStart(10)} ${idle.padStart(9)} ` +
           `${hoursPerFold(engine).toFixed(1).padStart(7)}  ${lossText}`,
       );
@@ -545,6 +546,8 @@ async function runTrainPart(model, ctx) {
   }
   log('  s/step = median of the steps after the warm-up (each from the batch on the host to the loss read back,');
   log('  the update included; PyTorch keeps the batch on the device); first = the first step (kernel compilation)');
+  log('  pipelined = as many more steps called back to back, total / count (the trainer records each behind the');
+  log('  previous one while the GPU runs it: the throughput of a loop that does not wait for each loss)');
   log(
     "  GPU peak = the engine's own count (trainer peakBytes(), torch.cuda.max_memory_allocated); GPU used* = nvidia-smi",
   );
@@ -555,6 +558,7 @@ async function runTrainPart(model, ctx) {
   );
   const ratios = {
     'webgpu / torch-fp16 (must ≤ 2, aim ≤ 1)': ratio(steady('webgpu'), steady('torch-fp16')),
+    'webgpu pipelined / torch-fp16': ratio(results.webgpu?.pipelined?.secondsPerStep, steady('torch-fp16')),
     'webgpu-f16 / torch-fp16': ratio(steady('webgpu-f16'), steady('torch-fp16')),
     'webgpu / torch-fp32': ratio(steady('webgpu'), steady('torch-fp32')),
     'webgpu / cpu': ratio(steady('webgpu'), steady('cpu')),

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tensor3d from '@mednext-ts/tensor3d';
 import {
   MedNeXt,
+  batchDiceFocalLoss,
   createOptimizer,
   deepSupervisionLoss,
   loadStateDict,
@@ -68,11 +69,16 @@ async function forwardOnce(model, x) {
   return data;
 }
 
-/** One training step: forward with deep supervision, Dice+BCE over the 5 outputs, backward, AdamW update. */
+/** The training loss of the task: nnU-Net v1's Dice+BCE (default) or the seed recipe's batch Dice + focal. */
+const LOSSES = { 'dice-bce': regionDiceBceLoss, 'dice-focal': (l, t) => batchDiceFocalLoss(l, t) };
+
+/** One training step: forward with deep supervision, the task's loss over the 5 outputs, backward, update. */
 async function trainStepOnce(model, x, targets, optimizer) {
+  const lossFn = LOSSES[task.loss ?? 'dice-bce'];
+  if (!lossFn) throw new Error(`engine-ours: unknown loss '${task.loss}' (${Object.keys(LOSSES).join(', ')})`);
   const { value, grads } = tf.variableGrads(() => {
     const outs = model.forward(toNdhwc(x), { deepSupervision: true, training: true });
-    return deepSupervisionLoss(outs, targets, regionDiceBceLoss);
+    return deepSupervisionLoss(outs, targets, lossFn);
   }, model.trainableVariables());
   optimizer.applyGradients(grads);
   const loss = (await value.data())[0];
@@ -90,7 +96,16 @@ if (task.part === 'train') {
   const target = tf.tensor(readF32(task.target), task.targetShape, 'float32');
   targets = targetPyramid(toNdhwc(target), 5);
   target.dispose();
-  optimizer = createOptimizer({ kind: 'adamw-poly', learningRate: 1e-3, weightDecay: 3e-5 });
+  // The task's Schedule-Free AdamW (the seed recipe), else the AdamW of nnU-Net's MedNeXt trainers.
+  const sf = task.optimizer?.kind === 'schedulefree' ? task.optimizer : undefined;
+  optimizer = sf
+    ? createOptimizer({
+        kind: 'schedulefree',
+        learningRate: sf.lr,
+        weightDecay: sf.weightDecay ?? 0,
+        warmupSteps: sf.warmupSteps ?? 0,
+      })
+    : createOptimizer({ kind: 'adamw-poly', learningRate: 1e-3, weightDecay: 3e-5 });
   optimizer.train();
   step = () => trainStepOnce(model, x, targets, optimizer);
 } else {
@@ -101,6 +116,7 @@ const times = [];
 const cpuRuns = [];
 let firstOutput;
 let lastLoss;
+const losses = [];
 const total = 1 + task.warmup + task.runs;
 for (let r = 0; r < total; r++) {
   const t0 = performance.now();
@@ -115,7 +131,10 @@ for (let r = 0; r < total; r++) {
     compute.startupToFirstSeconds = (Date.now() - task.spawnedAt) / 1e3;
     if (task.part === 'forward') firstOutput = out;
   }
-  if (task.part === 'train') lastLoss = out;
+  if (task.part === 'train') {
+    lastLoss = out;
+    losses.push(out);
+  }
   process.stderr.write(`  ours ${task.model} ${task.part} run ${r}/${total - 1}: ${seconds.toFixed(2)} s\n`);
 }
 if (firstOutput && task.output) writeF32(task.output, firstOutput);
@@ -158,6 +177,7 @@ emitResult({
   load1Start,
   load1End: load1(),
   loss: lastLoss,
+  losses: task.part === 'train' ? losses : undefined, // per step, before its update
   profile,
   info: { ...compute, tfjsBackend: tf.getBackend(), tensorsAlive: tf.memory().numTensors },
 });

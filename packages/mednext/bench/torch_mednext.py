@@ -1,7 +1,11 @@
 """MedNeXt v1 (3-D) in PyTorch, written from ../../../../shared/spec/mednext.md (not the official code),
 plus the engine process of the whole-network benchmark and of the GPU benchmark (gpu/gpu-bench.mjs):
 `python3 torch_mednext.py TASK.json`. Task fields beyond the CPU benchmark's: `device` ('cpu' default, 'cuda')
-and `autocast` (forward under `torch.autocast(device, float16)`, PyTorch's mixed precision).
+and `autocast` (forward under `torch.autocast(device, float16)`, PyTorch's mixed precision; in training with a
+GradScaler on CUDA, as nnU-Net's mixed-precision trainers). Training (`part: 'train'`) takes `loss` ('dice-bce',
+the default: nnU-Net v1's region loss; 'dice-focal': the seed recipe's batch Dice + focal) and `optimizer`
+({'kind': 'adamw'} the default, or {'kind': 'schedulefree', 'lr', 'weightDecay', 'warmupSteps'}: Schedule-Free
+AdamW, written below from ../../../../shared/spec/schedulefree.md).
 
 Module and parameter names follow the official state dict, so `load_state_dict(strict=True)` on our
 safetensors checkpoints checks the structure as well as loading the weights.
@@ -148,6 +152,88 @@ def region_loss(logits, target):
     return bce - dice.mean()
 
 
+def dice_focal_loss(logits, target, gamma=2.0, smooth=1e-5):
+    """The seed recipe's loss: (1 - batch Dice) + sigmoid focal loss (gamma 2, mean over all elements).
+
+    Batch Dice: one coefficient per channel, summed over batch and space, (2tp + smooth) / (sum p + sum y + smooth
+    + 1e-8), averaged over channels; focal: (1 - p_t)^gamma * BCE-with-logits. Computed in float32 (under
+    autocast the logits arrive in float16).
+    """
+    logits = logits.float()
+    p = torch.sigmoid(logits)
+    axes = (0,) + tuple(range(2, logits.dim()))
+    tp = (p * target).sum(axes)
+    dice = (2 * tp + smooth) / (p.sum(axes) + target.sum(axes) + smooth + 1e-8)
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
+    one_minus_pt = p + target - 2 * p * target
+    focal = (one_minus_pt**gamma * bce).mean()
+    return (1 - dice.mean()) + focal
+
+
+class ScheduleFreeAdamW(torch.optim.Optimizer):
+    """Schedule-Free AdamW (Defazio et al. 2024) as shared/spec/schedulefree.md describes it.
+
+    The parameters hold y in train mode (gradients are taken there) and x in eval mode; the state holds z and
+    Adam's second moment. r = 0, weight_lr_power = 2, no inner momentum (the package's defaults).
+    """
+
+    def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, warmup_steps=0):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, warmup_steps=warmup_steps, k=0,
+                        weight_sum=0.0, lr_max=-1.0, train_mode=False)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def _move(self, to_train):
+        for group in self.param_groups:
+            if group['train_mode'] == to_train:
+                continue
+            beta1 = group['betas'][0]
+            w = 1 - beta1 if to_train else 1 - 1 / beta1  # x -> y, or y -> x (an extrapolation away from z)
+            for p in group['params']:
+                if 'z' in self.state[p]:
+                    p.lerp_(self.state[p]['z'], w)
+            group['train_mode'] = to_train
+
+    def train(self):
+        self._move(True)
+
+    def eval(self):
+        self._move(False)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        if not self.param_groups[0]['train_mode']:
+            raise RuntimeError('ScheduleFreeAdamW: call train() before step()')
+        for group in self.param_groups:
+            beta1, beta2 = group['betas']
+            k = group['k']
+            t = k + 1
+            sched = t / group['warmup_steps'] if k < group['warmup_steps'] else 1.0
+            bias_correction2 = 1 - beta2**t
+            lr = group['lr'] * sched
+            group['lr_max'] = lr_max = max(group['lr_max'], lr)
+            weight = lr_max**2  # t^r * lr_max^weight_lr_power with r = 0, power 2
+            group['weight_sum'] += weight
+            c = weight / group['weight_sum'] if group['weight_sum'] != 0 else 0.0
+            for y in group['params']:
+                g = y.grad
+                if g is None:
+                    continue
+                state = self.state[y]
+                if not state:
+                    state['z'] = y.detach().clone()
+                    state['exp_avg_sq'] = torch.zeros_like(y)
+                z, v = state['z'], state['exp_avg_sq']
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                u = g / (v / bias_correction2).sqrt_().add_(group['eps'])
+                if group['weight_decay'] != 0:
+                    u.add_(y, alpha=group['weight_decay'])  # decoupled, at y
+                y.lerp_(z, c).add_(u, alpha=lr * (beta1 * (1 - c) - 1))  # with the old z
+                z.sub_(u, alpha=lr)
+            group['k'] = t
+        return None
+
+
 def target_pyramid(target):
     """Order-0 DS targets from the full-resolution one: voxel f*i + f/2 for factor f (spec §5)."""
     out = [target]
@@ -168,6 +254,12 @@ def main():
     device = torch.device(task.get('device', 'cpu'))
     cuda = device.type == 'cuda'
     use_autocast = bool(task.get('autocast', False))
+    if cuda and not use_autocast:
+        # 'fp32' means float32 arithmetic: PyTorch lets cuDNN convolutions run in TF32 (10-bit mantissa) on Ampere
+        # and later by default, which would make this engine neither a float32 reference for the output and loss
+        # checks nor what its name says.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     model = MedNeXt(task['config'])
@@ -182,19 +274,37 @@ def main():
 
     if task['part'] == 'train':
         model.train()
+        if cuda:
+            # nnU-Net trains with cuDNN's autotuner on (fixed patch size): the warm-up steps absorb its search.
+            torch.backends.cudnn.benchmark = True
         target = torch.from_numpy(np.fromfile(task['target'], dtype='<f4').reshape(task['targetShape'])).to(device)
         targets = target_pyramid(target)
         weights = [w / 31 for w in (16, 8, 4, 2, 1)]
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=3e-5, eps=1e-4)
+        loss_fn = {'dice-bce': region_loss, 'dice-focal': dice_focal_loss}[task.get('loss', 'dice-bce')]
+        sf = task.get('optimizer', {'kind': 'adamw'})
+        if sf['kind'] == 'schedulefree':
+            opt = ScheduleFreeAdamW(model.parameters(), lr=sf['lr'], weight_decay=sf.get('weightDecay', 0.0),
+                                    warmup_steps=sf.get('warmupSteps', 0))
+            opt.train()
+        else:
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=3e-5, eps=1e-4)
+        # Mixed precision as nnU-Net trains with it: autocast forward, scaled loss, unscale before the update.
+        scaler = torch.amp.GradScaler('cuda') if use_autocast and cuda else None
 
         def step():
             opt.zero_grad(set_to_none=True)
-            outs = model(x, deep_supervision=True)
-            loss = sum(w * region_loss(o, t) for w, o, t in zip(weights, outs, targets))
-            loss.backward()
-            opt.step()
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_autocast):
+                outs = model(x, deep_supervision=True)
+            loss = sum(w * loss_fn(o.float(), t) for w, o, t in zip(weights, outs, targets))
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
             sync()
-            return float(loss)
+            return loss.detach().item()
     else:
         model.eval()
 
@@ -204,7 +314,7 @@ def main():
             sync()
             return out
 
-    times, cpu_runs, first_out, loss = [], [], None, None
+    times, cpu_runs, first_out, loss, losses = [], [], None, None, []
     total = 1 + task['warmup'] + task['runs']
     for r in range(total):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -217,6 +327,7 @@ def main():
                 first_out = out
         if task['part'] == 'train':
             loss = out
+            losses.append(out)
         print(f'  {task.get("label", "torch")} {task["model"]} {task["part"]} run {r}/{total - 1}: {times[-1]:.2f} s', file=sys.stderr, flush=True)
     if first_out is not None and task.get('output'):
         first_out.float().cpu().numpy().astype('<f4').tofile(task['output'])
@@ -234,11 +345,13 @@ def main():
         'load1Start': load1_start,
         'load1End': os.getloadavg()[0],
         'loss': loss,
+        'losses': losses,  # per step, each before its update (the first: at the initial weights)
         'info': {
             'torch': torch.__version__,
             'threads': torch.get_num_threads(),
             'device': torch.cuda.get_device_name(device) if cuda else 'cpu',
             'autocast': 'float16' if use_autocast else None,
+            'tf32': bool(cuda and torch.backends.cudnn.allow_tf32),
         },
     }
     if cuda:

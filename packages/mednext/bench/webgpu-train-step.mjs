@@ -1,107 +1,134 @@
-// One training gradient (batch 1, forward + backward, BCE-with-logits on the main output) on the WebGPU engine
-// (`WebGpuNetwork.valueAndGrads`: per-block recompute, the backward WGSL kernels) against the CPU engine
-// (backend `auto`, `MedNeXt.valueAndGrads` through tfjs autograd) in the same run, interleaved round by round.
-// Prints the adapter (a software one such as llvmpipe is labelled), first and steady seconds per gradient, the
-// ratio, the largest gradient difference relative to its tensor's scale, and the engine's peak GPU bytes.
+// One full training step — forward with deep supervision, batch Dice + focal, backward, Schedule-Free AdamW —
+// on the GPU trainer (`createWebGpuTrainer`: per-block recompute, the backward WGSL kernels, the loss and the
+// optimizer on the GPU) against the CPU engine's step (backend `auto`: tfjs autograd on the CPU kernels, the
+// optimizer of `@mednext-ts/optim-schedulefree`), in the same process, interleaved step by step on the same batch
+// from the same initial weights. Prints the adapter (a software one such as llvmpipe is labelled), first and
+// steady seconds per step of each, their ratio, the first-step losses (same weights, same batch: they must agree),
+// the trainer's GPU idle time per step and its peak GPU bytes.
 //
-//   npm run bench:webgpu-train -w @mednext-ts/mednext                       # MedNeXt-S k3, 1x4x16³, 3 rounds
-//   node bench/webgpu-train-step.mjs --preset B --patch 32x32x32 --rounds 2
+//   npm run bench:webgpu-train -w @mednext-ts/mednext          # MedNeXt-B k3, width 8, 2x4x16x16x32, 3 steps
+//   node bench/webgpu-train-step.mjs --preset B --width 32 --patch 32x32x32 --batch 2 --steps 3
 //
 // Under Node without a GPU, Dawn's OpenGL ES backend on Mesa llvmpipe is used (set EGL_PLATFORM=surfaceless):
 // software rendering on the CPU, so its times say nothing about a GPU.
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@mednext-ts/tensor3d';
-import { MedNeXt, bceWithLogits, createWebGpuNetwork, presetConfig, toNdhwc } from '../dist/index.js';
+import * as mednext from '../dist/index.js';
+import {
+  MedNeXt,
+  batchDiceFocalLoss,
+  createOptimizer,
+  deepSupervisionLoss,
+  deepSupervisionWeights,
+  presetConfig,
+  targetPyramid,
+} from '../dist/index.js';
+import { median, parseArgs, parseShape } from './common.mjs';
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+/** The seed recipe's Schedule-Free AdamW (SSA): lr 0.0027, no weight decay, no warmup. */
+const LEARNING_RATE = 0.0027;
+/** First-step losses of two float32 engines on the same weights and batch: |gpu − cpu| ≤ 1e-4·|cpu|. */
+const LOSS_RTOL = 1e-4;
 
-const patchText = option('patch', '16x16x16');
-const patch = patchText.split('x').map(Number);
-if (patch.length !== 3 || patch.some((n) => !Number.isInteger(n) || n <= 0 || n % 16 !== 0)) {
-  throw new Error(`--patch must be DxHxW with positive multiples of 16, got ${patchText}`);
+const args = parseArgs(process.argv.slice(2));
+const patch = parseShape(String(args.patch ?? '16x16x32'), '--patch');
+const batchSize = Number(args.batch ?? 2);
+const steps = Number(args.steps ?? 3);
+const preset = String(args.preset ?? 'B');
+const kernel = Number(args.kernel ?? 3);
+const width = Number(args.width ?? 8);
+for (const [flag, v] of [
+  ['--batch', batchSize],
+  ['--steps', steps],
+  ['--width', width],
+]) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive whole number, got ${v}`);
 }
-const rounds = Number(option('rounds', '3'));
-const preset = option('preset', 'S');
-const kernel = Number(option('kernel', '3'));
 process.env.EGL_PLATFORM ??= 'surfaceless';
+if (typeof mednext.createWebGpuTrainer !== 'function') {
+  process.stderr.write('webgpu-train-step: this build of @mednext-ts/mednext has no createWebGpuTrainer\n');
+  process.exit(2);
+}
 
 const choice = await selectBackend('auto');
-const config = presetConfig(preset, { kernelSize: kernel });
-const model = MedNeXt.create(config, { seed: 0 });
-const classes = model.architecture.config.nClasses;
-const x = tf.randomNormal([1, 4, ...patch], 0, 1, 'float32', 1);
-const target = tf.cast(tf.greater(tf.randomUniform([1, classes, ...patch], 0, 1, 'float32', 2), 0.7), 'float32');
-const xData = x.dataSync();
-const targetData = target.dataSync();
-const net = await createWebGpuNetwork(model);
+const config = { ...presetConfig(preset, { kernelSize: kernel, deepSupervision: true }), n_channels: width };
+// Two models from the same seed: the same initial weights, one trained on each engine.
+const cpuModel = MedNeXt.create(config, { seed: 0 });
+const gpuModel = MedNeXt.create(config, { seed: 0 });
+const { nClasses, inChannels } = cpuModel.architecture.config;
+const x = tf.randomNormal([batchSize, ...patch, inChannels], 0, 1, 'float32', 1);
+const y = tf.cast(tf.greater(tf.randomUniform([batchSize, ...patch, nClasses], 0, 1, 'float32', 2), 0.5), 'float32');
+const batch = { x: x.dataSync(), y: y.dataSync() };
+const targets = targetPyramid(y, 5);
 
+const optimizer = createOptimizer({ kind: 'schedulefree', learningRate: LEARNING_RATE, weightDecay: 0 });
+optimizer.train();
+const trainer = await mednext.createWebGpuTrainer(gpuModel, {
+  patchSize: patch,
+  batchSize,
+  deepSupervision: true,
+  loss: 'dice-focal',
+  optimizer: { learningRate: LEARNING_RATE, weightDecay: 0 },
+});
+trainer.train();
+
+/** The CPU engine's step, as the training loop runs it (stages/train-step.ts): returns seconds and the loss. */
 async function cpuStep() {
   const t0 = performance.now();
-  const { value, grads } = model.valueAndGrads(() =>
-    tf.tidy(() =>
-      bceWithLogits(model.forward(toNdhwc(x), { training: true, deepSupervision: false })[0], toNdhwc(target)),
-    ),
-  );
-  const out = new Map();
-  for (const [name, g] of grads) out.set(name, await g.data());
-  tf.dispose([value, ...grads.values()]);
-  return { s: (performance.now() - t0) / 1000, grads: out };
+  const { value, grads } = tf.variableGrads(() => {
+    const outputs = cpuModel.forward(x, { training: true, deepSupervision: true });
+    return deepSupervisionLoss(outputs, targets, (l, t) => batchDiceFocalLoss(l, t), deepSupervisionWeights(5));
+  }, cpuModel.trainableVariables());
+  optimizer.applyGradients(grads);
+  const loss = (await value.data())[0];
+  tf.dispose([value, ...Object.values(grads)]);
+  return { s: (performance.now() - t0) / 1000, loss };
 }
 async function gpuStep() {
   const t0 = performance.now();
-  const { grads } = await net.valueAndGrads(
-    xData,
-    patch,
-    ([z]) => [z.map((v, i) => (1 / (1 + Math.exp(-v)) - targetData[i]) / z.length)],
-    { deepSupervision: false },
-  );
-  return { s: (performance.now() - t0) / 1000, grads };
+  const report = await trainer.step(batch);
+  return { s: (performance.now() - t0) / 1000, loss: report.loss, idleMs: report.gpuIdleMs };
 }
 
-const load = (await import('node:os'))
-  .loadavg()
-  .map((l) => l.toFixed(1))
-  .join(' ');
-console.log(`MedNeXt-${preset} k${kernel}, 1x4x${patchText}, BCE gradient (DS off); load average ${load}`);
-console.log(`CPU engine: backend ${choice.backend} (${choice.reason})`);
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 console.log(
-  `WebGPU engine: ${net.adapter.description} via ${net.adapter.backend ?? 'navigator.gpu'}${net.software ? ' — SOFTWARE RENDERING on the CPU' : ''}`,
+  `MedNeXt-${preset} k${kernel} (n_channels ${width}), ${batchSize}x${inChannels}x${patch.join('x')}, deep supervision, ` +
+    `batch Dice + focal, Schedule-Free AdamW lr ${LEARNING_RATE}; ${os.cpus()[0]?.model ?? 'CPU'}, ` +
+    `${os.availableParallelism()} logical CPUs; load average ${load()}`,
 );
+console.log(`CPU engine: backend ${choice.backend} (${choice.reason})`);
+console.log(`GPU trainer: ${trainer.adapter.description}${trainer.software ? ' — SOFTWARE RENDERING on the CPU' : ''}`);
 const gpu = [];
 const cpu = [];
-let worst = 0;
-for (let r = 0; r < rounds; r++) {
+for (let r = 0; r < steps; r++) {
   const g = await gpuStep();
   const c = await cpuStep();
-  gpu.push(g.s);
-  cpu.push(c.s);
-  for (const [name, ref] of c.grads) {
-    const got = g.grads.get(name);
-    if (!got) throw new Error(`the WebGPU engine returned no gradient for ${name}`);
-    let scale = 0;
-    let diff = 0;
-    for (let i = 0; i < ref.length; i++) {
-      scale = Math.max(scale, Math.abs(ref[i]));
-      diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-    }
-    // conv1 biases have a zero gradient in theory: their absolute difference is reported instead.
-    worst = Math.max(worst, name.endsWith('conv1.bias') || scale === 0 ? diff : diff / scale);
-  }
-  console.log(`round ${r + 1}: webgpu ${g.s.toFixed(2)} s, cpu ${c.s.toFixed(2)} s`);
+  gpu.push(g);
+  cpu.push(c);
+  console.log(
+    `step ${r + 1}: gpu trainer ${g.s.toFixed(2)} s (loss ${g.loss.toFixed(6)}, GPU idle before it ` +
+      `${g.idleMs.toFixed(1)} ms, the CPU step of the round before included), cpu ${c.s.toFixed(2)} s (loss ${c.loss.toFixed(6)}); load ${load()}`,
+  );
 }
-const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
-const steady = (a) => (a.length > 1 ? median(a.slice(1)) : a[0]);
+const steady = (a) => (a.length > 1 ? median(a.slice(1).map((e) => e.s)) : a[0].s);
+const relDiff = Math.abs(gpu[0].loss - cpu[0].loss) / Math.abs(cpu[0].loss);
 console.log(
-  `webgpu: first ${gpu[0].toFixed(2)} s, steady ${steady(gpu).toFixed(2)} s; cpu: first ${cpu[0].toFixed(2)} s, ` +
-    `steady ${steady(cpu).toFixed(2)} s; ratio webgpu/cpu (steady) ${(steady(gpu) / steady(cpu)).toFixed(2)}`,
+  `gpu trainer: first ${gpu[0].s.toFixed(2)} s, steady ${steady(gpu).toFixed(2)} s; cpu: first ${cpu[0].s.toFixed(2)} s, ` +
+    `steady ${steady(cpu).toFixed(2)} s; ratio gpu/cpu (steady) ${(steady(gpu) / steady(cpu)).toFixed(2)}`,
 );
 console.log(
-  `largest gradient difference / tensor scale ${worst.toExponential(2)}; ` +
-    `peak GPU bytes (forward + backward) ${(net.peakBytes() / 2 ** 20).toFixed(1)} MiB`,
+  `first-step loss gpu ${gpu[0].loss.toPrecision(8)} vs cpu ${cpu[0].loss.toPrecision(8)}: relative difference ` +
+    `${relDiff.toExponential(2)} (${relDiff <= LOSS_RTOL ? 'agree' : 'DISAGREE'}, tolerance ${LOSS_RTOL}); ` +
+    `peak GPU bytes ${(trainer.peakBytes() / 2 ** 20).toFixed(1)} MiB`,
 );
-net.dispose();
-model.dispose();
-process.exit(0);
+trainer.dispose();
+optimizer.dispose();
+tf.dispose([x, y, ...targets]);
+cpuModel.dispose();
+gpuModel.dispose();
+process.exit(relDiff <= LOSS_RTOL ? 0 : 1);

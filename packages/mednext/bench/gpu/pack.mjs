@@ -47,6 +47,7 @@ const ENTRIES = [
   path.join(here, 'gpu-bench.mjs'),
   path.join(here, 'probe-adapter.mjs'),
   path.join(here, 'engine-webgpu.mjs'),
+  path.join(here, 'engine-webgpu-train.mjs'),
   path.join(here, 'engine-tfjs-webgpu.mjs'),
   path.join(bench, 'engine-ours.mjs'),
 ];

@@ -10,8 +10,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { acquireGpuDevice } from '@mednext-ts/tensor3d/webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lossByName } from '../src/training/node/index.js';
-import { createTrainingEngine, trainFold, type TrainOptions, type TrainResult } from '../src/training/node/index.js';
+import {
+  createTrainingEngine,
+  lossByName,
+  trainFold,
+  type TrainOptions,
+  type TrainResult,
+} from '../src/training/node/index.js';
 import { decodeResume } from '../src/training/index.js';
 import { MedNeXt } from '../src/model/index.js';
 import { parseSafetensors } from '../src/weights/index.js';
@@ -52,6 +57,24 @@ async function trainRecording(options: TrainOptions) {
 }
 
 const onGpu = (over: Partial<TrainOptions> = {}): Partial<TrainOptions> => ({ engine: 'webgpu', device, ...over });
+
+/**
+ * Largest |a − b| over the parameters, leaving out the blocks' `conv1.bias`: it feeds a GroupNorm, so its gradient
+ * is zero up to float noise, and Adam's normalised update turns that noise into steps of about ±lr on either
+ * engine (the same reason the gradient fixtures check it in absolute terms).
+ */
+function maxWeightDifference(
+  a: ReadonlyMap<string, { data: Float32Array }>,
+  b: ReadonlyMap<string, { data: Float32Array }>,
+): number {
+  let max = 0;
+  for (const [name, t] of a) {
+    if (name.endsWith('conv1.bias')) continue;
+    const u = b.get(name)!.data;
+    for (let i = 0; i < t.data.length; i++) max = Math.max(max, Math.abs(u[i]! - t.data[i]!));
+  }
+  return max;
+}
 
 /** A log line without its timings (seconds, wall-clock time, GPU idle time). */
 function stripTimings(log: TrainResult['log']) {
@@ -118,47 +141,49 @@ describe.skipIf(SKIP)('trainFold on the WebGPU engine', () => {
       );
       expect([...b.tensors.keys()]).toEqual([...a.tensors.keys()]);
       expect(b.metadata).toEqual(a.metadata);
-      let maxDiff = 0;
-      for (const [name, t] of a.tensors) {
-        const u = b.tensors.get(name)!;
-        expect(u.shape, name).toEqual(t.shape);
-        for (let i = 0; i < t.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(u.data[i]! - t.data[i]!));
-      }
-      console.log('checkpoint max |Δw| tfjs vs webgpu after 3 steps', maxDiff);
+      for (const [name, t] of a.tensors) expect(b.tensors.get(name)!.shape, name).toEqual(t.shape);
+      const maxDiff = maxWeightDifference(a.tensors, b.tensors);
+      console.log('checkpoint max |Δw| tfjs vs webgpu after 3 steps (without the conv1 biases)', maxDiff);
       expect(maxDiff).toBeLessThanOrEqual(LATER_STEP_TOLERANCE);
     },
   );
 
-  it('resume is bit-identical: 2 epochs straight = 1 epoch, stop, resume 1', { timeout: 600_000 }, async () => {
-    const opts = onGpu({ epochs: 2, iterationsPerEpoch: 2 });
-    const a = path.join(fixture.dir, 'gpu-straight');
-    const straight = await trainFold(shortRun(a, opts));
-    const b = path.join(fixture.dir, 'gpu-resumed');
-    const controller = new AbortController();
-    const first = await trainFold(
-      shortRun(b, { ...opts, signal: controller.signal, onEpoch: (e) => e.epoch === 0 && controller.abort() }),
-    );
-    expect(first.epochsDone).toBe(1);
-    const messages: string[] = [];
-    const second = await trainFold(shortRun(b, { ...opts, resume: true, onMessage: (m) => messages.push(m) }));
-    expect(messages.some((m) => /resuming .* after epoch 0/.test(m))).toBe(true);
-    expect(second.status).toBe('completed');
-    for (const f of [
-      'checkpoint_last.safetensors',
-      'checkpoint_best.safetensors',
-      'checkpoint_last.resume.safetensors',
-    ]) {
-      const [x, y] = await Promise.all([readFile(path.join(a, 'fold_0', f)), readFile(path.join(b, 'fold_0', f))]);
-      expect(Buffer.compare(x, y), f).toBe(0);
-    }
-    expect(stripTimings(second.log)).toEqual(stripTimings(straight.log));
-    expect(second.log[1]!.trainLoss).not.toBe(second.log[0]!.trainLoss);
-  });
+  it(
+    'resume is bit-identical: 2 epochs straight (worker sampling) = 1 epoch, stop, resume 1',
+    { timeout: 600_000 },
+    async () => {
+      const opts = onGpu({ epochs: 2, iterationsPerEpoch: 1 });
+      const a = path.join(fixture.dir, 'gpu-straight');
+      // The uninterrupted run samples in a worker thread that prepares the next batch while the GPU works; the
+      // interrupted one in the training thread: the batches, hence the files, are the same.
+      const straight = await trainFold(shortRun(a, { ...opts, samplingWorkers: 1 }));
+      const b = path.join(fixture.dir, 'gpu-resumed');
+      const controller = new AbortController();
+      const first = await trainFold(
+        shortRun(b, { ...opts, signal: controller.signal, onEpoch: (e) => e.epoch === 0 && controller.abort() }),
+      );
+      expect(first.epochsDone).toBe(1);
+      const messages: string[] = [];
+      const second = await trainFold(shortRun(b, { ...opts, resume: true, onMessage: (m) => messages.push(m) }));
+      expect(messages.some((m) => /resuming .* after epoch 0/.test(m))).toBe(true);
+      expect(second.status).toBe('completed');
+      for (const f of [
+        'checkpoint_last.safetensors',
+        'checkpoint_best.safetensors',
+        'checkpoint_last.resume.safetensors',
+      ]) {
+        const [x, y] = await Promise.all([readFile(path.join(a, 'fold_0', f)), readFile(path.join(b, 'fold_0', f))]);
+        expect(Buffer.compare(x, y), f).toBe(0);
+      }
+      expect(stripTimings(second.log)).toEqual(stripTimings(straight.log));
+      expect(second.log[1]!.trainLoss).not.toBe(second.log[0]!.trainLoss);
+    },
+  );
 
   it('resume files are interchangeable: a tfjs epoch continued on the GPU', { timeout: 600_000 }, async () => {
-    const opts = { epochs: 2, iterationsPerEpoch: 2 };
+    const opts = { epochs: 2, iterationsPerEpoch: 1 };
     const a = path.join(fixture.dir, 'tfjs-straight');
-    await trainFold(shortRun(a, opts));
+    const straight = await trainFold(shortRun(a, opts));
     const b = path.join(fixture.dir, 'tfjs-then-gpu');
     const controller = new AbortController();
     await trainFold(
@@ -173,12 +198,11 @@ describe.skipIf(SKIP)('trainFold on the WebGPU engine', () => {
     );
     expect(rb.state).toEqual(ra.state);
     expect([...rb.optimizer.tensors.keys()]).toEqual([...ra.optimizer.tensors.keys()]);
-    let maxDiff = 0;
-    for (const [name, t] of ra.weights)
-      for (let i = 0; i < t.data.length; i++)
-        maxDiff = Math.max(maxDiff, Math.abs(rb.weights.get(name)!.data[i]! - t.data[i]!));
-    console.log('weights max |Δ| tfjs straight vs tfjs + webgpu resume', maxDiff);
+    expect(rb.optimizer.words).toEqual(ra.optimizer.words);
+    const maxDiff = maxWeightDifference(ra.weights, rb.weights);
+    console.log('weights max |Δ| tfjs straight vs tfjs + webgpu resume (without the conv1 biases)', maxDiff);
     expect(maxDiff).toBeLessThanOrEqual(LATER_STEP_TOLERANCE);
+    expect(Math.abs(resumed.log[1]!.trainLoss - straight.log[1]!.trainLoss)).toBeLessThanOrEqual(LATER_STEP_TOLERANCE);
   });
 
   it(

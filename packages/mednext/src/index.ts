@@ -36,3 +36,10 @@ export {
   type WebGpuNetworkOptions,
   type WebGpuForwardOptions,
 } from './network/engines/webgpu/index.js';
+// Training on a GPU through the WebGPU engine.
+export {
+  createWebGpuTrainer,
+  type WebGpuTrainer,
+  type WebGpuTrainerOptions,
+  type WebGpuStepReport,
+} from './training/webgpu/index.js';

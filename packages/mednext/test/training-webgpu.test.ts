@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTrainingEngine,
   lossByName,
+  registerLoss,
   trainFold,
   type TrainOptions,
   type TrainResult,
@@ -21,6 +22,7 @@ import { decodeResume } from '../src/training/index.js';
 import { MedNeXt } from '../src/model/index.js';
 import { parseSafetensors } from '../src/weights/index.js';
 import { MedNeXtError } from '../src/errors.js';
+import { regionDiceBceLoss } from '../src/losses/region-losses.js';
 import { useSyntheticTrainingRun } from './helpers/training-run.js';
 
 const SKIP = !!process.env.MEDNEXT_SKIP_WEBGPU;
@@ -271,6 +273,36 @@ describe.skipIf(SKIP)('trainFold on the WebGPU engine', () => {
         await readFile(path.join(fixture.dir, 'upkern-webgpu', 'fold_0', 'checkpoint_last.safetensors')),
       ).tensors;
       expect(after.get('enc_block_0.0.conv1.weight')!.shape).toEqual([4, 1, 5, 5, 5]);
+    },
+  );
+
+  it(
+    'a plugin loss trains through the host-loss path: the same first step as tfjs and as the GPU kernel',
+    { timeout: 600_000 },
+    async () => {
+      // The built-in Dice + BCE under a plugin's name: the GPU trainer cannot know it, so it runs on the host.
+      registerLoss(
+        { name: 'plugin-dice-bce', description: 'test', source: 'test-plugin', lossFn: regionDiceBceLoss },
+        { override: true },
+      );
+      const one = (out: string, over: Partial<TrainOptions>) =>
+        shortRun(path.join(fixture.dir, out), { iterationsPerEpoch: 1, ...over });
+      const cpu = await trainRecording(one('plugin-tfjs', { loss: 'plugin-dice-bce' }));
+      const host = await trainRecording(one('plugin-webgpu', onGpu({ loss: 'plugin-dice-bce' })));
+      const kernel = await trainRecording(one('kernel-webgpu', onGpu({ loss: 'dice-bce' })));
+      console.log(
+        'first-step Dice + BCE: tfjs',
+        cpu.steps[0]!.loss,
+        'GPU host path',
+        host.steps[0]!.loss,
+        'GPU kernel',
+        kernel.steps[0]!.loss,
+      );
+      expect(Math.abs(host.steps[0]!.loss - cpu.steps[0]!.loss)).toBeLessThanOrEqual(FIRST_STEP_TOLERANCE);
+      expect(Math.abs(kernel.steps[0]!.loss - cpu.steps[0]!.loss)).toBeLessThanOrEqual(FIRST_STEP_TOLERANCE);
+      expect(Math.abs(host.result.log[0]!.valLoss! - cpu.result.log[0]!.valLoss!)).toBeLessThanOrEqual(
+        LATER_STEP_TOLERANCE,
+      );
     },
   );
 

@@ -271,7 +271,7 @@ export async function planTrainingEngine(
  */
 export async function setupTrainingEngine(
   command: Command,
-  flags: { backend: string; threads?: number; quiet: boolean },
+  flags: { backend: string; threads?: number; quiet: boolean; 'activation-storage'?: string },
   optimizer: string,
 ): Promise<TrainingEngineChoice> {
   const preference = flags.backend as BackendPreference;
@@ -289,6 +289,8 @@ export async function setupTrainingEngine(
         ? `engine: WebGPU trainer on ${choice.adapter!.description} (${choice.reason})`
         : `engine: tfjs on ${backend.backend} (${choice.reason})`,
     );
+    if (choice.engine !== 'webgpu' && flags['activation-storage'] !== undefined)
+      command.logToStderr('--activation-storage applies to the webgpu engine only: ignored on tfjs');
   }
   return choice;
 }

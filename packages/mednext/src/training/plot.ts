@@ -19,7 +19,10 @@ export interface EpochLogEntry {
   /** Whether this epoch produced a new best checkpoint. */
   best: boolean;
   time: string;
-  /** GPU engines: mean and largest milliseconds the GPU waited per step (sampling, upload, encoding). */
+  /**
+   * GPU engines: mean and largest milliseconds the GPU waited for a step's work (sampling, upload, encoding;
+   * not validation and checkpoints).
+   */
   gpuIdleMsMean?: number;
   gpuIdleMsMax?: number;
   /** GPU engines: most GPU bytes allocated at once in any step of the epoch. */

@@ -76,8 +76,9 @@ export interface TrainOptions {
   /** Stops after the current iteration; the last saved checkpoint stays valid. */
   signal?: AbortSignal;
   /**
-   * After each step. GPU engines add `gpuIdleMs` (how long the GPU waited for this step's work: sampling,
-   * upload, encoding) and `peakBytes` (most GPU bytes allocated at once in the step).
+   * After each step. GPU engines add `gpuIdleMs` (how long the GPU waited for this step's work since the previous
+   * step: sampling, upload, encoding; validation and checkpoints between epochs not counted) and `peakBytes` (most
+   * GPU bytes allocated at once in the step).
    */
   onIteration?: (e: {
     epoch: number;

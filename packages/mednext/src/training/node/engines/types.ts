@@ -17,7 +17,10 @@ export type TrainingEngineName = 'tfjs' | 'webgpu';
 export interface EngineStepReport {
   /** The (deep-supervision weighted) loss of the batch, before the update. */
   loss: number;
-  /** Milliseconds the GPU waited for this step's work (batch preparation, encoding); GPU engines only. */
+  /**
+   * Milliseconds the GPU waited for this step's work since the previous step (waiting for the batch, its upload
+   * and encoding; validation and checkpoints between epochs not counted); GPU engines only.
+   */
   gpuIdleMs?: number;
   /** Most GPU bytes allocated at once during the step; GPU engines only. */
   peakBytes?: number;

@@ -42,6 +42,11 @@ function sigmoid(logits: Float32Array): Float32Array {
 export class WebGpuTrainingEngine implements TrainingEngine {
   readonly name = 'webgpu' as const;
 
+  /** When `eval()` ended a training stretch (validation and checkpoints follow), or undefined while training. */
+  private pausedAt: number | undefined;
+  /** Milliseconds between `eval()` and the next `train()`, not yet taken off a step's idle time. */
+  private pausedMs = 0;
+
   private constructor(
     private readonly setup: EngineSetup,
     /** The GPU trainer (its adapter is reported by the caller). */
@@ -80,17 +85,24 @@ export class WebGpuTrainingEngine implements TrainingEngine {
   }
 
   train(): void {
+    if (this.pausedAt !== undefined) this.pausedMs += performance.now() - this.pausedAt;
+    this.pausedAt = undefined;
     this.trainer.train();
   }
 
   eval(): void {
+    this.pausedAt ??= performance.now();
     this.trainer.eval();
   }
 
   async step(batch: Batch, where: { epoch: number; iteration: number }): Promise<EngineStepReport> {
     try {
       const report = await this.trainer.step(batch);
-      return { loss: report.loss, gpuIdleMs: report.gpuIdleMs, peakBytes: report.peakBytes };
+      // The trainer counts from the previous step's end: after an epoch boundary that includes validation and
+      // checkpoints, which are not the stalls this figure is for (waiting for batches, encoding).
+      const gpuIdleMs = Math.max(0, report.gpuIdleMs - this.pausedMs);
+      this.pausedMs = 0;
+      return { loss: report.loss, gpuIdleMs, peakBytes: report.peakBytes };
     } catch (error) {
       if (error instanceof MedNeXtError && error.code === 'TRAINING_DIVERGED')
         throw new MedNeXtError(

@@ -111,7 +111,7 @@ describe.skipIf(!!process.env.MEDNEXT_SKIP_WEBGPU)('mednext train --backend webg
         ...tiny,
         ...tinyModel,
       ]);
-      expect(train.stderr).toMatch(/engine: WebGPU trainer on .+ \(requested explicitly/);
+      expect(train.stderr).toMatch(/engine: WebGPU trainer \(requested explicitly \(.+\)/);
       expect(train.stderr).toMatch(/GPU idle \d+ ms\/step \(max \d+\), peak GPU memory [\d.]+ (MiB|GiB)/);
       expect(train.stdout).toMatch(/fold_0: best mean Dice/);
       const fold = path.join(run, 'fold_0');
@@ -155,7 +155,7 @@ describe.skipIf(!!process.env.MEDNEXT_SKIP_WEBGPU)('mednext train --backend webg
         'webgpu',
         ...tiny,
       ]);
-      expect(fine.stderr).toMatch(/engine: WebGPU trainer on/);
+      expect(fine.stderr).toMatch(/engine: WebGPU trainer \(requested explicitly/);
       expect(fine.stdout).toMatch(/fold_0: best mean Dice/);
       const before = parseSafetensors(await readFile(path.join(fold, 'checkpoint_last.safetensors'))).tensors;
       const after = parseSafetensors(await readFile(path.join(ft, 'fold_0', 'checkpoint_last.safetensors'))).tensors;

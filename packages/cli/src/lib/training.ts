@@ -286,7 +286,7 @@ export async function setupTrainingEngine(
     command.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
     command.logToStderr(
       choice.engine === 'webgpu'
-        ? `engine: WebGPU trainer on ${choice.adapter!.description} (${choice.reason})`
+        ? `engine: WebGPU trainer (${choice.reason})` // the reason names the adapter
         : `engine: tfjs on ${backend.backend} (${choice.reason})`,
     );
     if (choice.engine !== 'webgpu' && flags['activation-storage'] !== undefined)

@@ -313,6 +313,20 @@ describe.skipIf(SKIP)('trainFold on the WebGPU engine', () => {
   );
 
   it(
+    'a diverging run stops with TRAINING_DIVERGED naming the epoch and iteration, before any checkpoint',
+    { timeout: 600_000 },
+    async () => {
+      const out = path.join(fixture.dir, 'nan-webgpu');
+      const error = await trainFold(shortRun(out, onGpu({ learningRate: 1e30 }))).catch((e) => e);
+      expect(error).toBeInstanceOf(MedNeXtError);
+      expect((error as MedNeXtError).code).toBe('TRAINING_DIVERGED');
+      // Step 0 is finite; its update with lr 1e30 makes step 1's loss non-finite.
+      expect((error as Error).message).toMatch(/^epoch 0 iteration 1: .*the loss is (NaN|-?Infinity)/);
+      expect(existsSync(path.join(out, 'fold_0', 'checkpoint_last.safetensors'))).toBe(false);
+    },
+  );
+
+  it(
     'whole-case validation runs sliding windows over the GPU forward; patch logits match tfjs',
     { timeout: 600_000 },
     async () => {

@@ -41,7 +41,21 @@ export function checkEngineSettings(name: string, options: { optimizer: string }
   entry(name).check(options);
 }
 
-/** Builds engine `name` on the initialised model of `setup`. */
+/**
+ * Builds engine `name` on the initialised model of `setup` (what `trainFold` does for `options.engine`).
+ *
+ * @example
+ * ```ts
+ * const engine = await createTrainingEngine('webgpu', { options, model, trainable, deepSupervision: true,
+ *   lossFn: lossByName('dice-focal'), modalities: 4, regions: 3 });
+ * engine.train();
+ * const { loss, gpuIdleMs, peakBytes } = await engine.step(await pool.take(), { epoch: 0, iteration: 0 });
+ * engine.eval();
+ * await engine.syncModel(); // the model now holds Schedule-Free's x: write a checkpoint from it
+ * engine.dispose();
+ * ```
+ * @throws MedNeXtError `TRAINING_SETTING` for an unknown engine or settings it cannot run
+ */
 export function createTrainingEngine(name: string, setup: EngineSetup): Promise<TrainingEngine> {
   const { check, create } = entry(name);
   check(setup.options);

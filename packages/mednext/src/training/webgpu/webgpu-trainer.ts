@@ -8,13 +8,13 @@
 import { acquireGpuDevice, GpuRuntime, type GpuAdapterSummary, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { WebGPUAdamWScheduleFree } from '@mednext-ts/optim-schedulefree/webgpu';
 import { MedNeXtError } from '../../errors.js';
+import type { LossFn } from '../../losses/deep-supervision.js';
 import { WebGPURegionLoss } from '../../losses/webgpu/webgpu-region-loss.js';
 import type { MedNeXt } from '../../model/mednext.js';
-import { summarizeDevice, webGpuNetworkOn } from '../../network/engines/webgpu/network.js';
-import { releaseValue, uploadSample, type GpuValue } from '../../network/engines/webgpu/values.js';
+import { summarizeDevice, webGpuNetworkOn, type WebGpuNetwork } from '../../network/engines/webgpu/network.js';
 import { GpuWeights } from '../../network/engines/webgpu/weights.js';
 import type { OptimizerState } from '../optimizer.js';
-import { checkBatch, levelSize, samplesChannelsFirst, targetPyramidChannelsFirst } from './batch.js';
+import { checkBatch, GpuBatchLayout, levelSize, releaseGpuBatch, type GpuBatch } from './batch.js';
 import { recordBatchedLoss } from './batched-loss.js';
 import { hostLossGradients } from './host-loss.js';
 import { fromOptimizerState, toOptimizerState } from './optimizer-state.js';
@@ -98,8 +98,8 @@ export async function createWebGpuTrainer(model: MedNeXt, options: WebGpuTrainer
           )
         : undefined;
     if (gpuLoss) disposers.push(() => gpuLoss.dispose());
-    const lossReadback = device.createBuffer({ size: 4, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
-    disposers.push(() => lossReadback.destroy());
+    const layout = new GpuBatchLayout(rt, shape, lossWeights.length);
+    disposers.push(() => layout.dispose());
     return new Trainer({
       device,
       rt,
@@ -109,7 +109,7 @@ export async function createWebGpuTrainer(model: MedNeXt, options: WebGpuTrainer
       trainedNames,
       optimizer,
       gpuLoss,
-      lossReadback,
+      layout,
       settings,
       model,
       summary,
@@ -125,16 +125,89 @@ interface TrainerParts {
   device: GPUDevice;
   rt: GpuRuntime;
   weights: GpuWeights;
-  network: ReturnType<typeof webGpuNetworkOn>;
+  network: WebGpuNetwork;
   params: TrainedParameters;
   trainedNames: ReadonlySet<string>;
   optimizer: WebGPUAdamWScheduleFree;
   gpuLoss?: WebGPURegionLoss;
-  lossReadback: GPUBuffer;
+  layout: GpuBatchLayout;
   settings: TrainerSettings;
   model: MedNeXt;
   summary: GpuAdapterSummary;
   dispose: () => void;
+}
+
+/** A step whose work is on the GPU queue. */
+interface SubmittedStep {
+  /** The step call's index (1-based). */
+  index: number;
+  /** When its first command buffer was submitted. */
+  firstSubmission: number;
+  /** Most GPU bytes allocated while it was recorded (its activations, gradients, the outside buffers). */
+  peakBytes: number;
+  /** Its loss, once its work (and all work submitted before) has run; rejects with a device error. */
+  loss: Promise<number>;
+}
+
+/** 4-byte MAP_READ buffers for the losses of the steps in flight, reused once read. */
+class ReadbackPool {
+  private readonly free: GPUBuffer[] = [];
+  private readonly all: GPUBuffer[] = [];
+  constructor(private readonly device: GPUDevice) {}
+
+  take(): GPUBuffer {
+    const b = this.free.pop();
+    if (b) return b;
+    const fresh = this.device.createBuffer({ size: 4, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
+    this.all.push(fresh);
+    return fresh;
+  }
+
+  give(b: GPUBuffer): void {
+    this.free.push(b);
+  }
+
+  dispose(): void {
+    for (const b of this.all) b.destroy();
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}
+
+/**
+ * The loss of a submitted step: the recording's device errors first, then the value (read from `readback`, or
+ * the host loss once the queue has run the step's update).
+ */
+async function readLoss(
+  device: GPUDevice,
+  recorded: Promise<unknown>,
+  readback: GPUBuffer | undefined,
+  hostLoss: number | undefined,
+  readbacks: ReadbackPool,
+): Promise<number> {
+  // Both asked before the first await, i.e. before any later step is submitted.
+  const mapped = readback?.mapAsync(1 /* READ */);
+  const workDone = readback ? undefined : device.queue.onSubmittedWorkDone();
+  // Awaited below; a failure meanwhile is not an unhandled rejection.
+  mapped?.catch(() => undefined);
+  workDone?.catch(() => undefined);
+  try {
+    await recorded;
+  } catch (e) {
+    await mapped?.catch(() => undefined);
+    if (readback && readback.mapState === 'mapped') readback.unmap();
+    if (readback) readbacks.give(readback);
+    throw e;
+  }
+  if (!readback) {
+    await workDone;
+    return hostLoss as number;
+  }
+  await mapped;
+  const loss = new Float32Array(readback.getMappedRange(), 0, 1)[0]!;
+  readback.unmap();
+  readbacks.give(readback);
+  return loss;
 }
 
 class Trainer implements WebGpuTrainer {
@@ -146,6 +219,18 @@ class Trainer implements WebGpuTrainer {
   private lastDone: number | undefined;
   private peak = 0;
   private disposed = false;
+  /** Calls queued or running on the runtime, steps until their report. */
+  private pending = 0;
+  /** Step calls so far (each step's index, 1-based). */
+  private stepCalls = 0;
+  /** Steps submitted whose report is not out yet. */
+  private inFlight = 0;
+  /** Step reports in call order: each waits for the previous (the idle time needs its completion). */
+  private reports: Promise<unknown> = Promise.resolve();
+  /** The step whose loss was not finite, and the last step call made before that was reported. */
+  private diverged: { index: number; lastCalled: number } | undefined;
+  /** One 4-byte loss readback per step in flight (a buffer being mapped cannot be written by the next step). */
+  private readonly readbacks: ReadbackPool;
 
   /** Supervised head levels (1, or 5 with deep supervision). */
   private readonly levels: number;
@@ -154,6 +239,7 @@ class Trainer implements WebGpuTrainer {
     this.levels = p.settings.lossWeights.length;
     this.adapter = { description: p.summary.description, limits: p.summary.limits, features: p.summary.features };
     this.software = p.summary.software;
+    this.readbacks = new ReadbackPool(p.device);
   }
 
   get learningRate(): number {
@@ -166,9 +252,24 @@ class Trainer implements WebGpuTrainer {
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     if (this.disposed) return Promise.reject(new Error('WebGPU trainer: used after dispose()'));
-    const result = this.queue.then(work);
+    this.pending++;
+    const result = this.queue.then(work).finally(() => this.pending--);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * For the synchronous calls that change the parameters at once (train, eval, writeWeights): refused while a
+   * step, forward, read or state call is under way, whose recorded work would see them half-way.
+   */
+  private idle(what: string): void {
+    if (this.disposed) throw new Error('WebGPU trainer: used after dispose()');
+    if (this.pending > 0) {
+      throw new MedNeXtError(
+        'TRAINING_SETTING',
+        `WebGPU trainer: ${what}() while ${this.pending} step/forward/read call(s) are under way; await them first`,
+      );
+    }
   }
 
   /** GPU bytes outside the runtime's pool: optimizer state, the loss's buffers. */
@@ -186,11 +287,24 @@ class Trainer implements WebGpuTrainer {
   }
 
   step(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport> {
-    return this.serial(() => this.runStep(batch));
+    if (this.disposed) return Promise.reject(new Error('WebGPU trainer: used after dispose()'));
+    const index = ++this.stepCalls;
+    this.pending++;
+    // Submission in call order with the other runtime work; the report waits for the earlier steps' reports
+    // (each step's GPU idle time is measured from the previous step's completion).
+    const submitted = this.queue.then(() => this.submitStep(batch, index));
+    this.queue = submitted.catch(() => undefined);
+    const report = this.reports.then(() => submitted).then((s) => this.completeStep(s));
+    this.reports = report.catch(() => undefined);
+    return report.finally(() => this.pending--);
   }
 
-  private async runStep(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport> {
-    const { rt, device, weights, model, settings, optimizer, gpuLoss, params, trainedNames } = this.p;
+  /**
+   * Records and submits one step (the serial part): after it, the step's work is on the GPU queue and its
+   * buffers are back in the pool, so the next call can record behind it while the GPU runs it.
+   */
+  private async submitStep(batch: { x: Float32Array; y: Float32Array }, index: number): Promise<SubmittedStep> {
+    const { rt, device, weights, model, settings, optimizer, gpuLoss, params, trainedNames, layout } = this.p;
     const { shape } = settings;
     if (optimizer.mode !== 'train') {
       throw new MedNeXtError(
@@ -200,34 +314,46 @@ class Trainer implements WebGpuTrainer {
       );
     }
     checkBatch(batch, shape);
+    if (this.inFlight > 0) {
+      // A step queued behind one still running: let the event loop deliver completions already reached, so the
+      // previous step's end is not timed after this step's recording (on a backend whose submit runs the work
+      // at once, as Dawn's OpenGL backend does, it already has ended).
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (this.queuedBehindDivergence(index)) {
+      throw new MedNeXtError(
+        'TRAINING_DIVERGED',
+        `WebGPU trainer: step call ${index} was queued behind step call ${this.diverged!.index}, whose loss was ` +
+          'not finite; not run (the parameters are those of the diverged step); lower the learning rate',
+      );
+    }
     const arch = model.architecture;
-    const samples = samplesChannelsFirst(batch.x, shape.batch, shape.spatial, shape.modalities);
-    const targets = gpuLoss
-      ? targetPyramidChannelsFirst(batch.y, shape.batch, shape.spatial, shape.regions, this.levels)
-      : undefined;
     rt.resetPeak();
-    // Uploads before any recording: the runtime then reuses pooled buffers for them.
-    const inputs: GpuValue[] = samples.map((x) => uploadSample(rt, x, shape.modalities, shape.spatial));
-    const temporaries: GpuTensor[] = targets ? targets.map((t, l) => rt.upload(t, `targets out_${l}`)) : [];
+    // Uploads first (as the sampler gives them; the layout change is recorded on the GPU): the runtime then
+    // reuses pooled buffers for them.
+    let gpuBatch: GpuBatch = { inputs: [], targets: [] };
+    const temporaries: GpuTensor[] = [];
     let records: SampleRecord[] = [];
     let grads = new Map<string, GpuTensor>();
     let firstSubmission: number | undefined;
     let recorded: Promise<unknown> | undefined;
     let hostLoss: number | undefined;
     try {
-      records = recordForwards(rt, weights, arch, inputs, this.p.settings.deepSupervision);
+      gpuBatch = layout.record(batch, gpuLoss !== undefined);
+      records = recordForwards(rt, weights, arch, gpuBatch.inputs, this.p.settings.deepSupervision);
       let gradHeads: Map<number, GpuTensor>[];
       if (gpuLoss) {
-        const recorded = recordBatchedLoss(rt, gpuLoss, records, temporaries);
+        const recorded = recordBatchedLoss(rt, gpuLoss, records, gpuBatch.targets);
         temporaries.push(...recorded.temporaries);
         gradHeads = recorded.gradHeads;
       } else {
-        // A host loss: the logits go to the host and the gradients come back (one round trip per step).
+        // A host loss: the logits go to the host and the gradients come back (one round trip per step, which
+        // a following step cannot overlap).
         firstSubmission = performance.now();
         const data = await rt.finish(records.flatMap((r) => r.heads.map((h) => h.tensor)));
         const logits = records.map((_, n) => data.slice(n * this.levels, (n + 1) * this.levels));
-        const host = 'host' in settings.loss ? settings.loss.host : undefined;
-        const result = hostLossGradients(host!, logits, batch.y, shape, settings.lossWeights);
+        const lossFn = (settings.loss as { host: LossFn }).host;
+        const result = hostLossGradients(lossFn, logits, batch.y, shape, settings.lossWeights);
         hostLoss = result.loss;
         gradHeads = result.grads.map((perLevel) => {
           const m = new Map<number, GpuTensor>();
@@ -249,32 +375,18 @@ class Trainer implements WebGpuTrainer {
         if (g && trainedNames.has(p.name)) update[p.name] = g.buffer;
       }
       firstSubmission ??= performance.now();
-      const idle = this.lastDone === undefined ? 0 : firstSubmission - this.lastDone;
       recorded = rt.finish();
       optimizer.step(update);
       const encoder = device.createCommandEncoder({ label: 'WebGPU trainer: vectors, loss' });
       params.recordVectorRefresh(encoder, trainedNames);
-      if (gpuLoss) encoder.copyBufferToBuffer(gpuLoss.losses, this.levels * 4, this.p.lossReadback, 0, 4);
+      const readback = gpuLoss ? this.readbacks.take() : undefined;
+      if (gpuLoss) encoder.copyBufferToBuffer(gpuLoss.losses, this.levels * 4, readback!, 0, 4);
       device.queue.submit([encoder.finish()]);
-      await recorded;
-      let loss = hostLoss as number;
-      if (gpuLoss) {
-        await this.p.lossReadback.mapAsync(1 /* READ */);
-        loss = new Float32Array(this.p.lossReadback.getMappedRange().slice(0))[0]!;
-        this.p.lossReadback.unmap();
-      } else {
-        await device.queue.onSubmittedWorkDone();
-      }
-      const done = performance.now();
-      this.lastDone = done;
-      const peakBytes = this.notePeak();
-      if (!Number.isFinite(loss)) {
-        throw new MedNeXtError(
-          'TRAINING_DIVERGED',
-          `WebGPU trainer: the loss is ${loss} (the step's update has been applied); lower the learning rate`,
-        );
-      }
-      return { loss, stepMs: done - firstSubmission, gpuIdleMs: idle, peakBytes };
+      // Asked now, answered when the GPU gets there: a later step's work queues behind this one.
+      const loss = readLoss(device, recorded, readback, hostLoss, this.readbacks);
+      loss.catch(() => undefined); // handled by completeStep; not an unhandled rejection meanwhile
+      this.inFlight++;
+      return { index, firstSubmission, peakBytes: this.notePeak(), loss };
     } catch (e) {
       // Let a submitted recording finish its error scopes before the runtime records again.
       await recorded?.catch(() => undefined);
@@ -282,23 +394,64 @@ class Trainer implements WebGpuTrainer {
       releaseRecords(rt, records);
       throw e;
     } finally {
-      for (const v of inputs) releaseValue(rt, v);
+      // Submitted (or abandoned) work only: the pool hands these to the next step, whose commands run after.
+      releaseGpuBatch(rt, gpuBatch);
       for (const t of temporaries) rt.release(t);
       for (const g of grads.values()) rt.release(g);
     }
   }
 
+  /**
+   * Whether step call `index` was made before the divergence of an earlier step was reported: its caller could
+   * not know. Calls made after the report run as usual (e.g. after a resume with writeWeights and loadState).
+   */
+  private queuedBehindDivergence(index: number): boolean {
+    const d = this.diverged;
+    return d !== undefined && index > d.index && index <= d.lastCalled;
+  }
+
+  /** Waits for a submitted step's loss and reports it (steps complete in submission order). */
+  private async completeStep(s: SubmittedStep): Promise<WebGpuStepReport> {
+    let loss: number;
+    try {
+      loss = await s.loss;
+    } finally {
+      this.inFlight--;
+    }
+    const done = performance.now();
+    // Zero when this step was on the queue before the previous one was seen to end.
+    const idle = this.lastDone === undefined ? 0 : Math.max(0, s.firstSubmission - this.lastDone);
+    this.lastDone = done;
+    if (this.queuedBehindDivergence(s.index)) {
+      throw new MedNeXtError(
+        'TRAINING_DIVERGED',
+        `WebGPU trainer: step call ${s.index} was queued behind step call ${this.diverged!.index}, whose loss was ` +
+          'not finite, and has run on the diverged parameters (its update has been applied too); lower the ' +
+          'learning rate',
+      );
+    }
+    if (!Number.isFinite(loss)) {
+      this.diverged = { index: s.index, lastCalled: this.stepCalls };
+      throw new MedNeXtError(
+        'TRAINING_DIVERGED',
+        `WebGPU trainer: the loss is ${loss} (the step's update has been applied); lower the learning rate`,
+      );
+    }
+    return { loss, stepMs: done - s.firstSubmission, gpuIdleMs: idle, peakBytes: s.peakBytes };
+  }
+
   train(): void {
+    this.idle('train');
     this.move(() => this.p.optimizer.train());
   }
 
   eval(): void {
+    this.idle('eval');
     this.move(() => this.p.optimizer.eval());
   }
 
   /** Moves the parameters between y and x, then rebuilds the packed vectors from the moved ones. */
   private move(change: () => void): void {
-    if (this.disposed) throw new Error('WebGPU trainer: used after dispose()');
     change();
     const encoder = this.p.device.createCommandEncoder({ label: 'WebGPU trainer: vectors' });
     this.p.params.recordVectorRefresh(encoder, this.p.trainedNames);
@@ -318,7 +471,7 @@ class Trainer implements WebGpuTrainer {
   }
 
   writeWeights(weights: ReadonlyMap<string, Float32Array>): void {
-    if (this.disposed) throw new Error('WebGPU trainer: used after dispose()');
+    this.idle('writeWeights');
     this.p.params.write(this.p.device, weights);
   }
 
@@ -348,6 +501,7 @@ class Trainer implements WebGpuTrainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.readbacks.dispose();
     this.p.dispose();
   }
 }

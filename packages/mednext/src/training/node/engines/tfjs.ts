@@ -17,6 +17,8 @@ import type { EngineStepReport, TrainingEngine } from './types.js';
 /** Training with tfjs autograd (see the module comment). */
 export class TfjsTrainingEngine implements TrainingEngine {
   readonly name = 'tfjs' as const;
+  /** tfjs runs a step to its end before the next. */
+  readonly stepsInFlight = 1;
   private readonly optimizer: TrainingOptimizer;
   private readonly trainableNames: Set<string>;
   /** tfjs variable name -> official parameter name (optimizer state is stored under the official names). */

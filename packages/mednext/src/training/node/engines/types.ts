@@ -29,6 +29,11 @@ export interface EngineStepReport {
 /** A network engine a fold trains with (see the module comment). */
 export interface TrainingEngine {
   readonly name: TrainingEngineName;
+  /**
+   * Steps the loop may submit before the oldest reports (1: one at a time). A GPU engine queues a step behind the
+   * one running, so the host prepares and encodes it while the GPU computes.
+   */
+  readonly stepsInFlight: number;
   /** The learning rate in use (logged per epoch). */
   readonly learningRate: number;
   /** Called before the epoch's first step (learning-rate schedules), 0-based. */

@@ -41,6 +41,8 @@ function sigmoid(logits: Float32Array): Float32Array {
 /** Training on the GPU trainer (see the module comment). */
 export class WebGpuTrainingEngine implements TrainingEngine {
   readonly name = 'webgpu' as const;
+  /** The trainer records a step behind the one the GPU runs (its reports come in order). */
+  readonly stepsInFlight = 2;
 
   /** When `eval()` ended a training stretch (validation and checkpoints follow), or undefined while training. */
   private pausedAt: number | undefined;

@@ -5,6 +5,7 @@
  * While the engine works on a step, the sample pool's workers cut and augment the next batches.
  */
 import type { Random } from '@mednext-ts/tensor3d';
+import type { EngineStepReport } from '../engines/types.js';
 import type { SamplePool, SampleRequest } from '../sample-pool.js';
 import type { FoldRun } from './prepare.js';
 
@@ -43,7 +44,8 @@ export interface EpochTraining {
 
 /**
  * The training half of an epoch: draws its samples, queues them on `pool` and runs every step on the run's
- * engine, stopping after the current step when `options.signal` aborts. Returns the summed loss (and the GPU
+ * engine (up to `engine.stepsInFlight` at once, reported in order), stopping after the steps under way when
+ * `options.signal` aborts. Returns the summed loss (and the GPU
  * figures of GPU engines), or null when aborted.
  */
 export async function trainEpoch(
@@ -63,9 +65,13 @@ export async function trainEpoch(
   let idleMax = 0;
   let peak = 0;
   let gpuSteps = 0;
-  for (let it = 0; it < options.iterationsPerEpoch; it++) {
-    if (options.signal?.aborted) return null;
-    const report = await engine.step(await pool.take(), { epoch, iteration: it });
+  // Steps submitted and not yet reported, oldest first: an engine that queues work (the GPU) gets the next
+  // batch while it still runs the previous step, so it need not wait for the host between steps.
+  const inFlight: Promise<EngineStepReport>[] = [];
+  const depth = Math.max(1, engine.stepsInFlight);
+  let reported = 0;
+  const reportOldest = async (): Promise<void> => {
+    const report = await inFlight.shift()!;
     lossSum += report.loss;
     if (report.gpuIdleMs !== undefined) {
       gpuSteps++;
@@ -75,11 +81,26 @@ export async function trainEpoch(
     }
     options.onIteration?.({
       epoch,
-      iteration: it + 1,
+      iteration: ++reported,
       iterations: options.iterationsPerEpoch,
       loss: report.loss,
       ...(report.gpuIdleMs !== undefined ? { gpuIdleMs: report.gpuIdleMs, peakBytes: report.peakBytes } : {}),
     });
+  };
+  try {
+    for (let it = 0; it < options.iterationsPerEpoch; it++) {
+      if (options.signal?.aborted) {
+        while (inFlight.length > 0) await reportOldest();
+        return null;
+      }
+      inFlight.push(engine.step(await pool.take(), { epoch, iteration: it }));
+      if (inFlight.length >= depth) await reportOldest();
+    }
+    while (inFlight.length > 0) await reportOldest();
+  } catch (error) {
+    // Steps queued behind a failed one fail too: the first error is the one to report.
+    for (const step of inFlight) step.catch(() => undefined);
+    throw error;
   }
   const gpu =
     gpuSteps > 0 ? { gpuIdleMsMean: idleSum / gpuSteps, gpuIdleMsMax: idleMax, gpuPeakBytes: peak } : undefined;

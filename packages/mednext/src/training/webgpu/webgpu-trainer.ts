@@ -1,9 +1,11 @@
 /// <reference types="@webgpu/types" />
 /**
  * `createWebGpuTrainer`: MedNeXt training steps on one GPU. The parameters live on the GPU and are updated in
- * place by the Schedule-Free AdamW kernels; a step records every sample's forward, the batch loss and its gradient
- * (WGSL kernels for the region losses), and every sample's backward into one command buffer, submits it, submits
- * the optimizer update and the refresh of the packed block vectors after it, and reads back only the loss.
+ * place by the Schedule-Free AdamW kernels; a step uploads the channels-last batch and records its layout change
+ * (batch.ts), every sample's forward, the batch loss and its gradient (WGSL kernels for the region losses), and
+ * every sample's backward into one command buffer, submits it, submits the optimizer update and the refresh of
+ * the packed block vectors after it, and reads back only the loss. Submission and readback are separate: the next
+ * step may be recorded and submitted while the previous one runs (queue order keeps the results identical).
  */
 import { acquireGpuDevice, GpuRuntime, type GpuAdapterSummary, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { WebGPUAdamWScheduleFree } from '@mednext-ts/optim-schedulefree/webgpu';
@@ -28,6 +30,11 @@ import type { WebGpuStepReport, WebGpuTrainer, WebGpuTrainerOptions } from './ty
  * {@link WebGpuTrainer.readWeights} gives them back), with Schedule-Free AdamW state for the trainable ones.
  * Like the CPU optimizer, a new trainer is in eval mode: call `train()` before the first step.
  *
+ * Driving it without stalls: a batch goes to `step()` channels-last, as the sample pool's workers give it (the
+ * layout change and the deep-supervision targets are made on the GPU), and a loop calls the next `step()` before
+ * awaiting the previous report (see {@link WebGpuTrainer.step}, "Overlapping"); `gpuIdleMs` in each report says how
+ * long the GPU waited for the host before that step.
+ *
  * @example
  * ```ts
  * const model = MedNeXt.create({ ...config, deep_supervision: true }, { seed: 0 });
@@ -39,11 +46,22 @@ import type { WebGpuStepReport, WebGpuTrainer, WebGpuTrainerOptions } from './ty
  *   optimizer: { learningRate: 0.0027, weightDecay: 0.01 },
  * });
  * trainer.train();
- * for (let i = 0; i < 250; i++) {
- *   const { loss, stepMs, peakBytes } = await trainer.step(await pool.take()); // channels-last x and y
- *   console.log(loss, stepMs, peakBytes);
+ * // One step ahead: the next batch is taken from the worker pool and its step queued behind the running one
+ * // before the running one's report is awaited, so the GPU never waits for the loss readback, the pool or the
+ * // host's recording of the next step.
+ * let running = trainer.step(await pool.take()); // channels-last x and y, as the sampler gives them
+ * for (let i = 1; i <= 250; i++) {
+ *   const next = i < 250 ? trainer.step(await pool.take()) : undefined;
+ *   // When this step fails (a divergence), the step called ahead fails too: settle it before leaving the loop.
+ *   const report = await running.catch(async (e: unknown) => {
+ *     await next?.catch(() => undefined);
+ *     throw e;
+ *   });
+ *   const { loss, stepMs, gpuIdleMs, peakBytes } = report;
+ *   console.log(loss, stepMs, gpuIdleMs, peakBytes);
+ *   if (next) running = next;
  * }
- * trainer.eval(); // the weights to validate and save: Schedule-Free's x
+ * trainer.eval(); // (after the last report) the weights to validate and save: Schedule-Free's x
  * const weights = await trainer.readWeights(); // official names, PyTorch layout
  * const state = await trainer.saveState(); // the CPU trainer's form: resume on either engine
  * trainer.dispose();

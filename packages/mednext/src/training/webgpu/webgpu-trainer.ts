@@ -155,6 +155,16 @@ interface TrainerParts {
   dispose: () => void;
 }
 
+/** Event-loop turns a step queued behind a running one gives that one's completion to be delivered. */
+const COMPLETION_TURNS = 4;
+
+/** One turn of the event loop (Dawn's Node binding delivers GPU callbacks from `setImmediate` ticks). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+}
+
 /** A step whose work is on the GPU queue. */
 interface SubmittedStep {
   /** The step call's index (1-based). */
@@ -332,12 +342,11 @@ class Trainer implements WebGpuTrainer {
       );
     }
     checkBatch(batch, shape);
-    if (this.inFlight > 0) {
-      // A step queued behind one still running: let the event loop deliver completions already reached, so the
-      // previous step's end is not timed after this step's recording (on a backend whose submit runs the work
-      // at once, as Dawn's OpenGL backend does, it already has ended).
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+    // A step queued behind one still running: a few turns of the event loop deliver a completion already
+    // reached, so the previous step's end is not timed after this step's recording (on a backend whose submit
+    // runs the work at once, as Dawn's OpenGL backend does, it already has ended). Microseconds on a GPU still
+    // busy with it.
+    for (let turn = 0; turn < COMPLETION_TURNS && this.inFlight > 0; turn++) await nextTurn();
     if (this.queuedBehindDivergence(index)) {
       throw new MedNeXtError(
         'TRAINING_DIVERGED',

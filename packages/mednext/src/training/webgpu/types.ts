@@ -42,7 +42,11 @@ export interface WebGpuTrainerOptions {
 export interface WebGpuStepReport {
   /** The (weighted deep-supervision) loss of the batch, before the update. */
   loss: number;
-  /** Wall-clock milliseconds of the step, from its first submission to the loss being read back. */
+  /**
+   * Wall-clock milliseconds of the step, from its first submission to the loss being read back. A step
+   * submitted behind a running one (see {@link WebGpuTrainer.step}, "Overlapping") counts its wait in the queue
+   * too; the time per step of an overlapped loop is the time between its reports.
+   */
   stepMs: number;
   /**
    * Milliseconds the GPU sat without work before this step: from the previous step's completion to this step's

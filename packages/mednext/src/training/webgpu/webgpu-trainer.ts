@@ -347,6 +347,7 @@ class Trainer implements WebGpuTrainer {
     // runs the work at once, as Dawn's OpenGL backend does, it already has ended). Microseconds on a GPU still
     // busy with it.
     for (let turn = 0; turn < COMPLETION_TURNS && this.inFlight > 0; turn++) await nextTurn();
+    if (this.disposed) throw new Error('WebGPU trainer: disposed while the step was queued');
     if (this.queuedBehindDivergence(index)) {
       throw new MedNeXtError(
         'TRAINING_DIVERGED',

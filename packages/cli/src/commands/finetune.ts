@@ -7,9 +7,8 @@ import {
   type TrainingSettings,
 } from '@mednext-ts/mednext';
 import { RunFiles, readCheckpointFile, readDatasetDescription, type CheckpointChoice } from '@mednext-ts/mednext/node';
-import type { BackendPreference } from '@mednext-ts/tensor3d';
-import { findTask, setupBackend } from '../lib/inference/runtime.js';
-import { optionsFromFlags, runFolds, settingsFromFlags, trainingFlags } from '../lib/training.js';
+import { findTask } from '../lib/inference/runtime.js';
+import { optionsFromFlags, runFolds, settingsFromFlags, setupTrainingEngine, trainingFlags } from '../lib/training.js';
 
 /** `mednext finetune`: continue training the last decoder layers of a trained model. */
 export default class Finetune extends Command {
@@ -72,9 +71,8 @@ export default class Finetune extends Command {
       this.error((error as Error).message);
     }
     const { trainLast, reinit } = settings;
-    const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
-    if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
-    const base = optionsFromFlags(flags, task, config, settings);
+    const engine = await setupTrainingEngine(this, flags, settings.optimizer);
+    const base = { ...optionsFromFlags(flags, task, config, settings), engine: engine.engine, device: engine.device };
     if (!flags.splits && fromDir && existsSync(fromRun.splits)) base.splitsFile = fromRun.splits;
     if (!flags.quiet) {
       this.logToStderr(
@@ -82,13 +80,17 @@ export default class Finetune extends Command {
           `${base.sources ? ` on sources ${base.sources.join(', ')}` : ''}; ${base.epochs} epochs x ${base.iterationsPerEpoch}, lr ${base.learningRate}`,
       );
     }
-    await runFolds(
-      this,
-      base,
-      flags.fold,
-      (fold) => ({ kind: 'checkpoint', path: checkpointFor(fold), trainLast, reinit }),
-      flags.quiet,
-      { foldsRequested: flags['num-folds'], overwrite: flags.overwrite },
-    );
+    try {
+      await runFolds(
+        this,
+        base,
+        flags.fold,
+        (fold) => ({ kind: 'checkpoint', path: checkpointFor(fold), trainLast, reinit }),
+        flags.quiet,
+        { foldsRequested: flags['num-folds'], overwrite: flags.overwrite },
+      );
+    } finally {
+      engine.release();
+    }
   }
 }

@@ -1,9 +1,15 @@
 import { Command, Flags } from '@oclif/core';
 import type { PresetName, TrainingSettings } from '@mednext-ts/mednext';
 import { readCheckpointFile, readDatasetDescription } from '@mednext-ts/mednext/node';
-import type { BackendPreference } from '@mednext-ts/tensor3d';
-import { findTask, setupBackend } from '../lib/inference/runtime.js';
-import { modelForTask, optionsFromFlags, runFolds, settingsFromFlags, trainingFlags } from '../lib/training.js';
+import { findTask } from '../lib/inference/runtime.js';
+import {
+  modelForTask,
+  optionsFromFlags,
+  runFolds,
+  settingsFromFlags,
+  setupTrainingEngine,
+  trainingFlags,
+} from '../lib/training.js';
 
 /** `mednext train`: cross-validated training from a preprocessed cache. */
 export default class Train extends Command {
@@ -16,12 +22,15 @@ export default class Train extends Command {
     'optimiser is Schedule-Free AdamW (train()/eval() around validation and checkpoints) or AdamW with a poly/cosine ' +
     'schedule. Each fold writes checkpoint_{best,last}.safetensors (weights + metadata: task, regions, channel order, ' +
     'patch size, normalisation), checkpoint_last.resume.safetensors (for --resume, which continues exactly), log.jsonl ' +
-    'and progress.svg. Defaults come from the task recipe (mednext tasks).';
+    'and progress.svg. With --backend webgpu (or auto on a GPU machine) the steps and validation run on the GPU ' +
+    'trainer (Schedule-Free AdamW), writing the same files; the log then also records GPU idle time and peak GPU ' +
+    'memory. Defaults come from the task recipe (mednext tasks).';
 
   static override examples = [
     '<%= config.bin %> train --task ssa --data /data/cache-ssa --out runs/ssa-B --fold all',
     '<%= config.bin %> train --task ped --data /data/cache-ped --out runs/ped-B --fold 0 --lr 0.0005 --epochs 75',
     '<%= config.bin %> train --data /data/cache-ssa --out runs/ssa-B --resume',
+    '<%= config.bin %> train --task ssa --data /data/cache-ssa --out runs/ssa-B --fold 0 --backend webgpu',
     '<%= config.bin %> train --data /data/cache-ssa --out runs/ssa-B-k5 --kernel 5 --init-from runs/ssa-B/fold_0/checkpoint_last.safetensors --fold 0',
   ];
 
@@ -69,9 +78,8 @@ export default class Train extends Command {
       const sourceKernel = source?.kernel_size ?? source?.enc_kernel_size ?? 3;
       init = sourceKernel < kernel ? { kind: 'upkern', path: file } : { kind: 'checkpoint', path: file };
     }
-    const backend = await setupBackend(flags.backend as BackendPreference, flags.threads);
-    if (!flags.quiet) this.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
-    const base = optionsFromFlags(flags, task, model, settings);
+    const engine = await setupTrainingEngine(this, flags, settings.optimizer);
+    const base = { ...optionsFromFlags(flags, task, model, settings), engine: engine.engine, device: engine.device };
     if (!flags.quiet) {
       this.logToStderr(
         `task ${task.id}: MedNeXt-${settings.preset} k${kernel}, regions ${task.regions.map((r) => r.name).join(', ')}; ` +
@@ -79,9 +87,13 @@ export default class Train extends Command {
           `${base.optimizer} lr ${base.learningRate}, ${base.loss}`,
       );
     }
-    await runFolds(this, base, flags.fold, () => init, flags.quiet, {
-      foldsRequested: flags['num-folds'],
-      overwrite: flags.overwrite,
-    });
+    try {
+      await runFolds(this, base, flags.fold, () => init, flags.quiet, {
+        foldsRequested: flags['num-folds'],
+        overwrite: flags.overwrite,
+      });
+    } finally {
+      engine.release();
+    }
   }
 }

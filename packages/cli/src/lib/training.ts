@@ -14,12 +14,21 @@ import {
   type RecipeSettings,
   type TrainingSettings,
 } from '@mednext-ts/mednext';
-import { RunFiles, loadOrCreateSplits, trainFold, type TrainOptions, type TrainResult } from '@mednext-ts/mednext/node';
+import {
+  RunFiles,
+  checkEngineSettings,
+  loadOrCreateSplits,
+  trainFold,
+  type TrainOptions,
+  type TrainResult,
+} from '@mednext-ts/mednext/node';
+import type { BackendPreference } from '@mednext-ts/tensor3d';
 import type { TaskDefinition } from '@mednext-ts/mednext/tasks';
 import type { Shape3 } from '@mednext-ts/tensor3d';
 import { parseDims3 } from './dims.js';
 import { claimFolds, prepareRunFolder, type RunFolderRequest } from './run-folder.js';
-import { BACKEND_CHOICES } from './inference/runtime.js';
+import { chooseNetworkEngine, type GpuProbe, type NetworkEngineChoice } from './inference/network-engine.js';
+import { BACKEND_CHOICES, setupBackend } from './inference/runtime.js';
 
 /** Flags common to both commands. Defaults marked "task" come from the task's training recipe. */
 export const trainingFlags = {
@@ -89,7 +98,17 @@ export const trainingFlags = {
       'worker threads cutting and augmenting patches ahead of the step (default: CPUs - 2, at most 4); results do not depend on it',
     min: 0,
   }),
-  backend: Flags.string({ description: 'compute backend', options: [...BACKEND_CHOICES], default: 'auto' }),
+  backend: Flags.string({
+    description:
+      'compute backend: webgpu trains on the GPU trainer (Schedule-Free AdamW only); auto picks it on a hardware GPU, else the CPU backends',
+    options: [...BACKEND_CHOICES],
+    default: 'auto',
+  }),
+  'activation-storage': Flags.string({
+    description:
+      'webgpu engine: store the block inputs kept for the backward pass in f32 or f16 (half the memory; gradients differ by f16 rounding) (default: f32)',
+    options: ['f32', 'f16'],
+  }),
   threads: Flags.integer({
     description: 'worker threads of the WebAssembly SIMD kernels on the CPU backends (default: cores, at most 4)',
     min: 1,
@@ -213,7 +232,72 @@ export function optionsFromFlags(
     casesInMemory: settings.casesInMemory,
     validation: settings.validation,
     samplingWorkers: settings.samplingWorkers,
+    activationStorage: str('activation-storage') as TrainOptions['activationStorage'],
   };
+}
+
+/** The engine a training command runs on (see {@link setupTrainingEngine}). */
+export interface TrainingEngineChoice extends NetworkEngineChoice {
+  /** Releases the GPU device, if any (after the last fold). */
+  release(): void;
+}
+
+/**
+ * Chooses what trains, from `--backend` as `mednext predict` chooses its network engine: `webgpu` the GPU trainer
+ * on whatever adapter there is (an error without one, or with an optimizer it does not have, before any probe);
+ * `auto` the GPU trainer on a hardware adapter when the optimizer is Schedule-Free, else tfjs; any other backend
+ * tfjs.
+ * @throws MedNeXtError `TRAINING_SETTING` (webgpu with AdamW), `GPU_UNAVAILABLE` (webgpu without an adapter)
+ */
+export async function planTrainingEngine(
+  preference: BackendPreference,
+  optimizer: string,
+  probe?: GpuProbe,
+): Promise<TrainingEngineChoice> {
+  if (preference === 'webgpu') checkEngineSettings('webgpu', { optimizer });
+  let choice = await chooseNetworkEngine(preference, probe);
+  if (choice.engine === 'webgpu' && optimizer !== 'schedulefree') {
+    // Only `auto` gets here: it falls back to the CPU rather than refuse a setting the user chose.
+    choice.device?.destroy();
+    choice = { engine: 'tfjs', reason: `the webgpu engine trains with Schedule-Free AdamW only, not ${optimizer}` };
+  }
+  const device = choice.device;
+  return { ...choice, release: () => device?.destroy() };
+}
+
+/**
+ * {@link planTrainingEngine} for a command: activates the tfjs backend (with the GPU trainer, the CPU backends
+ * do the small work around it: validation loss, plugin losses) and says on stderr which engine and why.
+ */
+export async function setupTrainingEngine(
+  command: Command,
+  flags: { backend: string; threads?: number; quiet: boolean; 'activation-storage'?: string },
+  optimizer: string,
+): Promise<TrainingEngineChoice> {
+  const preference = flags.backend as BackendPreference;
+  let choice: TrainingEngineChoice;
+  try {
+    choice = await planTrainingEngine(preference, optimizer);
+  } catch (error) {
+    command.error((error as Error).message, { exit: 1 });
+  }
+  const backend = await setupBackend(choice.engine === 'webgpu' ? 'auto' : preference, flags.threads);
+  if (!flags.quiet) {
+    command.logToStderr(`backend: ${backend.backend} (${backend.reason})`);
+    command.logToStderr(
+      choice.engine === 'webgpu'
+        ? `engine: WebGPU trainer (${choice.reason})` // the reason names the adapter
+        : `engine: tfjs on ${backend.backend} (${choice.reason})`,
+    );
+    if (choice.engine !== 'webgpu' && flags['activation-storage'] !== undefined)
+      command.logToStderr('--activation-storage applies to the webgpu engine only: ignored on tfjs');
+  }
+  return choice;
+}
+
+/** `1.23 GiB` / `45.6 MiB`, for GPU memory in progress lines. */
+export function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 /**
@@ -265,15 +349,19 @@ export async function runFolds(
         if (!bar) {
           bar = new cliProgress.SingleBar(
             {
-              format: 'epoch {epoch} [{bar}] {value}/{total} ETA {eta_formatted} loss {loss}',
+              format: 'epoch {epoch} [{bar}] {value}/{total} ETA {eta_formatted} loss {loss}{gpu}',
               stream: process.stderr,
               hideCursor: true,
             },
             cliProgress.Presets.shades_classic,
           );
-          bar.start(e.iterations, 0, { epoch: e.epoch, loss: '-' });
+          bar.start(e.iterations, 0, { epoch: e.epoch, loss: '-', gpu: '' });
         }
-        bar.update(e.iteration, { epoch: e.epoch, loss: e.loss.toFixed(4) });
+        const gpu =
+          e.gpuIdleMs === undefined
+            ? ''
+            : `, GPU idle ${e.gpuIdleMs.toFixed(0)} ms, peak ${formatBytes(e.peakBytes ?? 0)}`;
+        bar.update(e.iteration, { epoch: e.epoch, loss: e.loss.toFixed(4), gpu });
       },
       onEpoch: (e) => {
         bar?.stop();
@@ -281,9 +369,14 @@ export async function runFolds(
         const dice = Object.entries(e.valDice)
           .map(([k, v]) => `${k} ${v === null ? '-' : v.toFixed(3)}`)
           .join(', ');
+        const gpu =
+          e.gpuIdleMsMean === undefined
+            ? ''
+            : `, GPU idle ${e.gpuIdleMsMean.toFixed(0)} ms/step (max ${e.gpuIdleMsMax!.toFixed(0)}), ` +
+              `peak GPU memory ${formatBytes(e.gpuPeakBytes ?? 0)}`;
         log(
           `fold ${fold} epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss?.toFixed(4) ?? '-'}, ` +
-            `Dice ${dice}${e.best ? ' (best)' : ''}, lr ${e.learningRate.toPrecision(3)}, ${e.seconds.toFixed(1)} s`,
+            `Dice ${dice}${e.best ? ' (best)' : ''}, lr ${e.learningRate.toPrecision(3)}, ${e.seconds.toFixed(1)} s${gpu}`,
         );
       },
     });

@@ -10,10 +10,11 @@ import { MedNeXtError } from '../errors.js';
 /**
  * Wraps a GPU network as a {@link PatchPredictor}: windows `[count, in, px, py, pz]` → sigmoid probabilities
  * `[count, regions, px, py, pz]` of the main output (deep-supervision heads are not evaluated), like
- * `mednextPredictor` on the CPU.
+ * `mednextPredictor` on the CPU. Anything with the network's `forward` will do (the GPU trainer's validation
+ * wraps its own forward pass this way).
  */
 export function webGpuPredictor(
-  network: WebGpuNetwork,
+  network: Pick<WebGpuNetwork, 'forward'>,
   patchSize: Shape3,
   inChannels: number,
   outChannels: number,

@@ -19,6 +19,14 @@ export interface EpochLogEntry {
   /** Whether this epoch produced a new best checkpoint. */
   best: boolean;
   time: string;
+  /**
+   * GPU engines: mean and largest milliseconds the GPU waited for a step's work (sampling, upload, encoding;
+   * not validation and checkpoints).
+   */
+  gpuIdleMsMean?: number;
+  gpuIdleMsMax?: number;
+  /** GPU engines: most GPU bytes allocated at once in any step of the epoch. */
+  gpuPeakBytes?: number;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];

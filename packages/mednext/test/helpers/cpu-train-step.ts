@@ -1,18 +1,12 @@
 /**
- * The CPU training step (`trainStep` of the file-based loop, tfjs Schedule-Free AdamW through `createOptimizer`) on
- * a model, without the run's files: the reference the GPU trainer is compared with. Also the batches those tests
- * feed both.
+ * The CPU training step (the tfjs engine of the file-based loop, `TfjsTrainingEngine`: tfjs autograd and
+ * Schedule-Free AdamW through `createOptimizer`) on a model, without the run's files: the reference the GPU
+ * trainer is compared with. Also the batches those tests feed both.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  createOptimizer,
-  renameOptimizerState,
-  type LossFn,
-  type MedNeXt,
-  type OptimizerState,
-} from '../../src/index.js';
-import type { FoldRun } from '../../src/training/node/stages/prepare.js';
-import { trainStep } from '../../src/training/node/stages/train-step.js';
+import type { LossFn, MedNeXt, OptimizerState } from '../../src/index.js';
+import { TfjsTrainingEngine } from '../../src/training/node/engines/tfjs.js';
+import type { TrainOptions } from '../../src/training/node/train-options.js';
 
 /** What the CPU reference needs. */
 export interface CpuStepSettings {
@@ -28,58 +22,56 @@ export interface CpuStepSettings {
 
 /** A model training on the CPU exactly as `trainFold` does, step by step. */
 export class CpuTrainer {
-  private readonly run: FoldRun;
-  private readonly officialToVariable: Map<string, string>;
+  private readonly engine: TfjsTrainingEngine;
   private steps = 0;
 
   constructor(
     readonly model: MedNeXt,
     s: CpuStepSettings,
   ) {
-    const optimizer = createOptimizer({
-      kind: 'schedulefree',
-      learningRate: s.learningRate,
-      weightDecay: s.weightDecay,
-    });
     const names = s.trainable ? new Set(s.trainable) : undefined;
     const trainable: tf.Variable[] = names
       ? [...model.params].filter(([n]) => names.has(n)).map(([, v]) => v)
       : model.trainableVariables();
     const cfg = model.architecture.config;
-    this.run = {
-      options: { patchSize: s.patchSize, batchSize: s.batchSize },
-      task: { modalities: new Array(cfg.inChannels).fill('m'), regions: new Array(cfg.nClasses).fill('r') },
+    this.engine = new TfjsTrainingEngine({
+      options: {
+        patchSize: s.patchSize,
+        batchSize: s.batchSize,
+        optimizer: 'schedulefree',
+        learningRate: s.learningRate,
+        weightDecay: s.weightDecay,
+      } as TrainOptions,
       model,
+      trainable,
       deepSupervision: s.deepSupervision,
       lossFn: s.lossFn,
-      optimizer,
-      trainable,
-      trainableNames: new Set(trainable.map((v) => v.name)),
-      variableToOfficial: new Map([...model.params].map(([name, v]) => [v.name, name])),
-    } as unknown as FoldRun;
-    this.officialToVariable = new Map([...model.params].map(([name, v]) => [name, v.name]));
+      modalities: cfg.inChannels,
+      regions: cfg.nClasses,
+    });
   }
 
   train(): void {
-    this.run.optimizer.train();
+    this.engine.train();
   }
 
   eval(): void {
-    this.run.optimizer.eval();
+    this.engine.eval();
   }
 
-  /** One `trainStep`; returns the loss. */
-  step(batch: { x: Float32Array; y: Float32Array }): Promise<number> {
-    return trainStep(this.run, batch, { epoch: 0, iteration: this.steps++ });
+  /** One training step of the tfjs engine; returns the loss. */
+  async step(batch: { x: Float32Array; y: Float32Array }): Promise<number> {
+    return (await this.engine.step(batch, { epoch: 0, iteration: this.steps++ })).loss;
   }
 
   /** The optimizer state as the resume file holds it (official names). */
-  async saveState(): Promise<OptimizerState> {
-    return renameOptimizerState(await this.run.optimizer.saveState(), this.run.variableToOfficial);
+  saveState(): Promise<OptimizerState> {
+    return this.engine.saveOptimizerState();
   }
 
-  async loadState(state: OptimizerState): Promise<void> {
-    await this.run.optimizer.loadState(renameOptimizerState(state, this.officialToVariable));
+  /** Restores a state under official names (the model's weights are the caller's: see {@link setWeights}). */
+  loadState(state: OptimizerState): Promise<void> {
+    return this.engine.restore(new Map(), state);
   }
 
   /** The model's parameters by official name. */
@@ -98,7 +90,7 @@ export class CpuTrainer {
   }
 
   dispose(): void {
-    this.run.optimizer.dispose();
+    this.engine.dispose();
   }
 }
 

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * The options and the result of {@link trainFold}: what one fold's training run is asked to do.
  */
@@ -6,6 +7,7 @@ import type { AugmentationConfig } from '../../data/augmentation.js';
 import type { MedNeXtConfig } from '../../model/config.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import type { OptimizerKind } from '../optimizer.js';
+import type { TrainingEngineName } from './engines/types.js';
 import type { EpochLogEntry } from '../plot.js';
 
 /** How to initialise the network before training (ignored when resuming). */
@@ -61,9 +63,31 @@ export interface TrainOptions {
    * training thread). Results do not depend on this number.
    */
   samplingWorkers?: number;
+  /**
+   * What runs the network (default `tfjs`: the active tfjs backend). `webgpu`: the project's GPU trainer
+   * (parameters, gradients and Schedule-Free AdamW state on the GPU; `optimizer` must be `schedulefree`); the
+   * checkpoints and resume files are the same files either way.
+   */
+  engine?: TrainingEngineName;
+  /** The GPU device of the webgpu engine (default: one acquired per fold and released after it). */
+  device?: GPUDevice;
+  /** How the webgpu engine stores the activations kept for the backward pass (default `f32`). */
+  activationStorage?: 'f32' | 'f16';
   /** Stops after the current iteration; the last saved checkpoint stays valid. */
   signal?: AbortSignal;
-  onIteration?: (e: { epoch: number; iteration: number; iterations: number; loss: number }) => void;
+  /**
+   * After each step. GPU engines add `gpuIdleMs` (how long the GPU waited for this step's work since the previous
+   * step: sampling, upload, encoding; validation and checkpoints between epochs not counted) and `peakBytes` (most
+   * GPU bytes allocated at once in the step).
+   */
+  onIteration?: (e: {
+    epoch: number;
+    iteration: number;
+    iterations: number;
+    loss: number;
+    gpuIdleMs?: number;
+    peakBytes?: number;
+  }) => void;
   onEpoch?: (e: EpochLogEntry) => void;
   /** Messages for the user (what was loaded, resumed from where). */
   onMessage?: (message: string) => void;

@@ -3,11 +3,14 @@
  * module each under `stages/`):
  *
  * 1. {@link prepareRun} (`stages/prepare.ts`): settings checked, split and cases, network, optimizer, initial weights;
- * 2. per epoch, {@link trainEpoch} (`stages/train-step.ts`): `optimizer.train()`, `iterationsPerEpoch` steps on
- *    random patches (foreground oversampled, augmented);
- * 3. {@link validateEpoch} (`stages/validate.ts`): `optimizer.eval()`, validation Dice;
+ * 2. per epoch, {@link trainEpoch} (`stages/train-step.ts`): `engine.train()`, `iterationsPerEpoch` steps on
+ *    random patches (foreground oversampled, augmented, cut in worker threads while the engine works);
+ * 3. {@link validateEpoch} (`stages/validate.ts`): `engine.eval()`, validation Dice;
  * 4. {@link saveEpoch} / {@link restoreRun} (`stages/checkpoints.ts`): checkpoints `last`, `best` (by mean
  *    validation Dice), the log, the plot, the resume file; and resuming from it.
+ *
+ * The network runs on the engine `options.engine` names (`engines/`: tfjs, or the WebGPU trainer); the stages
+ * are the same for both, and so are the files written.
  *
  * Everything random comes from one seeded generator whose state is saved with the resume file, so `resume`
  * continues exactly where the run stopped. The run folder's file names and writes are {@link RunFiles}'.
@@ -36,7 +39,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
   let pool: SamplePool | undefined;
   let log: EpochLogEntry[] = [];
   let best: { dice: number | null; epoch: number | null } = { dice: null, epoch: null };
-  // Everything below may throw: the model and optimizer memory is released in `finally`.
+  // Everything below may throw: the model and engine memory is released in `finally`.
   try {
     const state = await restoreRun(run);
     ({ log, best } = state);
@@ -53,8 +56,8 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
     );
     for (let epoch = state.startEpoch; epoch < options.epochs; epoch++) {
       const t0 = performance.now();
-      const lossSum = await trainEpoch(run, state.rng, pool, epoch);
-      if (lossSum === null) {
+      const trained = await trainEpoch(run, state.rng, pool, epoch);
+      if (trained === null) {
         status = 'aborted';
         break;
       }
@@ -65,15 +68,16 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
       best = state.best;
       const entry: EpochLogEntry = {
         epoch,
-        trainLoss: lossSum / options.iterationsPerEpoch,
+        trainLoss: trained.lossSum / options.iterationsPerEpoch,
         valLoss: validation.valLoss,
         valDice: validation.valDice,
         valDiceMean: validation.valDiceMean,
-        learningRate: run.optimizer.learningRate,
+        learningRate: run.engine.learningRate,
         seconds: (performance.now() - t0) / 1000,
         iterations: options.iterationsPerEpoch,
         best: improved,
         time: new Date().toISOString(),
+        ...trained.gpu,
       };
       state.log.push(entry);
       await saveEpoch(run, state, entry);
@@ -81,7 +85,7 @@ export async function trainFold(options: TrainOptions): Promise<TrainResult> {
     }
   } finally {
     await pool?.close();
-    run.optimizer.dispose();
+    run.engine.dispose();
     run.model.dispose();
   }
   return {

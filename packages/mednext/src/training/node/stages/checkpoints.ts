@@ -7,7 +7,6 @@ import { Random } from '@mednext-ts/tensor3d';
 import { checkpointMetadata, type TrainingCheckpointInfo } from '../../../checkpoint/metadata.js';
 import { encodeCheckpoint, encodeResume, type ResumeState } from '../../../checkpoint/codec.js';
 import { getStateDict, loadStateDict } from '../../../weights/state-dict.js';
-import { renameOptimizerState } from '../../optimizer.js';
 import { renderTrainingPlot, type EpochLogEntry } from '../../plot.js';
 import type { FoldRun } from './prepare.js';
 
@@ -33,8 +32,7 @@ export async function restoreRun(run: FoldRun): Promise<LoopState> {
   if (options.resume) {
     const r = await run.run.readResume(run.fold);
     loadStateDict(model, r.weights, { source: files.resume });
-    const officialToVariable = new Map([...model.params].map(([name, v]) => [name, v.name]));
-    await run.optimizer.loadState(renameOptimizerState(r.optimizer, officialToVariable));
+    await run.engine.restore(r.weights, r.optimizer);
     state.rng = Random.fromState(r.state.rng);
     state.startEpoch = r.state.epoch + 1;
     state.best = { dice: r.state.bestDice, epoch: r.state.bestEpoch };
@@ -67,6 +65,8 @@ function checkpointInfo(run: FoldRun, epoch: number, valDiceMean: number | null)
  */
 export async function saveEpoch(run: FoldRun, state: LoopState, entry: EpochLogEntry): Promise<void> {
   const { options, fold } = run;
+  // The engine is in eval mode (validation): its evaluation parameters go into the model the files are written from.
+  await run.engine.syncModel();
   const weights = getStateDict(run.model);
   const metadata = checkpointMetadata(options.model, checkpointInfo(run, entry.epoch, entry.valDiceMean));
   await run.run.writeCheckpoint(fold, 'last', encodeCheckpoint(weights, metadata));
@@ -82,6 +82,6 @@ export async function saveEpoch(run: FoldRun, state: LoopState, entry: EpochLogE
     bestDice: state.best.dice,
     bestEpoch: state.best.epoch,
   };
-  const optimizerState = renameOptimizerState(await run.optimizer.saveState(), run.variableToOfficial);
+  const optimizerState = await run.engine.saveOptimizerState();
   await run.run.writeResume(fold, encodeResume(weights, optimizerState, resume, metadata));
 }

@@ -1,6 +1,6 @@
 /**
  * Stage 1 of a fold's training: prepare the run. Checks the settings against the task, loads (or makes) the split
- * and picks the fold's cases, checks the cache's normalisation, creates the network and the optimizer, and
+ * and picks the fold's cases, checks the cache's normalisation, creates the network and the training engine, and
  * initialises the weights (scratch, a checkpoint for fine-tuning, UpKern). Resuming is `checkpoints.ts`.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,10 +16,10 @@ import type { TaskDefinition } from '../../../tasks/task.js';
 import { loadStateDict } from '../../../weights/state-dict.js';
 import { upkernLoad } from '../../../weights/upkern.js';
 import { finetuneParameterNames, reinitializeParameters } from '../../finetune.js';
-import { createOptimizer, type TrainingOptimizer } from '../../optimizer.js';
 import { TRAINING_DEFAULTS } from '../../settings.js';
 import { RunFiles, type FoldFiles } from '../run-files.js';
 import type { InitSource, TrainOptions } from '../train-options.js';
+import { checkEngineSettings, createTrainingEngine, type TrainingEngine } from '../engines/index.js';
 import { lossByName } from './losses.js';
 
 /** Everything a fold's epochs work with, fixed for the run. */
@@ -41,14 +41,10 @@ export interface FoldRun {
   lossFn: LossFn;
   /** The settings of the run, as `train-config.json` and the checkpoints record them. */
   record: Record<string, unknown>;
+  /** The network on the host: checkpoints are written from it (the engine keeps it in step). */
   model: MedNeXt;
-  optimizer: TrainingOptimizer;
-  /** The variables the optimizer updates (all, or the fine-tuned layers). */
-  trainable: tf.Variable[];
-  /** Names of the `trainable` variables (gradients of any other variable are dropped). */
-  trainableNames: Set<string>;
-  /** tfjs variable name -> official parameter name (optimizer state is stored under the official names). */
-  variableToOfficial: Map<string, string>;
+  /** What runs the steps and the validation passes (`options.engine`, default tfjs). */
+  engine: TrainingEngine;
 }
 
 /** Loads the run's `splits.json` (or `splitsFile`), or creates it from the cache's dataset. */
@@ -88,6 +84,7 @@ async function cacheNormalization(cacheDir: string, task: TaskDefinition): Promi
 
 function checkSettings(options: TrainOptions): void {
   const { task, model: config } = options;
+  checkEngineSettings(options.engine ?? 'tfjs', options);
   if (config.in_channels !== task.modalities.length) {
     throw new MedNeXtError(
       'TRAINING_SETTING',
@@ -144,9 +141,9 @@ async function applyInit(
 }
 
 /**
- * Prepares fold `options.fold`: checks the settings, picks the fold's cases, creates the network and the optimizer,
+ * Prepares fold `options.fold`: checks the settings, picks the fold's cases, creates the network and its engine,
  * initialises the weights (see {@link InitSource}) and records the settings in `train-config.json`. The caller
- * owns the returned `model` and `optimizer` and disposes of them (they are disposed here if preparing fails).
+ * owns the returned `model` and `engine` and disposes of them (they are disposed here if preparing fails).
  */
 export async function prepareRun(options: TrainOptions): Promise<FoldRun> {
   const { task } = options;
@@ -194,16 +191,26 @@ export async function prepareRun(options: TrainOptions): Promise<FoldRun> {
     augmentation,
   };
   const model = MedNeXt.create(options.model, { seed: options.seed });
-  const optimizer = createOptimizer({
-    kind: options.optimizer,
-    learningRate: options.learningRate,
-    weightDecay: options.weightDecay,
-    warmupSteps: options.warmupSteps,
-  });
+  let engine: TrainingEngine | undefined;
   try {
     const say = options.onMessage ?? (() => undefined);
     const trainable = await applyInit(model, options.init ?? { kind: 'scratch' }, options.seed, say);
-    await run.writeTrainConfig(options.fold, { task: task.id, model: options.model, ...record });
+    const engineName = options.engine ?? 'tfjs';
+    engine = await createTrainingEngine(engineName, {
+      options,
+      model,
+      trainable,
+      deepSupervision,
+      lossFn,
+      modalities: task.modalities.length,
+      regions: task.regions.length,
+    });
+    // The engine is recorded with the settings, not in the checkpoints: their files do not depend on it.
+    const engineRecord =
+      engineName === 'webgpu'
+        ? { engine: engineName, activationStorage: options.activationStorage ?? 'f32' }
+        : { engine: engineName };
+    await run.writeTrainConfig(options.fold, { task: task.id, model: options.model, ...record, ...engineRecord });
     return {
       options,
       task,
@@ -221,13 +228,10 @@ export async function prepareRun(options: TrainOptions): Promise<FoldRun> {
       lossFn,
       record,
       model,
-      optimizer,
-      trainable,
-      trainableNames: new Set(trainable.map((v) => v.name)),
-      variableToOfficial: new Map([...model.params].map(([name, v]) => [v.name, name])),
+      engine,
     };
   } catch (error) {
-    optimizer.dispose();
+    engine?.dispose();
     model.dispose();
     throw error;
   }

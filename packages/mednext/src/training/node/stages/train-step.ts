@@ -1,12 +1,11 @@
 /**
  * Stage 2 of a fold's training: the epoch's training steps. The epoch's samples are drawn up front (case,
  * foreground flag, per-sample seed), so the generator's state at the end of the epoch does not depend on how
- * batches are produced; each step is one forward/backward pass with deep supervision and one optimizer update.
+ * batches are produced; each step (forward/backward with deep supervision, one optimizer update) is the engine's.
+ * While the engine works on a step, the sample pool's workers cut and augment the next batches.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { Random } from '@mednext-ts/tensor3d';
-import { MedNeXtError } from '../../../errors.js';
-import { deepSupervisionLoss, deepSupervisionWeights, targetPyramid } from '../../../losses/deep-supervision.js';
+import type { EngineStepReport } from '../engines/types.js';
 import type { SamplePool, SampleRequest } from '../sample-pool.js';
 import type { FoldRun } from './prepare.js';
 
@@ -27,55 +26,83 @@ export function drawEpochSamples(
   );
 }
 
-/**
- * One training step on a batch (channels-last patches): forward with deep supervision, loss, gradients of the
- * trainable variables, optimizer update. Returns the loss.
- *
- * @throws MedNeXtError `TRAINING_DIVERGED` when the loss is not finite
- */
-export async function trainStep(
-  run: FoldRun,
-  batch: { x: Float32Array; y: Float32Array },
-  where: { epoch: number; iteration: number },
-): Promise<number> {
-  const { options, model, deepSupervision, lossFn } = run;
-  const [px, py, pz] = options.patchSize;
-  const x = tf.tensor5d(batch.x, [options.batchSize, px, py, pz, run.task.modalities.length]);
-  const y = tf.tensor5d(batch.y, [options.batchSize, px, py, pz, run.task.regions.length]);
-  const targets = deepSupervision ? targetPyramid(y, 5) : [y];
-  const { value, grads } = tf.variableGrads(() => {
-    const outputs = model.forward(x, { training: true, deepSupervision });
-    return deepSupervisionLoss(outputs, targets, lossFn, deepSupervision ? deepSupervisionWeights(5) : [1]);
-  }, run.trainable);
-  for (const name of Object.keys(grads)) if (!run.trainableNames.has(name)) delete grads[name];
-  run.optimizer.applyGradients(grads);
-  const loss = (await value.data())[0]!;
-  tf.dispose([x, y, value, ...targets, ...Object.values(grads)]);
-  if (!Number.isFinite(loss))
-    throw new MedNeXtError(
-      'TRAINING_DIVERGED',
-      `epoch ${where.epoch} iteration ${where.iteration}: the loss is ${loss}; lower the learning rate`,
-    );
-  return loss;
+/** GPU figures of an epoch's steps (GPU engines). */
+export interface EpochGpuStats {
+  /** Mean and largest GPU idle time per step, milliseconds. */
+  gpuIdleMsMean: number;
+  gpuIdleMsMax: number;
+  /** Most GPU bytes allocated at once in any step of the epoch. */
+  gpuPeakBytes: number;
+}
+
+/** What the training half of an epoch returns. */
+export interface EpochTraining {
+  lossSum: number;
+  /** Present when the engine reports GPU figures. */
+  gpu?: EpochGpuStats;
 }
 
 /**
- * The training half of an epoch: draws its samples, queues them on `pool` and runs every step, stopping after
- * the current step when `options.signal` aborts. Returns the summed loss, or null when aborted.
+ * The training half of an epoch: draws its samples, queues them on `pool` and runs every step on the run's
+ * engine (up to `engine.stepsInFlight` at once, reported in order), stopping after the steps under way when
+ * `options.signal` aborts. Returns the summed loss (and the GPU
+ * figures of GPU engines), or null when aborted.
  */
-export async function trainEpoch(run: FoldRun, rng: Random, pool: SamplePool, epoch: number): Promise<number | null> {
-  const { options, optimizer } = run;
-  optimizer.startEpoch(epoch, options.epochs);
-  optimizer.train();
+export async function trainEpoch(
+  run: FoldRun,
+  rng: Random,
+  pool: SamplePool,
+  epoch: number,
+): Promise<EpochTraining | null> {
+  const { options, engine } = run;
+  engine.startEpoch(epoch, options.epochs);
+  engine.train();
   pool.setQueue(
     drawEpochSamples(rng, run.trainIds, options.iterationsPerEpoch, options.batchSize, run.foregroundFraction),
   );
   let lossSum = 0;
-  for (let it = 0; it < options.iterationsPerEpoch; it++) {
-    if (options.signal?.aborted) return null;
-    const loss = await trainStep(run, await pool.take(), { epoch, iteration: it });
-    lossSum += loss;
-    options.onIteration?.({ epoch, iteration: it + 1, iterations: options.iterationsPerEpoch, loss });
+  let idleSum = 0;
+  let idleMax = 0;
+  let peak = 0;
+  let gpuSteps = 0;
+  // Steps submitted and not yet reported, oldest first: an engine that queues work (the GPU) gets the next
+  // batch while it still runs the previous step, so it need not wait for the host between steps.
+  const inFlight: Promise<EngineStepReport>[] = [];
+  const depth = Math.max(1, engine.stepsInFlight);
+  let reported = 0;
+  const reportOldest = async (): Promise<void> => {
+    const report = await inFlight.shift()!;
+    lossSum += report.loss;
+    if (report.gpuIdleMs !== undefined) {
+      gpuSteps++;
+      idleSum += report.gpuIdleMs;
+      idleMax = Math.max(idleMax, report.gpuIdleMs);
+      peak = Math.max(peak, report.peakBytes ?? 0);
+    }
+    options.onIteration?.({
+      epoch,
+      iteration: ++reported,
+      iterations: options.iterationsPerEpoch,
+      loss: report.loss,
+      ...(report.gpuIdleMs !== undefined ? { gpuIdleMs: report.gpuIdleMs, peakBytes: report.peakBytes } : {}),
+    });
+  };
+  try {
+    for (let it = 0; it < options.iterationsPerEpoch; it++) {
+      if (options.signal?.aborted) {
+        while (inFlight.length > 0) await reportOldest();
+        return null;
+      }
+      inFlight.push(engine.step(await pool.take(), { epoch, iteration: it }));
+      if (inFlight.length >= depth) await reportOldest();
+    }
+    while (inFlight.length > 0) await reportOldest();
+  } catch (error) {
+    // Steps queued behind a failed one fail too: the first error is the one to report.
+    for (const step of inFlight) step.catch(() => undefined);
+    throw error;
   }
-  return lossSum;
+  const gpu =
+    gpuSteps > 0 ? { gpuIdleMsMean: idleSum / gpuSteps, gpuIdleMsMax: idleMax, gpuPeakBytes: peak } : undefined;
+  return gpu ? { lossSum, gpu } : { lossSum };
 }

@@ -1,5 +1,6 @@
 /**
- * Stage 3 of a fold's training: validation at the optimizer's evaluation weights (Schedule-Free x). `patch`
+ * Stage 3 of a fold's training: validation at the optimizer's evaluation weights (Schedule-Free x), on the run's
+ * engine. `patch`
  * scores one fixed, tumour-centred patch per validation case (fast; nnU-Net's per-epoch "pseudo Dice" is on
  * patches too) and its loss; `whole` runs sliding-window inference (overlap 0.5) over every validation case, as
  * prediction does, without a loss.
@@ -8,7 +9,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { slidingWindowInference } from '@mednext-ts/tensor3d';
 import { labelsToRegions } from '../../../data/regions.js';
 import { toChannelsLast, validationPatch } from '../../../data/sampling.js';
-import { mednextPredictor } from '../../../inference/predictor.js';
 import { RegionDiceAccumulator } from '../../metrics.js';
 import type { CaseStore } from '../case-store.js';
 import type { FoldRun } from './prepare.js';
@@ -22,19 +22,19 @@ export interface ValidationResult {
   valLoss: number | null;
 }
 
-/** Scores the model on the fold's validation cases (switches the optimizer to its evaluation weights first). */
+/** Scores the model on the fold's validation cases (switches the engine to its evaluation weights first). */
 export async function validateEpoch(run: FoldRun, store: CaseStore): Promise<ValidationResult> {
-  const { options, task, model, valIds } = run;
+  const { options, task, engine, valIds } = run;
   const [px, py, pz] = options.patchSize;
   const nIn = task.modalities.length;
   const nOut = task.regions.length;
-  run.optimizer.eval();
+  engine.eval();
   const acc = new RegionDiceAccumulator(task.regions.map((r) => r.name));
   let lossSum = 0;
   for (const id of valIds) {
     const stored = await store.get(id);
     if (run.validation === 'whole') {
-      const probs = await slidingWindowInference(stored.case.image, mednextPredictor(model, options.patchSize), {
+      const probs = await slidingWindowInference(stored.case.image, engine.predictor(options.patchSize), {
         patchSize: options.patchSize,
         outChannels: nOut,
         overlap: 0.5,
@@ -48,12 +48,12 @@ export async function validateEpoch(run: FoldRun, store: CaseStore): Promise<Val
     const x = tf.tensor5d(toChannelsLast(v.image), [1, px, py, pz, nIn]);
     const yArr = new Float32Array(toChannelsLast(v.target));
     const y = tf.tensor5d(yArr, [1, px, py, pz, nOut]);
-    const [logits] = model.forward(x, { training: false, deepSupervision: false });
-    const l = run.lossFn(logits!, y);
-    const probs = tf.sigmoid(logits!);
+    const logits = await engine.validationLogits(x);
+    const l = run.lossFn(logits, y);
+    const probs = tf.sigmoid(logits);
     acc.add(await probs.data(), yArr);
     lossSum += (await l.data())[0]!;
-    tf.dispose([x, y, logits!, l, probs]);
+    tf.dispose([x, y, logits, l, probs]);
   }
   return {
     valDice: acc.dice(),

@@ -98,8 +98,9 @@ export async function trainEpoch(
     }
     while (inFlight.length > 0) await reportOldest();
   } catch (error) {
-    // Steps queued behind a failed one fail too: the first error is the one to report.
-    for (const step of inFlight) step.catch(() => undefined);
+    // Steps queued behind a failed one fail too: the first error is the one to report. They are let settle
+    // first, so that none is still queued on the engine when the caller disposes of it.
+    await Promise.allSettled(inFlight);
     throw error;
   }
   const gpu =

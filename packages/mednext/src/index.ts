@@ -35,4 +35,5 @@ export {
   type WebGpuNetwork,
   type WebGpuNetworkOptions,
   type WebGpuForwardOptions,
+  type ActivationStorage,
 } from './network/engines/webgpu/index.js';

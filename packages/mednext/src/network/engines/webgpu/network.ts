@@ -15,7 +15,7 @@ import {
 } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
-import { recordBackward, RecordingEngine } from './backward.js';
+import { recordBackward, RecordingEngine, type ActivationStorage } from './backward.js';
 import { WebGpuEngine, type BlockPath } from './engine.js';
 import { allocateValue, channelRanges, gpuValue, releaseValue, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
@@ -26,8 +26,15 @@ export interface WebGpuNetworkOptions {
   /** Run on this device instead of acquiring one (`navigator.gpu` / the `webgpu` package). */
   device?: GPUDevice;
   /**
-   * f16 storage with f32 accumulation. Not implemented yet: passing `true` is an error (f32 is always used,
-   * which is what every adapter supports).
+   * How {@link WebGpuNetwork.valueAndGrads} stores the block inputs it keeps for the backward pass: `'f32'`
+   * (default), or `'f16'`, packed two per 32-bit word on every adapter (no `shader-f16` needed): about half the
+   * activation memory of a training step, gradients within f16 rounding (relative 2⁻¹¹ per kept value) of the
+   * f32 ones. Every kernel still computes in f32.
+   */
+  activationStorage?: ActivationStorage;
+  /**
+   * @deprecated Not an option: passing it is an error naming {@link WebGpuNetworkOptions.activationStorage}
+   * (f16 storage of the activations kept for training; the forward always computes and stores in f32).
    */
   f16?: boolean;
   /**
@@ -128,10 +135,17 @@ function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
  * @throws GpuUnavailableError when no WebGPU adapter can be had (the message says why)
  */
 export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetworkOptions = {}): Promise<WebGpuNetwork> {
-  if (options.f16) {
+  if (options.f16 !== undefined) {
     throw new MedNeXtError(
       'GPU_UNSUPPORTED',
-      'createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32',
+      "createWebGpuNetwork: there is no `f16` option; f16 storage of the activations kept for training is `activationStorage: 'f16'` (the forward computes in f32)",
+    );
+  }
+  const activationStorage = options.activationStorage ?? 'f32';
+  if (activationStorage !== 'f32' && activationStorage !== 'f16') {
+    throw new MedNeXtError(
+      'MODEL_INPUT',
+      `createWebGpuNetwork: activationStorage must be 'f32' or 'f16', got ${String(activationStorage)}`,
     );
   }
   const acquired = options.device ? undefined : await acquireGpuDevice();
@@ -186,13 +200,17 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   ): Promise<{ outputs: Float32Array[]; grads: Map<string, Float32Array> }> => {
     checkInput(x, spatial, ds);
     const input = uploadInput(x, spatial);
-    const recorder = new RecordingEngine(rt, weights, arch);
+    const recorder = new RecordingEngine(rt, weights, arch, { activationStorage });
     let heads: GpuValue[] = [];
+    let headsReleased = false;
     const gradHeads = new Map<number, GpuTensor>();
     let gradTensors: GpuTensor[] = [];
     try {
       heads = walkMedNeXt(arch, recorder, input, { deepSupervision: ds });
       const outputs = await rt.finish(heads.map((o) => o.tensor));
+      // The logits are on the host now; the backward never reads them.
+      for (const o of heads) releaseValue(rt, o);
+      headsReleased = true;
       const dOutputs = lossGradient(outputs);
       if (dOutputs.length > heads.length) {
         throw new Error(`WebGPU MedNeXt: ${dOutputs.length} loss gradients for ${heads.length} outputs`);
@@ -206,7 +224,16 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
         }
         gradHeads.set(level, rt.upload(g, `d out_${level}`));
       });
-      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, (v) => recorder.free(v));
+      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, {
+        free: (v) => recorder.free(v),
+        unpack: (v) => recorder.unpack(v),
+        dropUnpacked: (v) => recorder.dropUnpacked(v),
+        // A head's loss gradient is read by its own backward step only.
+        gradHeadDone: (level, g) => {
+          rt.release(g);
+          gradHeads.delete(level);
+        },
+      });
       gradTensors = named.map((n) => n.tensor);
       const data = await rt.finish(gradTensors);
       const grads = new Map<string, Float32Array>();
@@ -219,7 +246,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
       throw e;
     } finally {
       releaseValue(rt, input);
-      for (const o of heads) releaseValue(rt, o);
+      if (!headsReleased) for (const o of heads) releaseValue(rt, o);
       for (const t of [...gradHeads.values(), ...gradTensors]) rt.release(t);
       recorder.dispose();
     }

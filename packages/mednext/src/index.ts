@@ -37,3 +37,10 @@ export {
   type WebGpuForwardOptions,
   type ActivationStorage,
 } from './network/engines/webgpu/index.js';
+// Training on a GPU through the WebGPU engine.
+export {
+  createWebGpuTrainer,
+  type WebGpuTrainer,
+  type WebGpuTrainerOptions,
+  type WebGpuStepReport,
+} from './training/webgpu/index.js';

@@ -38,6 +38,13 @@ const INTERNALS = [
   'ProtoWriter',
   'runFusedBlock',
   'fusedTailUsable',
+  // the GPU trainer's parts
+  'webGpuNetworkOn',
+  'parameterGradients',
+  'TrainedParameters',
+  'recordBatchedLoss',
+  'recordBackwards',
+  'hostLossGradients',
   'runBlockTrain',
   'leanCustomGrad',
   // weights: the readers behind readPth / parseWeights
@@ -92,6 +99,7 @@ describe('mednext entries', () => {
       'walkMedNeXt',
       'planForward',
       'createWebGpuNetwork',
+      'createWebGpuTrainer',
       'segmentCase',
       'defineTask',
       'MedNeXtError',

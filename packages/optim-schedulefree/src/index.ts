@@ -37,3 +37,4 @@ export {
 } from './schedule.js';
 export { STATE_FORMAT, STATE_VERSION, type ScheduleFreeStateJSON, type ParameterStateJSON } from './state.js';
 export { lerp } from './lerp.js';
+export { float64ToInt32Words, int32WordsToFloat64 } from './float64-codec.js';

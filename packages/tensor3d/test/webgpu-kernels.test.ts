@@ -570,6 +570,29 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
     expect(Array.from(await rt.read(out))).toEqual([10, 11, 12, 13]);
   });
 
+  it('encode(): the caller’s commands run in order between the recorded dispatches', async () => {
+    const a = rt.upload(Float32Array.of(1, 2, 3, 4), 'a');
+    const doubled = rt.tensor(4, 'doubled');
+    const copied = rt.tensor(4, 'copied');
+    const out = rt.tensor(4, 'out');
+    add(rt, { a, b: a, output: doubled });
+    // A raw buffer copy after the first dispatch and before the second: it sees 2a and feeds 2a + a.
+    rt.encode((encoder) => encoder.copyBufferToBuffer(doubled.buffer, 0, copied.buffer, 0, 16));
+    add(rt, { a: copied, b: a, output: out });
+    expect(Array.from(await rt.read(out))).toEqual([3, 6, 9, 12]);
+  });
+
+  it('resetPeak(): the peak restarts from what is allocated now', () => {
+    const before = rt.allocatedBytes;
+    const t = rt.tensor(1 << 16, 'large');
+    expect(rt.peakBytes).toBeGreaterThanOrEqual(before + (1 << 18));
+    rt.release(t);
+    rt.trim();
+    rt.resetPeak();
+    expect(rt.peakBytes).toBe(rt.allocatedBytes);
+    expect(rt.peakBytes).toBeLessThan(before + (1 << 18));
+  });
+
   it('rejects mismatched tensors with a message naming the argument', () => {
     const x = rt.tensor(10, 'x');
     expect(() =>

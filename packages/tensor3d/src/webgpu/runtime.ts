@@ -77,6 +77,14 @@ export class GpuRuntime {
     return this.peak;
   }
 
+  /**
+   * Starts a new peak measurement: {@link peakBytes} becomes what is allocated now (a trainer reports the peak
+   * of each step this way).
+   */
+  resetPeak(): void {
+    this.peak = this.allocated;
+  }
+
   /** Dispatches recorded since the runtime was created. */
   get dispatchCount(): number {
     return this.dispatches;
@@ -204,6 +212,23 @@ export class GpuRuntime {
     if (y > MAX_WORKGROUPS_PER_DIMENSION) throw new GpuCapacityError(`kernel ${def.name}: ${groups} workgroups`);
     pass.dispatchWorkgroups(x, y);
     this.dispatches++;
+  }
+
+  /**
+   * Records commands of the caller's own (e.g. a loss with its own pipelines, buffer copies) into the open command
+   * encoder, in order with the dispatches around them: the current compute pass is closed, `record` gets the
+   * encoder, and a new pass is opened for the dispatches that follow. Runs with {@link finish} like the rest.
+   */
+  encode(record: (encoder: GPUCommandEncoder) => void): void {
+    this.begin();
+    (this.pass as GPUComputePassEncoder).end();
+    this.pass = null;
+    const encoder = this.encoder as GPUCommandEncoder;
+    try {
+      record(encoder);
+    } finally {
+      this.pass = encoder.beginComputePass();
+    }
   }
 
   /**

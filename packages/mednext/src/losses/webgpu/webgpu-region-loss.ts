@@ -258,6 +258,16 @@ export class WebGPURegionLoss {
     pass.end();
   }
 
+  /** Bytes of the loss's own GPU buffers (terms, per-output partial sums, coefficients, uniforms). */
+  get bytes(): number {
+    let total = this.losses.size;
+    for (const scale of this.scales) {
+      total += scale.partials.size + scale.sums.size + scale.coefficients.size;
+      for (const u of Object.values(scale.uniforms)) total += u.size;
+    }
+    return total;
+  }
+
   /** Reads the total loss (the last entry of {@link losses}) back to the host. */
   async readTotal(): Promise<number> {
     const values = await readBuffer(this.device, this.losses, this.scales.length + 1);

@@ -1,2 +1,3 @@
-/** Training on a GPU through WebGPU: the trainer's contract (the implementation lands in webgpu-trainer.ts). */
+/** Training on a GPU through WebGPU: {@link createWebGpuTrainer} and its contract. */
+export { createWebGpuTrainer } from './webgpu-trainer.js';
 export type { WebGpuStepReport, WebGpuTrainer, WebGpuTrainerOptions } from './types.js';

@@ -68,10 +68,15 @@ export interface WebGpuTrainer {
    * @param batch channels-last patches as `SamplePool.take()` gives them: `x` is `[batch, D, H, W, modalities]`,
    *   `y` the region targets `[batch, D, H, W, regions]` (0/1)
    * @throws MedNeXtError `TRAINING_DIVERGED` when the loss is not finite (as on the CPU, the update of that step
-   *   has been applied: the run cannot continue from this state)
+   *   has been applied: the run cannot continue from this state); `TRAINING_SETTING` in eval mode; `GPU_INPUT`
+   *   when `x` or `y` does not hold the batch's values (the message names the expected shape)
    */
   step(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport>;
-  /** Parameters to Schedule-Free's y (before training steps); a no-op in train mode. */
+  /**
+   * Parameters to Schedule-Free's y (before training steps); a no-op in train mode. Like {@link eval} and
+   * {@link writeWeights} it changes the parameters at once, so it is refused while a call that returns a promise
+   * is still under way.
+   */
   train(): void;
   /** Parameters to Schedule-Free's x (before validation and checkpoints); a no-op in eval mode. */
   eval(): void;
@@ -80,9 +85,16 @@ export interface WebGpuTrainer {
    * @param x NCDHW with N = 1
    */
   forward(x: Float32Array, spatial: [number, number, number]): Promise<Float32Array>;
-  /** The GPU parameters by official name in the PyTorch layout (to save or to copy into the tfjs model). */
+  /**
+   * The GPU parameters by official name in the PyTorch layout (to save or to copy into the tfjs model), with
+   * `dummy_tensor` as the model holds it, so the map is a whole state dict.
+   */
   readWeights(): Promise<Map<string, Float32Array>>;
-  /** Replaces the GPU parameters (PyTorch layout, official names; a resume file's weights). */
+  /**
+   * Replaces the GPU parameters (PyTorch layout, official names; a resume file's weights).
+   * @throws MedNeXtError `WEIGHTS_MISMATCH` (nothing written) when a parameter is missing, unknown or of the
+   *   wrong size
+   */
   writeWeights(weights: ReadonlyMap<string, Float32Array>): void;
   /** The optimizer's state under official parameter names, in the form the CPU trainer saves (interchangeable). */
   saveState(): Promise<OptimizerState>;

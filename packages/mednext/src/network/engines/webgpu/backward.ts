@@ -12,6 +12,7 @@
  */
 import {
   add,
+  copyBlock,
   cropStridedKernel,
   depthwiseConv3dFilterGrad,
   depthwiseConv3dInputGrad,
@@ -322,10 +323,40 @@ export class RecordingEngine implements NetworkEngine<GpuValue>, BackwardHooks {
 }
 
 /** A parameter gradient on the GPU and how it becomes the PyTorch-layout tensor(s) of its name(s). */
-interface GradOutput {
+export interface GradOutput {
   tensor: GpuTensor;
   /** Turns the read-back data into named gradients. */
   emit(data: Float32Array, into: Map<string, Float32Array>): void;
+  /**
+   * The parameters `tensor` holds the gradient of, in the layout of their GPU weights ({@link GpuWeights}): one
+   * name (the tensor is laid out as that weight: the transposed 1x1x1 convs OUT x IN, all else as PyTorch), or
+   * two (an [n, 2] interleaved GroupNorm or GRN affine pair: column 0 the first, column 1 the second).
+   * {@link parameterGradients} turns them into one tensor per parameter without leaving the GPU.
+   */
+  params: readonly [string] | readonly [string, string];
+}
+
+/**
+ * The gradients of a {@link recordBackward} as one GPU tensor per parameter, each in the layout of that
+ * parameter's GPU weight (so an optimizer can update the weight with it in place). Pairs are split by two
+ * recorded strided copies; their [n, 2] tensor is released. The caller owns (and releases) the returned tensors.
+ */
+export function parameterGradients(rt: GpuRuntime, outputs: readonly GradOutput[]): Map<string, GpuTensor> {
+  const out = new Map<string, GpuTensor>();
+  for (const o of outputs) {
+    if (o.params.length === 1) {
+      out.set(o.params[0], o.tensor);
+      continue;
+    }
+    const n = o.tensor.length / 2;
+    o.params.forEach((name, column) => {
+      const t = rt.tensor(n, `d ${name}`);
+      copyBlock(rt, { src: o.tensor, dst: t, rows: n, cols: 1, srcOffset: column, srcRowLength: 2 });
+      out.set(name, t);
+    });
+    rt.release(o.tensor);
+  }
+  return out;
 }
 
 /** [rows, cols] → [cols, rows]. */
@@ -378,13 +409,13 @@ export function recordBackward(
   /** A parameter gradient tensor whose read-back data is `name`'s gradient as is. */
   const paramGrad = (name: string, length: number): GpuTensor => {
     const tensor = rt.tensor(length, `d ${name}`);
-    outputs.push({ tensor, emit: (data, into) => into.set(name, data) });
+    outputs.push({ tensor, emit: (data, into) => into.set(name, data), params: [name] });
     return tensor;
   };
   /** A gradient the kernels write [rows, cols] for a parameter stored [cols, rows] (transposed 1x1x1 convs). */
   const transposedGrad = (name: string, rows: number, cols: number): GpuTensor => {
     const tensor = rt.tensor(rows * cols, `d ${name}`);
-    outputs.push({ tensor, emit: (data, into) => into.set(name, transpose(data, rows, cols)) });
+    outputs.push({ tensor, emit: (data, into) => into.set(name, transpose(data, rows, cols)), params: [name] });
     return tensor;
   };
   /** An [n, 2] gradient tensor whose columns are two parameters (GroupNorm and GRN affine pairs). */
@@ -397,6 +428,7 @@ export function recordBackward(
         into.set(first, a);
         into.set(second, b);
       },
+      params: [first, second],
     });
     return tensor;
   };

@@ -6,7 +6,6 @@
  */
 import {
   acquireGpuDevice,
-  channelsPerGroup,
   GpuRuntime,
   isSoftwareAdapter,
   sigmoid,
@@ -17,7 +16,7 @@ import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
 import { recordBackward, RecordingEngine, type ActivationStorage } from './backward.js';
 import { WebGpuEngine, type BlockPath } from './engine.js';
-import { allocateValue, channelRanges, gpuValue, releaseValue, type GpuValue } from './values.js';
+import { allocateValue, releaseValue, uploadSample, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
 import { MedNeXtError } from '../../../errors.js';
 
@@ -108,7 +107,8 @@ export interface WebGpuNetwork {
   dispose(): void;
 }
 
-function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
+/** What is known about the adapter of a device the caller gave (its limits, features and name when exposed). */
+export function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
   const limits: Record<string, number> = {};
   for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']) {
     limits[key] = (device.limits as unknown as Record<string, number>)[key];
@@ -153,6 +153,24 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   const summary = acquired?.adapter ?? summarizeDevice(device);
   const rt = new GpuRuntime(device, { maxBindingBytes: options.maxBindingBytes });
   const weights = await GpuWeights.upload(rt, model);
+  return webGpuNetworkOn(rt, weights, model, summary, () => {
+    weights.dispose();
+    rt.dispose();
+    if (acquired) device.destroy();
+  });
+}
+
+/**
+ * A {@link WebGpuNetwork} over a runtime and weights someone else owns (the GPU trainer runs its validation
+ * forward through it, on the parameters it trains); `release` runs at `dispose()`.
+ */
+export function webGpuNetworkOn(
+  rt: GpuRuntime,
+  weights: GpuWeights,
+  model: MedNeXt,
+  summary: GpuAdapterSummary,
+  release: () => void,
+): WebGpuNetwork {
   const arch = model.architecture;
   const inChannels = arch.config.inChannels;
   let queue: Promise<unknown> = Promise.resolve();
@@ -182,15 +200,8 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
     }
   };
 
-  /** Uploads one sample; like every tensor, it is split into channel groups when it exceeds one binding. */
-  const uploadInput = (x: Float32Array, spatial: [number, number, number]): GpuValue => {
-    const voxelCount = spatial[0] * spatial[1] * spatial[2];
-    const partChannels = channelsPerGroup(inChannels, voxelCount, rt.maxBindingBytes);
-    const inputParts = channelRanges(inChannels, partChannels).map(({ first, count }) =>
-      rt.upload(x.subarray(first * voxelCount, (first + count) * voxelCount), `input[${first}]`),
-    );
-    return gpuValue(inputParts, inChannels, [...spatial], partChannels);
-  };
+  const uploadInput = (x: Float32Array, spatial: [number, number, number]): GpuValue =>
+    uploadSample(rt, x, inChannels, spatial);
 
   const train = async (
     x: Float32Array,
@@ -321,9 +332,7 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
     dispose() {
       if (disposed) return;
       disposed = true;
-      weights.dispose();
-      rt.dispose();
-      if (acquired) device.destroy();
+      release();
     },
   };
 }

@@ -82,6 +82,24 @@ export function allocateValue(
   return gpuValue(parts, channels, size, g);
 }
 
+/**
+ * Uploads one channels-first sample `[channels, D, H, W]`; like every tensor, it is split into channel groups
+ * when it exceeds one binding.
+ */
+export function uploadSample(
+  rt: GpuRuntime,
+  x: Float32Array,
+  channels: number,
+  spatial: readonly [number, number, number],
+): GpuValue {
+  const vox = voxels(spatial);
+  const partChannels = channelsPerGroup(channels, vox, rt.maxBindingBytes);
+  const parts = channelRanges(channels, partChannels).map(({ first, count }) =>
+    rt.upload(x.subarray(first * vox, (first + count) * vox), `input[${first}]`),
+  );
+  return gpuValue(parts, channels, [spatial[0], spatial[1], spatial[2]], partChannels);
+}
+
 /** Whether a `[channels, voxels]` tensor fits one binding of `rt`. */
 export function fitsOneBinding(rt: GpuRuntime, channels: number, vox: number): boolean {
   return channels * vox * 4 <= rt.maxBindingBytes;

@@ -8,13 +8,16 @@
 import { packBottleneckVectors, type GpuRuntime, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 
-/** Names whose weight is a transposed conv stored [IN, OUT, 1, 1, 1]. */
-function isTransposedPointwise(name: string): boolean {
+/**
+ * Names whose weight is a transposed conv stored [IN, OUT, 1, 1, 1] in PyTorch and OUT x IN on the GPU (the up
+ * blocks' `res_conv`, the heads' `conv_out`).
+ */
+export function isTransposedPointwise(name: string): boolean {
   return /^up_\d\.res_conv\.weight$/.test(name) || /^out_\d\.conv_out\.weight$/.test(name);
 }
 
 /** [rows, cols] → [cols, rows]. */
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
@@ -69,6 +72,11 @@ export class GpuWeights {
     const t = this.tensors.get(name);
     if (!t) throw new Error(`WebGPU MedNeXt: parameter '${name}' is missing from the model`);
     return t;
+  }
+
+  /** Every tensor by name: the parameters (GPU layout) and each block's packed `<block>.vectors`. */
+  entries(): IterableIterator<[string, GpuTensor]> {
+    return this.tensors.entries();
   }
 
   /** Frees every parameter buffer. */

@@ -26,13 +26,13 @@ import {
   loadStateDict,
   walkMedNeXt,
   type MedNeXtConfig,
-  type NetworkEngine,
 } from '../src/index.js';
 import { acquireGpuDevice, GpuRuntime, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { RecordingEngine, recordBackward } from '../src/network/engines/webgpu/backward.js';
 import { gpuValue, type GpuValue } from '../src/network/engines/webgpu/engine.js';
 import { GpuWeights } from '../src/network/engines/webgpu/weights.js';
 import { FIXTURES, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
+import { keptActivationBytes } from './helpers/kept-activations.js';
 
 const SKIP = !!process.env.MEDNEXT_SKIP_WEBGPU;
 /** f16's unit roundoff. */
@@ -81,32 +81,6 @@ function expectNearF32(
     if (rel > worst) [worst, at] = [rel, name];
   }
   return { worst, at };
-}
-
-/** Bytes of every value a recording forward keeps (the output of every call but the heads), in f32. */
-function keptBytes(model: MedNeXt, inChannels: number, spatial: [number, number, number]): number {
-  type Shape = { channels: number; size: number[] };
-  let bytes = 0;
-  const keep = (channels: number, size: number[]): Shape => {
-    bytes += channels * size[0] * size[1] * size[2] * 4;
-    return { channels, size };
-  };
-  const arch = model.architecture;
-  const shapes: NetworkEngine<Shape, null> = {
-    name: 'shapes',
-    stem: (x) => keep(arch.config.nChannels, x.size),
-    block: (x, b) => keep(b.cOut, x.size),
-    down: (x, b) =>
-      keep(
-        b.cOut,
-        x.size.map((n) => n / 2),
-      ),
-    upAdd: (x, b, skip) => keep(b.cOut, skip.size),
-    head: () => null,
-    release: () => {},
-  };
-  walkMedNeXt(arch, shapes, { channels: inChannels, size: spatial }, { deepSupervision: false });
-  return bytes;
 }
 
 describe.skipIf(SKIP)('WebGPU engine: f16 storage of the activations kept for the backward pass', () => {
@@ -245,7 +219,7 @@ describe.skipIf(SKIP)('WebGPU engine: f16 storage of the activations kept for th
             net.dispose();
           }
         }
-        const kept = keptBytes(model, 2, spatial);
+        const kept = keptActivationBytes(model, 2, spatial);
         const input = 2 * V * 4;
         console.log(
           `peak GPU bytes of one gradient at 32x32x32 beyond the weights (${peaks.f32.weights}): ` +

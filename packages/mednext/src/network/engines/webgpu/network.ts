@@ -153,16 +153,24 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   const summary = acquired?.adapter ?? summarizeDevice(device);
   const rt = new GpuRuntime(device, { maxBindingBytes: options.maxBindingBytes });
   const weights = await GpuWeights.upload(rt, model);
-  return webGpuNetworkOn(rt, weights, model, summary, () => {
-    weights.dispose();
-    rt.dispose();
-    if (acquired) device.destroy();
-  });
+  return webGpuNetworkOn(
+    rt,
+    weights,
+    model,
+    summary,
+    () => {
+      weights.dispose();
+      rt.dispose();
+      if (acquired) device.destroy();
+    },
+    activationStorage,
+  );
 }
 
 /**
  * A {@link WebGpuNetwork} over a runtime and weights someone else owns (the GPU trainer runs its validation
- * forward through it, on the parameters it trains); `release` runs at `dispose()`.
+ * forward through it, on the parameters it trains); `release` runs at `dispose()`; `activationStorage` is that of
+ * {@link WebGpuNetwork.valueAndGrads} ({@link WebGpuNetworkOptions.activationStorage}).
  */
 export function webGpuNetworkOn(
   rt: GpuRuntime,
@@ -170,6 +178,7 @@ export function webGpuNetworkOn(
   model: MedNeXt,
   summary: GpuAdapterSummary,
   release: () => void,
+  activationStorage: ActivationStorage = 'f32',
 ): WebGpuNetwork {
   const arch = model.architecture;
   const inChannels = arch.config.inChannels;

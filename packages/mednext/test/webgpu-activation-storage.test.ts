@@ -308,6 +308,9 @@ describe.skipIf(SKIP)('WebGPU engine: f16 storage of the activations kept for th
             if (before && !isUnpacked(v)) unpacked--;
           },
         });
+        // The backward freed every kept value: reading one now is an error, never a stale buffer.
+        const freed = recorder.steps.filter((st) => st.op !== 'stem').map((st) => st.x);
+        for (const v of freed) expect(() => v.tensor).toThrow(/was read after it was freed/);
         const data = await rt.finish(named.map((n) => n.tensor));
         const grads = new Map<string, Float32Array>();
         named.forEach((n, i) => n.emit(data[i], grads));

@@ -81,7 +81,10 @@ class HeldValue implements GpuValue {
 
   get tensor(): GpuTensor {
     if (!this.f32) {
-      throw new Error(`WebGPU MedNeXt training: ${this.label} is held as f16 and was read without being unpacked`);
+      throw new Error(
+        `WebGPU MedNeXt training: ${this.label} ` +
+          (this.half ? 'is held as f16 and was read without being unpacked' : 'was read after it was freed'),
+      );
     }
     return this.f32;
   }
@@ -213,6 +216,9 @@ export class RecordingEngine implements NetworkEngine<GpuValue>, BackwardHooks {
 
   /** Makes a held value's f32 tensor readable (unpacking a temporary copy when it is stored as halves). */
   unpack(v: GpuValue): void {
+    if (v instanceof HeldValue && !v.f32 && !v.half) {
+      throw new Error(`WebGPU MedNeXt training: ${v.label} was read after the backward pass freed it`);
+    }
     if (!this.isHeld(v) || v.f32) return;
     const half = v.half as GpuHalfTensor;
     const f32 = this.rt.tensor(half.length, `${v.label} (unpacked)`);

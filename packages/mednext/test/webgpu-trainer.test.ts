@@ -33,7 +33,8 @@ import {
   type OptimizerState,
   type WebGpuTrainerOptions,
 } from '../src/index.js';
-import { levelSize, targetPyramidChannelsFirst } from '../src/training/webgpu/batch.js';
+import { acquireGpuDevice, GpuRuntime } from '@mednext-ts/tensor3d/webgpu';
+import { GpuBatchLayout, levelSize, releaseGpuBatch } from '../src/training/webgpu/batch.js';
 import { CpuTrainer, syntheticBatch } from './helpers/cpu-train-step.js';
 import { useBackend } from './helpers.js';
 import { keptActivationBytes } from './helpers/kept-activations.js';
@@ -171,21 +172,74 @@ function expectWeightsIdentical(a: ReadonlyMap<string, Float32Array>, b: Readonl
   }
 }
 
-describe('WebGPU trainer: host-side batch preparation', () => {
-  it('the channels-first target pyramid equals targetPyramid (nearest source voxels, 16x32x48, batch 2)', async () => {
+/**
+ * `device` as seen from a GPU whose work outlasts the host's recording: the 4-byte loss readbacks (the trainer's
+ * only per-step wait) are reported mapped `delayMs` later than they are. The values and the queue order are the
+ * device's own; only the moment the host learns of a step's end moves, as on a GPU still running the step while
+ * the next one is recorded (Dawn's OpenGL backend on llvmpipe runs the work inside submit()).
+ */
+function slowCompletionDevice(device: GPUDevice, delayMs: number): GPUDevice {
+  return new Proxy(device, {
+    get(target, key) {
+      if (key === 'createBuffer') {
+        return (descriptor: GPUBufferDescriptor): GPUBuffer => {
+          const buffer = target.createBuffer(descriptor);
+          if (descriptor.size === 4 && descriptor.usage & 0x1 /* MAP_READ */) {
+            const map = buffer.mapAsync.bind(buffer);
+            buffer.mapAsync = async (...args: Parameters<GPUBuffer['mapAsync']>) => {
+              await map(...args);
+              await new Promise((resolve) => setTimeout(resolve, delayMs));
+            };
+          }
+          return buffer;
+        };
+      }
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe.skipIf(SKIP)('WebGPU trainer: batch preparation on the GPU', () => {
+  it('channels-first inputs and the target pyramid equal toNcdhw and targetPyramid exactly (16x32x48, batch 2)', async () => {
     await useBackend('cpu');
     const spatial: [number, number, number] = [16, 32, 48];
-    const { y } = syntheticBatch(2, spatial, 1, 3, 4);
-    // Make every voxel distinct so a wrong source index cannot go unnoticed.
-    const distinct = y.map((v, i) => v + i * 1e-3);
-    const ours = targetPyramidChannelsFirst(distinct, 2, spatial, 3, 5);
-    const ref = targetPyramid(tf.tensor5d(distinct, [2, ...spatial, 3]), 5);
-    ref.forEach((t, level) => {
-      expect(t.shape).toEqual([2, ...levelSize(spatial, level), 3]);
-      const first = toNcdhw(t as tf.Tensor5D);
-      expect(Array.from(ours[level]!), `level ${level}`).toEqual(Array.from(first.dataSync()));
-      tf.dispose([t, first]);
-    });
+    const { x, y } = syntheticBatch(2, spatial, 2, 3, 4);
+    // Every voxel distinct, so a wrong source index cannot go unnoticed.
+    const distinctX = x.map((v, i) => v + i * 1e-3);
+    const distinctY = y.map((v, i) => v + i * 1e-3);
+    const { device } = await acquireGpuDevice();
+    const rt = new GpuRuntime(device);
+    const layout = new GpuBatchLayout(rt, { batch: 2, spatial, modalities: 2, regions: 3 }, 5);
+    try {
+      const gpu = layout.record({ x: distinctX, y: distinctY }, true);
+      const read = await rt.finish([...gpu.inputs.map((v) => v.tensor), ...gpu.targets]);
+      const inputs = toNcdhw(tf.tensor5d(distinctX, [2, ...spatial, 2]));
+      const perSample = inputs.dataSync().length / 2;
+      for (let n = 0; n < 2; n++) {
+        expect(Array.from(read[n]!), `input ${n}`).toEqual(
+          Array.from(inputs.dataSync().subarray(n * perSample, (n + 1) * perSample)),
+        );
+      }
+      const ref = targetPyramid(tf.tensor5d(distinctY, [2, ...spatial, 3]), 5);
+      ref.forEach((t, level) => {
+        expect(t.shape).toEqual([2, ...levelSize(spatial, level), 3]);
+        const first = toNcdhw(t as tf.Tensor5D);
+        expect(Array.from(read[2 + level]!), `level ${level}`).toEqual(Array.from(first.dataSync()));
+        tf.dispose([t, first]);
+      });
+      tf.dispose(inputs);
+      releaseGpuBatch(rt, gpu);
+      // Without a GPU loss the targets are neither uploaded nor built.
+      const inputsOnly = layout.record({ x: distinctX, y: distinctY }, false);
+      expect(inputsOnly.targets).toEqual([]);
+      expect(Array.from(await rt.read(inputsOnly.inputs[1]!.tensor))).toEqual(Array.from(read[1]!));
+      releaseGpuBatch(rt, inputsOnly);
+    } finally {
+      layout.dispose();
+      rt.dispose();
+      device.destroy();
+    }
   });
 });
 
@@ -542,6 +596,64 @@ describe.skipIf(SKIP)('WebGPU trainer', () => {
       }
     },
   );
+  it(
+    'overlapped steps (the next called before the previous report is awaited) equal sequential steps bit for bit',
+    { timeout: 600_000 },
+    async () => {
+      const spatial: [number, number, number] = [16, 16, 16];
+      const [sequentialModel, overlappedModel] = twinModels(16);
+      const options = gpuOptions({ patchSize: spatial, batchSize: 2, deepSupervision: true });
+      const batches = [0, 1, 2].map((s) => syntheticBatch(2, spatial, 2, 2, 60 + s));
+      const sequential = await createWebGpuTrainer(sequentialModel, options);
+      const { device } = await acquireGpuDevice();
+      // The host learns of each step's end 1.5 s late: the next step is recorded and submitted while the
+      // previous one is, as far as the trainer can tell, still running.
+      const overlapped = await createWebGpuTrainer(overlappedModel, {
+        ...options,
+        device: slowCompletionDevice(device, 1500),
+      });
+      try {
+        sequential.train();
+        overlapped.train();
+        const one = [];
+        for (const b of batches) one.push(await sequential.step(b));
+        const calls = batches.map((b) => overlapped.step(b));
+        // Parameter changes are refused while steps are queued.
+        expect(() => overlapped.eval()).toThrow(/eval\(\) while 3 step\/forward\/read call\(s\) are under way/);
+        const settled: number[] = [];
+        calls.forEach((c, i) => void c.then(() => settled.push(i)));
+        const two = await Promise.all(calls);
+        expect(settled, 'reports in call order').toEqual([0, 1, 2]);
+        expect(two.map((r) => r.loss)).toEqual(one.map((r) => r.loss));
+        expectWeightsIdentical(await overlapped.readWeights(), await sequential.readWeights());
+        expectStatesIdentical(await overlapped.saveState(), await sequential.saveState());
+        expect(two.map((r) => r.peakBytes)).toEqual(one.map((r) => r.peakBytes));
+        // Each report is its own: the later steps were submitted while their predecessor was still running (no
+        // idle time) and took at least the delayed completion of their predecessor.
+        expect(two[0]!.gpuIdleMs).toBe(0);
+        expect(one[1]!.gpuIdleMs).toBeGreaterThan(0);
+        for (const r of two.slice(1)) {
+          expect(r.gpuIdleMs).toBe(0);
+          expect(r.gpuIdleMs).toBeLessThan(one[1]!.gpuIdleMs);
+          expect(r.stepMs).toBeGreaterThan(1500);
+        }
+        // After the queued steps the trainer is idle again: eval() is accepted.
+        overlapped.eval();
+        expect(overlapped.mode).toBe('eval');
+        console.log(
+          `overlapped: losses ${two.map((r) => r.loss).join(', ')}; GPU idle sequential ` +
+            `${one.map((r) => r.gpuIdleMs.toFixed(1)).join(', ')} ms, overlapped ${two.map((r) => r.gpuIdleMs.toFixed(1)).join(', ')} ms`,
+        );
+      } finally {
+        sequential.dispose();
+        overlapped.dispose();
+        device.destroy();
+        sequentialModel.dispose();
+        overlappedModel.dispose();
+      }
+    },
+  );
+
   it('bad options and inputs are refused with what is expected', { timeout: 300_000 }, async () => {
     const model = MedNeXt.create(CONFIG, { seed: 1 });
     const noHeads = MedNeXt.create({ ...CONFIG, deep_supervision: false }, { seed: 1 });
@@ -628,6 +740,16 @@ describe.skipIf(SKIP)('WebGPU trainer', () => {
         e = await refusal(diverging.step(syntheticBatch(1, [16, 16, 16], 2, 2, 0)));
         expect(e.code).toBe('TRAINING_DIVERGED');
         expect(e.message).toMatch(/the loss is NaN \(the step's update has been applied\); lower the learning rate/);
+        // Overlapped: the diverged step reports it, the step queued behind it says so (run or not, depending on
+        // whether it was submitted before the divergence was seen), and a later call runs again.
+        const [diverged, behind] = [0, 1].map((s) => diverging.step(syntheticBatch(1, [16, 16, 16], 2, 2, s)));
+        e = await refusal(diverged!);
+        expect(e.message).toMatch(/^WebGPU trainer: the loss is NaN/);
+        e = await refusal(behind!);
+        expect(e.code).toBe('TRAINING_DIVERGED');
+        expect(e.message).toMatch(/step call 3 was queued behind step call 2, whose loss was not finite/);
+        e = await refusal(diverging.step(syntheticBatch(1, [16, 16, 16], 2, 2, 2)));
+        expect(e.message).toMatch(/^WebGPU trainer: the loss is NaN/);
       } finally {
         diverging.dispose();
       }

@@ -30,6 +30,7 @@ import {
   copyBlock,
   gelu,
   GpuCapacityError,
+  channelsLastToFirst,
 } from '../src/webgpu/index.js';
 import { depthwiseReference, geluReference, matmulReference } from '../src/kernels/reference.js';
 import { randomValues } from './helpers/depthwise-oracle.js';
@@ -546,6 +547,59 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('WGSL kernels against the CPU references
             ref[o] += v;
           }
     expectClose(await rt.read(tt), ref, 'front-padded add', 1e-6);
+  });
+
+  it('channels-last → channels-first: whole batch, a channel range, nearest resampling — every element exact', async () => {
+    const batch = 2;
+    const inSize: V3 = [5, 3, 7];
+    const channels = 3;
+    // Distinct values: a wrong source index cannot go unnoticed.
+    const input = Float32Array.from({ length: batch * vol(inSize) * channels }, (_, i) => i + 0.25);
+    const at = (n: number, d: number, h: number, w: number, c: number): number =>
+      input[(((n * inSize[0] + d) * inSize[1] + h) * inSize[2] + w) * channels + c];
+    /** The host gather: [N, C', d, h, w] from index tables per axis. */
+    const reference = (first: number, count: number, iz: number[], iy: number[], ix: number[]): number[] => {
+      const out: number[] = [];
+      for (let n = 0; n < batch; n++)
+        for (let c = first; c < first + count; c++)
+          for (const d of iz) for (const h of iy) for (const w of ix) out.push(at(n, d, h, w, c));
+      return out;
+    };
+    const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
+    const x = rt.upload(input, 'channels-last');
+    const whole = rt.tensor(input.length, 'channels-first');
+    channelsLastToFirst(rt, { input: x, output: whole, batch, inSize, channels });
+    const part = rt.tensor(batch * vol(inSize), 'channel 1');
+    channelsLastToFirst(rt, { input: x, output: part, batch, inSize, channels, firstChannel: 1, outChannels: 1 });
+    const [iz, iy, ix] = [
+      [0, 2, 4],
+      [2, 0],
+      [6, 1, 3, 3],
+    ];
+    const table = rt.upload(Float32Array.from([...iz, ...iy, ...ix]), 'indices');
+    const outSize: V3 = [iz.length, iy.length, ix.length];
+    const resampled = rt.tensor(batch * 2 * vol(outSize), 'resampled');
+    channelsLastToFirst(rt, {
+      input: x,
+      output: resampled,
+      batch,
+      inSize,
+      channels,
+      firstChannel: 1,
+      outChannels: 2,
+      indices: { table, outSize },
+    });
+    const [gotWhole, gotPart, gotResampled] = await rt.finish([whole, part, resampled]);
+    expect(Array.from(gotWhole)).toEqual(reference(0, 3, range(5), range(3), range(7)));
+    expect(Array.from(gotPart)).toEqual(reference(1, 1, range(5), range(3), range(7)));
+    expect(Array.from(gotResampled)).toEqual(reference(1, 2, iz, iy, ix));
+    expect(() =>
+      channelsLastToFirst(rt, { input: x, output: part, batch, inSize, channels, firstChannel: 2, outChannels: 2 }),
+    ).toThrow(/channels 2..3 of an input with 3/);
+    expect(() => channelsLastToFirst(rt, { input: part, output: whole, batch, inSize, channels })).toThrow(
+      /input 'channel 1' has 210 elements, \[2, 5, 3, 7, 3\] needs 630/,
+    );
+    for (const t of [x, whole, part, table, resampled]) rt.release(t);
   });
 
   it('every kernel variant binds at most 8 storage buffers (the WebGPU default limit per stage)', () => {

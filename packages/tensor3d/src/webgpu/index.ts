@@ -77,6 +77,12 @@ export {
   type ChannelGroupArgs,
 } from './kernels/split-helpers.js';
 export { sigmoid, sigmoidKernel } from './kernels/sigmoid.js';
+export {
+  channelsLastToFirst,
+  channelsLastToFirstKernel,
+  type ChannelsLastToFirstArgs,
+  type ChannelsLastToFirstVariant,
+} from './kernels/channels-last-to-first.js';
 export { frontPaddedAdd, frontPaddedAddKernel, type FrontPaddedAddArgs } from './kernels/front-padded-add.js';
 export {
   encodeKernel,

@@ -247,8 +247,11 @@ export class GpuRuntime {
     this.device.queue.submit([encoder.finish()]);
     this.encoder = null;
     this.pass = null;
-    const validation = await this.device.popErrorScope();
-    const memory = await this.device.popErrorScope();
+    // Both scopes popped now, before awaiting: work recorded after this call (while the caller awaits) pushes
+    // scopes of its own, which a pop after an await would take instead.
+    const validationScope = this.device.popErrorScope();
+    const memoryScope = this.device.popErrorScope();
+    const [validation, memory] = await Promise.all([validationScope, memoryScope]);
     const error = validation ?? memory;
     if (error) {
       staging.forEach((s) => s.destroy());
@@ -273,8 +276,7 @@ export class GpuRuntime {
     (this.pass as GPUComputePassEncoder).end();
     this.encoder = null;
     this.pass = null;
-    await this.device.popErrorScope();
-    await this.device.popErrorScope();
+    await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
   }
 
   /** Submits pending work and reads one tensor. */

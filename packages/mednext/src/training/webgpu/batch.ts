@@ -1,11 +1,15 @@
 /**
- * Host-side preparation of a training batch for the GPU trainer: the channels-last patches the sample pool gives
- * become one channels-first input per sample (the network runs sample by sample) and, per deep-supervision level,
- * one batched channels-first target `[N, R, d, h, w]` (the loss sees the whole batch). The target pyramid is
- * nnU-Net's nearest-neighbour downsampling with the same source indices as `targetPyramid`.
+ * Preparation of a training batch for the GPU trainer, on the GPU: the channels-last patches the sample pool
+ * gives are uploaded as they come, and small kernels record the layout change into one channels-first input per
+ * sample (the network runs sample by sample) and, per deep-supervision level, one batched channels-first target
+ * `[N, R, d, h, w]` (the loss sees the whole batch). The target pyramid is nnU-Net's nearest-neighbour
+ * downsampling with the source indices of `targetPyramid` (`nearestIndices`), so the GPU targets equal the CPU
+ * step's exactly. The host does no per-voxel work between steps.
  */
+import { channelsLastToFirst, type GpuRuntime, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { MedNeXtError } from '../../errors.js';
 import { nearestIndices } from '../../losses/deep-supervision.js';
+import { allocateValue, channelRanges, releaseValue, type GpuValue } from '../../network/engines/webgpu/values.js';
 
 /** The sizes of one batch. */
 export interface BatchShape {
@@ -38,60 +42,105 @@ export function checkBatch(batch: { x: Float32Array; y: Float32Array }, s: Batch
   expect('y', s.regions, 'regions');
 }
 
-/** `[N, D, H, W, C]` → one `[C, D, H, W]` array per sample. */
-export function samplesChannelsFirst(
-  data: Float32Array,
-  batch: number,
-  spatial: readonly [number, number, number],
-  channels: number,
-): Float32Array[] {
-  const vox = spatial[0] * spatial[1] * spatial[2];
-  return Array.from({ length: batch }, (_, n) => {
-    const out = new Float32Array(channels * vox);
-    const base = n * vox * channels;
-    for (let v = 0; v < vox; v++) {
-      for (let c = 0; c < channels; c++) out[c * vox + v] = data[base + v * channels + c];
-    }
-    return out;
-  });
-}
-
 /** Spatial size of deep-supervision level `level` (factor 2^level, rounded as nnU-Net rounds). */
 export function levelSize(spatial: readonly [number, number, number], level: number): [number, number, number] {
   const f = 2 ** level;
   return [Math.round(spatial[0] / f), Math.round(spatial[1] / f), Math.round(spatial[2] / f)];
 }
 
+/** A batch on the GPU, channels-first (the caller releases both with {@link releaseGpuBatch}). */
+export interface GpuBatch {
+  /** One `[modalities, D, H, W]` value per sample. */
+  inputs: GpuValue[];
+  /** Per level, the batched targets `[N, regions, ...levelSize(level)]`; empty when not asked for. */
+  targets: GpuTensor[];
+}
+
 /**
- * The target pyramid of a channels-last batch `[N, D, H, W, R]`, batched channels-first: level `l` is
- * `[N, R, ...levelSize(l)]`, each voxel the nearest source voxel (`nearestIndices`, as `downsampleTarget`).
+ * Uploads channels-last batches of one shape and records their channels-first form. Holds the nearest-index
+ * tables of the target pyramid (fixed by the patch size), uploaded once.
  */
-export function targetPyramidChannelsFirst(
-  y: Float32Array,
-  batch: number,
-  spatial: readonly [number, number, number],
-  regions: number,
-  levels: number,
-): Float32Array[] {
-  const [D, H, W] = spatial;
-  return Array.from({ length: levels }, (_, level) => {
-    const [d, h, w] = levelSize(spatial, level);
-    const iz = nearestIndices(D, d);
-    const iy = nearestIndices(H, h);
-    const ix = nearestIndices(W, w);
-    const vox = d * h * w;
-    const out = new Float32Array(batch * regions * vox);
-    for (let n = 0; n < batch; n++) {
-      for (let z = 0; z < d; z++) {
-        for (let yy = 0; yy < h; yy++) {
-          for (let x = 0; x < w; x++) {
-            const src = (((n * D + iz[z]!) * H + iy[yy]!) * W + ix[x]!) * regions;
-            const v = (z * h + yy) * w + x;
-            for (let r = 0; r < regions; r++) out[(n * regions + r) * vox + v] = y[src + r]!;
-          }
-        }
+export class GpuBatchLayout {
+  private readonly tables: GpuTensor[];
+
+  /** @param levels supervised levels (1, or 5 with deep supervision) */
+  constructor(
+    private readonly rt: GpuRuntime,
+    private readonly shape: BatchShape,
+    readonly levels: number,
+  ) {
+    const [D, H, W] = shape.spatial;
+    this.tables = Array.from({ length: levels - 1 }, (_, i) => {
+      const [d, h, w] = levelSize(shape.spatial, i + 1);
+      const table = Float32Array.from([...nearestIndices(D, d), ...nearestIndices(H, h), ...nearestIndices(W, w)]);
+      return rt.upload(table, `target pyramid indices, level ${i + 1}`);
+    });
+  }
+
+  /**
+   * Uploads `batch` and records its layout change into the runtime's encoder. Call it before recording anything
+   * else of the step: the uploads then reuse pooled buffers (an upload while commands are recorded cannot).
+   * @param withTargets whether to build the target pyramid (a GPU loss); a host loss reads `batch.y` itself
+   */
+  record(batch: { x: Float32Array; y: Float32Array }, withTargets: boolean): GpuBatch {
+    const { rt, shape } = this;
+    const { modalities, regions, spatial } = shape;
+    const vox = spatial[0] * spatial[1] * spatial[2];
+    const sampleValues = vox * modalities;
+    // Every sample's channels-last block is contiguous: uploaded without a host copy, one binding each (the
+    // trainer's binding check covers one input sample).
+    const rawInputs = Array.from({ length: shape.batch }, (_, n) =>
+      rt.upload(batch.x.subarray(n * sampleValues, (n + 1) * sampleValues), `input ${n} (channels-last)`),
+    );
+    const rawTargets = withTargets ? rt.upload(batch.y, 'targets (channels-last)') : undefined;
+    const inputs = rawInputs.map((raw, n) => {
+      const value = allocateValue(rt, modalities, [spatial[0], spatial[1], spatial[2]], `input ${n}`);
+      channelRanges(modalities, value.partChannels).forEach(({ first, count }, part) =>
+        channelsLastToFirst(rt, {
+          input: raw,
+          output: value.parts[part]!,
+          batch: 1,
+          inSize: spatial,
+          channels: modalities,
+          firstChannel: first,
+          outChannels: count,
+        }),
+      );
+      // Released while recording: a later kernel that gets the buffer writes it after this copy read it.
+      rt.release(raw);
+      return value;
+    });
+    const targets: GpuTensor[] = [];
+    if (rawTargets) {
+      for (let level = 0; level < this.levels; level++) {
+        const outSize = levelSize(spatial, level);
+        const out = rt.tensor(shape.batch * regions * outSize[0] * outSize[1] * outSize[2], `targets out_${level}`);
+        channelsLastToFirst(rt, {
+          input: rawTargets,
+          output: out,
+          batch: shape.batch,
+          inSize: spatial,
+          channels: regions,
+          indices: level > 0 ? { table: this.tables[level - 1]!, outSize } : undefined,
+        });
+        targets.push(out);
       }
+      rt.release(rawTargets);
     }
-    return out;
-  });
+    return { inputs, targets };
+  }
+
+  /** Frees the index tables. */
+  dispose(): void {
+    for (const t of this.tables) this.rt.destroy(t);
+    this.tables.length = 0;
+  }
+}
+
+/** Gives a batch's buffers back to the runtime's pool. */
+export function releaseGpuBatch(rt: GpuRuntime, b: GpuBatch): void {
+  for (const v of b.inputs) releaseValue(rt, v);
+  for (const t of b.targets) rt.release(t);
+  b.inputs = [];
+  b.targets = [];
 }

@@ -42,11 +42,21 @@ export interface WebGpuTrainerOptions {
 export interface WebGpuStepReport {
   /** The (weighted deep-supervision) loss of the batch, before the update. */
   loss: number;
-  /** Wall-clock milliseconds of the step, from its first submission to the loss being read back. */
+  /**
+   * Wall-clock milliseconds of the step, from its first submission to the loss being read back. A step
+   * submitted behind a running one (see {@link WebGpuTrainer.step}, "Overlapping") counts its wait in the queue
+   * too; the time per step of an overlapped loop is the time between its reports.
+   */
   stepMs: number;
   /**
    * Milliseconds the GPU sat without work before this step: from the previous step's completion to this step's
    * first submission (host-side batch preparation and encoding); 0 for the first step.
+   *
+   * Measured on the host: the previous step's completion is when the host learned of it. A step called before
+   * the previous report was awaited (see {@link WebGpuTrainer.step}) and submitted while the previous one was
+   * still running reports 0: the GPU had it queued. A backend that runs the work inside `submit()` (Dawn's
+   * OpenGL backend on llvmpipe) has always finished the previous step by then, so there the idle time is the
+   * host's recording of the step whichever way the loop drives it.
    */
   gpuIdleMs: number;
   /** Most GPU bytes allocated at once during this step (weights, optimizer state, activations, gradients). */
@@ -70,6 +80,19 @@ export interface WebGpuTrainer {
    * @throws MedNeXtError `TRAINING_DIVERGED` when the loss is not finite (as on the CPU, the update of that step
    *   has been applied: the run cannot continue from this state); `TRAINING_SETTING` in eval mode; `GPU_INPUT`
    *   when `x` or `y` does not hold the batch's values (the message names the expected shape)
+   *
+   * Overlapping. `step()` may be called again before the previous promise has settled: the new step is recorded
+   * and submitted right behind the previous one (the GPU queue runs them in order, so the results are
+   * bit-identical to awaiting each step), and each promise resolves, in call order, with its own report. This
+   * keeps the GPU busy while the host reads a loss back, takes the next batch and records the next step: call
+   * the next step before awaiting the previous report, keeping one step ahead (more gain nothing and hold more
+   * batches). A divergence is reported by the step it happened on; a step called before that report came back
+   * rejects with `TRAINING_DIVERGED` too, naming the diverged step: if it was already submitted it has run on
+   * the diverged parameters (its update applied), else it was not run. `train()`, `eval()` and `writeWeights()`
+   * are refused (`TRAINING_SETTING`) while any step is queued or running; `forward`, `readWeights`,
+   * `saveState` and `loadState` wait their turn behind the queued steps (they see the parameters after them).
+   * A loss function run on the host (not `'dice-focal'`/`'dice-bce'`) reads the logits back within its step,
+   * which the next step cannot overlap.
    */
   step(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport>;
   /**

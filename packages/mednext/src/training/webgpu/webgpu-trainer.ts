@@ -1,20 +1,22 @@
 /// <reference types="@webgpu/types" />
 /**
  * `createWebGpuTrainer`: MedNeXt training steps on one GPU. The parameters live on the GPU and are updated in
- * place by the Schedule-Free AdamW kernels; a step records every sample's forward, the batch loss and its gradient
- * (WGSL kernels for the region losses), and every sample's backward into one command buffer, submits it, submits
- * the optimizer update and the refresh of the packed block vectors after it, and reads back only the loss.
+ * place by the Schedule-Free AdamW kernels; a step uploads the channels-last batch and records its layout change
+ * (batch.ts), every sample's forward, the batch loss and its gradient (WGSL kernels for the region losses), and
+ * every sample's backward into one command buffer, submits it, submits the optimizer update and the refresh of
+ * the packed block vectors after it, and reads back only the loss. Submission and readback are separate: the next
+ * step may be recorded and submitted while the previous one runs (queue order keeps the results identical).
  */
 import { acquireGpuDevice, GpuRuntime, type GpuAdapterSummary, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import { WebGPUAdamWScheduleFree } from '@mednext-ts/optim-schedulefree/webgpu';
 import { MedNeXtError } from '../../errors.js';
+import type { LossFn } from '../../losses/deep-supervision.js';
 import { WebGPURegionLoss } from '../../losses/webgpu/webgpu-region-loss.js';
 import type { MedNeXt } from '../../model/mednext.js';
-import { summarizeDevice, webGpuNetworkOn } from '../../network/engines/webgpu/network.js';
-import { releaseValue, uploadSample, type GpuValue } from '../../network/engines/webgpu/values.js';
+import { summarizeDevice, webGpuNetworkOn, type WebGpuNetwork } from '../../network/engines/webgpu/network.js';
 import { GpuWeights } from '../../network/engines/webgpu/weights.js';
 import type { OptimizerState } from '../optimizer.js';
-import { checkBatch, levelSize, samplesChannelsFirst, targetPyramidChannelsFirst } from './batch.js';
+import { checkBatch, GpuBatchLayout, levelSize, releaseGpuBatch, type GpuBatch } from './batch.js';
 import { recordBatchedLoss } from './batched-loss.js';
 import { hostLossGradients } from './host-loss.js';
 import { fromOptimizerState, toOptimizerState } from './optimizer-state.js';
@@ -28,6 +30,11 @@ import type { WebGpuStepReport, WebGpuTrainer, WebGpuTrainerOptions } from './ty
  * {@link WebGpuTrainer.readWeights} gives them back), with Schedule-Free AdamW state for the trainable ones.
  * Like the CPU optimizer, a new trainer is in eval mode: call `train()` before the first step.
  *
+ * Driving it without stalls: a batch goes to `step()` channels-last, as the sample pool's workers give it (the
+ * layout change and the deep-supervision targets are made on the GPU), and a loop calls the next `step()` before
+ * awaiting the previous report (see {@link WebGpuTrainer.step}, "Overlapping"); `gpuIdleMs` in each report says how
+ * long the GPU waited for the host before that step.
+ *
  * @example
  * ```ts
  * const model = MedNeXt.create({ ...config, deep_supervision: true }, { seed: 0 });
@@ -39,11 +46,22 @@ import type { WebGpuStepReport, WebGpuTrainer, WebGpuTrainerOptions } from './ty
  *   optimizer: { learningRate: 0.0027, weightDecay: 0.01 },
  * });
  * trainer.train();
- * for (let i = 0; i < 250; i++) {
- *   const { loss, stepMs, peakBytes } = await trainer.step(await pool.take()); // channels-last x and y
- *   console.log(loss, stepMs, peakBytes);
+ * // One step ahead: the next batch is taken from the worker pool and its step queued behind the running one
+ * // before the running one's report is awaited, so the GPU never waits for the loss readback, the pool or the
+ * // host's recording of the next step.
+ * let running = trainer.step(await pool.take()); // channels-last x and y, as the sampler gives them
+ * for (let i = 1; i <= 250; i++) {
+ *   const next = i < 250 ? trainer.step(await pool.take()) : undefined;
+ *   // When this step fails (a divergence), the step called ahead fails too: settle it before leaving the loop.
+ *   const report = await running.catch(async (e: unknown) => {
+ *     await next?.catch(() => undefined);
+ *     throw e;
+ *   });
+ *   const { loss, stepMs, gpuIdleMs, peakBytes } = report;
+ *   console.log(loss, stepMs, gpuIdleMs, peakBytes);
+ *   if (next) running = next;
  * }
- * trainer.eval(); // the weights to validate and save: Schedule-Free's x
+ * trainer.eval(); // (after the last report) the weights to validate and save: Schedule-Free's x
  * const weights = await trainer.readWeights(); // official names, PyTorch layout
  * const state = await trainer.saveState(); // the CPU trainer's form: resume on either engine
  * trainer.dispose();
@@ -98,8 +116,8 @@ export async function createWebGpuTrainer(model: MedNeXt, options: WebGpuTrainer
           )
         : undefined;
     if (gpuLoss) disposers.push(() => gpuLoss.dispose());
-    const lossReadback = device.createBuffer({ size: 4, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
-    disposers.push(() => lossReadback.destroy());
+    const layout = new GpuBatchLayout(rt, shape, lossWeights.length);
+    disposers.push(() => layout.dispose());
     return new Trainer({
       device,
       rt,
@@ -109,7 +127,7 @@ export async function createWebGpuTrainer(model: MedNeXt, options: WebGpuTrainer
       trainedNames,
       optimizer,
       gpuLoss,
-      lossReadback,
+      layout,
       settings,
       model,
       summary,
@@ -125,16 +143,99 @@ interface TrainerParts {
   device: GPUDevice;
   rt: GpuRuntime;
   weights: GpuWeights;
-  network: ReturnType<typeof webGpuNetworkOn>;
+  network: WebGpuNetwork;
   params: TrainedParameters;
   trainedNames: ReadonlySet<string>;
   optimizer: WebGPUAdamWScheduleFree;
   gpuLoss?: WebGPURegionLoss;
-  lossReadback: GPUBuffer;
+  layout: GpuBatchLayout;
   settings: TrainerSettings;
   model: MedNeXt;
   summary: GpuAdapterSummary;
   dispose: () => void;
+}
+
+/** Event-loop turns a step queued behind a running one gives that one's completion to be delivered. */
+const COMPLETION_TURNS = 4;
+
+/** One turn of the event loop (Dawn's Node binding delivers GPU callbacks from `setImmediate` ticks). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+}
+
+/** A step whose work is on the GPU queue. */
+interface SubmittedStep {
+  /** The step call's index (1-based). */
+  index: number;
+  /** When its first command buffer was submitted. */
+  firstSubmission: number;
+  /** Most GPU bytes allocated while it was recorded (its activations, gradients, the outside buffers). */
+  peakBytes: number;
+  /** Its loss, once its work (and all work submitted before) has run; rejects with a device error. */
+  loss: Promise<number>;
+}
+
+/** 4-byte MAP_READ buffers for the losses of the steps in flight, reused once read. */
+class ReadbackPool {
+  private readonly free: GPUBuffer[] = [];
+  private readonly all: GPUBuffer[] = [];
+  constructor(private readonly device: GPUDevice) {}
+
+  take(): GPUBuffer {
+    const b = this.free.pop();
+    if (b) return b;
+    const fresh = this.device.createBuffer({ size: 4, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
+    this.all.push(fresh);
+    return fresh;
+  }
+
+  give(b: GPUBuffer): void {
+    this.free.push(b);
+  }
+
+  dispose(): void {
+    for (const b of this.all) b.destroy();
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}
+
+/**
+ * The loss of a submitted step: the recording's device errors first, then the value (read from `readback`, or
+ * the host loss once the queue has run the step's update).
+ */
+async function readLoss(
+  device: GPUDevice,
+  recorded: Promise<unknown>,
+  readback: GPUBuffer | undefined,
+  hostLoss: number | undefined,
+  readbacks: ReadbackPool,
+): Promise<number> {
+  // Both asked before the first await, i.e. before any later step is submitted.
+  const mapped = readback?.mapAsync(1 /* READ */);
+  const workDone = readback ? undefined : device.queue.onSubmittedWorkDone();
+  // Awaited below; a failure meanwhile is not an unhandled rejection.
+  mapped?.catch(() => undefined);
+  workDone?.catch(() => undefined);
+  try {
+    await recorded;
+  } catch (e) {
+    await mapped?.catch(() => undefined);
+    if (readback && readback.mapState === 'mapped') readback.unmap();
+    if (readback) readbacks.give(readback);
+    throw e;
+  }
+  if (!readback) {
+    await workDone;
+    return hostLoss as number;
+  }
+  await mapped;
+  const loss = new Float32Array(readback.getMappedRange(), 0, 1)[0]!;
+  readback.unmap();
+  readbacks.give(readback);
+  return loss;
 }
 
 class Trainer implements WebGpuTrainer {
@@ -146,8 +247,18 @@ class Trainer implements WebGpuTrainer {
   private lastDone: number | undefined;
   private peak = 0;
   private disposed = false;
-  /** Calls queued or running on the runtime. */
+  /** Calls queued or running on the runtime, steps until their report. */
   private pending = 0;
+  /** Step calls so far (each step's index, 1-based). */
+  private stepCalls = 0;
+  /** Steps submitted whose report is not out yet. */
+  private inFlight = 0;
+  /** Step reports in call order: each waits for the previous (the idle time needs its completion). */
+  private reports: Promise<unknown> = Promise.resolve();
+  /** The step whose loss was not finite, and the last step call made before that was reported. */
+  private diverged: { index: number; lastCalled: number } | undefined;
+  /** One 4-byte loss readback per step in flight (a buffer being mapped cannot be written by the next step). */
+  private readonly readbacks: ReadbackPool;
 
   /** Supervised head levels (1, or 5 with deep supervision). */
   private readonly levels: number;
@@ -156,6 +267,7 @@ class Trainer implements WebGpuTrainer {
     this.levels = p.settings.lossWeights.length;
     this.adapter = { description: p.summary.description, limits: p.summary.limits, features: p.summary.features };
     this.software = p.summary.software;
+    this.readbacks = new ReadbackPool(p.device);
   }
 
   get learningRate(): number {
@@ -203,11 +315,24 @@ class Trainer implements WebGpuTrainer {
   }
 
   step(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport> {
-    return this.serial(() => this.runStep(batch));
+    if (this.disposed) return Promise.reject(new Error('WebGPU trainer: used after dispose()'));
+    const index = ++this.stepCalls;
+    this.pending++;
+    // Submission in call order with the other runtime work; the report waits for the earlier steps' reports
+    // (each step's GPU idle time is measured from the previous step's completion).
+    const submitted = this.queue.then(() => this.submitStep(batch, index));
+    this.queue = submitted.catch(() => undefined);
+    const report = this.reports.then(() => submitted).then((s) => this.completeStep(s));
+    this.reports = report.catch(() => undefined);
+    return report.finally(() => this.pending--);
   }
 
-  private async runStep(batch: { x: Float32Array; y: Float32Array }): Promise<WebGpuStepReport> {
-    const { rt, device, weights, model, settings, optimizer, gpuLoss, params, trainedNames } = this.p;
+  /**
+   * Records and submits one step (the serial part): after it, the step's work is on the GPU queue and its
+   * buffers are back in the pool, so the next call can record behind it while the GPU runs it.
+   */
+  private async submitStep(batch: { x: Float32Array; y: Float32Array }, index: number): Promise<SubmittedStep> {
+    const { rt, device, weights, model, settings, optimizer, gpuLoss, params, trainedNames, layout } = this.p;
     const { shape } = settings;
     if (optimizer.mode !== 'train') {
       throw new MedNeXtError(
@@ -217,41 +342,53 @@ class Trainer implements WebGpuTrainer {
       );
     }
     checkBatch(batch, shape);
+    // A step queued behind one still running: a few turns of the event loop deliver a completion already
+    // reached, so the previous step's end is not timed after this step's recording (on a backend whose submit
+    // runs the work at once, as Dawn's OpenGL backend does, it already has ended). Microseconds on a GPU still
+    // busy with it.
+    for (let turn = 0; turn < COMPLETION_TURNS && this.inFlight > 0; turn++) await nextTurn();
+    if (this.disposed) throw new Error('WebGPU trainer: disposed while the step was queued');
+    if (this.queuedBehindDivergence(index)) {
+      throw new MedNeXtError(
+        'TRAINING_DIVERGED',
+        `WebGPU trainer: step call ${index} was queued behind step call ${this.diverged!.index}, whose loss was ` +
+          'not finite; not run (the parameters are those of the diverged step); lower the learning rate',
+      );
+    }
     const arch = model.architecture;
-    const samples = samplesChannelsFirst(batch.x, shape.batch, shape.spatial, shape.modalities);
-    const targets = gpuLoss
-      ? targetPyramidChannelsFirst(batch.y, shape.batch, shape.spatial, shape.regions, this.levels)
-      : undefined;
     rt.resetPeak();
-    // Uploads before any recording: the runtime then reuses pooled buffers for them.
-    const inputs: GpuValue[] = samples.map((x) => uploadSample(rt, x, shape.modalities, shape.spatial));
-    const temporaries: GpuTensor[] = targets ? targets.map((t, l) => rt.upload(t, `targets out_${l}`)) : [];
+    // Uploads first (as the sampler gives them; the layout change is recorded on the GPU): the runtime then
+    // reuses pooled buffers for them.
+    let gpuBatch: GpuBatch = { inputs: [], targets: [] };
+    const temporaries: GpuTensor[] = [];
     let records: SampleRecord[] = [];
     let grads = new Map<string, GpuTensor>();
     let firstSubmission: number | undefined;
     let recorded: Promise<unknown> | undefined;
     let hostLoss: number | undefined;
     try {
+      gpuBatch = layout.record(batch, gpuLoss !== undefined);
       records = recordForwards(
         rt,
         weights,
         arch,
-        inputs,
+        gpuBatch.inputs,
         this.p.settings.deepSupervision,
         this.p.settings.activationStorage,
       );
       let gradHeads: Map<number, GpuTensor>[];
       if (gpuLoss) {
-        const recorded = recordBatchedLoss(rt, gpuLoss, records, temporaries);
+        const recorded = recordBatchedLoss(rt, gpuLoss, records, gpuBatch.targets);
         temporaries.push(...recorded.temporaries);
         gradHeads = recorded.gradHeads;
       } else {
-        // A host loss: the logits go to the host and the gradients come back (one round trip per step).
+        // A host loss: the logits go to the host and the gradients come back (one round trip per step, which
+        // a following step cannot overlap).
         firstSubmission = performance.now();
         const data = await rt.finish(records.flatMap((r) => r.heads.map((h) => h.tensor)));
         const logits = records.map((_, n) => data.slice(n * this.levels, (n + 1) * this.levels));
-        const host = 'host' in settings.loss ? settings.loss.host : undefined;
-        const result = hostLossGradients(host!, logits, batch.y, shape, settings.lossWeights);
+        const lossFn = (settings.loss as { host: LossFn }).host;
+        const result = hostLossGradients(lossFn, logits, batch.y, shape, settings.lossWeights);
         hostLoss = result.loss;
         gradHeads = result.grads.map((perLevel) => {
           const m = new Map<number, GpuTensor>();
@@ -273,32 +410,18 @@ class Trainer implements WebGpuTrainer {
         if (g && trainedNames.has(p.name)) update[p.name] = g.buffer;
       }
       firstSubmission ??= performance.now();
-      const idle = this.lastDone === undefined ? 0 : firstSubmission - this.lastDone;
       recorded = rt.finish();
       optimizer.step(update);
       const encoder = device.createCommandEncoder({ label: 'WebGPU trainer: vectors, loss' });
       params.recordVectorRefresh(encoder, trainedNames);
-      if (gpuLoss) encoder.copyBufferToBuffer(gpuLoss.losses, this.levels * 4, this.p.lossReadback, 0, 4);
+      const readback = gpuLoss ? this.readbacks.take() : undefined;
+      if (gpuLoss) encoder.copyBufferToBuffer(gpuLoss.losses, this.levels * 4, readback!, 0, 4);
       device.queue.submit([encoder.finish()]);
-      await recorded;
-      let loss = hostLoss as number;
-      if (gpuLoss) {
-        await this.p.lossReadback.mapAsync(1 /* READ */);
-        loss = new Float32Array(this.p.lossReadback.getMappedRange().slice(0))[0]!;
-        this.p.lossReadback.unmap();
-      } else {
-        await device.queue.onSubmittedWorkDone();
-      }
-      const done = performance.now();
-      this.lastDone = done;
-      const peakBytes = this.notePeak();
-      if (!Number.isFinite(loss)) {
-        throw new MedNeXtError(
-          'TRAINING_DIVERGED',
-          `WebGPU trainer: the loss is ${loss} (the step's update has been applied); lower the learning rate`,
-        );
-      }
-      return { loss, stepMs: done - firstSubmission, gpuIdleMs: idle, peakBytes };
+      // Asked now, answered when the GPU gets there: a later step's work queues behind this one.
+      const loss = readLoss(device, recorded, readback, hostLoss, this.readbacks);
+      loss.catch(() => undefined); // handled by completeStep; not an unhandled rejection meanwhile
+      this.inFlight++;
+      return { index, firstSubmission, peakBytes: this.notePeak(), loss };
     } catch (e) {
       // Let a submitted recording finish its error scopes before the runtime records again.
       await recorded?.catch(() => undefined);
@@ -306,10 +429,50 @@ class Trainer implements WebGpuTrainer {
       releaseRecords(rt, records);
       throw e;
     } finally {
-      for (const v of inputs) releaseValue(rt, v);
+      // Submitted (or abandoned) work only: the pool hands these to the next step, whose commands run after.
+      releaseGpuBatch(rt, gpuBatch);
       for (const t of temporaries) rt.release(t);
       for (const g of grads.values()) rt.release(g);
     }
+  }
+
+  /**
+   * Whether step call `index` was made before the divergence of an earlier step was reported: its caller could
+   * not know. Calls made after the report run as usual (e.g. after a resume with writeWeights and loadState).
+   */
+  private queuedBehindDivergence(index: number): boolean {
+    const d = this.diverged;
+    return d !== undefined && index > d.index && index <= d.lastCalled;
+  }
+
+  /** Waits for a submitted step's loss and reports it (steps complete in submission order). */
+  private async completeStep(s: SubmittedStep): Promise<WebGpuStepReport> {
+    let loss: number;
+    try {
+      loss = await s.loss;
+    } finally {
+      this.inFlight--;
+    }
+    const done = performance.now();
+    // Zero when this step was on the queue before the previous one was seen to end.
+    const idle = this.lastDone === undefined ? 0 : Math.max(0, s.firstSubmission - this.lastDone);
+    this.lastDone = done;
+    if (this.queuedBehindDivergence(s.index)) {
+      throw new MedNeXtError(
+        'TRAINING_DIVERGED',
+        `WebGPU trainer: step call ${s.index} was queued behind step call ${this.diverged!.index}, whose loss was ` +
+          'not finite, and has run on the diverged parameters (its update has been applied too); lower the ' +
+          'learning rate',
+      );
+    }
+    if (!Number.isFinite(loss)) {
+      this.diverged = { index: s.index, lastCalled: this.stepCalls };
+      throw new MedNeXtError(
+        'TRAINING_DIVERGED',
+        `WebGPU trainer: the loss is ${loss} (the step's update has been applied); lower the learning rate`,
+      );
+    }
+    return { loss, stepMs: done - s.firstSubmission, gpuIdleMs: idle, peakBytes: s.peakBytes };
   }
 
   train(): void {
@@ -373,6 +536,7 @@ class Trainer implements WebGpuTrainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.readbacks.dispose();
     this.p.dispose();
   }
 }

@@ -96,7 +96,7 @@ export type MedNeXtErrorCode =
   // WebGPU.
   /** WebGPU was asked for (`--backend webgpu`) and no usable adapter was found; the message says why. */
   | 'GPU_UNAVAILABLE'
-  /** A WebGPU feature that is asked for is not implemented (f16 storage, a model that hides its network). */
+  /** A WebGPU feature that is asked for is not implemented (a model that hides its network, the former `f16` option). */
   | 'GPU_UNSUPPORTED'
   /** A buffer or shape given to a WebGPU kernel does not fit what it was built for. */
   | 'GPU_INPUT'

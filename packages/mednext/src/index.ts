@@ -35,6 +35,7 @@ export {
   type WebGpuNetwork,
   type WebGpuNetworkOptions,
   type WebGpuForwardOptions,
+  type ActivationStorage,
 } from './network/engines/webgpu/index.js';
 // Training on a GPU through the WebGPU engine.
 export {

@@ -294,7 +294,7 @@ const rows: Row[] = [
   },
   {
     code: 'GPU_UNSUPPORTED',
-    what: 'f16 storage on the WebGPU engine',
+    what: 'the former f16 option of the WebGPU engine',
     run: async () => {
       const model = tiny();
       try {
@@ -303,7 +303,8 @@ const rows: Row[] = [
         model.dispose();
       }
     },
-    message: 'createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32',
+    message:
+      "createWebGpuNetwork: there is no `f16` option; f16 storage of the activations kept for training is `activationStorage: 'f16'` (the forward computes in f32)",
   },
   {
     code: 'GPU_UNAVAILABLE',

@@ -145,3 +145,11 @@ export {
   frontPaddedFillGradKernel,
   type FrontPaddedAddBackwardArgs,
 } from './kernels/front-padded-add-backward.js';
+export {
+  packHalf,
+  unpackHalf,
+  halfTensor,
+  packHalfKernel,
+  unpackHalfKernel,
+  type GpuHalfTensor,
+} from './kernels/half-pack.js';

@@ -14,11 +14,16 @@ export interface ParamDecl {
   doc: string;
 }
 
-/** One storage binding: name, access and a one-line description. */
+/** One storage binding: name, access, element type and a one-line description. */
 export interface BindingDecl {
   name: string;
   access: 'read' | 'read_write';
   doc: string;
+  /**
+   * WGSL element type (default `f32`). `u32` reads and writes raw 32-bit words: packed halves, or an f32 tensor's
+   * bits when a kernel must see them exactly (no float load that could flush a subnormal or quiet a NaN).
+   */
+  type?: 'f32' | 'u32';
 }
 
 /**
@@ -62,7 +67,10 @@ export function kernelSource<P extends Record<string, ParamDecl>, K>(def: Kernel
   if (fields.length === 0) fields.push('  unused: u32,');
   const bindings = def
     .bindings(consts)
-    .map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<f32>; // ${b.doc}`);
+    .map(
+      (b, i) =>
+        `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type ?? 'f32'}>; // ${b.doc}`,
+    );
   return [
     `// kernel: ${def.name}`,
     'struct Params {',

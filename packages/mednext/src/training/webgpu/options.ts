@@ -18,33 +18,26 @@ export interface TrainerSettings {
   loss: { gpu: 'dice-focal' | 'dice-bce' } | { host: LossFn };
   /** Official names of the parameters the optimizer updates; undefined: all of them. */
   trainable?: ReadonlySet<string>;
+  /** Storage of the block inputs each sample's recorded forward keeps for its backward. */
+  activationStorage: 'f32' | 'f16';
 }
 
 const fail = (why: string): never => {
   throw new MedNeXtError('TRAINING_SETTING', `createWebGpuTrainer: ${why}`);
 };
 
-/**
- * Where the activation storage is decided: f32 only for now (the f16 recording of block inputs is a separate
- * change of the recording engine).
- */
-function checkActivationStorage(storage: WebGpuTrainerOptions['activationStorage']): void {
-  if (storage === undefined || storage === 'f32') return;
-  if (storage === 'f16') {
-    throw new MedNeXtError(
-      'GPU_UNSUPPORTED',
-      "createWebGpuTrainer: activationStorage 'f16' is not implemented yet; leave it unset (or 'f32') to train in f32",
-    );
-  }
-  fail(`activationStorage must be 'f32' or 'f16', got ${JSON.stringify(storage)}`);
+/** The storage of the kept activations: `'f32'` (default) or `'f16'` (packed halves, on every adapter). */
+function checkActivationStorage(storage: WebGpuTrainerOptions['activationStorage']): 'f32' | 'f16' {
+  if (storage === undefined || storage === 'f32' || storage === 'f16') return storage ?? 'f32';
+  return fail(`activationStorage must be 'f32' or 'f16', got ${JSON.stringify(storage)}`);
 }
 
 /**
  * Checks the options against the model.
- * @throws MedNeXtError `TRAINING_SETTING` naming the bad option, `GPU_UNSUPPORTED` for `activationStorage: 'f16'`
+ * @throws MedNeXtError `TRAINING_SETTING` naming the bad option
  */
 export function resolveTrainerSettings(model: MedNeXt, options: WebGpuTrainerOptions): TrainerSettings {
-  checkActivationStorage(options.activationStorage);
+  const activationStorage = checkActivationStorage(options.activationStorage);
   const patch = options.patchSize;
   if (!Array.isArray(patch) || patch.length !== 3 || patch.some((n) => !Number.isInteger(n) || n <= 0 || n % 16)) {
     fail(
@@ -93,6 +86,7 @@ export function resolveTrainerSettings(model: MedNeXt, options: WebGpuTrainerOpt
     lossWeights: deepSupervision ? deepSupervisionWeights(5) : [1],
     loss,
     trainable,
+    activationStorage,
   };
 }
 

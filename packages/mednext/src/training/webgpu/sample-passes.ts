@@ -7,7 +7,12 @@
 import { add, type GpuRuntime, type GpuTensor } from '@mednext-ts/tensor3d/webgpu';
 import type { Architecture } from '../../model/architecture.js';
 import { walkMedNeXt } from '../../network/engine.js';
-import { parameterGradients, recordBackward, RecordingEngine } from '../../network/engines/webgpu/backward.js';
+import {
+  parameterGradients,
+  recordBackward,
+  RecordingEngine,
+  type ActivationStorage,
+} from '../../network/engines/webgpu/backward.js';
 import { releaseValue, type GpuValue } from '../../network/engines/webgpu/values.js';
 import type { GpuWeights } from '../../network/engines/webgpu/weights.js';
 
@@ -19,7 +24,7 @@ export interface SampleRecord {
 }
 
 /**
- * Records one forward per input, keeping what each backward needs.
+ * Records one forward per input, keeping what each backward needs (in `activationStorage`).
  * @returns the records, in input order; on an error the records made so far are released and the error rethrown
  */
 export function recordForwards(
@@ -28,11 +33,15 @@ export function recordForwards(
   arch: Architecture,
   inputs: readonly GpuValue[],
   deepSupervision: boolean,
+  activationStorage: ActivationStorage = 'f32',
 ): SampleRecord[] {
   const records: SampleRecord[] = [];
   try {
     for (const input of inputs) {
-      const record: SampleRecord = { recorder: new RecordingEngine(rt, weights, arch), heads: [] };
+      const record: SampleRecord = {
+        recorder: new RecordingEngine(rt, weights, arch, { activationStorage }),
+        heads: [],
+      };
       records.push(record);
       try {
         record.heads = walkMedNeXt(arch, record.recorder, input, { deepSupervision });
@@ -75,7 +84,8 @@ export function recordBackwards(
   let sum: Map<string, GpuTensor> | undefined;
   try {
     records.forEach((r, n) => {
-      const outputs = recordBackward(rt, weights, arch, r.recorder.steps, gradHeads[n]!, (v) => r.recorder.free(v));
+      // The recorder frees each value as the backward passes it and unpacks f16-stored ones one step at a time.
+      const outputs = recordBackward(rt, weights, arch, r.recorder.steps, gradHeads[n]!, r.recorder);
       releaseRecords(rt, [r]);
       const grads = parameterGradients(rt, outputs);
       if (!sum) {

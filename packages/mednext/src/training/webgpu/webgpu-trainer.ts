@@ -66,8 +66,8 @@ import type { WebGpuStepReport, WebGpuTrainer, WebGpuTrainerOptions } from './ty
  * const state = await trainer.saveState(); // the CPU trainer's form: resume on either engine
  * trainer.dispose();
  * ```
- * @throws MedNeXtError `TRAINING_SETTING` for a bad option (naming it), `GPU_UNSUPPORTED` for
- *   `activationStorage: 'f16'` (not implemented yet), `GPU_LIMIT` when a tensor of the patch cannot be bound
+ * @throws MedNeXtError `TRAINING_SETTING` for a bad option (naming it), `GPU_LIMIT` when a tensor of the patch
+ *   cannot be bound
  * @throws GpuUnavailableError when no WebGPU adapter can be had
  */
 export async function createWebGpuTrainer(model: MedNeXt, options: WebGpuTrainerOptions): Promise<WebGpuTrainer> {
@@ -368,7 +368,14 @@ class Trainer implements WebGpuTrainer {
     let hostLoss: number | undefined;
     try {
       gpuBatch = layout.record(batch, gpuLoss !== undefined);
-      records = recordForwards(rt, weights, arch, gpuBatch.inputs, this.p.settings.deepSupervision);
+      records = recordForwards(
+        rt,
+        weights,
+        arch,
+        gpuBatch.inputs,
+        this.p.settings.deepSupervision,
+        this.p.settings.activationStorage,
+      );
       let gradHeads: Map<number, GpuTensor>[];
       if (gpuLoss) {
         const recorded = recordBatchedLoss(rt, gpuLoss, records, gpuBatch.targets);

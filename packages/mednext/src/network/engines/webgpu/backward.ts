@@ -18,7 +18,11 @@ import {
   depthwiseConv3dInputGrad,
   depthwiseOutputSize,
   frontPaddedAddBackward,
+  halfTensor,
   invertedBottleneckBackward,
+  packHalf,
+  unpackHalf,
+  type GpuHalfTensor,
   pointwiseConv3dInputGrad,
   pointwiseConv3dWeightGrad,
   type GpuRuntime,
@@ -40,6 +44,56 @@ type Step =
 
 const voxels = (s: readonly number[]): number => s[0] * s[1] * s[2];
 
+/**
+ * How the values a {@link RecordingEngine} keeps for the backward pass are stored: `'f32'`, or `'f16'` packed two
+ * per 32-bit word ({@link packHalf}: half the memory, on every adapter; the backward then reads them rounded to
+ * f16, relative error at most 2⁻¹¹).
+ */
+export type ActivationStorage = 'f32' | 'f16';
+
+/** Options of {@link RecordingEngine}. */
+export interface RecordingOptions {
+  /** Storage of the kept values (default `'f32'`). */
+  activationStorage?: ActivationStorage;
+}
+
+/**
+ * A value the record keeps: its f32 tensor while the forward (or one backward step) reads it and, with f16
+ * storage, its packed halves from the moment the forward no longer needs it in f32. Reading `tensor` or `parts`
+ * while only the halves exist throws: a released buffer is never read by mistake.
+ */
+class HeldValue implements GpuValue {
+  /** The f32 tensor: the original until the value is packed, afterwards a temporary unpacked copy. */
+  f32: GpuTensor | undefined;
+  /** The packed halves (f16 storage, once the forward no longer needs the f32 tensor). */
+  half: GpuHalfTensor | undefined;
+  readonly partChannels: number;
+
+  constructor(
+    tensor: GpuTensor,
+    readonly channels: number,
+    readonly size: [number, number, number],
+    readonly label: string,
+  ) {
+    this.f32 = tensor;
+    this.partChannels = channels;
+  }
+
+  get tensor(): GpuTensor {
+    if (!this.f32) {
+      throw new Error(
+        `WebGPU MedNeXt training: ${this.label} ` +
+          (this.half ? 'is held as f16 and was read without being unpacked' : 'was read after it was freed'),
+      );
+    }
+    return this.f32;
+  }
+
+  get parts(): readonly GpuTensor[] {
+    return [this.tensor];
+  }
+}
+
 /** Records `copy = x` (the generic strided crop with offset 0, step 1). */
 function copyValue(rt: GpuRuntime, x: GpuValue, label: string): GpuValue {
   const [d, h, w] = x.size;
@@ -55,31 +109,73 @@ function copyValue(rt: GpuRuntime, x: GpuValue, label: string): GpuValue {
 }
 
 /**
- * A {@link NetworkEngine} that runs the GPU engine and keeps what the backward pass needs: the walk's
- * `release` calls are deferred until {@link RecordingEngine.dispose}. `upAdd` gets a copy of its skip (the
- * forward adds into the skip's memory, and the down block of that level still needs the original).
+ * What {@link recordBackward} asks of the record's owner while it walks the record backwards (a
+ * {@link RecordingEngine} provides the first three).
+ */
+export interface BackwardHooks {
+  /**
+   * Called with each recorded value once no later-recorded work reads it (its producing step's backward is
+   * recorded: every consumer came after it in the forward, so before it here), so activations leave the GPU as
+   * the backward pass walks down the network.
+   */
+  free?(v: GpuValue): void;
+  /** Makes `v.tensor` readable for the backward of one step (unpacks a value stored in f16). */
+  unpack?(v: GpuValue): void;
+  /** Ends that step's reads of `v` (releases the unpacked copy). */
+  dropUnpacked?(v: GpuValue): void;
+  /** Called with a head's loss gradient once the head's backward is recorded (nothing later reads it). */
+  gradHeadDone?(level: number, gradient: GpuTensor): void;
+}
+
+/**
+ * A {@link NetworkEngine} that runs the GPU engine and keeps what the backward pass needs: the input of every
+ * call (recompute per block: nothing inside a block is kept). `upAdd` gets a copy of its skip (the forward adds
+ * into the skip's memory, and the down block of that level still needs the original).
+ *
+ * With `activationStorage: 'f16'` a kept value is packed to f16 (its f32 buffer released) as soon as the forward
+ * no longer reads it in f32: when the walk releases it, or after the `down` call that reads an encoder output
+ * (that skip is read once more, by the up block's add, from a temporary unpacked copy). The backward unpacks
+ * each value just before the step that reads it and releases the copy right after ({@link BackwardHooks}).
  *
  * The backward kernels take every tensor in one storage binding and every block on the fused path
  * ({@link WebGpuEngine.planBlock}); a forward that would need channel groups or a split block is refused
  * (`MedNeXtError` `GPU_LIMIT`) before the call that needs them records anything.
+ *
+ * @example
+ * ```ts
+ * const recorder = new RecordingEngine(rt, weights, arch, { activationStorage: 'f16' });
+ * const heads = walkMedNeXt(arch, recorder, input, { deepSupervision: false });
+ * // ... loss gradients gradHeads on the GPU
+ * const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, recorder);
+ * ```
  */
-export class RecordingEngine implements NetworkEngine<GpuValue> {
+export class RecordingEngine implements NetworkEngine<GpuValue>, BackwardHooks {
   readonly name = 'webgpu-recording';
   readonly steps: Step[] = [];
+  readonly activationStorage: ActivationStorage;
   private readonly inner: WebGpuEngine;
-  private readonly held = new Set<GpuTensor>();
+  private readonly held = new Set<HeldValue>();
 
   constructor(
     private readonly rt: GpuRuntime,
     weights: Pick<GpuWeights, 'get'>,
     arch: Architecture,
+    options: RecordingOptions = {},
   ) {
+    const storage = options.activationStorage ?? 'f32';
+    if (storage !== 'f32' && storage !== 'f16') {
+      throw new MedNeXtError(
+        'MODEL_INPUT',
+        `WebGPU MedNeXt training: activationStorage must be 'f32' or 'f16', got ${String(storage)}`,
+      );
+    }
+    this.activationStorage = storage;
     this.inner = new WebGpuEngine(rt, weights, arch);
   }
 
   /** Refuses a value held as channel groups: the backward kernels read every value in one binding. */
   private whole(v: GpuValue, what: string): void {
-    if (v.parts.length === 1) return;
+    if (v instanceof HeldValue || v.parts.length === 1) return;
     throw new MedNeXtError(
       'GPU_LIMIT',
       `WebGPU MedNeXt training: ${what} (${v.channels}x${v.size.join('x')}) exceeds one storage binding ` +
@@ -109,8 +205,43 @@ export class RecordingEngine implements NetworkEngine<GpuValue> {
       releaseValue(this.rt, out);
       throw e;
     }
-    this.held.add(out.tensor);
-    return out;
+    const held = new HeldValue(out.tensor, out.channels, out.size, what);
+    this.held.add(held);
+    return held;
+  }
+
+  private isHeld(v: GpuValue): v is HeldValue {
+    return v instanceof HeldValue && this.held.has(v);
+  }
+
+  /** Makes a held value's f32 tensor readable (unpacking a temporary copy when it is stored as halves). */
+  unpack(v: GpuValue): void {
+    if (v instanceof HeldValue && !v.f32 && !v.half) {
+      throw new Error(`WebGPU MedNeXt training: ${v.label} was read after the backward pass freed it`);
+    }
+    if (!this.isHeld(v) || v.f32) return;
+    const half = v.half as GpuHalfTensor;
+    const f32 = this.rt.tensor(half.length, `${v.label} (unpacked)`);
+    unpackHalf(this.rt, { input: half, output: f32 });
+    v.f32 = f32;
+  }
+
+  /** Releases the temporary f32 copy of a value stored as halves (recorded after every read of it). */
+  dropUnpacked(v: GpuValue): void {
+    if (!this.isHeld(v) || !v.half || !v.f32) return;
+    this.rt.release(v.f32);
+    v.f32 = undefined;
+  }
+
+  /** With f16 storage: packs a held value the forward no longer reads in f32 and releases its f32 buffer. */
+  private settle(v: GpuValue): void {
+    if (this.activationStorage !== 'f16' || !this.isHeld(v)) return;
+    if (!v.half) {
+      const f32 = v.tensor;
+      v.half = halfTensor(this.rt, f32.length, `${v.label} (f16)`);
+      packHalf(this.rt, { input: f32, output: v.half });
+    }
+    this.dropUnpacked(v);
   }
 
   stem(x: GpuValue): GpuValue {
@@ -121,29 +252,40 @@ export class RecordingEngine implements NetworkEngine<GpuValue> {
   }
 
   block(x: GpuValue, b: BlockSpec): GpuValue {
+    this.unpack(x);
     this.fused(x, b, { stride: 1, transposed: false });
     const out = this.keep(this.inner.block(x, b), `the output of ${b.name}`);
     this.steps.push({ op: 'block', x, b, out });
+    this.settle(x);
     return out;
   }
 
   down(x: GpuValue, b: BlockSpec): GpuValue {
+    this.unpack(x);
     this.fused(x, b, { stride: 2, transposed: false });
     const out = this.keep(this.inner.down(x, b), `the output of ${b.name}`);
     this.steps.push({ op: 'down', x, b, out });
+    // x is this level's skip: the forward reads it again only in the up block's add, from halves.
+    this.settle(x);
     return out;
   }
 
   upAdd(x: GpuValue, b: BlockSpec, skip: GpuValue): GpuValue {
+    this.unpack(x);
     this.fused(x, b, { stride: 2, transposed: true });
     this.whole(skip, `the skip of ${b.name}`);
-    const out = this.keep(this.inner.upAdd(x, b, copyValue(this.rt, skip, `${b.name}.sum`)), `the output of ${b.name}`);
+    this.unpack(skip);
+    const sum = copyValue(this.rt, skip, `${b.name}.sum`);
+    this.dropUnpacked(skip);
+    const out = this.keep(this.inner.upAdd(x, b, sum), `the output of ${b.name}`);
     this.steps.push({ op: 'upAdd', x, b, skip, out });
+    this.settle(x);
     return out;
   }
 
   /** Head outputs are the caller's (not held): they are returned by the walk. */
   head(x: GpuValue, level: number): GpuValue {
+    this.unpack(x);
     this.whole(x, `the input of head out_${level}`);
     const out = this.inner.head(x, level);
     try {
@@ -153,21 +295,34 @@ export class RecordingEngine implements NetworkEngine<GpuValue> {
       throw e;
     }
     this.steps.push({ op: 'head', x, level, out });
+    // A head is a side branch: the walk goes on from x (an up block reads it next) unless it releases it.
+    this.dropUnpacked(x);
     return out;
   }
 
-  /** Deferred: the backward pass still reads the value. */
-  release(): void {}
+  /** The forward no longer needs `x`: the backward still does, in f16 when so stored. */
+  release(x: GpuValue): void {
+    this.settle(x);
+  }
 
   /** Frees one recorded value early (the backward pass is done with it); a no-op for values not held. */
   free(v: GpuValue): void {
-    if (this.held.delete(v.tensor)) this.rt.release(v.tensor);
+    if (!this.isHeld(v)) return;
+    this.held.delete(v);
+    this.releaseHeld(v);
+  }
+
+  private releaseHeld(v: HeldValue): void {
+    if (v.f32) this.rt.release(v.f32);
+    if (v.half) this.rt.release(v.half.words);
+    v.f32 = undefined;
+    v.half = undefined;
   }
 
   /** Frees every value the record still holds. */
   dispose(): void {
     this.inner.releaseScratch();
-    for (const t of this.held) this.rt.release(t);
+    for (const v of this.held) this.releaseHeld(v);
     this.held.clear();
     this.steps.length = 0;
   }
@@ -236,9 +391,8 @@ function columns(data: Float32Array): [Float32Array, Float32Array] {
  * @param gradHeads dL/d(head output) per head level (0 = main), each [n_classes, ...size] channels-first; a
  *   head the forward ran without a gradient here contributes nothing and its parameters get no
  *   gradient entry
- * @param free called with each recorded value once no later-recorded work reads it (its producing step's
- *   backward is recorded: every consumer came after it in the forward, so before it here), so activations leave
- *   the GPU as the backward pass walks down the network
+ * @param hooks how the record's owner frees, unpacks and releases values as the walk goes down
+ *   ({@link BackwardHooks}; pass the {@link RecordingEngine} itself); a function is taken as `free` alone
  * @returns the GPU tensors holding the parameter gradients and how to name them once read back; the caller
  *   reads them (`rt.finish`) and releases them
  */
@@ -248,8 +402,10 @@ export function recordBackward(
   arch: Architecture,
   steps: readonly Step[],
   gradHeads: ReadonlyMap<number, GpuTensor>,
-  free: (v: GpuValue) => void = () => {},
+  hooks: BackwardHooks | ((v: GpuValue) => void) = {},
 ): GradOutput[] {
+  // Called as methods: a RecordingEngine passes itself.
+  const on: BackwardHooks = typeof hooks === 'function' ? { free: hooks } : hooks;
   const engine = new WebGpuEngine(rt, weights, arch);
   const w = (name: string): GpuTensor => weights.get(name);
   const grads = new Map<GpuValue, GpuTensor>();
@@ -293,7 +449,7 @@ export function recordBackward(
       write(existing, true);
       return;
     }
-    const target = rt.tensor(v.tensor.length, 'gradient');
+    const target = rt.tensor(v.channels * voxels(v.size), 'gradient');
     write(target, false);
     grads.set(v, target);
   };
@@ -373,6 +529,8 @@ export function recordBackward(
   try {
     for (let i = steps.length - 1; i >= 0; i--) {
       const s = steps[i];
+      // Each step's backward reads its input x only (an up block's skip by size): one value unpacked at a time.
+      on.unpack?.(s.x);
       switch (s.op) {
         case 'head': {
           const dOut = gradHeads.get(s.level);
@@ -395,6 +553,7 @@ export function recordBackward(
               accumulate,
             }),
           );
+          on.gradHeadDone?.(s.level, dOut);
           break;
         }
         case 'block': {
@@ -491,7 +650,8 @@ export function recordBackward(
           break;
         }
       }
-      if (s.op !== 'head') free(s.out);
+      on.dropUnpacked?.(s.x);
+      if (s.op !== 'head') on.free?.(s.out);
     }
   } catch (e) {
     // Nothing stays allocated after a failed recording (the caller aborts the encoder).

@@ -5,4 +5,5 @@ export {
   type WebGpuNetworkOptions,
   type WebGpuForwardOptions,
 } from './network.js';
+export type { ActivationStorage } from './backward.js';
 export { WebGpuEngine, gpuValue, type GpuValue, type BlockPath } from './engine.js';

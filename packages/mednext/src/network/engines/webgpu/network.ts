@@ -14,7 +14,7 @@ import {
 } from '@mednext-ts/tensor3d/webgpu';
 import type { MedNeXt } from '../../../model/mednext.js';
 import { walkMedNeXt } from '../../engine.js';
-import { recordBackward, RecordingEngine } from './backward.js';
+import { recordBackward, RecordingEngine, type ActivationStorage } from './backward.js';
 import { WebGpuEngine, type BlockPath } from './engine.js';
 import { allocateValue, releaseValue, uploadSample, type GpuValue } from './values.js';
 import { GpuWeights } from './weights.js';
@@ -25,8 +25,15 @@ export interface WebGpuNetworkOptions {
   /** Run on this device instead of acquiring one (`navigator.gpu` / the `webgpu` package). */
   device?: GPUDevice;
   /**
-   * f16 storage with f32 accumulation. Not implemented yet: passing `true` is an error (f32 is always used,
-   * which is what every adapter supports).
+   * How {@link WebGpuNetwork.valueAndGrads} stores the block inputs it keeps for the backward pass: `'f32'`
+   * (default), or `'f16'`, packed two per 32-bit word on every adapter (no `shader-f16` needed): about half the
+   * activation memory of a training step, gradients within f16 rounding (relative 2⁻¹¹ per kept value) of the
+   * f32 ones. Every kernel still computes in f32.
+   */
+  activationStorage?: ActivationStorage;
+  /**
+   * @deprecated Not an option: passing it is an error naming {@link WebGpuNetworkOptions.activationStorage}
+   * (f16 storage of the activations kept for training; the forward always computes and stores in f32).
    */
   f16?: boolean;
   /**
@@ -128,10 +135,17 @@ export function summarizeDevice(device: GPUDevice): GpuAdapterSummary {
  * @throws GpuUnavailableError when no WebGPU adapter can be had (the message says why)
  */
 export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetworkOptions = {}): Promise<WebGpuNetwork> {
-  if (options.f16) {
+  if (options.f16 !== undefined) {
     throw new MedNeXtError(
       'GPU_UNSUPPORTED',
-      'createWebGpuNetwork: f16 storage is not implemented; leave `f16` unset to run in f32',
+      "createWebGpuNetwork: there is no `f16` option; f16 storage of the activations kept for training is `activationStorage: 'f16'` (the forward computes in f32)",
+    );
+  }
+  const activationStorage = options.activationStorage ?? 'f32';
+  if (activationStorage !== 'f32' && activationStorage !== 'f16') {
+    throw new MedNeXtError(
+      'MODEL_INPUT',
+      `createWebGpuNetwork: activationStorage must be 'f32' or 'f16', got ${String(activationStorage)}`,
     );
   }
   const acquired = options.device ? undefined : await acquireGpuDevice();
@@ -139,16 +153,24 @@ export async function createWebGpuNetwork(model: MedNeXt, options: WebGpuNetwork
   const summary = acquired?.adapter ?? summarizeDevice(device);
   const rt = new GpuRuntime(device, { maxBindingBytes: options.maxBindingBytes });
   const weights = await GpuWeights.upload(rt, model);
-  return webGpuNetworkOn(rt, weights, model, summary, () => {
-    weights.dispose();
-    rt.dispose();
-    if (acquired) device.destroy();
-  });
+  return webGpuNetworkOn(
+    rt,
+    weights,
+    model,
+    summary,
+    () => {
+      weights.dispose();
+      rt.dispose();
+      if (acquired) device.destroy();
+    },
+    activationStorage,
+  );
 }
 
 /**
  * A {@link WebGpuNetwork} over a runtime and weights someone else owns (the GPU trainer runs its validation
- * forward through it, on the parameters it trains); `release` runs at `dispose()`.
+ * forward through it, on the parameters it trains); `release` runs at `dispose()`; `activationStorage` is that of
+ * {@link WebGpuNetwork.valueAndGrads} ({@link WebGpuNetworkOptions.activationStorage}).
  */
 export function webGpuNetworkOn(
   rt: GpuRuntime,
@@ -156,6 +178,7 @@ export function webGpuNetworkOn(
   model: MedNeXt,
   summary: GpuAdapterSummary,
   release: () => void,
+  activationStorage: ActivationStorage = 'f32',
 ): WebGpuNetwork {
   const arch = model.architecture;
   const inChannels = arch.config.inChannels;
@@ -197,13 +220,17 @@ export function webGpuNetworkOn(
   ): Promise<{ outputs: Float32Array[]; grads: Map<string, Float32Array> }> => {
     checkInput(x, spatial, ds);
     const input = uploadInput(x, spatial);
-    const recorder = new RecordingEngine(rt, weights, arch);
+    const recorder = new RecordingEngine(rt, weights, arch, { activationStorage });
     let heads: GpuValue[] = [];
+    let headsReleased = false;
     const gradHeads = new Map<number, GpuTensor>();
     let gradTensors: GpuTensor[] = [];
     try {
       heads = walkMedNeXt(arch, recorder, input, { deepSupervision: ds });
       const outputs = await rt.finish(heads.map((o) => o.tensor));
+      // The logits are on the host now; the backward never reads them.
+      for (const o of heads) releaseValue(rt, o);
+      headsReleased = true;
       const dOutputs = lossGradient(outputs);
       if (dOutputs.length > heads.length) {
         throw new Error(`WebGPU MedNeXt: ${dOutputs.length} loss gradients for ${heads.length} outputs`);
@@ -217,7 +244,16 @@ export function webGpuNetworkOn(
         }
         gradHeads.set(level, rt.upload(g, `d out_${level}`));
       });
-      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, (v) => recorder.free(v));
+      const named = recordBackward(rt, weights, arch, recorder.steps, gradHeads, {
+        free: (v) => recorder.free(v),
+        unpack: (v) => recorder.unpack(v),
+        dropUnpacked: (v) => recorder.dropUnpacked(v),
+        // A head's loss gradient is read by its own backward step only.
+        gradHeadDone: (level, g) => {
+          rt.release(g);
+          gradHeads.delete(level);
+        },
+      });
       gradTensors = named.map((n) => n.tensor);
       const data = await rt.finish(gradTensors);
       const grads = new Map<string, Float32Array>();
@@ -230,7 +266,7 @@ export function webGpuNetworkOn(
       throw e;
     } finally {
       releaseValue(rt, input);
-      for (const o of heads) releaseValue(rt, o);
+      if (!headsReleased) for (const o of heads) releaseValue(rt, o);
       for (const t of [...gradHeads.values(), ...gradTensors]) rt.release(t);
       recorder.dispose();
     }

@@ -54,7 +54,7 @@ For each model (--configs, default B,M; k3, 4 input channels, 3 classes, seeded 
 initialisation, one seeded N(0,1) input), every engine runs in its own process on the same weights and input:
   cpu          the project's CPU engine (tfjs cpu backend + the WebAssembly SIMD kernels): the reference output
   webgpu       the project's WebGPU engine, f32 storage
-  webgpu-f16   the same with f16 storage (only where the adapter offers shader-f16)
+  webgpu-f16   training: f16 storage of the kept activations (any adapter); forward: unavailable (f32 only)
   tfjs-webgpu  MedNeXt op by op on tfjs-backend-webgpu, on the same adapter
   torch-fp32   the project's PyTorch MedNeXt (torch_mednext.py) on CUDA (CPU where torch has no CUDA)
   torch-fp16   the same under torch.autocast(float16)

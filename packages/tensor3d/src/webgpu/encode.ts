@@ -2,8 +2,9 @@
 /**
  * Recording a declared kernel ({@link defineKernel}) onto buffers the caller owns, without a {@link GpuRuntime}:
  * for code that keeps its own long-lived buffers and uniform blocks (optimizer state, loss scratch) and rewrites
- * the uniforms between submits. The WGSL is the same {@link kernelSource} the runtime compiles, so a kernel is
- * declared once whichever way it is dispatched.
+ * the uniforms between submits. The WGSL is the same {@link kernelSource} the runtime compiles, and its pipeline is the one
+ * the runtimes on the device share (`pipeline-cache.ts`), so a kernel is declared and compiled once whichever way
+ * it is dispatched.
  *
  * @example
  * ```ts
@@ -19,8 +20,8 @@
  * pass.end();
  * ```
  */
+import { compiledKernel, kernelVariant } from './pipeline-cache.js';
 import {
-  kernelSource,
   packParams,
   MAX_WORKGROUPS_PER_DIMENSION,
   type KernelDefinition,
@@ -45,21 +46,6 @@ export interface EncodeKernelCall {
   bindings: Record<string, GPUBuffer | BufferRange>;
   /** Workgroups (linear; folded into 2-D above 65535 exactly as the runtime does). */
   groups: number;
-}
-
-/** Pipelines by device and WGSL source (weakly held, so a destroyed device takes its pipelines with it). */
-const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
-
-function pipelineFor(device: GPUDevice, source: string, label: string): GPUComputePipeline {
-  let byDevice = pipelineCache.get(device);
-  if (!byDevice) pipelineCache.set(device, (byDevice = new Map()));
-  let pipeline = byDevice.get(source);
-  if (!pipeline) {
-    const module = device.createShaderModule({ code: source, label });
-    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'entry' }, label });
-    byDevice.set(source, pipeline);
-  }
-  return pipeline;
 }
 
 /** Bytes of a kernel's uniform block (a multiple of 16, as {@link packParams} writes it). */
@@ -104,16 +90,16 @@ export function encodeKernel<P extends Record<string, ParamDecl>, K>(
   call: EncodeKernelCall,
 ): void {
   if (call.groups <= 0) return;
-  const source = kernelSource(def, consts);
-  const pipeline = pipelineFor(device, source, def.name);
+  const variant = kernelVariant(def, consts);
+  const { pipeline, layout } = compiledKernel(device, variant);
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: call.params } }];
-  def.bindings(consts).forEach((b, i) => {
+  variant.bindings.forEach((b, i) => {
     const bound = call.bindings[b.name];
     if (!bound) throw new Error(`kernel ${def.name}: binding '${b.name}' is missing`);
     const range: BufferRange = 'buffer' in bound ? bound : { buffer: bound };
     entries.push({ binding: i + 1, resource: { buffer: range.buffer, offset: range.offset ?? 0, size: range.size } });
   });
-  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: def.name });
+  const bindGroup = device.createBindGroup({ layout, entries, label: def.name });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
   const x = Math.min(call.groups, MAX_WORKGROUPS_PER_DIMENSION);

@@ -1,11 +1,12 @@
 /// <reference types="@webgpu/types" />
 /**
  * The buffer and pipeline layer under the WGSL kernels: f32 tensors in storage buffers (sized below the device's
- * binding limit, reused through a pool), pipelines cached by their WGSL source, and dispatches recorded into one
- * command encoder until {@link GpuRuntime.finish} submits it and reads results back.
+ * binding limit, reused through a pool), pipelines compiled once per device and shared by every runtime on it
+ * (see `pipeline-cache.ts`), and dispatches recorded into one command encoder until {@link GpuRuntime.finish}
+ * submits it and reads results back.
  */
+import { compiledKernel, kernelVariant, type CompiledKernel, type KernelVariant } from './pipeline-cache.js';
 import {
-  kernelSource,
   packParams,
   MAX_WORKGROUPS_PER_DIMENSION,
   type KernelDefinition,
@@ -38,12 +39,14 @@ export function mebibytes(bytes: number): string {
 
 const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
 
-/** Owns the buffers, pipelines and the open command encoder of one device. */
+/** Owns the buffers, uniforms and the open command encoder of one device (pipelines are shared per device). */
 export class GpuRuntime {
   readonly device: GPUDevice;
   /** Largest storage binding the device accepts, in bytes. */
   readonly maxBindingBytes: number;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** This runtime's view of the device's shared pipelines (saves the shared lookup per dispatch). */
+  private readonly pipelines = new Map<KernelVariant, CompiledKernel>();
+  private compiled = 0;
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly pool = new Map<number, GPUBuffer[]>();
   private encoder: GPUCommandEncoder | null = null;
@@ -88,6 +91,14 @@ export class GpuRuntime {
   /** Dispatches recorded since the runtime was created. */
   get dispatchCount(): number {
     return this.dispatches;
+  }
+
+  /**
+   * Pipelines this runtime compiled itself; a kernel variant another runtime on the same device already compiled
+   * is reused and not counted.
+   */
+  get pipelinesCompiled(): number {
+    return this.compiled;
   }
 
   private count(bytes: number): void {
@@ -141,16 +152,19 @@ export class GpuRuntime {
     if (!free.includes(t.buffer)) free.push(t.buffer);
   }
 
-  private pipeline(source: string, label: string): GPUComputePipeline {
-    let p = this.pipelines.get(source);
+  private pipeline(variant: KernelVariant): CompiledKernel {
+    let p = this.pipelines.get(variant);
     if (!p) {
-      const module = this.device.createShaderModule({ code: source, label });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'entry' }, label });
-      this.pipelines.set(source, p);
+      p = compiledKernel(this.device, variant, () => this.compiled++);
+      this.pipelines.set(variant, p);
     }
     return p;
   }
 
+  /**
+   * The uniform buffer holding `bytes`, created on first use. Keyed by the bytes alone: the buffer is written
+   * once at creation and only read, so every kernel whose packed parameters are equal can bind the same one.
+   */
   private uniform(key: string, bytes: ArrayBuffer): GPUBuffer {
     let u = this.uniforms.get(key);
     if (!u) {
@@ -187,23 +201,23 @@ export class GpuRuntime {
   ): void {
     if (groups <= 0) return;
     this.begin();
-    const source = kernelSource(def, consts);
-    const pipeline = this.pipeline(source, def.name);
+    const variant = kernelVariant(def, consts);
+    const { pipeline, layout } = this.pipeline(variant);
     const bytes = packParams(def.params, params);
-    const key = `${source}\n${new Uint32Array(bytes).join(',')}`;
+    const key = new Uint32Array(bytes).join(',');
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(key, bytes) } }];
-    const decls = def.bindings(consts);
+    const decls = variant.bindings;
     if (decls.length > this.device.limits.maxStorageBuffersPerShaderStage) {
       throw new GpuCapacityError(
         `kernel ${def.name}: ${decls.length} storage buffers, this device allows ${this.device.limits.maxStorageBuffersPerShaderStage}`,
       );
     }
-    decls.forEach((b, i) => {
-      const t = bindings[b.name];
-      if (!t) throw new Error(`kernel ${def.name}: binding '${b.name}' is missing`);
+    for (let i = 0; i < decls.length; i++) {
+      const t = bindings[decls[i].name];
+      if (!t) throw new Error(`kernel ${def.name}: binding '${decls[i].name}' is missing`);
       entries.push({ binding: i + 1, resource: { buffer: t.buffer, offset: 0, size: t.length * 4 } });
-    });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    }
+    const bindGroup = this.device.createBindGroup({ layout, entries });
     const pass = this.pass as GPUComputePassEncoder;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);

@@ -13,7 +13,6 @@ import { defineKernel, gridParams, wgslChannelVoxelThread, GRID_PARAMS } from '.
 import type { GpuRuntime, GpuTensor } from '../runtime.js';
 
 const WORKGROUP = 64;
-const REDUCE_WORKGROUP = 128;
 
 /** Constants of the pointwise gradient kernels' outputs: add to the tensors' contents instead of overwriting. */
 export interface AccumulateVariant {
@@ -63,17 +62,32 @@ fn main(group: u32, local: u32) {
  * Constants of {@link channelProductKernel}: how B is transformed on the fly — `none`; `norm`: (b - mean) · rstd ·
  * gamma + beta per channel; `scaleShift`: b · scale + shift per channel (GRN's affine, [N, 2]).
  */
-export interface ChannelProductVariant extends AccumulateVariant {
+export interface ChannelProductVariant {
   transformB: 'none' | 'norm' | 'scaleShift';
 }
 
+/** Side of the square tile of (m, n) outputs one {@link channelProductKernel} workgroup computes. */
+const TILE = 8;
+/** Voxels staged in workgroup memory per step: (TILE rows of A + TILE rows of B) · STEP floats = 4 KiB. */
+const STEP = 64;
+/** Voxels per chunk: at least this many, so a partial sum is worth its write. */
+const MIN_CHUNK = 1024;
+/** Largest count of voxel chunks (partial sums per output). */
+const MAX_CHUNKS = 64;
+/** Largest partials tensor, in floats (16 MiB), so wide layers use fewer, longer chunks. */
+const MAX_PARTIAL_FLOATS = 1 << 22;
+
 /**
- * dW[m, n] = sum_v A[m, v] · B[n, v·stride] and db[m] = sum_v A[m, v]; one workgroup per value (the first M·N
- * compute dW, the next M compute db), fixed summation order.
+ * Partial sums of dW[m, n] = sum_v A[m, v] · B[n, v·stride] and db[m] = sum_v A[m, v] over one chunk of voxels.
+ * B has a virtual last row of ones (n = N), so the bias is column N of the same tiled product. Workgroup
+ * (tile of TILE × TILE outputs, chunk c) stages TILE rows of A and of B, STEP voxels at a time, in workgroup
+ * memory, so each value read from storage serves TILE outputs; each thread owns one (m, n) and sums its chunk
+ * in a fixed order (STEP terms, then into the running sum). Writes partials[c, m, n] for n ≤ N;
+ * {@link channelProductReduceKernel} adds the chunks in order. No atomics: results are bit-identical run to run.
  */
 export const channelProductKernel = defineKernel({
   name: 'channelProduct',
-  workgroupSize: REDUCE_WORKGROUP,
+  workgroupSize: TILE * TILE,
   params: {
     rows: { type: 'u32', doc: 'M, channels of A (the output gradient)' },
     cols: { type: 'u32', doc: 'N, channels of B (the forward input)' },
@@ -84,6 +98,7 @@ export const channelProductKernel = defineKernel({
     inH: { type: 'u32', doc: 'height of B' },
     inW: { type: 'u32', doc: 'width of B' },
     stride: { type: 'u32', doc: 'B voxel read for A voxel o is stride · o on every axis' },
+    chunk: { type: 'u32', doc: 'voxels of A per chunk (a multiple of the staging step)' },
   },
   bindings: (v: ChannelProductVariant) => [
     { name: 'gradOutput', access: 'read', doc: 'A [M, outD, outH, outW]' },
@@ -97,49 +112,111 @@ export const channelProductKernel = defineKernel({
           { name: 'affine', access: 'read' as const, doc: 'B affine: gamma [N], then beta [N]' },
         ]
       : []),
-    { name: 'gradWeight', access: 'read_write', doc: 'dW [M, N]' },
-    { name: 'gradBias', access: 'read_write', doc: 'db [M]' },
+    { name: 'partials', access: 'read_write', doc: 'per-chunk sums [chunks, M, N + 1] (column N: db)' },
   ],
   body: (v: ChannelProductVariant) => /* wgsl */ `
-var<workgroup> partial: array<f32, ${REDUCE_WORKGROUP}>;
+var<workgroup> tileA: array<f32, ${TILE * STEP}>;
+var<workgroup> tileB: array<f32, ${TILE * STEP}>;
 fn main(group: u32, local: u32) {
   let M = params.rows;
   let N = params.cols;
-  let isBias = group >= M * N;
-  var m = group / N;
-  var n = group - m * N;
-  if (isBias) { m = group - M * N; n = 0u; }
-  if (m >= M) { return; }
+  let tilesM = (M + ${TILE - 1}u) / ${TILE}u;
+  let tilesN = (N + ${TILE}u) / ${TILE}u; // N + 1 columns (the bias's)
+  let tileIndex = group % (tilesM * tilesN);
+  let c = group / (tilesM * tilesN);
+  let m0 = (tileIndex / tilesN) * ${TILE}u;
+  let n0 = (tileIndex % tilesN) * ${TILE}u;
+  let m = m0 + local / ${TILE}u;
+  let n = n0 + local % ${TILE}u;
   let outVox = params.outD * params.outH * params.outW;
   let inVox = params.inD * params.inH * params.inW;
   let s = params.stride;
-  ${v.transformB === 'norm' ? 'let mean = stats[2u * n]; let scale = stats[2u * n + 1u] * affine[n]; let shift = affine[N + n];' : ''}
-  ${v.transformB === 'scaleShift' ? 'let scale = scaleShift[2u * n]; let shift = scaleShift[2u * n + 1u];' : ''}
+  let first = c * params.chunk;
+  let last = min(first + params.chunk, outVox);
   var acc = 0.0;
-  for (var o = local; o < outVox; o += ${REDUCE_WORKGROUP}u) {
-    let a = gradOutput[m * outVox + o];
-    if (isBias) { acc += a; continue; }
-    let ow = o % params.outW;
-    let oh = (o / params.outW) % params.outH;
-    let od = o / (params.outW * params.outH);
-    var b = input[n * inVox + ((od * s) * params.inH + oh * s) * params.inW + ow * s];
-    ${v.transformB === 'norm' ? 'b = (b - mean) * scale + shift;' : ''}
-    ${v.transformB === 'scaleShift' ? 'b = b * scale + shift;' : ''}
-    acc += a * b;
-  }
-  partial[local] = acc;
-  workgroupBarrier();
-  for (var r = ${REDUCE_WORKGROUP / 2}u; r > 0u; r = r >> 1u) {
-    if (local < r) { partial[local] += partial[local + r]; }
+  for (var v0 = first; v0 < last; v0 += ${STEP}u) {
+    // Stage A[m0.., v0..] and B[n0.., v0..] (zeros past the edges); thread t loads voxel t % STEP of rows
+    // t / STEP, t / STEP + ${(TILE * TILE) / STEP}, ...
+    for (var k = local; k < ${TILE * STEP}u; k += ${TILE * TILE}u) {
+      let row = k / ${STEP}u;
+      let o = v0 + k % ${STEP}u;
+      let am = m0 + row;
+      var a = 0.0;
+      if (am < M && o < last) { a = gradOutput[am * outVox + o]; }
+      tileA[k] = a;
+      let bn = n0 + row;
+      var b = 0.0;
+      if (o < last) {
+        if (bn < N) {
+          let ow = o % params.outW;
+          let oh = (o / params.outW) % params.outH;
+          let od = o / (params.outW * params.outH);
+          b = input[bn * inVox + ((od * s) * params.inH + oh * s) * params.inW + ow * s];
+          ${v.transformB === 'norm' ? 'b = (b - stats[2u * bn]) * (stats[2u * bn + 1u] * affine[bn]) + affine[N + bn];' : ''}
+          ${v.transformB === 'scaleShift' ? 'b = b * scaleShift[2u * bn] + scaleShift[2u * bn + 1u];' : ''}
+        } else if (bn == N) {
+          b = 1.0;
+        }
+      }
+      tileB[k] = b;
+    }
+    workgroupBarrier();
+    let ra = (local / ${TILE}u) * ${STEP}u;
+    let rb = (local % ${TILE}u) * ${STEP}u;
+    var stepSum = 0.0;
+    for (var j = 0u; j < ${STEP}u; j++) {
+      stepSum += tileA[ra + j] * tileB[rb + j];
+    }
+    acc += stepSum;
     workgroupBarrier();
   }
-  if (local == 0u) {
-    if (isBias) { gradBias[m] = ${v.accumulate ? 'gradBias[m] + ' : ''}partial[0]; }
-    else { gradWeight[group] = ${v.accumulate ? 'gradWeight[group] + ' : ''}partial[0]; }
-  }
+  if (m < M && n <= N) { partials[(c * M + m) * (N + 1u) + n] = acc; }
 }
 `,
 });
+
+/** Sums {@link channelProductKernel}'s chunks in chunk order into dW and db; one thread per value. */
+export const channelProductReduceKernel = defineKernel({
+  name: 'channelProductReduce',
+  workgroupSize: WORKGROUP,
+  params: {
+    rows: { type: 'u32', doc: 'M' },
+    cols: { type: 'u32', doc: 'N' },
+    chunks: { type: 'u32', doc: 'chunks of partial sums' },
+  },
+  bindings: () => [
+    { name: 'partials', access: 'read', doc: '[chunks, M, N + 1]' },
+    { name: 'gradWeight', access: 'read_write', doc: 'dW [M, N]' },
+    { name: 'gradBias', access: 'read_write', doc: 'db [M]' },
+  ],
+  body: (v: AccumulateVariant) => /* wgsl */ `
+fn main(group: u32, local: u32) {
+  let cols = params.cols + 1u;
+  let values = params.rows * cols;
+  let idx = group * ${WORKGROUP}u + local;
+  if (idx >= values) { return; }
+  var acc = 0.0;
+  for (var c = 0u; c < params.chunks; c++) { acc += partials[c * values + idx]; }
+  let m = idx / cols;
+  let n = idx - m * cols;
+  if (n == params.cols) { gradBias[m] = ${v.accumulate ? 'gradBias[m] + ' : ''}acc; }
+  else { gradWeight[m * params.cols + n] = ${v.accumulate ? 'gradWeight[m * params.cols + n] + ' : ''}acc; }
+}
+`,
+});
+
+/**
+ * How {@link channelProductKernel} splits `voxels` into chunks for an M × N product: enough chunks to occupy the
+ * device on small channel counts, few enough that the partial sums stay within 16 MiB. A function of the shape
+ * only, so the summation order (and the result) never varies between runs.
+ */
+export function channelProductChunks(rows: number, cols: number, voxels: number): { chunk: number; chunks: number } {
+  const perChunk = rows * (cols + 1);
+  const limit = Math.max(1, Math.min(MAX_CHUNKS, Math.floor(MAX_PARTIAL_FLOATS / perChunk)));
+  const wanted = Math.min(limit, Math.max(1, Math.floor(voxels / MIN_CHUNK)));
+  const chunk = Math.ceil(voxels / wanted / STEP) * STEP;
+  return { chunk, chunks: Math.ceil(voxels / chunk) };
+}
 
 /** Shape of a pointwise convolution (as the forward call's). */
 export interface PointwiseGradShape {
@@ -240,18 +317,30 @@ export function pointwiseConv3dWeightGrad(rt: GpuRuntime, a: PointwiseWeightGrad
   }
   if (a.normalized && a.scaleShift) throw new Error(`${name}: normalized and scaleShift exclude each other`);
   if (a.scaleShift) expectLength(name, a.scaleShift, 2 * a.inChannels, 'scaleShift');
+  const M = a.outChannels;
+  const N = a.inChannels;
+  const { chunk, chunks } = channelProductChunks(M, N, p.outVox);
+  const partials = rt.tensor(chunks * M * (N + 1), `${name} partial sums`);
+  const tiles = Math.ceil(M / TILE) * Math.ceil((N + 1) / TILE);
   rt.run(
     channelProductKernel,
-    { transformB: a.normalized ? 'norm' : a.scaleShift ? 'scaleShift' : 'none', accumulate: !!a.accumulate },
-    { rows: a.outChannels, cols: a.inChannels, ...p.dims },
+    { transformB: a.normalized ? 'norm' : a.scaleShift ? 'scaleShift' : 'none' },
+    { rows: M, cols: N, ...p.dims, chunk },
     {
       gradOutput: a.gradOutput,
       input: a.input,
-      gradWeight: a.gradWeight,
-      gradBias: a.gradBias,
+      partials,
       ...(a.normalized ? { stats: a.normalized.stats, affine: a.normalized.affine } : {}),
       ...(a.scaleShift ? { scaleShift: a.scaleShift } : {}),
     },
-    a.outChannels * (a.inChannels + 1),
+    tiles * chunks,
   );
+  rt.run(
+    channelProductReduceKernel,
+    { accumulate: !!a.accumulate },
+    { rows: M, cols: N, chunks },
+    { partials, gradWeight: a.gradWeight, gradBias: a.gradBias },
+    Math.ceil((M * (N + 1)) / WORKGROUP),
+  );
+  rt.release(partials);
 }

@@ -384,7 +384,7 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
     });
   }
 
-  // The tiled weight gradient: tiles of 8 × 8 (m, n) outputs over chunks of voxels, the bias as an extra column.
+  // The tiled weight gradient: tiles of (m, n) outputs over chunks of voxels, the bias as an extra column.
   // Channel counts that leave partial tiles, voxel counts that leave a partial staging step and a partial chunk.
   for (const [ci, co, inSize, stride] of [
     [5, 7, [7, 11, 13], 1],

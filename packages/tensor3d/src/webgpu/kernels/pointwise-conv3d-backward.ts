@@ -66,9 +66,11 @@ export interface ChannelProductVariant {
   transformB: 'none' | 'norm' | 'scaleShift';
 }
 
-/** Side of the square tile of (m, n) outputs one {@link channelProductKernel} workgroup computes. */
-const TILE = 8;
-/** Voxels staged in workgroup memory per step: (TILE rows of A + TILE rows of B) · STEP floats = 4 KiB. */
+/** Rows (m) of the tile of outputs one {@link channelProductKernel} workgroup computes; each thread holds all. */
+const TILE_M = 4;
+/** Columns (n) of that tile. */
+const TILE_N = 4;
+/** Threads of a channelProduct workgroup; they stride the chunk's voxels, then add their sums in a fixed tree. */
 const STEP = 64;
 /** Voxels per chunk: at least this many, so a partial sum is worth its write. */
 const MIN_CHUNK = 1024;
@@ -77,17 +79,27 @@ const MAX_CHUNKS = 64;
 /** Largest partials tensor, in floats (16 MiB), so wide layers use fewer, longer chunks. */
 const MAX_PARTIAL_FLOATS = 1 << 22;
 
+/** WGSL lines, one per (i, j) of the tile, from a template with `$i` and `$j`. */
+function perTile(template: string, rows = TILE_M, cols = TILE_N): string {
+  const lines: string[] = [];
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) lines.push(template.replaceAll('$i', `${i}`).replaceAll('$j', `${j}`));
+  return lines.join('\n  ');
+}
+
 /**
  * Partial sums of dW[m, n] = sum_v A[m, v] · B[n, v·stride] and db[m] = sum_v A[m, v] over one chunk of voxels.
- * B has a virtual last row of ones (n = N), so the bias is column N of the same tiled product. Workgroup
- * (tile of TILE × TILE outputs, chunk c) stages TILE rows of A and of B, STEP voxels at a time, in workgroup
- * memory, so each value read from storage serves TILE outputs; each thread owns one (m, n) and sums its chunk
- * in a fixed order (STEP terms, then into the running sum). Writes partials[c, m, n] for n ≤ N;
- * {@link channelProductReduceKernel} adds the chunks in order. No atomics: results are bit-identical run to run.
+ * B has a virtual last row of ones (n = N), so the bias is column N of the same product. A workgroup computes a
+ * TILE_M × TILE_N tile of outputs over chunk c: each thread keeps the whole tile in registers and reads, per
+ * voxel, TILE_M values of A and TILE_N of B (each serving TILE_N or TILE_M products, against one product per two
+ * loads untiled); the threads' sums are then added in a fixed tree in workgroup memory. Writes partials[c, m, n]
+ * for n ≤ N; {@link channelProductReduceKernel} adds the chunks in order. No atomics: results are bit-identical
+ * run to run. Register tiling rather than staging in workgroup memory because a barrier per staged slice is
+ * what software adapters (llvmpipe, SwiftShader) pay most for.
  */
 export const channelProductKernel = defineKernel({
   name: 'channelProduct',
-  workgroupSize: TILE * TILE,
+  workgroupSize: STEP,
   params: {
     rows: { type: 'u32', doc: 'M, channels of A (the output gradient)' },
     cols: { type: 'u32', doc: 'N, channels of B (the forward input)' },
@@ -98,7 +110,7 @@ export const channelProductKernel = defineKernel({
     inH: { type: 'u32', doc: 'height of B' },
     inW: { type: 'u32', doc: 'width of B' },
     stride: { type: 'u32', doc: 'B voxel read for A voxel o is stride · o on every axis' },
-    chunk: { type: 'u32', doc: 'voxels of A per chunk (a multiple of the staging step)' },
+    chunk: { type: 'u32', doc: 'voxels of A per chunk' },
   },
   bindings: (v: ChannelProductVariant) => [
     { name: 'gradOutput', access: 'read', doc: 'A [M, outD, outH, outW]' },
@@ -115,62 +127,71 @@ export const channelProductKernel = defineKernel({
     { name: 'partials', access: 'read_write', doc: 'per-chunk sums [chunks, M, N + 1] (column N: db)' },
   ],
   body: (v: ChannelProductVariant) => /* wgsl */ `
-var<workgroup> tileA: array<f32, ${TILE * STEP}>;
-var<workgroup> tileB: array<f32, ${TILE * STEP}>;
+var<workgroup> sums: array<f32, ${TILE_M * TILE_N * STEP}>;
 fn main(group: u32, local: u32) {
   let M = params.rows;
   let N = params.cols;
-  let tilesM = (M + ${TILE - 1}u) / ${TILE}u;
-  let tilesN = (N + ${TILE}u) / ${TILE}u; // N + 1 columns (the bias's)
+  let tilesM = (M + ${TILE_M - 1}u) / ${TILE_M}u;
+  let tilesN = (N + ${TILE_N}u) / ${TILE_N}u; // N + 1 columns (the bias's)
   let tileIndex = group % (tilesM * tilesN);
   let c = group / (tilesM * tilesN);
-  let m0 = (tileIndex / tilesN) * ${TILE}u;
-  let n0 = (tileIndex % tilesN) * ${TILE}u;
-  let m = m0 + local / ${TILE}u;
-  let n = n0 + local % ${TILE}u;
+  let m0 = (tileIndex / tilesN) * ${TILE_M}u;
+  let n0 = (tileIndex % tilesN) * ${TILE_N}u;
   let outVox = params.outD * params.outH * params.outW;
   let inVox = params.inD * params.inH * params.inW;
   let s = params.stride;
   let first = c * params.chunk;
   let last = min(first + params.chunk, outVox);
-  var acc = 0.0;
-  for (var v0 = first; v0 < last; v0 += ${STEP}u) {
-    // Stage A[m0.., v0..] and B[n0.., v0..] (zeros past the edges); thread t loads voxel t % STEP of rows
-    // t / STEP, t / STEP + ${(TILE * TILE) / STEP}, ...
-    for (var k = local; k < ${TILE * STEP}u; k += ${TILE * TILE}u) {
-      let row = k / ${STEP}u;
-      let o = v0 + k % ${STEP}u;
-      let am = m0 + row;
-      var a = 0.0;
-      if (am < M && o < last) { a = gradOutput[am * outVox + o]; }
-      tileA[k] = a;
-      let bn = n0 + row;
-      var b = 0.0;
-      if (o < last) {
-        if (bn < N) {
-          let ow = o % params.outW;
-          let oh = (o / params.outW) % params.outH;
-          let od = o / (params.outW * params.outH);
-          b = input[bn * inVox + ((od * s) * params.inH + oh * s) * params.inW + ow * s];
-          ${v.transformB === 'norm' ? 'b = (b - stats[2u * bn]) * (stats[2u * bn + 1u] * affine[bn]) + affine[N + bn];' : ''}
-          ${v.transformB === 'scaleShift' ? 'b = b * scaleShift[2u * bn] + scaleShift[2u * bn + 1u];' : ''}
-        } else if (bn == N) {
-          b = 1.0;
-        }
-      }
-      tileB[k] = b;
+  // Rows past M read row M - 1 (never written); column N is the bias's ones, columns past it zeros (never written).
+  ${perTile('let rowA$i = min(m0 + $iu, M - 1u) * outVox;', TILE_M, 1)}
+  ${perTile('let colB$j = min(n0 + $ju, N - 1u) * inVox;', 1, TILE_N)}
+  ${perTile('let isBias$j = n0 + $ju == N;', 1, TILE_N)}
+  ${perTile('let isData$j = n0 + $ju < N;', 1, TILE_N)}
+  ${
+    v.transformB === 'norm'
+      ? perTile(
+          'let nb$j = min(n0 + $ju, N - 1u); let mean$j = stats[2u * nb$j]; ' +
+            'let scale$j = stats[2u * nb$j + 1u] * affine[nb$j]; let shift$j = affine[N + nb$j];',
+          1,
+          TILE_N,
+        )
+      : ''
+  }
+  ${
+    v.transformB === 'scaleShift'
+      ? perTile(
+          'let nb$j = min(n0 + $ju, N - 1u); let scale$j = scaleShift[2u * nb$j]; let shift$j = scaleShift[2u * nb$j + 1u];',
+          1,
+          TILE_N,
+        )
+      : ''
+  }
+  ${perTile('var acc$i$j = 0.0;')}
+  for (var o = first + local; o < last; o += ${STEP}u) {
+    let ow = o % params.outW;
+    let oh = (o / params.outW) % params.outH;
+    let od = o / (params.outW * params.outH);
+    let src = ((od * s) * params.inH + oh * s) * params.inW + ow * s;
+    ${perTile('let a$i = gradOutput[rowA$i + o];', TILE_M, 1)}
+    ${perTile('var x$j = input[colB$j + src];', 1, TILE_N)}
+    ${v.transformB === 'norm' ? perTile('x$j = (x$j - mean$j) * scale$j + shift$j;', 1, TILE_N) : ''}
+    ${v.transformB === 'scaleShift' ? perTile('x$j = x$j * scale$j + shift$j;', 1, TILE_N) : ''}
+    ${perTile('let b$j = select(select(0.0, 1.0, isBias$j), x$j, isData$j);', 1, TILE_N)}
+    ${perTile('acc$i$j += a$i * b$j;')}
+  }
+  ${perTile(`sums[($i * ${TILE_N}u + $ju) * ${STEP}u + local] = acc$i$j;`)}
+  workgroupBarrier();
+  for (var r = ${STEP / 2}u; r > 0u; r = r >> 1u) {
+    if (local < r) {
+      for (var k = 0u; k < ${TILE_M * TILE_N}u; k++) { sums[k * ${STEP}u + local] += sums[k * ${STEP}u + local + r]; }
     }
-    workgroupBarrier();
-    let ra = (local / ${TILE}u) * ${STEP}u;
-    let rb = (local % ${TILE}u) * ${STEP}u;
-    var stepSum = 0.0;
-    for (var j = 0u; j < ${STEP}u; j++) {
-      stepSum += tileA[ra + j] * tileB[rb + j];
-    }
-    acc += stepSum;
     workgroupBarrier();
   }
-  if (m < M && n <= N) { partials[(c * M + m) * (N + 1u) + n] = acc; }
+  if (local < ${TILE_M * TILE_N}u) {
+    let m = m0 + local / ${TILE_N}u;
+    let n = n0 + local % ${TILE_N}u;
+    if (m < M && n <= N) { partials[(c * M + m) * (N + 1u) + n] = sums[local * ${STEP}u]; }
+  }
 }
 `,
 });
@@ -321,7 +342,7 @@ export function pointwiseConv3dWeightGrad(rt: GpuRuntime, a: PointwiseWeightGrad
   const N = a.inChannels;
   const { chunk, chunks } = channelProductChunks(M, N, p.outVox);
   const partials = rt.tensor(chunks * M * (N + 1), `${name} partial sums`);
-  const tiles = Math.ceil(M / TILE) * Math.ceil((N + 1) / TILE);
+  const tiles = Math.ceil(M / TILE_M) * Math.ceil((N + 1) / TILE_N);
   rt.run(
     channelProductKernel,
     { transformB: a.normalized ? 'norm' : a.scaleShift ? 'scaleShift' : 'none' },

@@ -67,9 +67,12 @@ export interface ChannelProductVariant {
 }
 
 /** Rows (m) of the tile of outputs one {@link channelProductKernel} workgroup computes; each thread holds all. */
-const TILE_M = 4;
-/** Columns (n) of that tile. */
-const TILE_N = 4;
+const TILE_M = 8;
+/**
+ * Columns (n) of that tile. The threads' sums take TILE_M · TILE_N · STEP floats of workgroup memory: 8 · 8 · 64 · 4
+ * bytes = 16 KiB, the compatibility-level limit; 8 × 8 measured ~2x faster than 4 × 4 on llvmpipe.
+ */
+const TILE_N = 8;
 /** Threads of a channelProduct workgroup; they stride the chunk's voxels, then add their sums in a fixed tree. */
 const STEP = 64;
 /** Voxels per chunk: at least this many, so a partial sum is worth its write. */

@@ -33,6 +33,7 @@ import {
   packBottleneckVectors,
   pointwiseConv3dInputGrad,
   pointwiseConv3dWeightGrad,
+  channelProductChunks,
   type DepthwiseGradShape,
   type GpuTensor,
   type PointwiseGradShape,
@@ -382,6 +383,48 @@ describe.skipIf(WEBGPU_DECLARED_ABSENT)('backward WGSL kernels against float64 a
       expectGradsWithinSumBound(got, ref, 'pointwise', `stride ${stride}`);
     });
   }
+
+  // The tiled weight gradient: tiles of (m, n) outputs over chunks of voxels, the bias as an extra column.
+  // Channel counts that leave partial tiles, voxel counts that leave a partial staging step and a partial chunk.
+  for (const [ci, co, inSize, stride] of [
+    [5, 7, [7, 11, 13], 1],
+    [5, 7, [7, 11, 13], 2],
+    [10, 9, [40, 41, 43], 1],
+  ] as [number, number, V3, number][]) {
+    const vox = vol(inSize.map((n) => Math.ceil(n / stride)) as V3);
+    it(`pointwise weight gradient, tiled: ${co}x${ci} channels, ${vox} voxels, stride ${stride}`, async () => {
+      const { chunks } = channelProductChunks(co, ci, vox);
+      if (vox > 50000) expect(chunks, 'the large case must span many chunks').toBeGreaterThan(8);
+      const x = rand(ci * vol(inSize));
+      const w = rand(co * ci, 0.5);
+      const dy = rand(co * vox);
+      const ref = pointwiseGradsReference({ x, w, dy, ci, co, inSize, stride });
+      const grads = { dx: rt.tensor(x.length, 'dx'), dw: rt.tensor(w.length, 'dw'), db: rt.tensor(co, 'db') };
+      const got = await runPointwiseGrads({ inChannels: ci, outChannels: co, inSize, stride }, { x, w, dy }, grads);
+      expectGradsWithinSumBound(got, ref, 'pointwise', `${co}x${ci}, ${vox} voxels (${chunks} chunks)`);
+    });
+  }
+
+  it('pointwise weight gradient is bit-identical run to run (fixed summation order, no atomics)', async () => {
+    const [ci, co] = [10, 9];
+    const inSize: V3 = [40, 41, 43];
+    const shape = { inChannels: ci, outChannels: co, inSize };
+    const input = rt.upload(rand(ci * vol(inSize)), 'x');
+    const gradOutput = rt.upload(rand(co * vol(inSize)), 'dy');
+    const runOnce = async (): Promise<Float32Array[]> => {
+      const [gradWeight, gradBias] = [rt.tensor(co * ci, 'dw'), rt.tensor(co, 'db')];
+      pointwiseConv3dWeightGrad(rt, { ...shape, input, gradOutput, gradWeight, gradBias });
+      return rt.finish([gradWeight, gradBias]);
+    };
+    const first = await runOnce();
+    const second = await runOnce();
+    expect(first[0].some((v) => v !== 0)).toBe(true);
+    for (let k = 0; k < 2; k++) {
+      expect(Array.from(new Uint32Array(second[k].buffer, second[k].byteOffset, second[k].length))).toEqual(
+        Array.from(new Uint32Array(first[k].buffer, first[k].byteOffset, first[k].length)),
+      );
+    }
+  });
 
   it('depthwise and pointwise gradients add onto the output tensors with accumulate (batches, skip connections)', async () => {
     const c = 2;

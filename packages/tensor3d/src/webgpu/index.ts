@@ -114,6 +114,8 @@ export {
   pointwiseConv3dWeightGrad,
   pointwiseConv3dInputGradKernel,
   channelProductKernel,
+  channelProductReduceKernel,
+  channelProductChunks,
   type ChannelProductVariant,
   type AccumulateVariant,
   type PointwiseGradShape,

@@ -32,6 +32,7 @@ import { RecordingEngine, recordBackward } from '../src/network/engines/webgpu/b
 import { gpuValue, type GpuValue } from '../src/network/engines/webgpu/engine.js';
 import { GpuWeights } from '../src/network/engines/webgpu/weights.js';
 import { FIXTURES, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
+import { k5GrnModel } from './helpers/k5-grn-model.js';
 import { keptActivationBytes } from './helpers/kept-activations.js';
 
 const SKIP = !!process.env.MEDNEXT_SKIP_WEBGPU;
@@ -129,26 +130,7 @@ describe.skipIf(SKIP)('WebGPU engine: f16 storage of the activations kept for th
     'kernel 5, GRN, 16x32x16, deep supervision: f16 gradients within 64·2⁻¹¹ of f32',
     { timeout: 600_000 },
     async () => {
-      const config: MedNeXtConfig = {
-        in_channels: 2,
-        n_channels: 4,
-        n_classes: 2,
-        exp_r: 2,
-        kernel_size: 5,
-        deep_supervision: true,
-        do_res: true,
-        do_res_up_down: true,
-        block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-        grn: true,
-      } as MedNeXtConfig;
-      const model = MedNeXt.create(config, { seed: 11 });
-      // Move GRN's and GroupNorm's affine off their initial values so every term of their backward is exercised.
-      tf.tidy(() => {
-        let k = 0;
-        for (const [name, v] of model.params) {
-          if (/grn_|norm\./.test(name)) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 100 + k++)));
-        }
-      });
+      const model = k5GrnModel();
       const spatial: [number, number, number] = [16, 32, 16];
       const x = tf.randomNormal([1, 2, ...spatial], 0, 1, 'float32', 5);
       const xData = x.dataSync() as Float32Array;

@@ -17,6 +17,7 @@ import {
   type MedNeXtConfig,
 } from '../src/index.js';
 import { FIXTURES, readNpyTensor, readSafetensors, useBackend } from './helpers.js';
+import { k5GrnModel } from './helpers/k5-grn-model.js';
 
 const SKIP = !!process.env.MEDNEXT_SKIP_WEBGPU;
 
@@ -120,27 +121,7 @@ describe.skipIf(SKIP)('WebGPU engine: whole-network backward', () => {
   });
 
   it('kernel 5, GRN, 16x32x16, deep supervision: against tfjs autograd (cpu)', { timeout: 600_000 }, async () => {
-    const config: MedNeXtConfig = {
-      in_channels: 2,
-      n_channels: 4,
-      n_classes: 2,
-      exp_r: 2,
-      kernel_size: 5,
-      deep_supervision: true,
-      do_res: true,
-      do_res_up_down: true,
-      block_counts: [1, 1, 1, 1, 1, 1, 1, 1, 1],
-      grn: true,
-    } as MedNeXtConfig;
-    const model = MedNeXt.create(config, { seed: 11 });
-    // GRN's gamma and beta start at zero and GroupNorm's affine at 1 and 0: move them off those values so every
-    // term of their backward is exercised.
-    tf.tidy(() => {
-      let k = 0;
-      for (const [name, v] of model.params) {
-        if (/grn_|norm\./.test(name)) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 100 + k++)));
-      }
-    });
+    const model = k5GrnModel();
     const spatial: [number, number, number] = [16, 32, 16];
     const x = tf.randomNormal([1, 2, ...spatial], 0, 1, 'float32', 5) as tf.Tensor5D;
     // L = Σ_heads Σ w_h · out_h with fixed random w_h: dL/dout_h = w_h.
